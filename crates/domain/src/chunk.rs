@@ -1,0 +1,386 @@
+//! A chunk of items of one job: parsed in order, applied to the state the store loaded, giving effects and outcomes.
+
+use crate::customers::{self, CustomerUpsert, Profile};
+use crate::events::{self, EventsItem};
+use crate::ids::CustomerId;
+use crate::outcome::{ItemFailure, Outcome};
+use serde_json::{Map, Value};
+use std::collections::{HashMap, HashSet};
+use wire::BatchType;
+
+/// One item after parsing: its position in the job and the typed item or why it failed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Parsed<T> {
+    pub index: u32,
+    pub item: Result<T, (Option<String>, ItemFailure)>,
+}
+
+/// A chunk's items, typed by batch type.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ChunkItems {
+    Customers(Vec<Parsed<CustomerUpsert>>),
+    Events(Vec<Parsed<EventsItem>>),
+}
+
+/// The batch type has no domain rules yet (the ledger types arrive with the ledger).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unsupported(pub BatchType);
+
+impl ChunkItems {
+    /// Parses raw item JSON texts, each with its index in the job's `body`.
+    pub fn parse<'a>(
+        batch_type: BatchType,
+        raw: impl IntoIterator<Item = (u32, &'a str)>,
+    ) -> Result<ChunkItems, Unsupported> {
+        fn each<'a, T>(
+            raw: impl IntoIterator<Item = (u32, &'a str)>,
+            parse: fn(&Value) -> Result<T, (Option<String>, ItemFailure)>,
+        ) -> Vec<Parsed<T>> {
+            raw.into_iter()
+                .map(|(index, text)| Parsed {
+                    index,
+                    item: match serde_json::from_str::<Value>(text) {
+                        Ok(v) => parse(&v),
+                        Err(e) => Err((None, ItemFailure::invalid(format!("item: not JSON ({e})")))),
+                    },
+                })
+                .collect()
+        }
+        match batch_type {
+            BatchType::Customers => Ok(ChunkItems::Customers(each(raw, customers::parse))),
+            BatchType::Events => Ok(ChunkItems::Events(each(raw, events::parse))),
+            other => Err(Unsupported(other)),
+        }
+    }
+
+    pub fn supports(batch_type: BatchType) -> bool {
+        matches!(batch_type, BatchType::Customers | BatchType::Events)
+    }
+
+    pub fn len(&self) -> usize {
+        match self {
+            ChunkItems::Customers(v) => v.len(),
+            ChunkItems::Events(v) => v.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The distinct customers the valid items touch, in order of first appearance:
+    /// the keys the store loads (and allocates ids for when missing).
+    pub fn customer_ids(&self) -> Vec<CustomerId> {
+        let ids: Vec<&CustomerId> = match self {
+            ChunkItems::Customers(v) => v
+                .iter()
+                .filter_map(|p| p.item.as_ref().ok().map(|u| &u.customer_id))
+                .collect(),
+            ChunkItems::Events(v) => v
+                .iter()
+                .filter_map(|p| p.item.as_ref().ok().map(|e| &e.customer_id))
+                .collect(),
+        };
+        let mut seen = HashSet::with_capacity(ids.len());
+        ids.into_iter()
+            .filter(|id| seen.insert(*id))
+            .cloned()
+            .collect()
+    }
+}
+
+/// A stored customer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CustomerRecord {
+    pub gameball_id: i64,
+    pub customer_id: CustomerId,
+    pub profile: Profile,
+}
+
+/// What the store loaded for a chunk: the existing customers among its keys, and
+/// fresh `gameballId`s for the keys that do not exist yet.
+#[derive(Debug, Clone, Default)]
+pub struct ChunkState {
+    pub customers: HashMap<CustomerId, CustomerRecord>,
+    pub fresh_ids: HashMap<CustomerId, i64>,
+}
+
+/// A customer row to insert (`is_new`) or overwrite, in its final state for the chunk.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CustomerWrite {
+    pub record: CustomerRecord,
+    pub is_new: bool,
+}
+
+/// An event to append.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewEvent {
+    pub gameball_id: i64,
+    pub name: String,
+    pub metadata: String,
+    pub item_index: u32,
+}
+
+/// Everything a chunk does: rows to write and one outcome per item, in item order.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ChunkEffects {
+    pub customer_writes: Vec<CustomerWrite>,
+    pub events: Vec<NewEvent>,
+    pub outcomes: Vec<Outcome>,
+}
+
+/// Applies the items in order. Items of one chunk that touch the same customer see
+/// each other's effects; each customer is written once, in its final state.
+pub fn apply(mut state: ChunkState, items: &ChunkItems) -> ChunkEffects {
+    let mut fx = Effects {
+        existing: state.customers.keys().cloned().collect(),
+        written: HashMap::new(),
+        out: ChunkEffects::default(),
+    };
+    match items {
+        ChunkItems::Customers(parsed) => {
+            for p in parsed {
+                let outcome = match &p.item {
+                    Err((reported, f)) => Outcome::failed(p.index, reported.clone(), f.clone()),
+                    Ok(upsert) => {
+                        let created = !state.customers.contains_key(&upsert.customer_id);
+                        let record = customer_entry(&mut state, &upsert.customer_id);
+                        customers::merge(&mut record.profile, &upsert.patch);
+                        let gameball_id = record.gameball_id;
+                        fx.touch(&upsert.customer_id);
+                        let mut m = Map::new();
+                        m.insert("customerId".into(), upsert.customer_id.as_str().into());
+                        m.insert("gameballId".into(), gameball_id.into());
+                        m.insert(
+                            "message".into(),
+                            if created {
+                                "Customer created successfully"
+                            } else {
+                                "Customer updated successfully"
+                            }
+                            .into(),
+                        );
+                        Outcome::succeeded(p.index, Some(upsert.customer_id.to_string()), m)
+                    }
+                };
+                fx.out.outcomes.push(outcome);
+            }
+        }
+        ChunkItems::Events(parsed) => {
+            for p in parsed {
+                let outcome = match &p.item {
+                    Err((reported, f)) => Outcome::failed(p.index, reported.clone(), f.clone()),
+                    Ok(item) => {
+                        let known = state.customers.contains_key(&item.customer_id);
+                        let gameball_id = customer_entry(&mut state, &item.customer_id).gameball_id;
+                        if !known {
+                            fx.touch(&item.customer_id);
+                        }
+                        for e in &item.events {
+                            fx.out.events.push(NewEvent {
+                                gameball_id,
+                                name: e.name.clone(),
+                                metadata: e.metadata.clone(),
+                                item_index: p.index,
+                            });
+                        }
+                        let mut m = Map::new();
+                        m.insert("customerId".into(), item.customer_id.as_str().into());
+                        m.insert(
+                            "events".into(),
+                            Value::Array(item.events.iter().map(|e| e.name.clone().into()).collect()),
+                        );
+                        m.insert("rewardedPoints".into(), 0.into());
+                        Outcome::succeeded(p.index, Some(item.customer_id.to_string()), m)
+                    }
+                };
+                fx.out.outcomes.push(outcome);
+            }
+        }
+    }
+    fx.finish(&state)
+}
+
+/// The customer's record in the chunk state, created with its fresh id when new.
+fn customer_entry<'a>(state: &'a mut ChunkState, id: &CustomerId) -> &'a mut CustomerRecord {
+    let fresh = state.fresh_ids.get(id).copied();
+    state.customers.entry(id.clone()).or_insert_with(|| CustomerRecord {
+        gameball_id: fresh.expect("the store allocates an id for every missing customer key"),
+        customer_id: id.clone(),
+        profile: Profile::new(),
+    })
+}
+
+struct Effects {
+    existing: HashSet<CustomerId>,
+    /// Customers to write, in order of first change.
+    written: HashMap<CustomerId, usize>,
+    out: ChunkEffects,
+}
+
+impl Effects {
+    fn touch(&mut self, id: &CustomerId) {
+        if !self.written.contains_key(id) {
+            self.written.insert(id.clone(), self.written.len());
+        }
+    }
+
+    fn finish(mut self, state: &ChunkState) -> ChunkEffects {
+        let mut order: Vec<(&CustomerId, &usize)> = self.written.iter().collect();
+        order.sort_by_key(|(_, pos)| **pos);
+        self.out.customer_writes = order
+            .into_iter()
+            .map(|(id, _)| CustomerWrite {
+                record: state.customers[id].clone(),
+                is_new: !self.existing.contains(id),
+            })
+            .collect();
+        self.out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use wire::ErrorCode;
+
+    fn items(batch_type: BatchType, body: Value) -> ChunkItems {
+        let texts: Vec<String> = body.as_array().unwrap().iter().map(|v| v.to_string()).collect();
+        ChunkItems::parse(
+            batch_type,
+            texts.iter().enumerate().map(|(i, t)| (i as u32, t.as_str())),
+        )
+        .unwrap()
+    }
+
+    fn state_for(items: &ChunkItems, existing: Vec<CustomerRecord>) -> ChunkState {
+        let mut state = ChunkState::default();
+        for r in existing {
+            state.customers.insert(r.customer_id.clone(), r);
+        }
+        let mut next = 100;
+        for id in items.customer_ids() {
+            if !state.customers.contains_key(&id) {
+                state.fresh_ids.insert(id, next);
+                next += 1;
+            }
+        }
+        state
+    }
+
+    fn record(id: &str, gameball_id: i64, profile: Value) -> CustomerRecord {
+        CustomerRecord {
+            gameball_id,
+            customer_id: CustomerId::parse(id).unwrap(),
+            profile: profile.as_object().unwrap().clone(),
+        }
+    }
+
+    #[test]
+    fn seed_example_creates_both_customers() {
+        let chunk = items(BatchType::Customers, json!([
+            {"customerId": "12345", "name": "John Doe", "gender": "M", "dateOfBirth": "1990-01-01"},
+            {"customerId": "67890", "name": "Jane Smith", "gender": "F", "dateOfBirth": "1985-05-15"}
+        ]));
+        let fx = apply(state_for(&chunk, vec![]), &chunk);
+        let entries: Vec<Value> = fx.outcomes.iter().map(Outcome::entry).collect();
+        assert_eq!(entries, vec![
+            json!({"index": 0, "customerId": "12345", "gameballId": 100, "message": "Customer created successfully"}),
+            json!({"index": 1, "customerId": "67890", "gameballId": 101, "message": "Customer created successfully"}),
+        ]);
+        assert_eq!(fx.customer_writes.len(), 2);
+        assert!(fx.customer_writes.iter().all(|w| w.is_new));
+    }
+
+    #[test]
+    fn duplicates_in_one_chunk_see_each_other_and_are_written_once() {
+        let chunk = items(BatchType::Customers, json!([
+            {"customerId": "a", "email": "1@x.io", "custom": {"k": 1}},
+            {"customerId": "b"},
+            {"customerId": "a", "mobile": "555", "custom": {"j": 2}}
+        ]));
+        let fx = apply(state_for(&chunk, vec![]), &chunk);
+        assert_eq!(fx.outcomes[0].entry()["message"], "Customer created successfully");
+        assert_eq!(fx.outcomes[2].entry()["message"], "Customer updated successfully");
+        assert_eq!(fx.outcomes[2].entry()["gameballId"], fx.outcomes[0].entry()["gameballId"]);
+        assert_eq!(fx.customer_writes.len(), 2);
+        let a = &fx.customer_writes[0];
+        assert_eq!(a.record.customer_id.as_str(), "a");
+        assert_eq!(
+            Value::Object(a.record.profile.clone()),
+            json!({"email": "1@x.io", "customerAttributes": {"custom": {"k": 1, "j": 2}}, "mobile": "555"})
+        );
+    }
+
+    #[test]
+    fn existing_customers_are_updated_in_place() {
+        let chunk = items(BatchType::Customers, json!([{"customerId": "a", "email": "new@x.io"}]));
+        let existing = record("a", 7, json!({"email": "old@x.io", "mobile": "1"}));
+        let fx = apply(state_for(&chunk, vec![existing]), &chunk);
+        assert_eq!(fx.outcomes[0].entry()["gameballId"], 7);
+        assert_eq!(fx.outcomes[0].entry()["message"], "Customer updated successfully");
+        let w = &fx.customer_writes[0];
+        assert!(!w.is_new);
+        assert_eq!(Value::Object(w.record.profile.clone()), json!({"email": "new@x.io", "mobile": "1"}));
+    }
+
+    #[test]
+    fn a_bad_item_fails_alone_and_keeps_its_index() {
+        let chunk = items(BatchType::Customers, json!([
+            {"customerId": "a"},
+            {"customerId": "b", "customerAttributes": {"dateOfBirth": "15/05/1985"}},
+            {"email": "no-id@x.io"},
+            {"customerId": "c"}
+        ]));
+        let keys: Vec<String> = chunk.customer_ids().into_iter().map(CustomerId::into_string).collect();
+        assert_eq!(keys, ["a", "c"], "only valid items are keys");
+        let fx = apply(state_for(&chunk, vec![]), &chunk);
+        let ok: Vec<u32> = fx.outcomes.iter().filter(|o| o.is_success()).map(|o| o.index).collect();
+        assert_eq!(ok, [0, 3]);
+        let bad = fx.outcomes[1].entry();
+        assert_eq!(bad["customerId"], "b");
+        assert_eq!(bad["code"], 3003);
+        assert_eq!(fx.outcomes[2].entry()["code"], ErrorCode::MissingField.code());
+        assert_eq!(fx.customer_writes.len(), 2);
+    }
+
+    #[test]
+    fn events_create_unknown_customers_and_append_every_event() {
+        let chunk = items(BatchType::Events, json!([
+            {"customerId": "new", "events": {"login": {}, "review": {"stars": 5}}},
+            {"customerId": "old", "events": {"login": {"device": "ios"}}},
+            {"customerId": "old", "events": {}}
+        ]));
+        let fx = apply(state_for(&chunk, vec![record("old", 9, json!({}))]), &chunk);
+        assert_eq!(fx.events.len(), 3);
+        assert_eq!(fx.events[0], NewEvent { gameball_id: 100, name: "login".into(), metadata: "{}".into(), item_index: 0 });
+        assert_eq!(fx.events[2].gameball_id, 9);
+        assert_eq!(fx.events[2].metadata, r#"{"device":"ios"}"#);
+        assert_eq!(
+            fx.outcomes[0].entry(),
+            json!({"index": 0, "customerId": "new", "events": ["login", "review"], "rewardedPoints": 0})
+        );
+        assert!(!fx.outcomes[2].is_success());
+        let writes: Vec<(&str, bool)> = fx.customer_writes.iter().map(|w| (w.record.customer_id.as_str(), w.is_new)).collect();
+        assert_eq!(writes, [("new", true)], "events never rewrite an existing profile");
+    }
+
+    #[test]
+    fn item_text_that_is_not_an_object_fails_with_3003() {
+        let chunk = ChunkItems::parse(BatchType::Customers, [(0, "42"), (1, "{\"customerId\":\"x\"}")]).unwrap();
+        let fx = apply(state_for(&chunk, vec![]), &chunk);
+        assert_eq!(fx.outcomes[0].entry()["code"], 3003);
+        assert!(fx.outcomes[1].is_success());
+    }
+
+    #[test]
+    fn ledger_types_are_not_supported_yet() {
+        assert_eq!(
+            ChunkItems::parse(BatchType::Cashback, []).unwrap_err(),
+            Unsupported(BatchType::Cashback)
+        );
+        assert!(ChunkItems::supports(BatchType::Events));
+        assert!(!ChunkItems::supports(BatchType::Redeem));
+    }
+}

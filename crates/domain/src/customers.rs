@@ -1,0 +1,296 @@
+//! Customer upserts (SPEC §5.1): parsing an item into a validated profile patch, and merging it into a stored profile.
+
+use crate::fields::{self, Kind};
+use crate::ids::{CustomerId, reported_customer_id};
+use crate::outcome::ItemFailure;
+use serde_json::{Map, Value};
+
+/// A customer profile as stored and shown: the API's own shape, e.g.
+/// `{"email":…, "guest":…, "customerAttributes":{"displayName":…, "tags":[…], "custom":{…}}}`.
+pub type Profile = Map<String, Value>;
+
+pub const ATTRIBUTES: &str = "customerAttributes";
+pub const CUSTOM: &str = "custom";
+
+const TOP_LEVEL: &[(&str, Kind)] = &[
+    ("email", Kind::Text(255)),
+    ("mobile", Kind::Text(50)),
+    ("deviceToken", Kind::Text(4096)),
+    ("osType", Kind::Text(50)),
+    ("referrerCode", Kind::Text(100)),
+    ("guest", Kind::Bool),
+];
+
+const CHANNELS: &[&str] = &["mobile", "pos", "web", "callcenter"];
+
+const ATTRIBUTE_FIELDS: &[(&str, Kind)] = &[
+    ("displayName", Kind::Text(255)),
+    ("firstName", Kind::Text(255)),
+    ("lastName", Kind::Text(255)),
+    ("email", Kind::Text(255)),
+    ("gender", Kind::Text(50)),
+    ("mobile", Kind::Text(50)),
+    ("dateOfBirth", Kind::Date),
+    ("joinDate", Kind::Date),
+    ("country", Kind::Text(100)),
+    ("city", Kind::Text(100)),
+    ("zip", Kind::Text(20)),
+    ("preferredLanguage", Kind::Text(20)),
+    ("source", Kind::Text(255)),
+    ("utms", Kind::Array),
+    ("devices", Kind::Array),
+    ("paymentMethods", Kind::Array),
+    ("totalSpent", Kind::NonNegativeDecimal),
+    ("lastOrderDate", Kind::DateOrTimestamp),
+    ("totalOrders", Kind::NonNegativeInteger),
+    ("avgOrderAmount", Kind::NonNegativeDecimal),
+    ("channel", Kind::OneOf(CHANNELS)),
+    ("custom", Kind::Object),
+    ("tags", Kind::Tags),
+];
+
+/// The seed example's top-level shorthands and the attribute each one sets.
+const TOP_LEVEL_ALIASES: &[(&str, &str)] = &[
+    ("name", "displayName"),
+    ("gender", "gender"),
+    ("dateOfBirth", "dateOfBirth"),
+    ("joinDate", "joinDate"),
+    ("tags", "tags"),
+    ("custom", "custom"),
+];
+
+/// A validated upsert: which customer, and the patch to merge into their profile.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CustomerUpsert {
+    pub customer_id: CustomerId,
+    pub patch: Profile,
+}
+
+/// Parses one item of a `customers` batch or a `POST /customers` body.
+/// Unknown fields are ignored; every known field is checked and an error names its path.
+pub fn parse(item: &Value) -> Result<CustomerUpsert, (Option<String>, ItemFailure)> {
+    let reported = reported_customer_id(item);
+    parse_object(item).map_err(|f| (reported, f))
+}
+
+fn parse_object(item: &Value) -> Result<CustomerUpsert, ItemFailure> {
+    let obj = item
+        .as_object()
+        .ok_or_else(|| ItemFailure::invalid("item: must be a JSON object"))?;
+    let customer_id = CustomerId::from_item(obj)?;
+    let mut patch = Profile::new();
+    for (key, kind) in TOP_LEVEL {
+        if let Some(v) = obj.get(*key) {
+            fields::check(key, *kind, v)?;
+            patch.insert((*key).to_owned(), v.clone());
+        }
+    }
+
+    let mut attributes = Map::new();
+    for (alias, attribute) in TOP_LEVEL_ALIASES {
+        if let Some(v) = obj.get(*alias) {
+            let kind = attribute_kind(attribute);
+            fields::check(alias, kind, v)?;
+            attributes.insert((*attribute).to_owned(), v.clone());
+        }
+    }
+    if let Some(given) = fields::optional_object(obj, ATTRIBUTES, ATTRIBUTES)? {
+        for (key, kind) in ATTRIBUTE_FIELDS {
+            if let Some(v) = given.get(*key) {
+                fields::check(&format!("{ATTRIBUTES}.{key}"), *kind, v)?;
+                attributes.insert((*key).to_owned(), v.clone());
+            }
+        }
+    }
+    if !attributes.is_empty() {
+        patch.insert(ATTRIBUTES.to_owned(), Value::Object(attributes));
+    }
+    Ok(CustomerUpsert {
+        customer_id,
+        patch,
+    })
+}
+
+fn attribute_kind(name: &str) -> Kind {
+    ATTRIBUTE_FIELDS
+        .iter()
+        .find(|(k, _)| *k == name)
+        .map(|(_, kind)| *kind)
+        .expect("every alias targets a known attribute")
+}
+
+/// Merges `patch` into `profile`: present fields overwrite, absent fields keep
+/// their value, `null` clears a field, and `customerAttributes` and its `custom`
+/// merge key by key (RFC 7396 merge-patch, two levels deep).
+pub fn merge(profile: &mut Profile, patch: &Profile) {
+    for (key, value) in patch {
+        if key == ATTRIBUTES {
+            if let Value::Object(attrs) = value {
+                let target = object_entry(profile, ATTRIBUTES);
+                for (akey, avalue) in attrs {
+                    if akey == CUSTOM {
+                        if let Value::Object(custom) = avalue {
+                            let target_custom = object_entry(target, CUSTOM);
+                            merge_flat(target_custom, custom);
+                            continue;
+                        }
+                    }
+                    set_or_clear(target, akey, avalue);
+                }
+                continue;
+            }
+        }
+        set_or_clear(profile, key, value);
+    }
+}
+
+fn merge_flat(target: &mut Map<String, Value>, patch: &Map<String, Value>) {
+    for (k, v) in patch {
+        set_or_clear(target, k, v);
+    }
+}
+
+fn set_or_clear(target: &mut Map<String, Value>, key: &str, value: &Value) {
+    if value.is_null() {
+        target.remove(key);
+    } else {
+        target.insert(key.to_owned(), value.clone());
+    }
+}
+
+fn object_entry<'a>(map: &'a mut Map<String, Value>, key: &str) -> &'a mut Map<String, Value> {
+    let slot = map
+        .entry(key.to_owned())
+        .or_insert_with(|| Value::Object(Map::new()));
+    if !slot.is_object() {
+        *slot = Value::Object(Map::new());
+    }
+    slot.as_object_mut().expect("just made an object")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use wire::ErrorCode;
+
+    fn failure(item: Value) -> ItemFailure {
+        parse(&item).unwrap_err().1
+    }
+
+    #[test]
+    fn seed_example_shorthands_map_to_attributes() {
+        let u = parse(&json!({
+            "customerId": "12345", "email": "john.doe@example.com", "name": "John Doe",
+            "gender": "M", "dateOfBirth": "1990-01-01", "joinDate": "2022-01-01",
+            "tags": ["vip", "newsletter_subscriber"],
+            "custom": {"favorite_color": "blue", "loyalty_points": 1500}
+        }))
+        .unwrap();
+        assert_eq!(u.customer_id.as_str(), "12345");
+        assert_eq!(
+            Value::Object(u.patch),
+            json!({"email": "john.doe@example.com", "customerAttributes": {
+                "displayName": "John Doe", "gender": "M", "dateOfBirth": "1990-01-01",
+                "joinDate": "2022-01-01", "tags": ["vip", "newsletter_subscriber"],
+                "custom": {"favorite_color": "blue", "loyalty_points": 1500}}})
+        );
+    }
+
+    #[test]
+    fn nested_attributes_win_over_top_level_shorthands() {
+        let u = parse(&json!({"customerId": "1", "name": "Short",
+            "customerAttributes": {"displayName": "Long"}}))
+        .unwrap();
+        assert_eq!(u.patch[ATTRIBUTES]["displayName"], "Long");
+    }
+
+    #[test]
+    fn unknown_fields_are_ignored() {
+        let u = parse(&json!({"customerId": "1", "points": 1_000_000, "gameballId": 7,
+            "customerAttributes": {"balance": 5}}))
+        .unwrap();
+        assert!(u.patch.is_empty());
+    }
+
+    #[test]
+    fn invalid_fields_fail_with_their_path_and_code() {
+        let e = failure(json!({"customerId": "1", "customerAttributes": {"dateOfBirth": "1990-13-01"}}));
+        assert_eq!(e.code, ErrorCode::InvalidValue);
+        assert_eq!(e.message, "customerAttributes.dateOfBirth: not a date (YYYY-MM-DD)");
+        let e = failure(json!({"customerId": "1", "joinDate": "yesterday"}));
+        assert_eq!(e.message, "joinDate: not a date (YYYY-MM-DD)");
+        let e = failure(json!({"customerId": "1", "customerAttributes": {"channel": "fax"}}));
+        assert!(e.message.starts_with("customerAttributes.channel: must be one of"));
+        let e = failure(json!({"customerId": "1", "guest": "no"}));
+        assert_eq!(e.message, "guest: must be true or false");
+        let e = failure(json!({"customerId": "1", "email": "x".repeat(256)}));
+        assert_eq!(e.code, ErrorCode::LimitExceeded);
+        let e = failure(json!({"customerId": "1", "customerAttributes": {"totalSpent": -5}}));
+        assert_eq!(e.message, "customerAttributes.totalSpent: must not be negative");
+        let e = failure(json!({"customerId": "1", "customerAttributes": "vip"}));
+        assert_eq!(e.message, "customerAttributes: must be an object");
+        let e = failure(json!({"customerId": "1", "custom": [1]}));
+        assert_eq!(e.message, "custom: must be an object");
+    }
+
+    #[test]
+    fn missing_or_bad_customer_id_fails_and_is_reported_as_given() {
+        let (reported, e) = parse(&json!({"email": "a@b.c"})).unwrap_err();
+        assert_eq!((reported, e.code), (None, ErrorCode::MissingField));
+        let (reported, e) = parse(&json!({"customerId": ""})).unwrap_err();
+        assert_eq!((reported.as_deref(), e.code), (Some(""), ErrorCode::InvalidValue));
+        let (_, e) = parse(&json!("12345")).unwrap_err();
+        assert_eq!(e.message, "item: must be a JSON object");
+    }
+
+    #[test]
+    fn merge_overwrites_present_keeps_absent_and_merges_custom_by_key() {
+        let mut profile = parse(&json!({"customerId": "1", "email": "old@x.io", "mobile": "1",
+            "customerAttributes": {"city": "Cairo", "custom": {"a": 1, "b": 2}}}))
+        .unwrap()
+        .patch;
+        let mut stored = Profile::new();
+        merge(&mut stored, &profile);
+        profile = stored;
+        let patch = parse(&json!({"customerId": "1", "email": "new@x.io",
+            "customerAttributes": {"country": "EG", "custom": {"b": 3, "c": 4}}}))
+        .unwrap()
+        .patch;
+        merge(&mut profile, &patch);
+        assert_eq!(
+            Value::Object(profile),
+            json!({"email": "new@x.io", "mobile": "1", "customerAttributes": {
+                "city": "Cairo", "custom": {"a": 1, "b": 3, "c": 4}, "country": "EG"}})
+        );
+    }
+
+    #[test]
+    fn null_clears_a_field_and_a_custom_key() {
+        let mut profile = Profile::new();
+        merge(
+            &mut profile,
+            &parse(&json!({"customerId": "1", "email": "a@b.c", "custom": {"a": 1, "b": 2}}))
+                .unwrap()
+                .patch,
+        );
+        merge(
+            &mut profile,
+            &parse(&json!({"customerId": "1", "email": null, "custom": {"a": null}}))
+                .unwrap()
+                .patch,
+        );
+        assert_eq!(
+            Value::Object(profile),
+            json!({"customerAttributes": {"custom": {"b": 2}}})
+        );
+    }
+
+    #[test]
+    fn tags_are_replaced_not_appended() {
+        let mut profile = Profile::new();
+        merge(&mut profile, &parse(&json!({"customerId": "1", "tags": ["a", "b"]})).unwrap().patch);
+        merge(&mut profile, &parse(&json!({"customerId": "1", "tags": ["c"]})).unwrap().patch);
+        assert_eq!(profile[ATTRIBUTES]["tags"], json!(["c"]));
+    }
+}

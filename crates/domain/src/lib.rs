@@ -1,0 +1,14 @@
+//! Pure domain rules: items are parsed into typed values, applied to the state a chunk loaded, and turned into effects and per-item outcomes. No I/O here.
+#![forbid(unsafe_code)]
+
+pub mod chunk;
+pub mod customers;
+pub mod events;
+pub mod fields;
+pub mod ids;
+pub mod outcome;
+
+pub use chunk::{ChunkEffects, ChunkItems, ChunkState, CustomerRecord, CustomerWrite, NewEvent};
+pub use ids::CustomerId;
+pub use outcome::{ItemFailure, Outcome};
+pub use wire::{BatchType, ErrorCode};

@@ -1,0 +1,172 @@
+//! Per-item outcomes: a success entry or a failure with its Gameball code, rendered as the status `response` entries.
+
+use serde_json::{Map, Value};
+use wire::ErrorCode;
+
+/// Why one item failed: a code and a sentence naming the field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemFailure {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl ItemFailure {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> ItemFailure {
+        ItemFailure {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn missing(field: &str) -> ItemFailure {
+        ItemFailure::new(ErrorCode::MissingField, format!("{field}: required"))
+    }
+
+    pub fn invalid(message: impl Into<String>) -> ItemFailure {
+        ItemFailure::new(ErrorCode::InvalidValue, message)
+    }
+
+    pub fn too_long(field: &str, max: usize) -> ItemFailure {
+        ItemFailure::new(
+            ErrorCode::LimitExceeded,
+            format!("{field}: longer than {max} characters"),
+        )
+    }
+}
+
+/// The result of one item of a chunk.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    /// 0-based position in the job's `body`.
+    pub index: u32,
+    /// The customer id the item named (as given), for reports.
+    pub customer_id: Option<String>,
+    pub result: Result<Map<String, Value>, ItemFailure>,
+}
+
+impl Outcome {
+    pub fn failed(index: u32, customer_id: Option<String>, failure: ItemFailure) -> Outcome {
+        Outcome {
+            index,
+            customer_id,
+            result: Err(failure),
+        }
+    }
+
+    pub fn succeeded(index: u32, customer_id: Option<String>, fields: Map<String, Value>) -> Outcome {
+        Outcome {
+            index,
+            customer_id,
+            result: Ok(fields),
+        }
+    }
+
+    pub fn is_success(&self) -> bool {
+        self.result.is_ok()
+    }
+
+    /// The entry as it appears in `response.successful` or `response.failed`.
+    pub fn entry(&self) -> Value {
+        let mut m = Map::new();
+        m.insert("index".into(), Value::from(self.index));
+        match &self.result {
+            Ok(fields) => {
+                for (k, v) in fields {
+                    m.insert(k.clone(), v.clone());
+                }
+            }
+            Err(f) => {
+                m.insert(
+                    "customerId".into(),
+                    self.customer_id.clone().map_or(Value::Null, Value::String),
+                );
+                m.insert("code".into(), Value::from(f.code.code()));
+                m.insert("error".into(), Value::String(f.message.clone()));
+                m.insert("message".into(), Value::String(f.message.clone()));
+            }
+        }
+        Value::Object(m)
+    }
+}
+
+/// A chunk's outcomes rendered as two comma-joined JSON fragments (no brackets),
+/// so a status read can concatenate chunks without re-parsing them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RenderedOutcomes {
+    pub successful: String,
+    pub failed: String,
+    pub succeeded: u32,
+    pub errored: u32,
+}
+
+pub fn render(outcomes: &[Outcome]) -> RenderedOutcomes {
+    let mut r = RenderedOutcomes::default();
+    for o in outcomes {
+        let (buf, n) = if o.is_success() {
+            (&mut r.successful, &mut r.succeeded)
+        } else {
+            (&mut r.failed, &mut r.errored)
+        };
+        if !buf.is_empty() {
+            buf.push(',');
+        }
+        buf.push_str(&o.entry().to_string());
+        *n += 1;
+    }
+    r
+}
+
+/// Joins fragments of several chunks into one JSON array text.
+pub fn join_fragments<'a>(fragments: impl IntoIterator<Item = &'a str>) -> String {
+    let mut out = String::from("[");
+    for f in fragments.into_iter().filter(|f| !f.is_empty()) {
+        if out.len() > 1 {
+            out.push(',');
+        }
+        out.push_str(f);
+    }
+    out.push(']');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn failed_entry_carries_index_customer_code_and_the_sentence_twice() {
+        let o = Outcome::failed(
+            3,
+            Some("c1".into()),
+            ItemFailure::invalid("customerAttributes.dateOfBirth: not a date (YYYY-MM-DD)"),
+        );
+        assert_eq!(
+            o.entry(),
+            json!({"index": 3, "customerId": "c1", "code": 3003,
+                   "error": "customerAttributes.dateOfBirth: not a date (YYYY-MM-DD)",
+                   "message": "customerAttributes.dateOfBirth: not a date (YYYY-MM-DD)"})
+        );
+    }
+
+    #[test]
+    fn render_splits_in_order_and_join_builds_arrays() {
+        let mut ok = Map::new();
+        ok.insert("customerId".into(), json!("a"));
+        let outs = vec![
+            Outcome::succeeded(0, Some("a".into()), ok.clone()),
+            Outcome::failed(1, None, ItemFailure::missing("customerId")),
+            Outcome::succeeded(2, Some("a".into()), ok),
+        ];
+        let r = render(&outs);
+        assert_eq!((r.succeeded, r.errored), (2, 1));
+        let joined = join_fragments([r.successful.as_str(), "", r.successful.as_str()]);
+        let v: Value = serde_json::from_str(&joined).unwrap();
+        assert_eq!(v.as_array().unwrap().len(), 4);
+        assert_eq!(v[1]["index"], 2);
+        assert_eq!(join_fragments(["", ""]), "[]");
+        let failed: Value = serde_json::from_str(&join_fragments([r.failed.as_str()])).unwrap();
+        assert_eq!(failed[0]["customerId"], Value::Null);
+        assert_eq!(failed[0]["code"], 3000);
+    }
+}
