@@ -1,0 +1,269 @@
+//! The one binary: `serve`, `migrate` and the `tenant` admin commands.
+#![forbid(unsafe_code)]
+
+mod backend;
+
+use anyhow::{Context, Result};
+use clap::{Args, Parser, Subcommand};
+use engine::{Engine, EngineConfig, Shutdown};
+use server::{AppState, ServerSettings, keys};
+use std::sync::Arc;
+use std::time::Duration;
+use store::{NewTenant, StoreError};
+use time::OffsetDateTime;
+use tracing::info;
+
+#[derive(Parser)]
+#[command(name = "loyalbatch", version, about = "Self-hosted loyalty-points engine with a Gameball-compatible Batch API")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args, Clone)]
+struct DatabaseArgs {
+    /// Database URL: sqlite://PATH (embedded) or postgres://… (shared by many nodes).
+    #[arg(long, env = "LOYALBATCH_DATABASE_URL", default_value = "sqlite://./loyalbatch.db")]
+    database_url: String,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP API and the job workers.
+    Serve(ServeArgs),
+    /// Apply database migrations and exit.
+    Migrate(DatabaseArgs),
+    /// Manage tenants (accounts) and their keys.
+    Tenant {
+        #[command(flatten)]
+        db: DatabaseArgs,
+        #[command(subcommand)]
+        command: TenantCommand,
+    },
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    #[command(flatten)]
+    db: DatabaseArgs,
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, env = "LOYALBATCH_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: String,
+    /// Jobs processed at the same time by this process.
+    #[arg(long, env = "LOYALBATCH_WORKERS", default_value_t = 2)]
+    workers: usize,
+    /// Items per chunk transaction.
+    #[arg(long, env = "LOYALBATCH_CHUNK_SIZE", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    chunk_size: u32,
+    /// How long a job claim holds without renewal (e.g. 30s).
+    #[arg(long, env = "LOYALBATCH_LEASE", default_value = "30s", value_parser = humantime::parse_duration)]
+    lease: Duration,
+    /// How long finished jobs and their results are kept (e.g. 30days).
+    #[arg(long, env = "LOYALBATCH_RETENTION", default_value = "30days", value_parser = humantime::parse_duration)]
+    retention: Duration,
+    /// How often an idle worker looks for work it was not woken for.
+    #[arg(long, env = "LOYALBATCH_POLL_INTERVAL", default_value = "500ms", value_parser = humantime::parse_duration)]
+    poll_interval: Duration,
+    /// Objects accepted in one batch request.
+    #[arg(long, env = "LOYALBATCH_MAX_BATCH_ITEMS", default_value_t = 1000)]
+    max_batch_items: usize,
+    /// Largest accepted request body, in bytes.
+    #[arg(long, env = "LOYALBATCH_MAX_BODY_BYTES", default_value_t = 16 * 1024 * 1024)]
+    max_body_bytes: usize,
+    /// Unprocessed items a tenant may have queued before new batches get 429.
+    #[arg(long, env = "LOYALBATCH_QUEUE_LIMIT", default_value_t = 1_000_000)]
+    queue_limit: u64,
+    /// apikey of the `default` tenant created on an empty database (generated when unset).
+    #[arg(long, env = "LOYALBATCH_DEFAULT_APIKEY", hide_env_values = true)]
+    default_apikey: Option<String>,
+    /// secretkey of the `default` tenant created on an empty database (generated when unset).
+    #[arg(long, env = "LOYALBATCH_DEFAULT_SECRETKEY", hide_env_values = true)]
+    default_secretkey: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum TenantCommand {
+    /// Create a tenant and print its keys (the secret is shown only now).
+    Create {
+        name: String,
+        /// Print {"name","apikey","secretkey"} as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List tenants (never their secrets).
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Replace a tenant's secret key and print the new one.
+    RotateSecret {
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("LOYALBATCH_LOG")
+                .unwrap_or_else(|_| "info,tower_http=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async {
+        match cli.command {
+            Command::Serve(args) => serve(args).await,
+            Command::Migrate(db) => {
+                backend::open(&db.database_url).await?;
+                println!("migrations applied");
+                Ok(())
+            }
+            Command::Tenant { db, command } => tenant(&db.database_url, command).await,
+        }
+    })
+}
+
+async fn serve(args: ServeArgs) -> Result<()> {
+    let store = backend::open(&args.db.database_url).await?;
+    ensure_default_tenant(&*store, &args).await?;
+
+    let engine = Engine::new(
+        store.clone(),
+        EngineConfig {
+            workers: args.workers,
+            chunk_size: args.chunk_size,
+            lease: args.lease,
+            poll_interval: args.poll_interval,
+            retention: args.retention,
+            ..EngineConfig::default()
+        },
+    );
+    let state = AppState {
+        store,
+        waker: engine.waker(),
+        settings: Arc::new(ServerSettings {
+            max_batch_items: args.max_batch_items,
+            max_body_bytes: args.max_body_bytes,
+            queue_limit: args.queue_limit,
+            retention: args.retention,
+        }),
+    };
+    let listener = tokio::net::TcpListener::bind(&args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let addr = listener.local_addr()?;
+    let shutdown = Shutdown::new();
+    tokio::spawn(cancel_on_signal(shutdown.clone()));
+    let engine_task = tokio::spawn(engine.run(shutdown.clone()));
+    println!("loyalbatch listening on http://{addr}");
+    info!(%addr, "serving");
+    let http_shutdown = shutdown.clone();
+    server::launch(listener, state, async move { http_shutdown.cancelled().await }).await?;
+    engine_task.await?;
+    info!("shut down cleanly");
+    Ok(())
+}
+
+async fn cancel_on_signal(shutdown: Shutdown) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+        tracing::error!("cannot install signal handlers");
+        return;
+    };
+    tokio::select! {
+        _ = term.recv() => info!("SIGTERM: finishing current chunks"),
+        _ = int.recv() => info!("SIGINT: finishing current chunks"),
+    }
+    shutdown.cancel();
+}
+
+async fn ensure_default_tenant(store: &dyn store::Store, args: &ServeArgs) -> Result<()> {
+    let (apikey, secret, generated) = match (&args.default_apikey, &args.default_secretkey) {
+        (Some(a), Some(s)) => (a.clone(), s.clone(), false),
+        (None, None) => {
+            let (a, s) = keys::generate();
+            (a, s, true)
+        }
+        _ => anyhow::bail!("set both LOYALBATCH_DEFAULT_APIKEY and LOYALBATCH_DEFAULT_SECRETKEY, or neither"),
+    };
+    let tenant = NewTenant {
+        name: "default".into(),
+        apikey: apikey.clone(),
+        secret_hash: keys::hash_secret(&secret),
+    };
+    if store.create_first_tenant(tenant, OffsetDateTime::now_utc()).await? {
+        info!("created tenant 'default'");
+        if generated {
+            // Shown once, on standard output, never logged.
+            println!("created tenant 'default' (keys are shown only now):");
+            println!("  apikey:    {apikey}");
+            println!("  secretkey: {secret}");
+        }
+    }
+    Ok(())
+}
+
+async fn tenant(url: &str, command: TenantCommand) -> Result<()> {
+    let store = backend::open(url).await?;
+    let now = OffsetDateTime::now_utc();
+    match command {
+        TenantCommand::Create { name, json } => {
+            let (apikey, secret) = keys::generate();
+            let tenant = NewTenant {
+                name: name.clone(),
+                apikey: apikey.clone(),
+                secret_hash: keys::hash_secret(&secret),
+            };
+            store.create_tenant(tenant, now).await.map_err(|e| match e {
+                StoreError::Conflict(m) => anyhow::anyhow!(m),
+                other => other.into(),
+            })?;
+            print_keys(&name, Some(&apikey), &secret, json);
+        }
+        TenantCommand::List { json } => {
+            let tenants = store.list_tenants().await?;
+            if json {
+                let list: Vec<_> = tenants
+                    .iter()
+                    .map(|t| serde_json::json!({"name": t.name, "apikey": t.apikey}))
+                    .collect();
+                println!("{}", serde_json::Value::Array(list));
+            } else {
+                for t in tenants {
+                    println!("{}\t{}", t.name, t.apikey);
+                }
+            }
+        }
+        TenantCommand::RotateSecret { name, json } => {
+            let (_, secret) = keys::generate();
+            store
+                .rotate_secret(&name, keys::hash_secret(&secret))
+                .await
+                .map_err(|e| match e {
+                    StoreError::NotFound => anyhow::anyhow!("no tenant named '{name}'"),
+                    other => other.into(),
+                })?;
+            print_keys(&name, None, &secret, json);
+        }
+    }
+    Ok(())
+}
+
+fn print_keys(name: &str, apikey: Option<&str>, secret: &str, json: bool) {
+    if json {
+        let mut v = serde_json::json!({"name": name, "secretkey": secret});
+        if let Some(a) = apikey {
+            v["apikey"] = a.into();
+        }
+        println!("{v}");
+    } else {
+        println!("tenant:    {name}");
+        if let Some(a) = apikey {
+            println!("apikey:    {a}");
+        }
+        println!("secretkey: {secret}   (shown only now)");
+    }
+}

@@ -1,0 +1,85 @@
+//! `ApiError`: one error type for every handler, mapped to the Gameball envelope with an explicit status/code table.
+
+use crate::request_id;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use store::StoreError;
+use wire::{ErrorBody, ErrorCode};
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: ErrorCode,
+    pub message: String,
+    pub retry_after_secs: Option<u64>,
+}
+
+impl ApiError {
+    /// An error with the status that goes with its code (SPEC §1.1).
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status: StatusCode::from_u16(code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            code,
+            message: message.into(),
+            retry_after_secs: None,
+        }
+    }
+
+    pub fn with_status(mut self, status: StatusCode) -> ApiError {
+        self.status = status;
+        self
+    }
+
+    pub fn job_not_found(key: &str) -> ApiError {
+        ApiError::new(ErrorCode::NotFound, format!("job {key} not found"))
+    }
+
+    /// A 5xx: the cause goes to the log, the body says nothing about it.
+    pub fn internal(cause: &dyn std::fmt::Display) -> ApiError {
+        tracing::error!(request_id = %request_id::current(), error = %cause, "internal error");
+        ApiError::new(ErrorCode::Internal, "internal error")
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> ApiError {
+        match e {
+            StoreError::NotFound => ApiError::new(ErrorCode::NotFound, "not found"),
+            StoreError::IdempotencyConflict => ApiError::new(
+                ErrorCode::StateConflict,
+                "Idempotency-Key: already used with a different body",
+            ),
+            StoreError::QueueFull { unprocessed, limit } => ApiError {
+                retry_after_secs: Some(5),
+                ..ApiError::new(
+                    ErrorCode::LimitExceeded,
+                    format!(
+                        "queue limit reached: {unprocessed} items are waiting (limit {limit}); retry later"
+                    ),
+                )
+                .with_status(StatusCode::TOO_MANY_REQUESTS)
+            },
+            other => ApiError::internal(&other),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorBody {
+            code: self.code.code(),
+            kind: self.code.kind().to_owned(),
+            message: self.message,
+            request_id: request_id::current(),
+        };
+        let mut resp = (self.status, axum::Json(body)).into_response();
+        if let Some(secs) = self.retry_after_secs {
+            resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        resp
+    }
+}
+
+pub fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    ApiError::internal(&"handler panicked").into_response()
+}

@@ -1,0 +1,84 @@
+//! `POST /batch/{type}`: refuse a bad request whole, or store the job with all its items durably and answer its id.
+
+use crate::AppState;
+use crate::auth::SecretCaller;
+use crate::body::JsonBytes;
+use crate::error::ApiError;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use domain::ChunkItems;
+use sha2::{Digest, Sha256};
+use store::{Idempotency, JobCreation, NewJob, segment_items};
+use time::OffsetDateTime;
+use wire::{BatchType, ErrorCode, JobCreated};
+
+pub async fn create(
+    State(app): State<AppState>,
+    SecretCaller(tenant): SecretCaller,
+    Path(kind): Path<String>,
+    headers: HeaderMap,
+    body: JsonBytes,
+) -> Result<Json<JobCreated>, ApiError> {
+    let batch_type = BatchType::parse(&kind)
+        .ok_or_else(|| ApiError::new(ErrorCode::NotFound, format!("unknown batch type '{kind}'")))?;
+    accept(app, tenant.id, batch_type, &headers, body).await
+}
+
+pub async fn create_order_transactions(
+    State(app): State<AppState>,
+    SecretCaller(tenant): SecretCaller,
+    headers: HeaderMap,
+    body: JsonBytes,
+) -> Result<Json<JobCreated>, ApiError> {
+    accept(app, tenant.id, BatchType::OrderTransactions, &headers, body).await
+}
+
+async fn accept(
+    app: AppState,
+    tenant_id: store::TenantId,
+    batch_type: BatchType,
+    headers: &HeaderMap,
+    body: JsonBytes,
+) -> Result<Json<JobCreated>, ApiError> {
+    if !ChunkItems::supports(batch_type) {
+        return Err(ApiError::new(
+            ErrorCode::NotFound,
+            format!("batch type '{batch_type}' is not available on this server yet"),
+        ));
+    }
+    let idempotency = idempotency_key(headers)?.map(|key| Idempotency {
+        key,
+        body_hash: hex::encode(Sha256::digest(&body.0)),
+    });
+    let items = body.batch_items(app.settings.max_batch_items)?;
+    let job = NewJob {
+        tenant_id,
+        batch_type,
+        item_count: items.len() as u32,
+        segments: segment_items(items.iter().map(|i| i.get())),
+        idempotency,
+        queue_limit: app.settings.queue_limit,
+        now: OffsetDateTime::now_utc(),
+    };
+    let created = app.store.create_job(job).await?;
+    if let JobCreation::Created(_) = created {
+        app.waker.job_created();
+    }
+    Ok(Json(JobCreated {
+        job_id: created.job_id(),
+    }))
+}
+
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let key = value.to_str().ok().filter(|k| !k.is_empty() && k.len() <= 255).ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::InvalidValue,
+            "Idempotency-Key: must be 1 to 255 visible ASCII characters",
+        )
+    })?;
+    Ok(Some(key.to_owned()))
+}

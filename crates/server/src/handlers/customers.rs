@@ -1,0 +1,84 @@
+//! Single calls on customers and events (SPEC §4), running the same domain code as the batches on a chunk of one.
+
+use crate::AppState;
+use crate::auth::{Caller, SecretCaller};
+use crate::body::JsonBytes;
+use crate::error::ApiError;
+use axum::Json;
+use axum::extract::{Path, State};
+use domain::chunk::Parsed;
+use domain::{ChunkItems, Outcome, customers, events};
+use serde_json::{Map, Value, json};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use wire::{CustomerCreated, ErrorCode, EventsAccepted};
+
+fn succeeded(outcome: Outcome) -> Result<Map<String, Value>, ApiError> {
+    outcome.result.map_err(|f| ApiError::new(f.code, f.message))
+}
+
+pub async fn upsert(
+    State(app): State<AppState>,
+    Caller(tenant): Caller,
+    body: JsonBytes,
+) -> Result<Json<CustomerCreated>, ApiError> {
+    let item = customers::parse(&body.value()?).map_err(|(_, f)| ApiError::new(f.code, f.message))?;
+    let items = ChunkItems::Customers(vec![Parsed { index: 0, item: Ok(item) }]);
+    let fields = succeeded(app.store.apply_single(tenant.id, items, OffsetDateTime::now_utc()).await?)?;
+    let gameball_id = fields
+        .get("gameballId")
+        .and_then(Value::as_i64)
+        .ok_or_else(|| ApiError::internal(&"customer upsert returned no gameballId"))?;
+    Ok(Json(CustomerCreated { gameball_id }))
+}
+
+pub async fn events(
+    State(app): State<AppState>,
+    Caller(tenant): Caller,
+    body: JsonBytes,
+) -> Result<Json<EventsAccepted>, ApiError> {
+    let item = events::parse(&body.value()?).map_err(|(_, f)| ApiError::new(f.code, f.message))?;
+    let items = ChunkItems::Events(vec![Parsed { index: 0, item: Ok(item) }]);
+    succeeded(app.store.apply_single(tenant.id, items, OffsetDateTime::now_utc()).await?)?;
+    Ok(Json(EventsAccepted {
+        success: true,
+        message: "Events processed".into(),
+    }))
+}
+
+fn customer_not_found(id: &str) -> ApiError {
+    ApiError::new(ErrorCode::CustomerNotFound, format!("customer '{id}' not found"))
+}
+
+pub async fn get(
+    State(app): State<AppState>,
+    Caller(tenant): Caller,
+    Path(customer_id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let view = app
+        .store
+        .customer(tenant.id, &customer_id)
+        .await?
+        .ok_or_else(|| customer_not_found(&customer_id))?;
+    let mut out = Map::new();
+    out.insert("customerId".into(), view.record.customer_id.as_str().into());
+    out.insert("gameballId".into(), view.record.gameball_id.into());
+    for (k, v) in view.record.profile {
+        out.insert(k, v);
+    }
+    let ts = |t: OffsetDateTime| t.format(&Rfc3339).map_err(|e| ApiError::internal(&e));
+    out.insert("createdAt".into(), ts(view.created_at)?.into());
+    out.insert("updatedAt".into(), ts(view.updated_at)?.into());
+    Ok(Json(Value::Object(out)))
+}
+
+pub async fn delete(
+    State(app): State<AppState>,
+    SecretCaller(tenant): SecretCaller,
+    Path(customer_id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    if !app.store.delete_customer(tenant.id, &customer_id).await? {
+        return Err(customer_not_found(&customer_id));
+    }
+    Ok(Json(json!({"customerId": customer_id, "message": "Customer deleted successfully"})))
+}

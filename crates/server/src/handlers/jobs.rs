@@ -1,0 +1,165 @@
+//! Job status, stop and list (SPEC §3.1–§3.3).
+
+use crate::AppState;
+use crate::auth::SecretCaller;
+use crate::error::ApiError;
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use domain::outcome::join_fragments;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use store::{JobFilter, JobRecord, ResultChunk, StopOutcome};
+use time::OffsetDateTime;
+use wire::{BatchType, ErrorCode, JobList, JobResults, JobState, JobStatus, JobStopped, ResponseField};
+
+fn job_id(key: &str) -> Result<i64, ApiError> {
+    key.parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or_else(|| ApiError::job_not_found(key))
+}
+
+fn status_of(job: JobRecord, response: ResponseField) -> JobStatus {
+    JobStatus {
+        job_id: job.id,
+        operation: job.batch_type.operation().to_owned(),
+        batch_type: job.batch_type,
+        status: job.state,
+        error_count: job.error_count,
+        total_count: job.processed,
+        finished_count: job.finished_count,
+        item_count: job.item_count,
+        unprocessed_count: job.item_count.saturating_sub(job.processed),
+        created_at: job.created_at,
+        started_at: job.started_at,
+        finished_at: job.finished_at,
+        expires_at: job.expires_at,
+        error: job.error,
+        response,
+    }
+}
+
+fn results(chunks: &[ResultChunk]) -> Result<ResponseField, ApiError> {
+    if chunks.is_empty() {
+        return Ok(ResponseField::Null);
+    }
+    let raw = |text: String| RawValue::from_string(text).map_err(|e| ApiError::internal(&e));
+    Ok(ResponseField::Results(JobResults {
+        successful: raw(join_fragments(chunks.iter().map(|c| c.successful.as_str())))?,
+        failed: raw(join_fragments(chunks.iter().map(|c| c.failed.as_str())))?,
+    }))
+}
+
+pub async fn status(
+    State(app): State<AppState>,
+    SecretCaller(tenant): SecretCaller,
+    Path(key): Path<String>,
+) -> Result<Json<JobStatus>, ApiError> {
+    let id = job_id(&key)?;
+    let (job, chunks) = app
+        .store
+        .job_with_results(tenant.id, id)
+        .await?
+        .ok_or_else(|| ApiError::job_not_found(&key))?;
+    Ok(Json(status_of(job, results(&chunks)?)))
+}
+
+pub async fn stop(
+    State(app): State<AppState>,
+    SecretCaller(tenant): SecretCaller,
+    Path(key): Path<String>,
+) -> Result<Json<JobStopped>, ApiError> {
+    let id = job_id(&key)?;
+    match app
+        .store
+        .stop_job(tenant.id, id, OffsetDateTime::now_utc(), app.settings.retention)
+        .await?
+    {
+        StopOutcome::Stopped(job) => Ok(Json(JobStopped {
+            job_id: job.id,
+            status: JobState::Stopped,
+            message: "Job stopped successfully".into(),
+        })),
+        StopOutcome::NotFound => Err(ApiError::job_not_found(&key)),
+        StopOutcome::AlreadyFinished(state) => Err(ApiError::new(
+            ErrorCode::StateConflict,
+            format!("job {id} is {state} and cannot be stopped"),
+        )),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ListQuery {
+    status: Option<String>,
+    #[serde(rename = "type")]
+    batch_type: Option<String>,
+    limit: Option<String>,
+    after: Option<String>,
+}
+
+pub const DEFAULT_LIST_LIMIT: u32 = 50;
+pub const MAX_LIST_LIMIT: u32 = 200;
+
+pub async fn list(
+    State(app): State<AppState>,
+    SecretCaller(tenant): SecretCaller,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<JobList>, ApiError> {
+    let invalid = |m: String| ApiError::new(ErrorCode::InvalidValue, m);
+    let state = q
+        .status
+        .filter(|s| !s.is_empty())
+        .map(|s| JobState::parse(&s).ok_or_else(|| invalid(format!("status: unknown job status '{s}'"))))
+        .transpose()?;
+    let batch_type = q
+        .batch_type
+        .filter(|s| !s.is_empty())
+        .map(|s| BatchType::parse(&s).ok_or_else(|| invalid(format!("type: unknown batch type '{s}'"))))
+        .transpose()?;
+    let limit = match q.limit.filter(|s| !s.is_empty()) {
+        None => DEFAULT_LIST_LIMIT,
+        Some(s) => s
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=MAX_LIST_LIMIT).contains(n))
+            .ok_or_else(|| invalid(format!("limit: must be a whole number from 1 to {MAX_LIST_LIMIT}")))?,
+    };
+    let before = q
+        .after
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse::<i64>().map_err(|_| invalid("after: must be a job id".into())))
+        .transpose()?;
+    let filter = JobFilter {
+        state,
+        batch_type,
+        before,
+        limit: limit + 1,
+    };
+    let mut jobs = app.store.list_jobs(tenant.id, &filter).await?;
+    let next = if jobs.len() > limit as usize {
+        jobs.truncate(limit as usize);
+        jobs.last().map(|j| j.id)
+    } else {
+        None
+    };
+    Ok(Json(JobList {
+        jobs: jobs
+            .into_iter()
+            .map(|j| status_of(j, ResponseField::Omitted))
+            .collect(),
+        next,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn job_ids_are_positive_integers() {
+        assert_eq!(job_id("42").unwrap(), 42);
+        for bad in ["abc", "0", "-1", "1.5", ""] {
+            assert_eq!(job_id(bad).unwrap_err().code, ErrorCode::NotFound);
+        }
+    }
+}

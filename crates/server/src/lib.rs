@@ -1,0 +1,102 @@
+//! The HTTP layer: routes under the three Gameball base paths, auth, and handlers that extract → call → map.
+#![forbid(unsafe_code)]
+
+mod auth;
+mod body;
+mod error;
+mod handlers;
+pub mod keys;
+mod request_id;
+
+pub use error::ApiError;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use engine::Waker;
+use std::sync::Arc;
+use std::time::Duration;
+use store::Store;
+use tokio::net::TcpListener;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::TraceLayer;
+
+/// Request limits and policies of the API.
+#[derive(Debug, Clone)]
+pub struct ServerSettings {
+    /// Objects per batch request (SPEC §2, default 1,000).
+    pub max_batch_items: usize,
+    /// Request body bytes (default 16 MiB).
+    pub max_body_bytes: usize,
+    /// Unprocessed items a tenant may have queued (default 1,000,000).
+    pub queue_limit: u64,
+    /// How long finished jobs are kept (reported as `expiresAt`).
+    pub retention: Duration,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        ServerSettings {
+            max_batch_items: 1000,
+            max_body_bytes: 16 * 1024 * 1024,
+            queue_limit: 1_000_000,
+            retention: Duration::from_secs(30 * 24 * 3600),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub waker: Waker,
+    pub settings: Arc<ServerSettings>,
+}
+
+/// Base paths the API answers under (the docs use all three).
+pub const BASE_PATHS: [&str; 3] = [
+    "/api/v4.0/integrations",
+    "/api/v4/integrations",
+    "/api/v4.1/integrations",
+];
+
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/batch", get(handlers::jobs::list))
+        .route("/batch/orders/transactions", post(handlers::batch::create_order_transactions))
+        .route(
+            "/batch/{key}",
+            post(handlers::batch::create).get(handlers::jobs::status).delete(handlers::jobs::stop),
+        )
+        .route("/batches/{key}/status", get(handlers::jobs::status))
+        .route("/batches/{key}/stop", post(handlers::jobs::stop))
+        .route("/customers", post(handlers::customers::upsert))
+        .route(
+            "/customers/{customer_id}",
+            get(handlers::customers::get).delete(handlers::customers::delete),
+        )
+        .route("/events", post(handlers::customers::events));
+    let mut app = Router::new()
+        .route("/health", get(handlers::health::health))
+        .route("/ready", get(handlers::health::ready));
+    for base in BASE_PATHS {
+        app = app.nest(base, api.clone());
+    }
+    let max_body = state.settings.max_body_bytes;
+    app.fallback(handlers::health::not_found)
+        .with_state(state)
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(CatchPanicLayer::custom(error::panic_response))
+        .layer(axum::middleware::from_fn(request_id::assign))
+        .layer(TraceLayer::new_for_http())
+}
+
+/// Serves the API on `listener` until `shutdown` resolves (production and tests alike).
+pub async fn launch(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

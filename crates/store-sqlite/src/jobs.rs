@@ -1,0 +1,290 @@
+//! Job rows: intake, reads, stop, claims and leases, item segments, purge.
+
+use crate::sql_err;
+use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
+use std::time::Duration;
+use store::*;
+use time::OffsetDateTime;
+use wire::{BatchType, JobState};
+
+const JOB_COLUMNS: &str = "id, tenant_id, type, status, item_count, cursor, finished_count, \
+     error_count, error, created_at, started_at, finished_at, expires_at";
+
+fn job_from_row(r: &Row<'_>) -> rusqlite::Result<JobRecord> {
+    let type_text: String = r.get(2)?;
+    let status_text: String = r.get(3)?;
+    let bad = |what: &str, v: &str| {
+        rusqlite::Error::FromSqlConversionFailure(
+            0,
+            rusqlite::types::Type::Text,
+            format!("unknown job {what} '{v}'").into(),
+        )
+    };
+    Ok(JobRecord {
+        id: r.get(0)?,
+        tenant_id: r.get(1)?,
+        batch_type: BatchType::parse(&type_text).ok_or_else(|| bad("type", &type_text))?,
+        state: JobState::parse(&status_text).ok_or_else(|| bad("status", &status_text))?,
+        item_count: r.get(4)?,
+        processed: r.get(5)?,
+        finished_count: r.get(6)?,
+        error_count: r.get(7)?,
+        error: r.get(8)?,
+        created_at: from_millis(r.get(9)?),
+        started_at: r.get::<_, Option<i64>>(10)?.map(from_millis),
+        finished_at: r.get::<_, Option<i64>>(11)?.map(from_millis),
+        expires_at: r.get::<_, Option<i64>>(12)?.map(from_millis),
+    })
+}
+
+pub fn create(c: &mut Connection, job: &NewJob) -> Result<JobCreation, StoreError> {
+    let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sql_err)?;
+    let now = to_millis(job.now);
+    if let Some(idem) = &job.idempotency {
+        let existing: Option<(i64, Option<String>, i64)> = tx
+            .prepare_cached(
+                "SELECT id, body_hash, created_at FROM jobs WHERE tenant_id = ?1 AND idempotency_key = ?2",
+            )
+            .map_err(sql_err)?
+            .query_row(params![job.tenant_id, idem.key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .optional()
+            .map_err(sql_err)?;
+        if let Some((id, hash, created_at)) = existing {
+            let window_start = now - IDEMPOTENCY_WINDOW.as_millis() as i64;
+            if created_at >= window_start {
+                return if hash.as_deref() == Some(idem.body_hash.as_str()) {
+                    Ok(JobCreation::Existing(id))
+                } else {
+                    Err(StoreError::IdempotencyConflict)
+                };
+            }
+            tx.execute("UPDATE jobs SET idempotency_key = NULL WHERE id = ?1", [id])
+                .map_err(sql_err)?;
+        }
+    }
+    let unprocessed: i64 = tx
+        .prepare_cached(
+            "SELECT coalesce(sum(item_count - cursor), 0) FROM jobs \
+             WHERE tenant_id = ?1 AND status IN ('queued', 'running')",
+        )
+        .map_err(sql_err)?
+        .query_row([job.tenant_id], |r| r.get(0))
+        .map_err(sql_err)?;
+    let unprocessed = unprocessed.max(0) as u64;
+    if unprocessed + u64::from(job.item_count) > job.queue_limit {
+        return Err(StoreError::QueueFull {
+            unprocessed,
+            limit: job.queue_limit,
+        });
+    }
+    let id: i64 = tx
+        .prepare_cached(
+            "INSERT INTO jobs (tenant_id, type, status, item_count, idempotency_key, body_hash, created_at) \
+             VALUES (?1, ?2, 'queued', ?3, ?4, ?5, ?6) RETURNING id",
+        )
+        .map_err(sql_err)?
+        .query_row(
+            params![
+                job.tenant_id,
+                job.batch_type.as_str(),
+                job.item_count,
+                job.idempotency.as_ref().map(|i| &i.key),
+                job.idempotency.as_ref().map(|i| &i.body_hash),
+                now
+            ],
+            |r| r.get(0),
+        )
+        .map_err(sql_err)?;
+    {
+        let mut insert = tx
+            .prepare_cached("INSERT INTO job_items (job_id, first_index, items) VALUES (?1, ?2, ?3)")
+            .map_err(sql_err)?;
+        for seg in &job.segments {
+            insert.execute(params![id, seg.first_index, seg.json]).map_err(sql_err)?;
+        }
+    }
+    tx.commit().map_err(sql_err)?;
+    Ok(JobCreation::Created(id))
+}
+
+pub fn get(c: &Connection, tenant: TenantId, job: JobId) -> Result<Option<JobRecord>, StoreError> {
+    c.prepare_cached(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?1 AND tenant_id = ?2"))
+        .map_err(sql_err)?
+        .query_row(params![job, tenant], job_from_row)
+        .optional()
+        .map_err(sql_err)
+}
+
+pub fn get_with_results(
+    c: &mut Connection,
+    tenant: TenantId,
+    job: JobId,
+) -> Result<Option<(JobRecord, Vec<ResultChunk>)>, StoreError> {
+    // One read transaction: the counts and the arrays come from the same snapshot.
+    let tx = c.transaction_with_behavior(TransactionBehavior::Deferred).map_err(sql_err)?;
+    let Some(record) = get(&tx, tenant, job)? else {
+        return Ok(None);
+    };
+    let chunks = {
+        let mut st = tx
+            .prepare_cached(
+                "SELECT successful, failed FROM job_results WHERE job_id = ?1 ORDER BY first_index",
+            )
+            .map_err(sql_err)?;
+        let rows = st
+            .query_map([job], |r| {
+                Ok(ResultChunk {
+                    successful: r.get(0)?,
+                    failed: r.get(1)?,
+                })
+            })
+            .map_err(sql_err)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(sql_err)?
+    };
+    tx.finish().map_err(sql_err)?;
+    Ok(Some((record, chunks)))
+}
+
+pub fn list(c: &Connection, tenant: TenantId, f: &JobFilter) -> Result<Vec<JobRecord>, StoreError> {
+    let mut st = c
+        .prepare_cached(&format!(
+            "SELECT {JOB_COLUMNS} FROM jobs WHERE tenant_id = ?1 \
+             AND (?2 IS NULL OR status = ?2) AND (?3 IS NULL OR type = ?3) AND (?4 IS NULL OR id < ?4) \
+             ORDER BY id DESC LIMIT ?5"
+        ))
+        .map_err(sql_err)?;
+    let rows = st
+        .query_map(
+            params![
+                tenant,
+                f.state.map(JobState::as_str),
+                f.batch_type.map(BatchType::as_str),
+                f.before,
+                f.limit
+            ],
+            job_from_row,
+        )
+        .map_err(sql_err)?;
+    rows.collect::<Result<_, _>>().map_err(sql_err)
+}
+
+pub fn stop(
+    c: &mut Connection,
+    tenant: TenantId,
+    job: JobId,
+    now: OffsetDateTime,
+    retention: Duration,
+) -> Result<StopOutcome, StoreError> {
+    let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sql_err)?;
+    let Some(record) = get(&tx, tenant, job)? else {
+        return Ok(StopOutcome::NotFound);
+    };
+    match record.state {
+        JobState::Completed | JobState::Failed => return Ok(StopOutcome::AlreadyFinished(record.state)),
+        JobState::Stopped => return Ok(StopOutcome::Stopped(record)),
+        JobState::Queued | JobState::Running => {}
+    }
+    tx.execute(
+        "UPDATE jobs SET status = 'stopped', finished_at = ?2, expires_at = ?3, lease_expires_at = NULL \
+         WHERE id = ?1",
+        params![job, to_millis(now), to_millis(add(now, retention))],
+    )
+    .map_err(sql_err)?;
+    tx.execute("DELETE FROM job_items WHERE job_id = ?1", [job]).map_err(sql_err)?;
+    let stopped = get(&tx, tenant, job)?.ok_or(StoreError::NotFound)?;
+    tx.commit().map_err(sql_err)?;
+    Ok(StopOutcome::Stopped(stopped))
+}
+
+pub fn claim(c: &mut Connection, now: OffsetDateTime, lease: Duration) -> Result<Option<Claim>, StoreError> {
+    let now_ms = to_millis(now);
+    let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sql_err)?;
+    // Round robin between tenants: the tenant claimed from longest ago goes first,
+    // then its oldest runnable job (queued, or running under a lapsed lease).
+    let next: Option<(i64, i64, String, u32, u32)> = tx
+        .prepare_cached(
+            "SELECT j.id, j.tenant_id, j.type, j.cursor, j.item_count FROM jobs j \
+             JOIN tenants t ON t.id = j.tenant_id \
+             WHERE j.status = 'queued' OR (j.status = 'running' AND j.lease_expires_at < ?1) \
+             ORDER BY t.last_claim_seq, j.id LIMIT 1",
+        )
+        .map_err(sql_err)?
+        .query_row([now_ms], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+        .optional()
+        .map_err(sql_err)?;
+    let Some((job_id, tenant_id, type_text, cursor, item_count)) = next else {
+        return Ok(None);
+    };
+    let token: i64 = tx
+        .prepare_cached(
+            "UPDATE jobs SET status = 'running', lease_token = lease_token + 1, lease_expires_at = ?2, \
+             started_at = coalesce(started_at, ?3) WHERE id = ?1 RETURNING lease_token",
+        )
+        .map_err(sql_err)?
+        .query_row(params![job_id, to_millis(add(now, lease)), now_ms], |r| r.get(0))
+        .map_err(sql_err)?;
+    let seq: i64 = tx
+        .prepare_cached("UPDATE counters SET value = value + 1 WHERE name = 'claim_seq' RETURNING value")
+        .map_err(sql_err)?
+        .query_row([], |r| r.get(0))
+        .map_err(sql_err)?;
+    tx.prepare_cached("UPDATE tenants SET last_claim_seq = ?2 WHERE id = ?1")
+        .map_err(sql_err)?
+        .execute(params![tenant_id, seq])
+        .map_err(sql_err)?;
+    tx.commit().map_err(sql_err)?;
+    let batch_type = BatchType::parse(&type_text)
+        .ok_or_else(|| StoreError::Conflict(format!("job {job_id} has unknown type {type_text}")))?;
+    Ok(Some(Claim {
+        fence: Fence { job_id, token },
+        tenant_id,
+        batch_type,
+        cursor,
+        item_count,
+    }))
+}
+
+pub fn renew_lease(c: &Connection, fence: Fence, until: OffsetDateTime) -> Result<bool, StoreError> {
+    let n = c
+        .prepare_cached(
+            "UPDATE jobs SET lease_expires_at = ?3 WHERE id = ?1 AND lease_token = ?2 AND status = 'running'",
+        )
+        .map_err(sql_err)?
+        .execute(params![fence.job_id, fence.token, to_millis(until)])
+        .map_err(sql_err)?;
+    Ok(n == 1)
+}
+
+pub fn release(c: &Connection, fence: Fence) -> Result<(), StoreError> {
+    c.execute(
+        "UPDATE jobs SET lease_expires_at = 0 WHERE id = ?1 AND lease_token = ?2 AND status = 'running'",
+        params![fence.job_id, fence.token],
+    )
+    .map_err(sql_err)?;
+    Ok(())
+}
+
+pub fn load_items(c: &Connection, job: JobId, from: u32, count: u32) -> Result<Vec<(u32, String)>, StoreError> {
+    let end = from.saturating_add(count);
+    let mut st = c
+        .prepare_cached(
+            "SELECT first_index, items FROM job_items WHERE job_id = ?1 \
+             AND first_index < ?3 AND first_index >= \
+             coalesce((SELECT max(first_index) FROM job_items WHERE job_id = ?1 AND first_index <= ?2), 0) \
+             ORDER BY first_index",
+        )
+        .map_err(sql_err)?;
+    let segments = st
+        .query_map(params![job, from, end], |r| Ok((r.get::<_, u32>(0)?, r.get::<_, String>(1)?)))
+        .map_err(sql_err)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(sql_err)?;
+    slice_segments(segments, from, count).map_err(StoreError::other)
+}
+
+pub fn purge_expired(c: &Connection, now: OffsetDateTime) -> Result<u64, StoreError> {
+    let n = c
+        .execute("DELETE FROM jobs WHERE expires_at < ?1", [to_millis(now)])
+        .map_err(sql_err)?;
+    Ok(n as u64)
+}

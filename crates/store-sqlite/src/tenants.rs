@@ -1,0 +1,80 @@
+//! Tenant rows: creation, listing, secret rotation, lookup by apikey.
+
+use crate::sql_err;
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use store::{NewTenant, StoreError, TenantAuth, TenantSummary, from_millis, to_millis};
+use time::OffsetDateTime;
+
+pub fn create(c: &Connection, t: &NewTenant, now: OffsetDateTime) -> Result<TenantSummary, StoreError> {
+    let inserted = c.execute(
+        "INSERT INTO tenants (name, apikey, secret_hash, created_at) VALUES (?1, ?2, ?3, ?4)",
+        params![t.name, t.apikey, t.secret_hash, to_millis(now)],
+    );
+    match inserted {
+        Ok(_) => Ok(TenantSummary {
+            id: c.last_insert_rowid(),
+            name: t.name.clone(),
+            apikey: t.apikey.clone(),
+            created_at: from_millis(to_millis(now)),
+        }),
+        Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::ConstraintViolation => {
+            Err(StoreError::Conflict(format!("a tenant named '{}' already exists", t.name)))
+        }
+        Err(e) => Err(sql_err(e)),
+    }
+}
+
+pub fn create_first(c: &mut Connection, t: &NewTenant, now: OffsetDateTime) -> Result<bool, StoreError> {
+    let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sql_err)?;
+    let existing: i64 = tx
+        .query_row("SELECT count(*) FROM tenants", [], |r| r.get(0))
+        .map_err(sql_err)?;
+    if existing > 0 {
+        return Ok(false);
+    }
+    create(&tx, t, now)?;
+    tx.commit().map_err(sql_err)?;
+    Ok(true)
+}
+
+pub fn list(c: &mut Connection) -> Result<Vec<TenantSummary>, StoreError> {
+    let mut st = c
+        .prepare_cached("SELECT id, name, apikey, created_at FROM tenants ORDER BY id")
+        .map_err(sql_err)?;
+    let rows = st
+        .query_map([], |r| {
+            Ok(TenantSummary {
+                id: r.get(0)?,
+                name: r.get(1)?,
+                apikey: r.get(2)?,
+                created_at: from_millis(r.get(3)?),
+            })
+        })
+        .map_err(sql_err)?;
+    rows.collect::<Result<_, _>>().map_err(sql_err)
+}
+
+pub fn rotate_secret(c: &mut Connection, name: &str, secret_hash: &str) -> Result<(), StoreError> {
+    let n = c
+        .execute(
+            "UPDATE tenants SET secret_hash = ?1 WHERE name = ?2",
+            params![secret_hash, name],
+        )
+        .map_err(sql_err)?;
+    if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+}
+
+pub fn by_apikey(c: &mut Connection, apikey: &str) -> Result<Option<TenantAuth>, StoreError> {
+    c.prepare_cached("SELECT id, name, secret_hash, high_security FROM tenants WHERE apikey = ?1")
+        .map_err(sql_err)?
+        .query_row([apikey], |r| {
+            Ok(TenantAuth {
+                id: r.get(0)?,
+                name: r.get(1)?,
+                secret_hash: r.get(2)?,
+                high_security: r.get(3)?,
+            })
+        })
+        .optional()
+        .map_err(sql_err)
+}

@@ -1,0 +1,203 @@
+//! Values that cross the store seam.
+
+use crate::segments::Segment;
+use domain::{ChunkItems, CustomerRecord};
+use std::time::Duration;
+use thiserror::Error;
+use time::OffsetDateTime;
+use wire::{BatchType, JobState};
+
+pub type TenantId = i64;
+pub type JobId = i64;
+
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The lease token, job state or cursor changed: this worker must not commit.
+    #[error("the job's lease or state changed")]
+    Fenced,
+    #[error("idempotency key reused with another body")]
+    IdempotencyConflict,
+    #[error("the tenant's queue holds {unprocessed} unprocessed items (limit {limit})")]
+    QueueFull { unprocessed: u64, limit: u64 },
+    #[error(transparent)]
+    Other(#[from] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl StoreError {
+    pub fn other(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
+        StoreError::Other(Box::new(e))
+    }
+}
+
+/// A tenant to create; the secret arrives hashed.
+#[derive(Debug, Clone)]
+pub struct NewTenant {
+    pub name: String,
+    pub apikey: String,
+    pub secret_hash: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenantSummary {
+    pub id: TenantId,
+    pub name: String,
+    pub apikey: String,
+    pub created_at: OffsetDateTime,
+}
+
+/// What authentication needs to know about the tenant an apikey names.
+#[derive(Debug, Clone)]
+pub struct TenantAuth {
+    pub id: TenantId,
+    pub name: String,
+    pub secret_hash: String,
+    pub high_security: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Idempotency {
+    pub key: String,
+    /// SHA-256 of the request body, hex.
+    pub body_hash: String,
+}
+
+/// A job to store: its items are already split into segments.
+#[derive(Debug, Clone)]
+pub struct NewJob {
+    pub tenant_id: TenantId,
+    pub batch_type: BatchType,
+    pub item_count: u32,
+    pub segments: Vec<Segment>,
+    pub idempotency: Option<Idempotency>,
+    /// Refuse with `QueueFull` when the tenant's unprocessed items would exceed this.
+    pub queue_limit: u64,
+    pub now: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobCreation {
+    Created(JobId),
+    /// The idempotency key was used with the same body within 24 h.
+    Existing(JobId),
+}
+
+impl JobCreation {
+    pub fn job_id(self) -> JobId {
+        match self {
+            JobCreation::Created(id) | JobCreation::Existing(id) => id,
+        }
+    }
+}
+
+/// How long an idempotency key is remembered.
+pub const IDEMPOTENCY_WINDOW: Duration = Duration::from_secs(24 * 3600);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobRecord {
+    pub id: JobId,
+    pub tenant_id: TenantId,
+    pub batch_type: BatchType,
+    pub state: JobState,
+    pub item_count: u32,
+    /// Items processed so far (the cursor).
+    pub processed: u32,
+    pub finished_count: u32,
+    pub error_count: u32,
+    pub error: Option<String>,
+    pub created_at: OffsetDateTime,
+    pub started_at: Option<OffsetDateTime>,
+    pub finished_at: Option<OffsetDateTime>,
+    pub expires_at: Option<OffsetDateTime>,
+}
+
+/// The rendered outcomes of one committed chunk (comma-joined entries, no brackets).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResultChunk {
+    pub successful: String,
+    pub failed: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct JobFilter {
+    pub state: Option<JobState>,
+    pub batch_type: Option<BatchType>,
+    /// Only jobs with a smaller id (keyset pagination, newest first).
+    pub before: Option<JobId>,
+    pub limit: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StopOutcome {
+    Stopped(JobRecord),
+    NotFound,
+    /// Completed or failed: it cannot be stopped.
+    AlreadyFinished(JobState),
+}
+
+/// A claim's proof: only the holder of the current token may commit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fence {
+    pub job_id: JobId,
+    pub token: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claim {
+    pub fence: Fence,
+    pub tenant_id: TenantId,
+    pub batch_type: BatchType,
+    pub cursor: u32,
+    pub item_count: u32,
+}
+
+/// One chunk to apply: items `[from, from + items.len())`.
+#[derive(Debug, Clone)]
+pub struct ChunkWork {
+    pub tenant_id: TenantId,
+    pub from: u32,
+    pub items: ChunkItems,
+    pub now: OffsetDateTime,
+    /// How long the job is kept once finished.
+    pub retention: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChunkCommitted {
+    pub cursor: u32,
+    /// Set when this chunk finished the job.
+    pub finished: Option<JobState>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CustomerView {
+    pub record: CustomerRecord,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+/// The final state of a job whose every item was processed (SPEC §3).
+pub fn final_state(finished_count: u32) -> JobState {
+    if finished_count > 0 {
+        JobState::Completed
+    } else {
+        JobState::Failed
+    }
+}
+
+/// Milliseconds since the epoch, the storage form of instants.
+pub fn to_millis(t: OffsetDateTime) -> i64 {
+    (t.unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+pub fn from_millis(ms: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+pub fn add(t: OffsetDateTime, d: Duration) -> OffsetDateTime {
+    t + time::Duration::try_from(d).unwrap_or(time::Duration::MAX)
+}
