@@ -1,0 +1,13 @@
+//! The store conformance suite on SQLite: every behaviour, each on its own database file.
+
+use std::sync::Arc;
+use store::Store;
+use loyalbatch_store_sqlite::SqliteStore;
+
+async fn fresh_store() -> Option<(Arc<dyn Store>, tempfile::TempDir)> {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path().join("test.db")).unwrap();
+    Some((Arc::new(store), dir))
+}
+
+store::conformance_tests!(fresh_store);
