@@ -1,0 +1,224 @@
+//! Test harness: the real router on port 0 over a fresh SQLite file, with keys, a typed HTTP helper and deterministic draining.
+#![allow(dead_code)]
+
+use engine::{Engine, EngineConfig, Shutdown};
+use store_sqlite::SqliteStore;
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+use server::{AppState, ServerSettings, keys};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use store::{NewTenant, Store};
+use time::OffsetDateTime;
+use wire::{JobState, JobStatus};
+
+pub const BASE: &str = "/api/v4.0/integrations";
+
+pub struct Keys {
+    pub apikey: String,
+    pub secretkey: String,
+}
+
+pub struct TestServer {
+    pub url: String,
+    pub store: Arc<dyn Store>,
+    pub engine: Engine,
+    pub db_path: std::path::PathBuf,
+    pub a: Keys,
+    pub b: Keys,
+    http: reqwest::Client,
+    shutdown: Shutdown,
+    server_task: Option<tokio::task::JoinHandle<()>>,
+    engine_task: Option<tokio::task::JoinHandle<()>>,
+    _dir: tempfile::TempDir,
+}
+
+pub struct Options {
+    /// Run the engine's workers in the background (else tests drain explicitly).
+    pub workers_running: bool,
+    pub settings: ServerSettings,
+    pub engine: EngineConfig,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            workers_running: false,
+            settings: ServerSettings::default(),
+            engine: EngineConfig {
+                poll_interval: Duration::from_millis(20),
+                ..EngineConfig::default()
+            },
+        }
+    }
+}
+
+async fn add_tenant(store: &dyn Store, name: &str) -> Keys {
+    let (apikey, secretkey) = keys::generate();
+    store
+        .create_tenant(
+            NewTenant { name: name.into(), apikey: apikey.clone(), secret_hash: keys::hash_secret(&secretkey) },
+            OffsetDateTime::now_utc(),
+        )
+        .await
+        .unwrap();
+    Keys { apikey, secretkey }
+}
+
+impl TestServer {
+    /// A server whose jobs stay queued until the test calls `drain`.
+    pub async fn paused() -> TestServer {
+        TestServer::start(Options::default()).await
+    }
+
+    /// A server with its workers running, as in production.
+    pub async fn running() -> TestServer {
+        TestServer::start(Options { workers_running: true, ..Options::default() }).await
+    }
+
+    pub async fn start(options: Options) -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        let db_path = dir.path().join("api.db");
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&db_path).unwrap());
+        let a = add_tenant(&*store, "tenant-a").await;
+        let b = add_tenant(&*store, "tenant-b").await;
+        let engine = Engine::new(store.clone(), options.engine);
+        let state = AppState {
+            store: store.clone(),
+            waker: engine.waker(),
+            settings: Arc::new(options.settings),
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let shutdown = Shutdown::new();
+        let stop = shutdown.clone();
+        let server_task = tokio::spawn(async move {
+            server::launch(listener, state, async move { stop.cancelled().await }).await.unwrap();
+        });
+        let engine_task = options
+            .workers_running
+            .then(|| tokio::spawn(engine.clone().run(shutdown.clone())));
+        TestServer {
+            url,
+            store,
+            engine,
+            db_path,
+            a,
+            b,
+            http: reqwest::Client::new(),
+            shutdown,
+            server_task: Some(server_task),
+            engine_task,
+            _dir: dir,
+        }
+    }
+
+    /// Processes every runnable job to its end.
+    pub async fn drain(&self) {
+        self.engine.drain().await.unwrap();
+    }
+
+    /// Stops the HTTP server and waits for the workers to finish their current chunk.
+    pub async fn shut_down(&mut self) {
+        self.shutdown.cancel();
+        if let Some(t) = self.engine_task.take() {
+            t.await.unwrap();
+        }
+        if let Some(t) = self.server_task.take() {
+            t.await.unwrap();
+        }
+    }
+
+    pub fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        self.http.request(method, format!("{}{}", self.url, path))
+    }
+
+    /// A request with tenant A's two keys.
+    pub fn as_a(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        self.with_keys(&self.a, method, path)
+    }
+
+    pub fn as_b(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        self.with_keys(&self.b, method, path)
+    }
+
+    pub fn with_keys(&self, keys: &Keys, method: Method, path: &str) -> reqwest::RequestBuilder {
+        self.request(method, path).header("apikey", &keys.apikey).header("secretkey", &keys.secretkey)
+    }
+
+    /// Submits a batch as tenant A and returns its job id.
+    pub async fn submit(&self, batch_type: &str, body: Value) -> i64 {
+        let resp = self
+            .as_a(Method::POST, &format!("{BASE}/batch/{batch_type}"))
+            .json(&serde_json::json!({ "body": body }))
+            .send()
+            .await
+            .unwrap();
+        let (status, json) = read(resp).await;
+        assert_eq!(status, StatusCode::OK, "{json}");
+        json["jobId"].as_i64().unwrap()
+    }
+
+    pub async fn status(&self, job: i64) -> Value {
+        let (status, json) = read(self.as_a(Method::GET, &format!("{BASE}/batch/{job}")).send().await.unwrap()).await;
+        assert_eq!(status, StatusCode::OK, "{json}");
+        json
+    }
+
+    pub async fn typed_status(&self, job: i64) -> JobStatus {
+        serde_json::from_value(self.status(job).await).unwrap()
+    }
+
+    /// Polls (with a deadline, never a fixed sleep) until the job reaches `state`.
+    pub async fn wait_for(&self, job: i64, state: JobState) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let s = self.status(job).await;
+            if s["status"] == state.as_str() {
+                return s;
+            }
+            assert!(Instant::now() < deadline, "job {job} never reached {state}: {s}");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    pub async fn job_count(&self, keys: &Keys) -> usize {
+        let (status, json) =
+            read(self.with_keys(keys, Method::GET, &format!("{BASE}/batch?limit=200")).send().await.unwrap()).await;
+        assert_eq!(status, StatusCode::OK);
+        json["jobs"].as_array().unwrap().len()
+    }
+
+    /// Rows of a table, read straight from the database file.
+    pub fn count_rows(&self, sql: &str) -> i64 {
+        let conn = rusqlite::Connection::open(&self.db_path).unwrap();
+        conn.query_row(sql, [], |r| r.get(0)).unwrap()
+    }
+}
+
+/// Status and JSON body of a response (`Value::Null` when the body is empty).
+pub async fn read(resp: reqwest::Response) -> (StatusCode, Value) {
+    let status = resp.status();
+    let text = resp.text().await.unwrap();
+    let json = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+    (status, json)
+}
+
+/// Asserts a Gameball error envelope with this status and code; returns the message.
+pub async fn expect_error(resp: reqwest::Response, status: StatusCode, code: u32) -> String {
+    let header_id = resp.headers().get("x-request-id").map(|v| v.to_str().unwrap().to_owned());
+    let (got, json) = read(resp).await;
+    assert_eq!(got, status, "{json}");
+    assert_eq!(json["code"], code, "{json}");
+    assert!(json["type"].as_str().is_some_and(|t| !t.is_empty()), "{json}");
+    assert_eq!(json["requestId"].as_str(), header_id.as_deref(), "requestId matches the x-request-id header");
+    json["message"].as_str().unwrap().to_owned()
+}
+
+pub fn customers(n: usize, prefix: &str) -> Value {
+    Value::Array(
+        (0..n)
+            .map(|i| serde_json::json!({"customerId": format!("{prefix}{i}"), "email": format!("{prefix}{i}@x.io")}))
+            .collect(),
+    )
+}
