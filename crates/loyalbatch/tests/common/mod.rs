@@ -171,14 +171,19 @@ impl TestServer {
 
     /// Polls (with a deadline, never a fixed sleep) until the job reaches `state`.
     pub async fn wait_for(&self, job: i64, state: JobState) -> Value {
+        self.wait_until(job, |s| s["status"] == state.as_str()).await
+    }
+
+    /// Polls the job's status until `done` holds for it (30 s deadline).
+    pub async fn wait_until(&self, job: i64, done: impl Fn(&Value) -> bool) -> Value {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let s = self.status(job).await;
-            if s["status"] == state.as_str() {
+            if done(&s) {
                 return s;
             }
-            assert!(Instant::now() < deadline, "job {job} never reached {state}: {s}");
-            tokio::time::sleep(Duration::from_millis(10)).await;
+            assert!(Instant::now() < deadline, "job {job} never got there: {s}");
+            tokio::time::sleep(Duration::from_millis(5)).await;
         }
     }
 
