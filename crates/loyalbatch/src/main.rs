@@ -23,7 +23,7 @@ struct Cli {
 #[derive(Args, Clone)]
 struct DatabaseArgs {
     /// Database URL: sqlite://PATH (embedded) or postgres://… (shared by many nodes).
-    #[arg(long, env = "LOYALBATCH_DATABASE_URL", default_value = "sqlite://./loyalbatch.db")]
+    #[arg(long, global = true, env = "LOYALBATCH_DATABASE_URL", default_value = "sqlite://./loyalbatch.db")]
     database_url: String,
 }
 
