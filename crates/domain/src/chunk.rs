@@ -3,7 +3,7 @@
 use crate::customers::{self, CustomerUpsert, Profile};
 use crate::events::{self, EventsItem};
 use crate::ids::CustomerId;
-use crate::outcome::{ItemFailure, Outcome};
+use crate::outcome::{ItemFailure, Outcome, ParseResult};
 use serde_json::{Map, Value};
 use std::collections::{HashMap, HashSet};
 use wire::BatchType;
@@ -12,7 +12,7 @@ use wire::BatchType;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Parsed<T> {
     pub index: u32,
-    pub item: Result<T, (Option<String>, ItemFailure)>,
+    pub item: ParseResult<T>,
 }
 
 /// A chunk's items, typed by batch type.
@@ -34,14 +34,16 @@ impl ChunkItems {
     ) -> Result<ChunkItems, Unsupported> {
         fn each<'a, T>(
             raw: impl IntoIterator<Item = (u32, &'a str)>,
-            parse: fn(&Value) -> Result<T, (Option<String>, ItemFailure)>,
+            parse: fn(&Value) -> ParseResult<T>,
         ) -> Vec<Parsed<T>> {
             raw.into_iter()
                 .map(|(index, text)| Parsed {
                     index,
                     item: match serde_json::from_str::<Value>(text) {
                         Ok(v) => parse(&v),
-                        Err(e) => Err((None, ItemFailure::invalid(format!("item: not JSON ({e})")))),
+                        Err(e) => {
+                            Err((None, ItemFailure::invalid(format!("item: not JSON ({e})"))))
+                        }
                     },
                 })
                 .collect()
@@ -188,7 +190,9 @@ pub fn apply(mut state: ChunkState, items: &ChunkItems) -> ChunkEffects {
                         m.insert("customerId".into(), item.customer_id.as_str().into());
                         m.insert(
                             "events".into(),
-                            Value::Array(item.events.iter().map(|e| e.name.clone().into()).collect()),
+                            Value::Array(
+                                item.events.iter().map(|e| e.name.clone().into()).collect(),
+                            ),
                         );
                         m.insert("rewardedPoints".into(), 0.into());
                         Outcome::succeeded(p.index, Some(item.customer_id.to_string()), m)
@@ -204,11 +208,14 @@ pub fn apply(mut state: ChunkState, items: &ChunkItems) -> ChunkEffects {
 /// The customer's record in the chunk state, created with its fresh id when new.
 fn customer_entry<'a>(state: &'a mut ChunkState, id: &CustomerId) -> &'a mut CustomerRecord {
     let fresh = state.fresh_ids.get(id).copied();
-    state.customers.entry(id.clone()).or_insert_with(|| CustomerRecord {
-        gameball_id: fresh.expect("the store allocates an id for every missing customer key"),
-        customer_id: id.clone(),
-        profile: Profile::new(),
-    })
+    state
+        .customers
+        .entry(id.clone())
+        .or_insert_with(|| CustomerRecord {
+            gameball_id: fresh.expect("the store allocates an id for every missing customer key"),
+            customer_id: id.clone(),
+            profile: Profile::new(),
+        })
 }
 
 struct Effects {
@@ -246,10 +253,18 @@ mod tests {
     use wire::ErrorCode;
 
     fn items(batch_type: BatchType, body: Value) -> ChunkItems {
-        let texts: Vec<String> = body.as_array().unwrap().iter().map(|v| v.to_string()).collect();
+        let texts: Vec<String> = body
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.to_string())
+            .collect();
         ChunkItems::parse(
             batch_type,
-            texts.iter().enumerate().map(|(i, t)| (i as u32, t.as_str())),
+            texts
+                .iter()
+                .enumerate()
+                .map(|(i, t)| (i as u32, t.as_str())),
         )
         .unwrap()
     }
@@ -279,31 +294,49 @@ mod tests {
 
     #[test]
     fn seed_example_creates_both_customers() {
-        let chunk = items(BatchType::Customers, json!([
-            {"customerId": "12345", "name": "John Doe", "gender": "M", "dateOfBirth": "1990-01-01"},
-            {"customerId": "67890", "name": "Jane Smith", "gender": "F", "dateOfBirth": "1985-05-15"}
-        ]));
+        let chunk = items(
+            BatchType::Customers,
+            json!([
+                {"customerId": "12345", "name": "John Doe", "gender": "M", "dateOfBirth": "1990-01-01"},
+                {"customerId": "67890", "name": "Jane Smith", "gender": "F", "dateOfBirth": "1985-05-15"}
+            ]),
+        );
         let fx = apply(state_for(&chunk, vec![]), &chunk);
         let entries: Vec<Value> = fx.outcomes.iter().map(Outcome::entry).collect();
-        assert_eq!(entries, vec![
-            json!({"index": 0, "customerId": "12345", "gameballId": 100, "message": "Customer created successfully"}),
-            json!({"index": 1, "customerId": "67890", "gameballId": 101, "message": "Customer created successfully"}),
-        ]);
+        assert_eq!(
+            entries,
+            vec![
+                json!({"index": 0, "customerId": "12345", "gameballId": 100, "message": "Customer created successfully"}),
+                json!({"index": 1, "customerId": "67890", "gameballId": 101, "message": "Customer created successfully"}),
+            ]
+        );
         assert_eq!(fx.customer_writes.len(), 2);
         assert!(fx.customer_writes.iter().all(|w| w.is_new));
     }
 
     #[test]
     fn duplicates_in_one_chunk_see_each_other_and_are_written_once() {
-        let chunk = items(BatchType::Customers, json!([
-            {"customerId": "a", "email": "1@x.io", "custom": {"k": 1}},
-            {"customerId": "b"},
-            {"customerId": "a", "mobile": "555", "custom": {"j": 2}}
-        ]));
+        let chunk = items(
+            BatchType::Customers,
+            json!([
+                {"customerId": "a", "email": "1@x.io", "custom": {"k": 1}},
+                {"customerId": "b"},
+                {"customerId": "a", "mobile": "555", "custom": {"j": 2}}
+            ]),
+        );
         let fx = apply(state_for(&chunk, vec![]), &chunk);
-        assert_eq!(fx.outcomes[0].entry()["message"], "Customer created successfully");
-        assert_eq!(fx.outcomes[2].entry()["message"], "Customer updated successfully");
-        assert_eq!(fx.outcomes[2].entry()["gameballId"], fx.outcomes[0].entry()["gameballId"]);
+        assert_eq!(
+            fx.outcomes[0].entry()["message"],
+            "Customer created successfully"
+        );
+        assert_eq!(
+            fx.outcomes[2].entry()["message"],
+            "Customer updated successfully"
+        );
+        assert_eq!(
+            fx.outcomes[2].entry()["gameballId"],
+            fx.outcomes[0].entry()["gameballId"]
+        );
         assert_eq!(fx.customer_writes.len(), 2);
         let a = &fx.customer_writes[0];
         assert_eq!(a.record.customer_id.as_str(), "a");
@@ -315,46 +348,81 @@ mod tests {
 
     #[test]
     fn existing_customers_are_updated_in_place() {
-        let chunk = items(BatchType::Customers, json!([{"customerId": "a", "email": "new@x.io"}]));
+        let chunk = items(
+            BatchType::Customers,
+            json!([{"customerId": "a", "email": "new@x.io"}]),
+        );
         let existing = record("a", 7, json!({"email": "old@x.io", "mobile": "1"}));
         let fx = apply(state_for(&chunk, vec![existing]), &chunk);
         assert_eq!(fx.outcomes[0].entry()["gameballId"], 7);
-        assert_eq!(fx.outcomes[0].entry()["message"], "Customer updated successfully");
+        assert_eq!(
+            fx.outcomes[0].entry()["message"],
+            "Customer updated successfully"
+        );
         let w = &fx.customer_writes[0];
         assert!(!w.is_new);
-        assert_eq!(Value::Object(w.record.profile.clone()), json!({"email": "new@x.io", "mobile": "1"}));
+        assert_eq!(
+            Value::Object(w.record.profile.clone()),
+            json!({"email": "new@x.io", "mobile": "1"})
+        );
     }
 
     #[test]
     fn a_bad_item_fails_alone_and_keeps_its_index() {
-        let chunk = items(BatchType::Customers, json!([
-            {"customerId": "a"},
-            {"customerId": "b", "customerAttributes": {"dateOfBirth": "15/05/1985"}},
-            {"email": "no-id@x.io"},
-            {"customerId": "c"}
-        ]));
-        let keys: Vec<String> = chunk.customer_ids().into_iter().map(CustomerId::into_string).collect();
+        let chunk = items(
+            BatchType::Customers,
+            json!([
+                {"customerId": "a"},
+                {"customerId": "b", "customerAttributes": {"dateOfBirth": "15/05/1985"}},
+                {"email": "no-id@x.io"},
+                {"customerId": "c"}
+            ]),
+        );
+        let keys: Vec<String> = chunk
+            .customer_ids()
+            .into_iter()
+            .map(CustomerId::into_string)
+            .collect();
         assert_eq!(keys, ["a", "c"], "only valid items are keys");
         let fx = apply(state_for(&chunk, vec![]), &chunk);
-        let ok: Vec<u32> = fx.outcomes.iter().filter(|o| o.is_success()).map(|o| o.index).collect();
+        let ok: Vec<u32> = fx
+            .outcomes
+            .iter()
+            .filter(|o| o.is_success())
+            .map(|o| o.index)
+            .collect();
         assert_eq!(ok, [0, 3]);
         let bad = fx.outcomes[1].entry();
         assert_eq!(bad["customerId"], "b");
         assert_eq!(bad["code"], 3003);
-        assert_eq!(fx.outcomes[2].entry()["code"], ErrorCode::MissingField.code());
+        assert_eq!(
+            fx.outcomes[2].entry()["code"],
+            ErrorCode::MissingField.code()
+        );
         assert_eq!(fx.customer_writes.len(), 2);
     }
 
     #[test]
     fn events_create_unknown_customers_and_append_every_event() {
-        let chunk = items(BatchType::Events, json!([
-            {"customerId": "new", "events": {"login": {}, "review": {"stars": 5}}},
-            {"customerId": "old", "events": {"login": {"device": "ios"}}},
-            {"customerId": "old", "events": {}}
-        ]));
+        let chunk = items(
+            BatchType::Events,
+            json!([
+                {"customerId": "new", "events": {"login": {}, "review": {"stars": 5}}},
+                {"customerId": "old", "events": {"login": {"device": "ios"}}},
+                {"customerId": "old", "events": {}}
+            ]),
+        );
         let fx = apply(state_for(&chunk, vec![record("old", 9, json!({}))]), &chunk);
         assert_eq!(fx.events.len(), 3);
-        assert_eq!(fx.events[0], NewEvent { gameball_id: 100, name: "login".into(), metadata: "{}".into(), item_index: 0 });
+        assert_eq!(
+            fx.events[0],
+            NewEvent {
+                gameball_id: 100,
+                name: "login".into(),
+                metadata: "{}".into(),
+                item_index: 0
+            }
+        );
         assert_eq!(fx.events[2].gameball_id, 9);
         assert_eq!(fx.events[2].metadata, r#"{"device":"ios"}"#);
         assert_eq!(
@@ -362,13 +430,25 @@ mod tests {
             json!({"index": 0, "customerId": "new", "events": ["login", "review"], "rewardedPoints": 0})
         );
         assert!(!fx.outcomes[2].is_success());
-        let writes: Vec<(&str, bool)> = fx.customer_writes.iter().map(|w| (w.record.customer_id.as_str(), w.is_new)).collect();
-        assert_eq!(writes, [("new", true)], "events never rewrite an existing profile");
+        let writes: Vec<(&str, bool)> = fx
+            .customer_writes
+            .iter()
+            .map(|w| (w.record.customer_id.as_str(), w.is_new))
+            .collect();
+        assert_eq!(
+            writes,
+            [("new", true)],
+            "events never rewrite an existing profile"
+        );
     }
 
     #[test]
     fn item_text_that_is_not_an_object_fails_with_3003() {
-        let chunk = ChunkItems::parse(BatchType::Customers, [(0, "42"), (1, "{\"customerId\":\"x\"}")]).unwrap();
+        let chunk = ChunkItems::parse(
+            BatchType::Customers,
+            [(0, "42"), (1, "{\"customerId\":\"x\"}")],
+        )
+        .unwrap();
         let fx = apply(state_for(&chunk, vec![]), &chunk);
         assert_eq!(fx.outcomes[0].entry()["code"], 3003);
         assert!(fx.outcomes[1].is_success());

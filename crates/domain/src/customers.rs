@@ -2,7 +2,7 @@
 
 use crate::fields::{self, Kind};
 use crate::ids::{CustomerId, reported_customer_id};
-use crate::outcome::ItemFailure;
+use crate::outcome::{ItemFailure, ParseResult};
 use serde_json::{Map, Value};
 
 /// A customer profile as stored and shown: the API's own shape, e.g.
@@ -68,7 +68,7 @@ pub struct CustomerUpsert {
 
 /// Parses one item of a `customers` batch or a `POST /customers` body.
 /// Unknown fields are ignored; every known field is checked and an error names its path.
-pub fn parse(item: &Value) -> Result<CustomerUpsert, (Option<String>, ItemFailure)> {
+pub fn parse(item: &Value) -> ParseResult<CustomerUpsert> {
     let reported = reported_customer_id(item);
     parse_object(item).map_err(|f| (reported, f))
 }
@@ -105,10 +105,7 @@ fn parse_object(item: &Value) -> Result<CustomerUpsert, ItemFailure> {
     if !attributes.is_empty() {
         patch.insert(ATTRIBUTES.to_owned(), Value::Object(attributes));
     }
-    Ok(CustomerUpsert {
-        customer_id,
-        patch,
-    })
+    Ok(CustomerUpsert { customer_id, patch })
 }
 
 fn attribute_kind(name: &str) -> Kind {
@@ -124,23 +121,22 @@ fn attribute_kind(name: &str) -> Kind {
 /// merge key by key (RFC 7396 merge-patch, two levels deep).
 pub fn merge(profile: &mut Profile, patch: &Profile) {
     for (key, value) in patch {
-        if key == ATTRIBUTES {
-            if let Value::Object(attrs) = value {
-                let target = object_entry(profile, ATTRIBUTES);
-                for (akey, avalue) in attrs {
-                    if akey == CUSTOM {
-                        if let Value::Object(custom) = avalue {
-                            let target_custom = object_entry(target, CUSTOM);
-                            merge_flat(target_custom, custom);
-                            continue;
-                        }
-                    }
+        if key == ATTRIBUTES
+            && let Value::Object(attrs) = value
+        {
+            let target = object_entry(profile, ATTRIBUTES);
+            for (akey, avalue) in attrs {
+                if akey == CUSTOM
+                    && let Value::Object(custom) = avalue
+                {
+                    merge_flat(object_entry(target, CUSTOM), custom);
+                } else {
                     set_or_clear(target, akey, avalue);
                 }
-                continue;
             }
+        } else {
+            set_or_clear(profile, key, value);
         }
-        set_or_clear(profile, key, value);
     }
 }
 
@@ -207,27 +203,40 @@ mod tests {
 
     #[test]
     fn unknown_fields_are_ignored() {
-        let u = parse(&json!({"customerId": "1", "points": 1_000_000, "gameballId": 7,
-            "customerAttributes": {"balance": 5}}))
+        let u = parse(
+            &json!({"customerId": "1", "points": 1_000_000, "gameballId": 7,
+            "customerAttributes": {"balance": 5}}),
+        )
         .unwrap();
         assert!(u.patch.is_empty());
     }
 
     #[test]
     fn invalid_fields_fail_with_their_path_and_code() {
-        let e = failure(json!({"customerId": "1", "customerAttributes": {"dateOfBirth": "1990-13-01"}}));
+        let e = failure(
+            json!({"customerId": "1", "customerAttributes": {"dateOfBirth": "1990-13-01"}}),
+        );
         assert_eq!(e.code, ErrorCode::InvalidValue);
-        assert_eq!(e.message, "customerAttributes.dateOfBirth: not a date (YYYY-MM-DD)");
+        assert_eq!(
+            e.message,
+            "customerAttributes.dateOfBirth: not a date (YYYY-MM-DD)"
+        );
         let e = failure(json!({"customerId": "1", "joinDate": "yesterday"}));
         assert_eq!(e.message, "joinDate: not a date (YYYY-MM-DD)");
         let e = failure(json!({"customerId": "1", "customerAttributes": {"channel": "fax"}}));
-        assert!(e.message.starts_with("customerAttributes.channel: must be one of"));
+        assert!(
+            e.message
+                .starts_with("customerAttributes.channel: must be one of")
+        );
         let e = failure(json!({"customerId": "1", "guest": "no"}));
         assert_eq!(e.message, "guest: must be true or false");
         let e = failure(json!({"customerId": "1", "email": "x".repeat(256)}));
         assert_eq!(e.code, ErrorCode::LimitExceeded);
         let e = failure(json!({"customerId": "1", "customerAttributes": {"totalSpent": -5}}));
-        assert_eq!(e.message, "customerAttributes.totalSpent: must not be negative");
+        assert_eq!(
+            e.message,
+            "customerAttributes.totalSpent: must not be negative"
+        );
         let e = failure(json!({"customerId": "1", "customerAttributes": "vip"}));
         assert_eq!(e.message, "customerAttributes: must be an object");
         let e = failure(json!({"customerId": "1", "custom": [1]}));
@@ -239,15 +248,20 @@ mod tests {
         let (reported, e) = parse(&json!({"email": "a@b.c"})).unwrap_err();
         assert_eq!((reported, e.code), (None, ErrorCode::MissingField));
         let (reported, e) = parse(&json!({"customerId": ""})).unwrap_err();
-        assert_eq!((reported.as_deref(), e.code), (Some(""), ErrorCode::InvalidValue));
+        assert_eq!(
+            (reported.as_deref(), e.code),
+            (Some(""), ErrorCode::InvalidValue)
+        );
         let (_, e) = parse(&json!("12345")).unwrap_err();
         assert_eq!(e.message, "item: must be a JSON object");
     }
 
     #[test]
     fn merge_overwrites_present_keeps_absent_and_merges_custom_by_key() {
-        let mut profile = parse(&json!({"customerId": "1", "email": "old@x.io", "mobile": "1",
-            "customerAttributes": {"city": "Cairo", "custom": {"a": 1, "b": 2}}}))
+        let mut profile = parse(
+            &json!({"customerId": "1", "email": "old@x.io", "mobile": "1",
+            "customerAttributes": {"city": "Cairo", "custom": {"a": 1, "b": 2}}}),
+        )
         .unwrap()
         .patch;
         let mut stored = Profile::new();
@@ -289,8 +303,18 @@ mod tests {
     #[test]
     fn tags_are_replaced_not_appended() {
         let mut profile = Profile::new();
-        merge(&mut profile, &parse(&json!({"customerId": "1", "tags": ["a", "b"]})).unwrap().patch);
-        merge(&mut profile, &parse(&json!({"customerId": "1", "tags": ["c"]})).unwrap().patch);
+        merge(
+            &mut profile,
+            &parse(&json!({"customerId": "1", "tags": ["a", "b"]}))
+                .unwrap()
+                .patch,
+        );
+        merge(
+            &mut profile,
+            &parse(&json!({"customerId": "1", "tags": ["c"]}))
+                .unwrap()
+                .patch,
+        );
         assert_eq!(profile[ATTRIBUTES]["tags"], json!(["c"]));
     }
 }

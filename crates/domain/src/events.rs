@@ -1,7 +1,7 @@
 //! Events (SPEC §5.2): a customer and a non-empty map of event name → metadata.
 
 use crate::ids::{CustomerId, reported_customer_id};
-use crate::outcome::ItemFailure;
+use crate::outcome::{ItemFailure, ParseResult};
 use serde_json::Value;
 use wire::ErrorCode;
 
@@ -23,7 +23,7 @@ pub struct EventsItem {
 }
 
 /// Parses one item of an `events` batch or a `POST /events` body.
-pub fn parse(item: &Value) -> Result<EventsItem, (Option<String>, ItemFailure)> {
+pub fn parse(item: &Value) -> ParseResult<EventsItem> {
     let reported = reported_customer_id(item);
     parse_object(item).map_err(|f| (reported, f))
 }
@@ -49,10 +49,15 @@ fn parse_object(item: &Value) -> Result<EventsItem, ItemFailure> {
     let mut metadata_bytes = 0;
     for (name, metadata) in events {
         if name.trim().is_empty() {
-            return Err(ItemFailure::invalid("events: an event name must not be empty"));
+            return Err(ItemFailure::invalid(
+                "events: an event name must not be empty",
+            ));
         }
         if name.chars().count() > MAX_NAME_CHARS {
-            return Err(ItemFailure::too_long(&format!("events.{name}"), MAX_NAME_CHARS));
+            return Err(ItemFailure::too_long(
+                &format!("events.{name}"),
+                MAX_NAME_CHARS,
+            ));
         }
         let metadata = if metadata.is_null() {
             "{}".to_owned()
@@ -101,11 +106,26 @@ mod tests {
 
     #[test]
     fn events_must_be_a_non_empty_object() {
-        assert_eq!(failure(json!({"customerId": "c"})).message, "events: required");
-        assert_eq!(failure(json!({"customerId": "c"})).code, ErrorCode::MissingField);
-        assert_eq!(failure(json!({"customerId": "c", "events": {}})).code, ErrorCode::InvalidValue);
-        assert_eq!(failure(json!({"customerId": "c", "events": ["a"]})).code, ErrorCode::InvalidValue);
-        assert_eq!(failure(json!({"events": {"a": {}}})).code, ErrorCode::MissingField);
+        assert_eq!(
+            failure(json!({"customerId": "c"})).message,
+            "events: required"
+        );
+        assert_eq!(
+            failure(json!({"customerId": "c"})).code,
+            ErrorCode::MissingField
+        );
+        assert_eq!(
+            failure(json!({"customerId": "c", "events": {}})).code,
+            ErrorCode::InvalidValue
+        );
+        assert_eq!(
+            failure(json!({"customerId": "c", "events": ["a"]})).code,
+            ErrorCode::InvalidValue
+        );
+        assert_eq!(
+            failure(json!({"events": {"a": {}}})).code,
+            ErrorCode::MissingField
+        );
     }
 
     #[test]
@@ -115,7 +135,10 @@ mod tests {
         let long = "n".repeat(101);
         let e = failure(json!({"customerId": "c", "events": {long: {}}}));
         assert_eq!(e.code, ErrorCode::LimitExceeded);
-        assert_eq!(failure(json!({"customerId": "c", "events": {" ": {}}})).code, ErrorCode::InvalidValue);
+        assert_eq!(
+            failure(json!({"customerId": "c", "events": {" ": {}}})).code,
+            ErrorCode::InvalidValue
+        );
     }
 
     #[test]

@@ -46,7 +46,9 @@ pub fn check(path: &str, kind: Kind, value: &Value) -> Result<(), ItemFailure> {
         }
         Kind::Bool => {
             if !value.is_boolean() {
-                return Err(ItemFailure::invalid(format!("{path}: must be true or false")));
+                return Err(ItemFailure::invalid(format!(
+                    "{path}: must be true or false"
+                )));
             }
         }
         Kind::Date => {
@@ -64,7 +66,9 @@ pub fn check(path: &str, kind: Kind, value: &Value) -> Result<(), ItemFailure> {
         Kind::NonNegativeDecimal => {
             let d = decimal(path, value)?;
             if d.is_sign_negative() && !d.is_zero() {
-                return Err(ItemFailure::invalid(format!("{path}: must not be negative")));
+                return Err(ItemFailure::invalid(format!(
+                    "{path}: must not be negative"
+                )));
             }
         }
         Kind::NonNegativeInteger => {
@@ -94,9 +98,9 @@ pub fn check(path: &str, kind: Kind, value: &Value) -> Result<(), ItemFailure> {
             }
         }
         Kind::Tags => {
-            let tags = value
-                .as_array()
-                .ok_or_else(|| ItemFailure::invalid(format!("{path}: must be an array of strings")))?;
+            let tags = value.as_array().ok_or_else(|| {
+                ItemFailure::invalid(format!("{path}: must be an array of strings"))
+            })?;
             if tags.len() > 100 {
                 return Err(ItemFailure::new(
                     wire::ErrorCode::LimitExceeded,
@@ -180,40 +184,82 @@ mod tests {
     #[test]
     fn each_kind_accepts_its_values_and_rejects_others() {
         assert_eq!(code(Kind::Text(3), json!("abc")), None);
-        assert_eq!(code(Kind::Text(3), json!("abcd")), Some(ErrorCode::LimitExceeded));
+        assert_eq!(
+            code(Kind::Text(3), json!("abcd")),
+            Some(ErrorCode::LimitExceeded)
+        );
         assert_eq!(code(Kind::Text(3), json!(1)), Some(ErrorCode::InvalidValue));
         assert_eq!(code(Kind::Bool, json!(true)), None);
-        assert_eq!(code(Kind::Bool, json!("yes")), Some(ErrorCode::InvalidValue));
+        assert_eq!(
+            code(Kind::Bool, json!("yes")),
+            Some(ErrorCode::InvalidValue)
+        );
         assert_eq!(code(Kind::Date, json!("1990-01-31")), None);
-        assert_eq!(code(Kind::Date, json!("1990-02-30")), Some(ErrorCode::InvalidValue));
-        assert_eq!(code(Kind::Date, json!("01/01/1990")), Some(ErrorCode::InvalidValue));
-        assert_eq!(code(Kind::DateOrTimestamp, json!("2025-03-14T10:00:00+02:00")), None);
+        assert_eq!(
+            code(Kind::Date, json!("1990-02-30")),
+            Some(ErrorCode::InvalidValue)
+        );
+        assert_eq!(
+            code(Kind::Date, json!("01/01/1990")),
+            Some(ErrorCode::InvalidValue)
+        );
+        assert_eq!(
+            code(Kind::DateOrTimestamp, json!("2025-03-14T10:00:00+02:00")),
+            None
+        );
         assert_eq!(code(Kind::DateOrTimestamp, json!("2025-03-14")), None);
-        assert_eq!(code(Kind::DateOrTimestamp, json!("yesterday")), Some(ErrorCode::InvalidValue));
+        assert_eq!(
+            code(Kind::DateOrTimestamp, json!("yesterday")),
+            Some(ErrorCode::InvalidValue)
+        );
         assert_eq!(code(Kind::NonNegativeDecimal, json!(19.99)), None);
         assert_eq!(code(Kind::NonNegativeDecimal, json!(0)), None);
-        assert_eq!(code(Kind::NonNegativeDecimal, json!(-0.01)), Some(ErrorCode::InvalidValue));
+        assert_eq!(
+            code(Kind::NonNegativeDecimal, json!(-0.01)),
+            Some(ErrorCode::InvalidValue)
+        );
         assert_eq!(code(Kind::NonNegativeInteger, json!(3)), None);
-        assert_eq!(code(Kind::NonNegativeInteger, json!(3.5)), Some(ErrorCode::InvalidValue));
-        assert_eq!(code(Kind::NonNegativeInteger, json!(-1)), Some(ErrorCode::InvalidValue));
+        assert_eq!(
+            code(Kind::NonNegativeInteger, json!(3.5)),
+            Some(ErrorCode::InvalidValue)
+        );
+        assert_eq!(
+            code(Kind::NonNegativeInteger, json!(-1)),
+            Some(ErrorCode::InvalidValue)
+        );
         assert_eq!(code(Kind::Array, json!([])), None);
         assert_eq!(code(Kind::Array, json!({})), Some(ErrorCode::InvalidValue));
         assert_eq!(code(Kind::OneOf(&["web", "pos"]), json!("pos")), None);
-        assert_eq!(code(Kind::OneOf(&["web", "pos"]), json!("fax")), Some(ErrorCode::InvalidValue));
+        assert_eq!(
+            code(Kind::OneOf(&["web", "pos"]), json!("fax")),
+            Some(ErrorCode::InvalidValue)
+        );
         assert_eq!(code(Kind::Object, json!({"a": 1})), None);
-        assert_eq!(code(Kind::Object, json!([1])), Some(ErrorCode::InvalidValue));
+        assert_eq!(
+            code(Kind::Object, json!([1])),
+            Some(ErrorCode::InvalidValue)
+        );
         assert_eq!(code(Kind::Tags, json!(["vip"])), None);
-        assert_eq!(code(Kind::Tags, json!(["vip", 3])), Some(ErrorCode::InvalidValue));
+        assert_eq!(
+            code(Kind::Tags, json!(["vip", 3])),
+            Some(ErrorCode::InvalidValue)
+        );
         assert_eq!(code(Kind::Tags, json!([""])), Some(ErrorCode::InvalidValue));
         let many: Vec<String> = (0..101).map(|i| i.to_string()).collect();
-        assert_eq!(code(Kind::Tags, json!(many)), Some(ErrorCode::LimitExceeded));
+        assert_eq!(
+            code(Kind::Tags, json!(many)),
+            Some(ErrorCode::LimitExceeded)
+        );
         assert_eq!(code(Kind::Date, Value::Null), None, "null clears a field");
     }
 
     #[test]
     fn messages_name_the_path() {
         let e = check("customerAttributes.dateOfBirth", Kind::Date, &json!("x")).unwrap_err();
-        assert_eq!(e.message, "customerAttributes.dateOfBirth: not a date (YYYY-MM-DD)");
+        assert_eq!(
+            e.message,
+            "customerAttributes.dateOfBirth: not a date (YYYY-MM-DD)"
+        );
         let e = check("tags", Kind::Tags, &json!(["a", 1])).unwrap_err();
         assert_eq!(e.message, "tags[1]: must be a string");
     }
@@ -230,7 +276,10 @@ mod tests {
     #[test]
     fn decimals_are_exact() {
         assert_eq!(decimal("a", &json!(0.1)).unwrap().to_string(), "0.1");
-        assert_eq!(decimal("a", &json!("12.345")).unwrap().to_string(), "12.345");
+        assert_eq!(
+            decimal("a", &json!("12.345")).unwrap().to_string(),
+            "12.345"
+        );
         assert!(decimal("a", &json!(true)).is_err());
     }
 }

@@ -34,6 +34,9 @@ impl ItemFailure {
     }
 }
 
+/// An item parsed into `T`, or why it failed with the customer id it claimed.
+pub type ParseResult<T> = Result<T, (Option<String>, ItemFailure)>;
+
 /// The result of one item of a chunk.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outcome {
@@ -53,7 +56,11 @@ impl Outcome {
         }
     }
 
-    pub fn succeeded(index: u32, customer_id: Option<String>, fields: Map<String, Value>) -> Outcome {
+    pub fn succeeded(
+        index: u32,
+        customer_id: Option<String>,
+        fields: Map<String, Value>,
+    ) -> Outcome {
         Outcome {
             index,
             customer_id,

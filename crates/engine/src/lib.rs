@@ -4,7 +4,7 @@
 use domain::ChunkItems;
 use std::sync::Arc;
 use std::time::Duration;
-use store::{Claim, ChunkWork, Store, StoreError, add};
+use store::{ChunkWork, Claim, Store, StoreError, add};
 use time::OffsetDateTime;
 use tokio::sync::Notify;
 use tokio::task::JoinSet;
@@ -107,7 +107,11 @@ impl Engine {
     pub async fn drain(&self) -> Result<usize, StoreError> {
         let never = CancellationToken::new();
         let mut runs = 0;
-        while let Some(claim) = self.store.claim_job(OffsetDateTime::now_utc(), self.config.lease).await? {
+        while let Some(claim) = self
+            .store
+            .claim_job(OffsetDateTime::now_utc(), self.config.lease)
+            .await?
+        {
             self.run_job(claim, &never).await;
             runs += 1;
         }
@@ -117,7 +121,11 @@ impl Engine {
     async fn worker_loop(&self, worker: usize, shutdown: CancellationToken) {
         let mut backoff = Backoff::default();
         while !shutdown.is_cancelled() {
-            match self.store.claim_job(OffsetDateTime::now_utc(), self.config.lease).await {
+            match self
+                .store
+                .claim_job(OffsetDateTime::now_utc(), self.config.lease)
+                .await
+            {
                 Ok(Some(claim)) => {
                     backoff.reset();
                     debug!(worker, job = claim.fence.job_id, "claimed");
@@ -149,16 +157,21 @@ impl Engine {
         ));
         let end = self.chunk_loop(&claim, shutdown, &lost).await;
         heartbeat.abort();
-        if end == RunEnd::Released {
-            if let Err(e) = self.store.release_job(fence).await {
-                warn!(job = fence.job_id, error = %e, "releasing the job failed; its lease will lapse");
-            }
+        if end == RunEnd::Released
+            && let Err(e) = self.store.release_job(fence).await
+        {
+            warn!(job = fence.job_id, error = %e, "releasing the job failed; its lease will lapse");
         }
         debug!(job = fence.job_id, ?end, "job run ended");
         end
     }
 
-    async fn chunk_loop(&self, claim: &Claim, shutdown: &CancellationToken, lost: &CancellationToken) -> RunEnd {
+    async fn chunk_loop(
+        &self,
+        claim: &Claim,
+        shutdown: &CancellationToken,
+        lost: &CancellationToken,
+    ) -> RunEnd {
         let fence = claim.fence;
         let mut cursor = claim.cursor;
         let mut backoff = Backoff::default();
@@ -170,13 +183,17 @@ impl Engine {
                 return RunEnd::Released;
             }
             let work = match self.next_chunk(claim, cursor).await {
-                Ok(Some(items)) => ChunkWork {
-                    tenant_id: claim.tenant_id,
-                    from: cursor,
-                    items,
-                    now: OffsetDateTime::now_utc(),
-                    retention: self.config.retention,
-                },
+                Ok(Some(items)) => {
+                    let now = OffsetDateTime::now_utc();
+                    ChunkWork {
+                        tenant_id: claim.tenant_id,
+                        from: cursor,
+                        items,
+                        now,
+                        retention: self.config.retention,
+                        lease_until: add(now, self.config.lease),
+                    }
+                }
                 // No items left to read: the job was stopped (its items are dropped).
                 Ok(None) => return RunEnd::Fenced,
                 Err(e) => {
@@ -203,7 +220,11 @@ impl Engine {
         }
     }
 
-    async fn next_chunk(&self, claim: &Claim, cursor: u32) -> Result<Option<ChunkItems>, StoreError> {
+    async fn next_chunk(
+        &self,
+        claim: &Claim,
+        cursor: u32,
+    ) -> Result<Option<ChunkItems>, StoreError> {
         let raw = self
             .store
             .load_items(claim.fence.job_id, cursor, self.config.chunk_size)
@@ -238,11 +259,19 @@ impl Engine {
 }
 
 /// Renews the lease every third of its length; cancels `lost` when the fence broke.
-async fn heartbeat(store: Arc<dyn Store>, fence: store::Fence, lease: Duration, lost: CancellationToken) {
+async fn heartbeat(
+    store: Arc<dyn Store>,
+    fence: store::Fence,
+    lease: Duration,
+    lost: CancellationToken,
+) {
     let every = lease / 3;
     loop {
         tokio::time::sleep(every).await;
-        match store.renew_lease(fence, add(OffsetDateTime::now_utc(), lease)).await {
+        match store
+            .renew_lease(fence, add(OffsetDateTime::now_utc(), lease))
+            .await
+        {
             Ok(true) => {}
             Ok(false) => {
                 debug!(job = fence.job_id, "lease lost (stopped or taken over)");
@@ -266,7 +295,8 @@ impl Backoff {
     }
 
     async fn wait(&mut self, shutdown: &CancellationToken) {
-        let delay = Duration::from_millis(50u64 << self.attempts.min(7)).min(Duration::from_secs(5));
+        let delay =
+            Duration::from_millis(50u64 << self.attempts.min(7)).min(Duration::from_secs(5));
         self.attempts += 1;
         tokio::select! {
             _ = tokio::time::sleep(delay) => {}

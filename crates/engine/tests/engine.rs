@@ -12,11 +12,20 @@ async fn setup(items: usize) -> (Arc<dyn Store>, i64, i64, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.path().join("e.db")).unwrap());
     let tenant = store
-        .create_tenant(NewTenant { name: "t".into(), apikey: "k".into(), secret_hash: "h".into() }, OffsetDateTime::now_utc())
+        .create_tenant(
+            NewTenant {
+                name: "t".into(),
+                apikey: "k".into(),
+                secret_hash: "h".into(),
+            },
+            OffsetDateTime::now_utc(),
+        )
         .await
         .unwrap()
         .id;
-    let texts: Vec<String> = (0..items).map(|i| format!(r#"{{"customerId":"c{i}","events":{{"e":{{}}}}}}"#)).collect();
+    let texts: Vec<String> = (0..items)
+        .map(|i| format!(r#"{{"customerId":"c{i}","events":{{"e":{{}}}}}}"#))
+        .collect();
     let job = store
         .create_job(NewJob {
             tenant_id: tenant,
@@ -46,14 +55,14 @@ async fn wait_until_finished(store: &dyn Store, tenant: i64, job: i64) -> store:
 }
 
 #[tokio::test]
-async fn heartbeats_keep_the_lease_of_a_job_longer_than_the_lease() {
+async fn a_live_worker_keeps_the_lease_of_a_job_longer_than_the_lease() {
     let (store, tenant, job, dir) = setup(5000).await;
     let engine = Engine::new(
         store.clone(),
         EngineConfig {
             workers: 2,
             chunk_size: 1,
-            lease: Duration::from_millis(150),
+            lease: Duration::from_millis(500),
             poll_interval: Duration::from_millis(5),
             ..EngineConfig::default()
         },
@@ -65,12 +74,22 @@ async fn heartbeats_keep_the_lease_of_a_job_longer_than_the_lease() {
     let took = started.elapsed();
     shutdown.cancel();
     run.await.unwrap();
-    assert_eq!((record.state, record.processed), (JobState::Completed, 5000));
+    assert_eq!(
+        (record.state, record.processed),
+        (JobState::Completed, 5000)
+    );
     let conn = rusqlite::Connection::open(dir.path().join("e.db")).unwrap();
-    let token: i64 = conn.query_row("SELECT lease_token FROM jobs", [], |r| r.get(0)).unwrap();
+    let token: i64 = conn
+        .query_row("SELECT lease_token FROM jobs", [], |r| r.get(0))
+        .unwrap();
     // The idle second worker polls every 5 ms: had a lease lapsed it would have taken the job over.
-    assert_eq!(token, 1, "the job was never taken over (processing took {took:?})");
-    let events: i64 = conn.query_row("SELECT count(*) FROM events", [], |r| r.get(0)).unwrap();
+    assert_eq!(
+        token, 1,
+        "the job was never taken over (processing took {took:?})"
+    );
+    let events: i64 = conn
+        .query_row("SELECT count(*) FROM events", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(events, 5000);
 }
 
@@ -90,21 +109,42 @@ async fn finished_jobs_are_purged_after_the_retention_period() {
     let run = tokio::spawn(engine.run(shutdown.clone()));
     let deadline = Instant::now() + Duration::from_secs(30);
     while store.job(tenant, job).await.unwrap().is_some() {
-        assert!(Instant::now() < deadline, "the finished job was never purged");
+        assert!(
+            Instant::now() < deadline,
+            "the finished job was never purged"
+        );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     shutdown.cancel();
     run.await.unwrap();
-    let left = store.list_jobs(tenant, &JobFilter { limit: 10, ..Default::default() }).await.unwrap();
+    let left = store
+        .list_jobs(
+            tenant,
+            &JobFilter {
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
     assert!(left.is_empty());
 }
 
 #[tokio::test]
 async fn drain_processes_every_runnable_job() {
     let (store, tenant, job, _dir) = setup(2500).await;
-    let engine = Engine::new(store.clone(), EngineConfig { chunk_size: 1000, ..EngineConfig::default() });
+    let engine = Engine::new(
+        store.clone(),
+        EngineConfig {
+            chunk_size: 1000,
+            ..EngineConfig::default()
+        },
+    );
     assert_eq!(engine.drain().await.unwrap(), 1);
     let record = store.job(tenant, job).await.unwrap().unwrap();
-    assert_eq!((record.state, record.processed, record.finished_count), (JobState::Completed, 2500, 2500));
+    assert_eq!(
+        (record.state, record.processed, record.finished_count),
+        (JobState::Completed, 2500, 2500)
+    );
     assert_eq!(engine.drain().await.unwrap(), 0);
 }

@@ -7,7 +7,8 @@ use store::Store;
 pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
     if url.starts_with("sqlite:") {
         let url = url.to_owned();
-        let store = tokio::task::spawn_blocking(move || store_sqlite::SqliteStore::open_url(&url)).await??;
+        let store = tokio::task::spawn_blocking(move || store_sqlite::SqliteStore::open_url(&url))
+            .await??;
         return Ok(Arc::new(store));
     }
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {

@@ -14,7 +14,11 @@ use time::OffsetDateTime;
 use tracing::info;
 
 #[derive(Parser)]
-#[command(name = "loyalbatch", version, about = "Self-hosted loyalty-points engine with a Gameball-compatible Batch API")]
+#[command(
+    name = "loyalbatch",
+    version,
+    about = "Self-hosted loyalty-points engine with a Gameball-compatible Batch API"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -23,7 +27,12 @@ struct Cli {
 #[derive(Args, Clone)]
 struct DatabaseArgs {
     /// Database URL: sqlite://PATH (embedded) or postgres://… (shared by many nodes).
-    #[arg(long, global = true, env = "LOYALBATCH_DATABASE_URL", default_value = "sqlite://./loyalbatch.db")]
+    #[arg(
+        long,
+        global = true,
+        env = "LOYALBATCH_DATABASE_URL",
+        default_value = "sqlite://./loyalbatch.db"
+    )]
     database_url: String,
 }
 
@@ -161,7 +170,12 @@ async fn serve(args: ServeArgs) -> Result<()> {
     println!("loyalbatch listening on http://{addr}");
     info!(%addr, "serving");
     let http_shutdown = shutdown.clone();
-    server::launch(listener, state, async move { http_shutdown.cancelled().await }).await?;
+    server::launch(
+        listener,
+        state,
+        async move { http_shutdown.cancelled().await },
+    )
+    .await?;
     engine_task.await?;
     info!("shut down cleanly");
     Ok(())
@@ -169,7 +183,10 @@ async fn serve(args: ServeArgs) -> Result<()> {
 
 async fn cancel_on_signal(shutdown: Shutdown) {
     use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
         tracing::error!("cannot install signal handlers");
         return;
     };
@@ -187,14 +204,19 @@ async fn ensure_default_tenant(store: &dyn store::Store, args: &ServeArgs) -> Re
             let (a, s) = keys::generate();
             (a, s, true)
         }
-        _ => anyhow::bail!("set both LOYALBATCH_DEFAULT_APIKEY and LOYALBATCH_DEFAULT_SECRETKEY, or neither"),
+        _ => anyhow::bail!(
+            "set both LOYALBATCH_DEFAULT_APIKEY and LOYALBATCH_DEFAULT_SECRETKEY, or neither"
+        ),
     };
     let tenant = NewTenant {
         name: "default".into(),
         apikey: apikey.clone(),
         secret_hash: keys::hash_secret(&secret),
     };
-    if store.create_first_tenant(tenant, OffsetDateTime::now_utc()).await? {
+    if store
+        .create_first_tenant(tenant, OffsetDateTime::now_utc())
+        .await?
+    {
         info!("created tenant 'default'");
         if generated {
             // Shown once, on standard output, never logged.
@@ -217,10 +239,13 @@ async fn tenant(url: &str, command: TenantCommand) -> Result<()> {
                 apikey: apikey.clone(),
                 secret_hash: keys::hash_secret(&secret),
             };
-            store.create_tenant(tenant, now).await.map_err(|e| match e {
-                StoreError::Conflict(m) => anyhow::anyhow!(m),
-                other => other.into(),
-            })?;
+            store
+                .create_tenant(tenant, now)
+                .await
+                .map_err(|e| match e {
+                    StoreError::Conflict(m) => anyhow::anyhow!(m),
+                    other => other.into(),
+                })?;
             print_keys(&name, Some(&apikey), &secret, json);
         }
         TenantCommand::List { json } => {

@@ -10,15 +10,46 @@ async fn missing_or_unknown_apikey_is_1000_and_reveals_nothing() {
     let s = TestServer::paused().await;
     let path = format!("{BASE}/batch/customers");
     let body = serde_json::json!({"body": [{"customerId": "1"}]});
-    let none = s.request(Method::POST, &path).json(&body).send().await.unwrap();
+    let none = s
+        .request(Method::POST, &path)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
     expect_error(none, StatusCode::UNAUTHORIZED, 1000).await;
-    let unknown_with_secret = s.request(Method::POST, &path).header("apikey", "nope").header("secretkey", "x").json(&body);
-    let m1 = expect_error(unknown_with_secret.send().await.unwrap(), StatusCode::UNAUTHORIZED, 1000).await;
-    let wrong_secret = s.request(Method::POST, &path).header("apikey", &s.a.apikey).header("secretkey", "x").json(&body);
-    let m2 = expect_error(wrong_secret.send().await.unwrap(), StatusCode::UNAUTHORIZED, 1000).await;
+    let unknown_with_secret = s
+        .request(Method::POST, &path)
+        .header("apikey", "nope")
+        .header("secretkey", "x")
+        .json(&body);
+    let m1 = expect_error(
+        unknown_with_secret.send().await.unwrap(),
+        StatusCode::UNAUTHORIZED,
+        1000,
+    )
+    .await;
+    let wrong_secret = s
+        .request(Method::POST, &path)
+        .header("apikey", &s.a.apikey)
+        .header("secretkey", "x")
+        .json(&body);
+    let m2 = expect_error(
+        wrong_secret.send().await.unwrap(),
+        StatusCode::UNAUTHORIZED,
+        1000,
+    )
+    .await;
     assert_eq!(m1, m2, "an unknown apikey and a wrong secret look the same");
-    let unknown_without_secret = s.request(Method::POST, &path).header("apikey", "nope").json(&body);
-    expect_error(unknown_without_secret.send().await.unwrap(), StatusCode::UNAUTHORIZED, 1000).await;
+    let unknown_without_secret = s
+        .request(Method::POST, &path)
+        .header("apikey", "nope")
+        .json(&body);
+    expect_error(
+        unknown_without_secret.send().await.unwrap(),
+        StatusCode::UNAUTHORIZED,
+        1000,
+    )
+    .await;
     assert_eq!(s.job_count(&s.a).await, 0);
 }
 
@@ -34,19 +65,39 @@ async fn batch_calls_need_the_secret_1001() {
         (Method::POST, format!("{BASE}/batches/{job}/stop")),
         (Method::GET, format!("{BASE}/batch")),
     ] {
-        let resp = s.request(method.clone(), &path).header("apikey", &s.a.apikey).json(&serde_json::json!({"body": [{}]})).send().await.unwrap();
+        let resp = s
+            .request(method.clone(), &path)
+            .header("apikey", &s.a.apikey)
+            .json(&serde_json::json!({"body": [{}]}))
+            .send()
+            .await
+            .unwrap();
         expect_error(resp, StatusCode::UNAUTHORIZED, 1001).await;
     }
-    assert_eq!(s.typed_status(job).await.status, wire::JobState::Queued, "nothing was stopped");
+    assert_eq!(
+        s.typed_status(job).await.status,
+        wire::JobState::Queued,
+        "nothing was stopped"
+    );
 }
 
 #[tokio::test]
 async fn high_security_tenants_need_the_secret_on_single_calls_too() {
     let s = TestServer::paused().await;
-    let resp = s.request(Method::POST, &format!("{BASE}/customers")).header("apikey", &s.a.apikey)
-        .json(&serde_json::json!({"customerId": "c"})).send().await.unwrap();
+    let resp = s
+        .request(Method::POST, &format!("{BASE}/customers"))
+        .header("apikey", &s.a.apikey)
+        .json(&serde_json::json!({"customerId": "c"}))
+        .send()
+        .await
+        .unwrap();
     expect_error(resp, StatusCode::UNAUTHORIZED, 1001).await;
-    let resp = s.request(Method::GET, &format!("{BASE}/customers/c")).header("apikey", &s.a.apikey).send().await.unwrap();
+    let resp = s
+        .request(Method::GET, &format!("{BASE}/customers/c"))
+        .header("apikey", &s.a.apikey)
+        .send()
+        .await
+        .unwrap();
     expect_error(resp, StatusCode::UNAUTHORIZED, 1001).await;
 }
 
@@ -54,15 +105,35 @@ async fn high_security_tenants_need_the_secret_on_single_calls_too() {
 async fn tenants_without_high_security_may_call_customer_routes_with_the_apikey_alone() {
     let s = TestServer::paused().await;
     let conn = rusqlite::Connection::open(&s.db_path).unwrap();
-    conn.execute("UPDATE tenants SET high_security = 0 WHERE apikey = ?1", [&s.a.apikey]).unwrap();
-    let upsert = s.request(Method::POST, &format!("{BASE}/customers")).header("apikey", &s.a.apikey)
-        .json(&serde_json::json!({"customerId": "c"})).send().await.unwrap();
+    conn.execute(
+        "UPDATE tenants SET high_security = 0 WHERE apikey = ?1",
+        [&s.a.apikey],
+    )
+    .unwrap();
+    let upsert = s
+        .request(Method::POST, &format!("{BASE}/customers"))
+        .header("apikey", &s.a.apikey)
+        .json(&serde_json::json!({"customerId": "c"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(upsert.status(), StatusCode::OK);
-    let batch = s.request(Method::POST, &format!("{BASE}/batch/customers")).header("apikey", &s.a.apikey)
-        .json(&serde_json::json!({"body": [{"customerId": "c"}]})).send().await.unwrap();
+    let batch = s
+        .request(Method::POST, &format!("{BASE}/batch/customers"))
+        .header("apikey", &s.a.apikey)
+        .json(&serde_json::json!({"body": [{"customerId": "c"}]}))
+        .send()
+        .await
+        .unwrap();
     expect_error(batch, StatusCode::UNAUTHORIZED, 1001).await;
-    let wrong = s.request(Method::POST, &format!("{BASE}/customers")).header("apikey", &s.a.apikey)
-        .header("secretkey", "wrong").json(&serde_json::json!({"customerId": "c"})).send().await.unwrap();
+    let wrong = s
+        .request(Method::POST, &format!("{BASE}/customers"))
+        .header("apikey", &s.a.apikey)
+        .header("secretkey", "wrong")
+        .json(&serde_json::json!({"customerId": "c"}))
+        .send()
+        .await
+        .unwrap();
     expect_error(wrong, StatusCode::UNAUTHORIZED, 1000).await;
 }
 
@@ -70,11 +141,23 @@ async fn tenants_without_high_security_may_call_customer_routes_with_the_apikey_
 async fn header_names_are_case_insensitive_and_transaction_key_is_an_alias() {
     let s = TestServer::paused().await;
     let body = serde_json::json!({"body": [{"customerId": "1"}]});
-    let resp = s.request(Method::POST, &format!("{BASE}/batch/customers"))
-        .header("APIKey", &s.a.apikey).header("TransactionKey", &s.a.secretkey).json(&body).send().await.unwrap();
+    let resp = s
+        .request(Method::POST, &format!("{BASE}/batch/customers"))
+        .header("APIKey", &s.a.apikey)
+        .header("TransactionKey", &s.a.secretkey)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
-    let resp = s.request(Method::POST, &format!("{BASE}/batch/customers"))
-        .header("ApiKey", &s.a.apikey).header("SecretKey", &s.a.secretkey).json(&body).send().await.unwrap();
+    let resp = s
+        .request(Method::POST, &format!("{BASE}/batch/customers"))
+        .header("ApiKey", &s.a.apikey)
+        .header("SecretKey", &s.a.secretkey)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
 }
 
@@ -83,7 +166,12 @@ async fn every_response_has_a_request_id_and_a_callers_own_is_kept() {
     let s = TestServer::paused().await;
     let resp = s.request(Method::GET, "/health").send().await.unwrap();
     assert!(resp.headers().get("x-request-id").is_some());
-    let resp = s.request(Method::GET, &format!("{BASE}/batch/1")).header("x-request-id", "trace-123").send().await.unwrap();
+    let resp = s
+        .request(Method::GET, &format!("{BASE}/batch/1"))
+        .header("x-request-id", "trace-123")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.headers()["x-request-id"], "trace-123");
     let (_, json) = read(resp).await;
     assert_eq!(json["requestId"], "trace-123");
@@ -93,15 +181,25 @@ async fn every_response_has_a_request_id_and_a_callers_own_is_kept() {
 async fn health_and_ready_need_no_keys() {
     let s = TestServer::paused().await;
     let (status, json) = read(s.request(Method::GET, "/health").send().await.unwrap()).await;
-    assert_eq!((status, json["status"].as_str()), (StatusCode::OK, Some("ok")));
+    assert_eq!(
+        (status, json["status"].as_str()),
+        (StatusCode::OK, Some("ok"))
+    );
     let (status, json) = read(s.request(Method::GET, "/ready").send().await.unwrap()).await;
-    assert_eq!((status, json["status"].as_str()), (StatusCode::OK, Some("ready")));
+    assert_eq!(
+        (status, json["status"].as_str()),
+        (StatusCode::OK, Some("ready"))
+    );
 }
 
 #[tokio::test]
 async fn unknown_routes_are_404_with_the_envelope() {
     let s = TestServer::paused().await;
-    let resp = s.as_a(Method::GET, "/api/v9/integrations/batch/1").send().await.unwrap();
+    let resp = s
+        .as_a(Method::GET, "/api/v9/integrations/batch/1")
+        .send()
+        .await
+        .unwrap();
     expect_error(resp, StatusCode::NOT_FOUND, 4004).await;
 }
 
@@ -111,8 +209,12 @@ async fn internal_errors_answer_500_without_internals() {
     // Break the database under the server: the cause must reach the log, not the caller.
     let conn = rusqlite::Connection::open(&s.db_path).unwrap();
     conn.execute_batch("DROP TABLE job_items").unwrap();
-    let resp = s.as_a(Method::POST, &format!("{BASE}/batch/customers"))
-        .json(&serde_json::json!({"body": [{"customerId": "1"}]})).send().await.unwrap();
+    let resp = s
+        .as_a(Method::POST, &format!("{BASE}/batch/customers"))
+        .json(&serde_json::json!({"body": [{"customerId": "1"}]}))
+        .send()
+        .await
+        .unwrap();
     let message = expect_error(resp, StatusCode::INTERNAL_SERVER_ERROR, 5000).await;
     assert_eq!(message, "internal error");
 }

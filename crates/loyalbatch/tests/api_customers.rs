@@ -7,25 +7,45 @@ use reqwest::{Method, StatusCode};
 use serde_json::json;
 
 async fn upsert(s: &TestServer, body: serde_json::Value) -> (StatusCode, serde_json::Value) {
-    read(s.as_a(Method::POST, &format!("{BASE}/customers")).json(&body).send().await.unwrap()).await
+    read(
+        s.as_a(Method::POST, &format!("{BASE}/customers"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await
 }
 
 #[tokio::test]
 async fn upsert_creates_then_merges_and_keeps_the_gameball_id() {
     let s = TestServer::paused().await;
-    let (status, created) = upsert(&s, json!({"customerId": "c1", "email": "a@x.io", "mobile": "100",
-        "customerAttributes": {"city": "Cairo", "custom": {"tier": "gold", "visits": 3}}})).await;
+    let (status, created) = upsert(
+        &s,
+        json!({"customerId": "c1", "email": "a@x.io", "mobile": "100",
+        "customerAttributes": {"city": "Cairo", "custom": {"tier": "gold", "visits": 3}}}),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
     let id = created["gameballId"].as_i64().unwrap();
     let (_, again) = upsert(&s, json!({"customerId": "c1", "email": "b@x.io", "customerAttributes": {"custom": {"visits": 4}}})).await;
     assert_eq!(again, json!({"gameballId": id}));
-    let (status, profile) = read(s.as_a(Method::GET, &format!("{BASE}/customers/c1")).send().await.unwrap()).await;
+    let (status, profile) = read(
+        s.as_a(Method::GET, &format!("{BASE}/customers/c1"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(profile["customerId"], "c1");
     assert_eq!(profile["gameballId"], id);
     assert_eq!(profile["email"], "b@x.io");
     assert_eq!(profile["mobile"], "100", "absent fields keep their value");
-    assert_eq!(profile["customerAttributes"], json!({"city": "Cairo", "custom": {"tier": "gold", "visits": 4}}));
+    assert_eq!(
+        profile["customerAttributes"],
+        json!({"city": "Cairo", "custom": {"tier": "gold", "visits": 4}})
+    );
     assert!(profile["createdAt"].is_string() && profile["updatedAt"].is_string());
 }
 
@@ -33,48 +53,131 @@ async fn upsert_creates_then_merges_and_keeps_the_gameball_id() {
 async fn a_batch_and_a_single_call_see_the_same_customer() {
     let s = TestServer::paused().await;
     let (_, created) = upsert(&s, json!({"customerId": "shared"})).await;
-    let job = s.submit("customers", json!([{"customerId": "shared", "email": "s@x.io"}])).await;
+    let job = s
+        .submit(
+            "customers",
+            json!([{"customerId": "shared", "email": "s@x.io"}]),
+        )
+        .await;
     s.drain().await;
     let done = s.status(job).await;
-    assert_eq!(done["response"]["successful"][0]["gameballId"], created["gameballId"]);
-    assert_eq!(done["response"]["successful"][0]["message"], "Customer updated successfully");
+    assert_eq!(
+        done["response"]["successful"][0]["gameballId"],
+        created["gameballId"]
+    );
+    assert_eq!(
+        done["response"]["successful"][0]["message"],
+        "Customer updated successfully"
+    );
 }
 
 #[tokio::test]
 async fn invalid_upserts_are_refused_with_the_field_and_code() {
     let s = TestServer::paused().await;
     let cases = [
-        (json!({"email": "a@x.io"}), StatusCode::BAD_REQUEST, 3000, "customerId: required"),
-        (json!({"customerId": 12}), StatusCode::UNPROCESSABLE_ENTITY, 3003, "customerId: must be a string"),
-        (json!({"customerId": "c", "customerAttributes": {"dateOfBirth": "1990-02-30"}}), StatusCode::UNPROCESSABLE_ENTITY, 3003,
-         "customerAttributes.dateOfBirth: not a date (YYYY-MM-DD)"),
-        (json!({"customerId": "c", "customerAttributes": {"totalOrders": -1}}), StatusCode::UNPROCESSABLE_ENTITY, 3003,
-         "customerAttributes.totalOrders: must be a whole number ≥ 0"),
-        (json!({"customerId": "c".repeat(201)}), StatusCode::UNPROCESSABLE_ENTITY, 3011, "customerId: longer than 200 characters"),
+        (
+            json!({"email": "a@x.io"}),
+            StatusCode::BAD_REQUEST,
+            3000,
+            "customerId: required",
+        ),
+        (
+            json!({"customerId": 12}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            3003,
+            "customerId: must be a string",
+        ),
+        (
+            json!({"customerId": "c", "customerAttributes": {"dateOfBirth": "1990-02-30"}}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            3003,
+            "customerAttributes.dateOfBirth: not a date (YYYY-MM-DD)",
+        ),
+        (
+            json!({"customerId": "c", "customerAttributes": {"totalOrders": -1}}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            3003,
+            "customerAttributes.totalOrders: must be a whole number ≥ 0",
+        ),
+        (
+            json!({"customerId": "c".repeat(201)}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            3011,
+            "customerId: longer than 200 characters",
+        ),
     ];
     for (body, status, code, message) in cases {
-        let resp = s.as_a(Method::POST, &format!("{BASE}/customers")).json(&body).send().await.unwrap();
+        let resp = s
+            .as_a(Method::POST, &format!("{BASE}/customers"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(expect_error(resp, status, code).await, message);
     }
-    let malformed = s.as_a(Method::POST, &format!("{BASE}/customers")).header("content-type", "application/json").body("{").send().await.unwrap();
+    let malformed = s
+        .as_a(Method::POST, &format!("{BASE}/customers"))
+        .header("content-type", "application/json")
+        .body("{")
+        .send()
+        .await
+        .unwrap();
     expect_error(malformed, StatusCode::BAD_REQUEST, 3016).await;
-    let not_json = s.as_a(Method::POST, &format!("{BASE}/customers")).header("content-type", "text/csv").body("a,b").send().await.unwrap();
+    let not_json = s
+        .as_a(Method::POST, &format!("{BASE}/customers"))
+        .header("content-type", "text/csv")
+        .body("a,b")
+        .send()
+        .await
+        .unwrap();
     expect_error(not_json, StatusCode::UNSUPPORTED_MEDIA_TYPE, 3013).await;
-    assert_eq!(s.count_rows("SELECT count(*) FROM customers"), 0, "a refused request creates nothing");
+    assert_eq!(
+        s.count_rows("SELECT count(*) FROM customers"),
+        0,
+        "a refused request creates nothing"
+    );
 }
 
 #[tokio::test]
 async fn delete_removes_the_profile_and_its_events() {
     let s = TestServer::paused().await;
-    let (status, _) = read(s.as_a(Method::POST, &format!("{BASE}/events"))
-        .json(&json!({"customerId": "gone", "events": {"login": {}}})).send().await.unwrap()).await;
+    let (status, _) = read(
+        s.as_a(Method::POST, &format!("{BASE}/events"))
+            .json(&json!({"customerId": "gone", "events": {"login": {}}}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
     upsert(&s, json!({"customerId": "kept"})).await;
-    let (status, body) = read(s.as_a(Method::DELETE, &format!("{BASE}/customers/gone")).send().await.unwrap()).await;
+    let (status, body) = read(
+        s.as_a(Method::DELETE, &format!("{BASE}/customers/gone"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["customerId"], "gone");
-    expect_error(s.as_a(Method::GET, &format!("{BASE}/customers/gone")).send().await.unwrap(), StatusCode::NOT_FOUND, 7000).await;
-    expect_error(s.as_a(Method::DELETE, &format!("{BASE}/customers/gone")).send().await.unwrap(), StatusCode::NOT_FOUND, 7000).await;
+    expect_error(
+        s.as_a(Method::GET, &format!("{BASE}/customers/gone"))
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::NOT_FOUND,
+        7000,
+    )
+    .await;
+    expect_error(
+        s.as_a(Method::DELETE, &format!("{BASE}/customers/gone"))
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::NOT_FOUND,
+        7000,
+    )
+    .await;
     assert_eq!(s.count_rows("SELECT count(*) FROM events"), 0);
     assert_eq!(s.count_rows("SELECT count(*) FROM customers"), 1);
 }
@@ -83,9 +186,15 @@ async fn delete_removes_the_profile_and_its_events() {
 async fn delete_needs_the_secret_even_without_high_security() {
     let s = TestServer::paused().await;
     let conn = rusqlite::Connection::open(&s.db_path).unwrap();
-    conn.execute("UPDATE tenants SET high_security = 0", []).unwrap();
+    conn.execute("UPDATE tenants SET high_security = 0", [])
+        .unwrap();
     upsert(&s, json!({"customerId": "c"})).await;
-    let resp = s.request(Method::DELETE, &format!("{BASE}/customers/c")).header("apikey", &s.a.apikey).send().await.unwrap();
+    let resp = s
+        .request(Method::DELETE, &format!("{BASE}/customers/c"))
+        .header("apikey", &s.a.apikey)
+        .send()
+        .await
+        .unwrap();
     expect_error(resp, StatusCode::UNAUTHORIZED, 1001).await;
 }
 
@@ -95,25 +204,71 @@ async fn events_are_recorded_and_create_unknown_customers() {
     let (status, body) = read(s.as_a(Method::POST, &format!("{BASE}/events"))
         .json(&json!({"customerId": "1848877205", "events": {"write_review": {"product_id": "1653503260", "review": "5 Stars Product"}}}))
         .send().await.unwrap()).await;
-    assert_eq!((status, body), (StatusCode::OK, json!({"success": true, "message": "Events processed"})));
-    let (status, profile) = read(s.as_a(Method::GET, &format!("{BASE}/customers/1848877205")).send().await.unwrap()).await;
+    assert_eq!(
+        (status, body),
+        (
+            StatusCode::OK,
+            json!({"success": true, "message": "Events processed"})
+        )
+    );
+    let (status, profile) = read(
+        s.as_a(Method::GET, &format!("{BASE}/customers/1848877205"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
     assert!(profile["gameballId"].is_i64());
-    let stored: String = rusqlite::Connection::open(&s.db_path).unwrap()
-        .query_row("SELECT metadata FROM events WHERE name = 'write_review'", [], |r| r.get(0)).unwrap();
-    assert_eq!(serde_json::from_str::<serde_json::Value>(&stored).unwrap()["review"], "5 Stars Product");
+    let stored: String = rusqlite::Connection::open(&s.db_path)
+        .unwrap()
+        .query_row(
+            "SELECT metadata FROM events WHERE name = 'write_review'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&stored).unwrap()["review"],
+        "5 Stars Product"
+    );
 }
 
 #[tokio::test]
 async fn invalid_events_are_refused_with_the_field_and_code() {
     let s = TestServer::paused().await;
     for (body, status, code, message) in [
-        (json!({"customerId": "c"}), StatusCode::BAD_REQUEST, 3000, "events: required"),
-        (json!({"customerId": "c", "events": {}}), StatusCode::UNPROCESSABLE_ENTITY, 3003, "events: must name at least one event"),
-        (json!({"events": {"a": {}}}), StatusCode::BAD_REQUEST, 3000, "customerId: required"),
-        (json!({"customerId": "c", "events": {"a": {"x": "y".repeat(17_000)}}}), StatusCode::UNPROCESSABLE_ENTITY, 3011, "events: metadata larger than 16384 bytes"),
+        (
+            json!({"customerId": "c"}),
+            StatusCode::BAD_REQUEST,
+            3000,
+            "events: required",
+        ),
+        (
+            json!({"customerId": "c", "events": {}}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            3003,
+            "events: must name at least one event",
+        ),
+        (
+            json!({"events": {"a": {}}}),
+            StatusCode::BAD_REQUEST,
+            3000,
+            "customerId: required",
+        ),
+        (
+            json!({"customerId": "c", "events": {"a": {"x": "y".repeat(17_000)}}}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            3011,
+            "events: metadata larger than 16384 bytes",
+        ),
     ] {
-        let resp = s.as_a(Method::POST, &format!("{BASE}/events")).json(&body).send().await.unwrap();
+        let resp = s
+            .as_a(Method::POST, &format!("{BASE}/events"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(expect_error(resp, status, code).await, message);
     }
     assert_eq!(s.count_rows("SELECT count(*) FROM events"), 0);

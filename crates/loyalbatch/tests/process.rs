@@ -36,7 +36,8 @@ impl Node {
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
         if keys_from_env {
-            cmd.env("LOYALBATCH_DEFAULT_APIKEY", APIKEY).env("LOYALBATCH_DEFAULT_SECRETKEY", SECRET);
+            cmd.env("LOYALBATCH_DEFAULT_APIKEY", APIKEY)
+                .env("LOYALBATCH_DEFAULT_SECRETKEY", SECRET);
         }
         let mut child = cmd.spawn().expect("the binary starts");
         let (tx, rx) = channel();
@@ -48,9 +49,15 @@ impl Node {
                 }
             }
         });
-        let mut node = Node { child, url: String::new(), stdout: rx };
+        let mut node = Node {
+            child,
+            url: String::new(),
+            stdout: rx,
+        };
         let line = node.line_starting("loyalbatch listening on ");
-        node.url = line.trim_start_matches("loyalbatch listening on ").to_owned();
+        node.url = line
+            .trim_start_matches("loyalbatch listening on ")
+            .to_owned();
         node
     }
 
@@ -59,7 +66,10 @@ impl Node {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
-            let line = self.stdout.recv_timeout(left).unwrap_or_else(|_| panic!("no line starting {prefix:?}"));
+            let line = self
+                .stdout
+                .recv_timeout(left)
+                .unwrap_or_else(|_| panic!("no line starting {prefix:?}"));
             if line.trim_start().starts_with(prefix) {
                 return line;
             }
@@ -80,7 +90,10 @@ impl Node {
             if let Some(status) = self.child.try_wait().unwrap() {
                 return status;
             }
-            assert!(Instant::now() < deadline, "the process did not exit after SIGTERM");
+            assert!(
+                Instant::now() < deadline,
+                "the process did not exit after SIGTERM"
+            );
             std::thread::sleep(Duration::from_millis(10));
         }
     }
@@ -110,7 +123,9 @@ async fn submit_events(url: &str, job_no: usize, items: usize) -> i64 {
         .await
         .unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
-    resp.json::<Value>().await.unwrap()["jobId"].as_i64().unwrap()
+    resp.json::<Value>().await.unwrap()["jobId"]
+        .as_i64()
+        .unwrap()
 }
 
 async fn jobs(url: &str) -> Vec<Value> {
@@ -121,11 +136,18 @@ async fn jobs(url: &str) -> Vec<Value> {
         .send()
         .await
         .unwrap();
-    resp.json::<Value>().await.unwrap()["jobs"].as_array().unwrap().clone()
+    resp.json::<Value>().await.unwrap()["jobs"]
+        .as_array()
+        .unwrap()
+        .clone()
 }
 
 async fn processed(url: &str) -> u64 {
-    jobs(url).await.iter().map(|j| j["totalCount"].as_u64().unwrap()).sum()
+    jobs(url)
+        .await
+        .iter()
+        .map(|j| j["totalCount"].as_u64().unwrap())
+        .sum()
 }
 
 /// Polls until `done(sum of processed items)` (deadline, never a fixed sleep).
@@ -170,8 +192,14 @@ async fn sigkill_mid_workload_then_restart_processes_every_item_exactly_once() {
     wait_processed(&node.url, |n| n == total).await;
     for job in jobs(&node.url).await {
         assert_eq!(job["status"], "completed", "{job}");
-        assert_eq!((job["totalCount"].as_u64(), job["finishedCount"].as_u64(), job["errorCount"].as_u64()),
-                   (Some(ITEMS as u64), Some(ITEMS as u64), Some(0)));
+        assert_eq!(
+            (
+                job["totalCount"].as_u64(),
+                job["finishedCount"].as_u64(),
+                job["errorCount"].as_u64()
+            ),
+            (Some(ITEMS as u64), Some(ITEMS as u64), Some(0))
+        );
     }
     // Every item's result is reported once, in order.
     for id in &ids {
@@ -179,8 +207,18 @@ async fn sigkill_mid_workload_then_restart_processes_every_item_exactly_once() {
             .get(format!("{}{BASE}/batch/{id}", node.url))
             .header("apikey", APIKEY)
             .header("secretkey", SECRET)
-            .send().await.unwrap().json().await.unwrap();
-        let indexes: Vec<u64> = status["response"]["successful"].as_array().unwrap().iter().map(|e| e["index"].as_u64().unwrap()).collect();
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let indexes: Vec<u64> = status["response"]["successful"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["index"].as_u64().unwrap())
+            .collect();
         assert_eq!(indexes, (0..ITEMS as u64).collect::<Vec<_>>(), "job {id}");
     }
     node.kill();
@@ -193,8 +231,14 @@ async fn sigkill_mid_workload_then_restart_processes_every_item_exactly_once() {
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .unwrap();
-    assert_eq!((rows as u64, distinct as u64), (total, total), "killed at {kills:?} processed items");
-    let customers: i64 = conn.query_row("SELECT count(*) FROM customers", [], |r| r.get(0)).unwrap();
+    assert_eq!(
+        (rows as u64, distinct as u64),
+        (total, total),
+        "killed at {kills:?} processed items"
+    );
+    let customers: i64 = conn
+        .query_row("SELECT count(*) FROM customers", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(customers, 97);
 }
 
@@ -211,9 +255,14 @@ async fn sigterm_finishes_the_current_chunk_releases_the_job_and_exits_cleanly()
     let node = Node::start(&db, &["--lease", "1h"], true);
     wait_processed(&node.url, |n| n == 1000).await;
     let all = jobs(&node.url).await;
-    assert_eq!((all[0]["jobId"].as_i64(), all[0]["status"].as_str()), (Some(job), Some("completed")));
+    assert_eq!(
+        (all[0]["jobId"].as_i64(), all[0]["status"].as_str()),
+        (Some(job), Some("completed"))
+    );
     let conn = rusqlite::Connection::open(&db).unwrap();
-    let rows: i64 = conn.query_row("SELECT count(*) FROM events", [], |r| r.get(0)).unwrap();
+    let rows: i64 = conn
+        .query_row("SELECT count(*) FROM events", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(rows, 1000);
 }
 
@@ -246,11 +295,21 @@ async fn tenant_commands_work_on_the_database_of_a_running_server() {
     let node = Node::start(&db, &[], true);
 
     let out = cli(&db, &["tenant", "create", "acme", "--json"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let created: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(created["name"], "acme");
-    let (apikey, secret) = (created["apikey"].as_str().unwrap(), created["secretkey"].as_str().unwrap());
-    assert_eq!(batch_status_with(&node.url, apikey, secret).await, StatusCode::OK);
+    let (apikey, secret) = (
+        created["apikey"].as_str().unwrap(),
+        created["secretkey"].as_str().unwrap(),
+    );
+    assert_eq!(
+        batch_status_with(&node.url, apikey, secret).await,
+        StatusCode::OK
+    );
 
     let dup = cli(&db, &["tenant", "create", "acme"]);
     assert!(!dup.status.success());
@@ -258,17 +317,38 @@ async fn tenant_commands_work_on_the_database_of_a_running_server() {
 
     let list = cli(&db, &["tenant", "list", "--json"]);
     let listed: Value = serde_json::from_slice(&list.stdout).unwrap();
-    let names: Vec<&str> = listed.as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
+    let names: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
     assert_eq!(names, ["default", "acme"]);
-    assert!(!String::from_utf8_lossy(&list.stdout).contains(secret), "list never shows secrets");
+    assert!(
+        !String::from_utf8_lossy(&list.stdout).contains(secret),
+        "list never shows secrets"
+    );
 
     let rotated = cli(&db, &["tenant", "rotate-secret", "acme", "--json"]);
     assert!(rotated.status.success());
-    let new_secret = serde_json::from_slice::<Value>(&rotated.stdout).unwrap()["secretkey"].as_str().unwrap().to_owned();
+    let new_secret = serde_json::from_slice::<Value>(&rotated.stdout).unwrap()["secretkey"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert_ne!(new_secret, secret);
-    assert_eq!(batch_status_with(&node.url, apikey, secret).await, StatusCode::UNAUTHORIZED);
-    assert_eq!(batch_status_with(&node.url, apikey, &new_secret).await, StatusCode::OK);
-    assert!(!cli(&db, &["tenant", "rotate-secret", "ghost"]).status.success());
+    assert_eq!(
+        batch_status_with(&node.url, apikey, secret).await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        batch_status_with(&node.url, apikey, &new_secret).await,
+        StatusCode::OK
+    );
+    assert!(
+        !cli(&db, &["tenant", "rotate-secret", "ghost"])
+            .status
+            .success()
+    );
 }
 
 #[tokio::test]
@@ -276,18 +356,38 @@ async fn an_empty_database_gets_a_default_tenant_whose_generated_keys_are_printe
     let dir = tempfile::tempdir().unwrap();
     let db = db_in(&dir);
     let mut first = Node::start_without_listen_wait(&db);
-    let apikey = first.line_starting("apikey:").split_whitespace().nth(1).unwrap().to_owned();
-    let secret = first.line_starting("secretkey:").split_whitespace().nth(1).unwrap().to_owned();
+    let apikey = first
+        .line_starting("apikey:")
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .to_owned();
+    let secret = first
+        .line_starting("secretkey:")
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .to_owned();
     let listening = first.line_starting("loyalbatch listening on ");
-    let url = listening.trim_start_matches("loyalbatch listening on ").to_owned();
-    assert_eq!(batch_status_with(&url, &apikey, &secret).await, StatusCode::OK);
+    let url = listening
+        .trim_start_matches("loyalbatch listening on ")
+        .to_owned();
+    assert_eq!(
+        batch_status_with(&url, &apikey, &secret).await,
+        StatusCode::OK
+    );
     first.kill();
     // Second start: the tenant exists, nothing is printed, the keys still work.
     let mut cmd_out = Node::start_without_listen_wait(&db);
     let line = cmd_out.line_starting("loyalbatch listening on ");
-    let url = line.trim_start_matches("loyalbatch listening on ").to_owned();
+    let url = line
+        .trim_start_matches("loyalbatch listening on ")
+        .to_owned();
     assert!(cmd_out.stdout.try_iter().all(|l| !l.contains("secretkey")));
-    assert_eq!(batch_status_with(&url, &apikey, &secret).await, StatusCode::OK);
+    assert_eq!(
+        batch_status_with(&url, &apikey, &secret).await,
+        StatusCode::OK
+    );
 }
 
 impl Node {
@@ -311,6 +411,10 @@ impl Node {
                 }
             }
         });
-        Node { child, url: String::new(), stdout: rx }
+        Node {
+            child,
+            url: String::new(),
+            stdout: rx,
+        }
     }
 }

@@ -1,8 +1,8 @@
 //! Authentication (SPEC §1): `apikey` names the tenant, `secretkey` (or `TransactionKey`) proves server-side access.
 
+use crate::AppState;
 use crate::error::ApiError;
 use crate::keys;
-use crate::AppState;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use store::TenantAuth;
@@ -27,7 +27,11 @@ fn invalid_keys() -> ApiError {
     ApiError::new(ErrorCode::InvalidApiKey, "apikey or secretkey is invalid")
 }
 
-async fn authenticate(parts: &Parts, state: &AppState, always_secret: bool) -> Result<TenantAuth, ApiError> {
+async fn authenticate(
+    parts: &Parts,
+    state: &AppState,
+    always_secret: bool,
+) -> Result<TenantAuth, ApiError> {
     let apikey = header(parts, &["apikey"])
         .ok_or_else(|| ApiError::new(ErrorCode::InvalidApiKey, "apikey header is missing"))?;
     let secret = header(parts, &["secretkey", "transactionkey"]);

@@ -17,7 +17,12 @@ impl FromRequest<AppState> for JsonBytes {
     async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
         if let Some(ct) = req.headers().get(header::CONTENT_TYPE) {
             let ct = ct.to_str().unwrap_or_default();
-            let mime = ct.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+            let mime = ct
+                .split(';')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_lowercase();
             if mime != "application/json" && !mime.ends_with("+json") {
                 return Err(ApiError::new(
                     ErrorCode::NotJson,
@@ -28,11 +33,13 @@ impl FromRequest<AppState> for JsonBytes {
         let limit = state.settings.max_body_bytes;
         match Bytes::from_request(req, state).await {
             Ok(bytes) => Ok(JsonBytes(bytes)),
-            Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(ApiError::new(
-                ErrorCode::LimitExceeded,
-                format!("request body is larger than {limit} bytes"),
-            )
-            .with_status(StatusCode::PAYLOAD_TOO_LARGE)),
+            Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(ApiError::new(
+                    ErrorCode::LimitExceeded,
+                    format!("request body is larger than {limit} bytes"),
+                )
+                .with_status(StatusCode::PAYLOAD_TOO_LARGE))
+            }
             Err(rejection) => Err(ApiError::new(
                 ErrorCode::MalformedPayload,
                 format!("request body could not be read: {rejection}"),
@@ -45,7 +52,10 @@ impl JsonBytes {
     /// The body as one JSON value (single calls).
     pub fn value(&self) -> Result<serde_json::Value, ApiError> {
         serde_json::from_slice(&self.0).map_err(|e| {
-            ApiError::new(ErrorCode::MalformedPayload, format!("request body is not valid JSON: {e}"))
+            ApiError::new(
+                ErrorCode::MalformedPayload,
+                format!("request body is not valid JSON: {e}"),
+            )
         })
     }
 
@@ -76,7 +86,10 @@ impl JsonBytes {
         if items.len() > max_items {
             return Err(ApiError::new(
                 ErrorCode::LimitExceeded,
-                format!("body: {} objects exceed the limit of {max_items} per request", items.len()),
+                format!(
+                    "body: {} objects exceed the limit of {max_items} per request",
+                    items.len()
+                ),
             ));
         }
         Ok(items)

@@ -19,7 +19,10 @@ pub fn hash_secret(secret: &str) -> String {
 
 /// Whether `secret` matches `stored_hash`, in time independent of where they differ.
 pub fn secret_matches(secret: &str, stored_hash: &str) -> bool {
-    hash_secret(secret).as_bytes().ct_eq(stored_hash.as_bytes()).into()
+    hash_secret(secret)
+        .as_bytes()
+        .ct_eq(stored_hash.as_bytes())
+        .into()
 }
 
 #[cfg(test)]

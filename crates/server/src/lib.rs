@@ -62,10 +62,15 @@ pub const BASE_PATHS: [&str; 3] = [
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .route("/batch", get(handlers::jobs::list))
-        .route("/batch/orders/transactions", post(handlers::batch::create_order_transactions))
+        .route(
+            "/batch/orders/transactions",
+            post(handlers::batch::create_order_transactions),
+        )
         .route(
             "/batch/{key}",
-            post(handlers::batch::create).get(handlers::jobs::status).delete(handlers::jobs::stop),
+            post(handlers::batch::create)
+                .get(handlers::jobs::status)
+                .delete(handlers::jobs::stop),
         )
         .route("/batches/{key}/status", get(handlers::jobs::status))
         .route("/batches/{key}/stop", post(handlers::jobs::stop))

@@ -12,8 +12,14 @@ use store::*;
 use time::OffsetDateTime;
 use wire::JobState;
 
-pub fn apply_chunk(c: &mut Connection, fence: Fence, work: ChunkWork) -> Result<ChunkCommitted, StoreError> {
-    let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sql_err)?;
+pub fn apply_chunk(
+    c: &mut Connection,
+    fence: Fence,
+    work: ChunkWork,
+) -> Result<ChunkCommitted, StoreError> {
+    let tx = c
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(sql_err)?;
     let job: Option<(String, i64, u32, u32, u32, u32)> = tx
         .prepare_cached(
             "SELECT status, lease_token, cursor, item_count, finished_count, error_count FROM jobs WHERE id = ?1",
@@ -39,7 +45,12 @@ pub fn apply_chunk(c: &mut Connection, fence: Fence, work: ChunkWork) -> Result<
         "INSERT INTO job_results (job_id, first_index, successful, failed) VALUES (?1, ?2, ?3, ?4)",
     )
     .map_err(sql_err)?
-    .execute(params![fence.job_id, work.from, rendered.successful, rendered.failed])
+    .execute(params![
+        fence.job_id,
+        work.from,
+        rendered.successful,
+        rendered.failed
+    ])
     .map_err(sql_err)?;
 
     let new_cursor = work.from + effects.outcomes.len() as u32;
@@ -50,10 +61,11 @@ pub fn apply_chunk(c: &mut Connection, fence: Fence, work: ChunkWork) -> Result<
     match final_state {
         None => {
             tx.prepare_cached(
-                "UPDATE jobs SET cursor = ?2, finished_count = ?3, error_count = ?4 WHERE id = ?1",
+                "UPDATE jobs SET cursor = ?2, finished_count = ?3, error_count = ?4, lease_expires_at = ?5 \
+                 WHERE id = ?1",
             )
             .map_err(sql_err)?
-            .execute(params![fence.job_id, new_cursor, finished, errored])
+            .execute(params![fence.job_id, new_cursor, finished, errored, to_millis(work.lease_until)])
             .map_err(sql_err)?;
         }
         Some(state) => {
@@ -91,7 +103,9 @@ pub fn apply_single(
     items: ChunkItems,
     now: OffsetDateTime,
 ) -> Result<Outcome, StoreError> {
-    let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sql_err)?;
+    let tx = c
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(sql_err)?;
     let mut effects = load_and_apply(&tx, tenant, &items)?;
     write_effects(&tx, tenant, &effects, None, now)?;
     tx.commit().map_err(sql_err)?;
@@ -103,7 +117,11 @@ pub fn apply_single(
 
 /// Loads the customers the chunk names (one query), allocates ids for the missing
 /// ones (one statement), and runs the domain rules.
-fn load_and_apply(tx: &Connection, tenant: TenantId, items: &ChunkItems) -> Result<ChunkEffects, StoreError> {
+fn load_and_apply(
+    tx: &Connection,
+    tenant: TenantId,
+    items: &ChunkItems,
+) -> Result<ChunkEffects, StoreError> {
     let keys = items.customer_ids();
     let mut state = ChunkState::default();
     if !keys.is_empty() {
@@ -120,10 +138,20 @@ fn load_and_apply(tx: &Connection, tenant: TenantId, items: &ChunkItems) -> Resu
             .map_err(sql_err)?;
         let mut rows = st.query(params![tenant, key_values]).map_err(sql_err)?;
         while let Some(r) = rows.next().map_err(sql_err)? {
-            let record = record_from(r.get(0).map_err(sql_err)?, r.get(1).map_err(sql_err)?, r.get_ref(2).map_err(sql_err)?.as_str().map_err(|e| sql_err(e.into()))?)?;
+            let record = record_from(
+                r.get(0).map_err(sql_err)?,
+                r.get(1).map_err(sql_err)?,
+                r.get_ref(2)
+                    .map_err(sql_err)?
+                    .as_str()
+                    .map_err(|e| sql_err(e.into()))?,
+            )?;
             state.customers.insert(record.customer_id.clone(), record);
         }
-        let missing: Vec<&CustomerId> = keys.iter().filter(|k| !state.customers.contains_key(*k)).collect();
+        let missing: Vec<&CustomerId> = keys
+            .iter()
+            .filter(|k| !state.customers.contains_key(*k))
+            .collect();
         if !missing.is_empty() {
             let last: i64 = tx
                 .prepare_cached(
@@ -141,10 +169,15 @@ fn load_and_apply(tx: &Connection, tenant: TenantId, items: &ChunkItems) -> Resu
     Ok(chunk::apply(state, items))
 }
 
-fn record_from(gameball_id: i64, customer_id: String, profile: &str) -> Result<CustomerRecord, StoreError> {
+fn record_from(
+    gameball_id: i64,
+    customer_id: String,
+    profile: &str,
+) -> Result<CustomerRecord, StoreError> {
     Ok(CustomerRecord {
         gameball_id,
-        customer_id: CustomerId::parse(&customer_id).map_err(|f| StoreError::Conflict(f.message))?,
+        customer_id: CustomerId::parse(&customer_id)
+            .map_err(|f| StoreError::Conflict(f.message))?,
         profile: serde_json::from_str::<Profile>(profile).map_err(StoreError::other)?,
     })
 }
@@ -170,7 +203,13 @@ fn write_effects(
         let profile = serde_json::to_string(&w.record.profile).map_err(StoreError::other)?;
         if w.is_new {
             insert
-                .execute(params![w.record.gameball_id, tenant, w.record.customer_id.as_str(), profile, now])
+                .execute(params![
+                    w.record.gameball_id,
+                    tenant,
+                    w.record.customer_id.as_str(),
+                    profile,
+                    now
+                ])
                 .map_err(sql_err)?;
         } else {
             update
@@ -187,14 +226,26 @@ fn write_effects(
             .map_err(sql_err)?;
         for e in &effects.events {
             insert_event
-                .execute(params![tenant, e.gameball_id, e.name, e.metadata, now, job, e.item_index])
+                .execute(params![
+                    tenant,
+                    e.gameball_id,
+                    e.name,
+                    e.metadata,
+                    now,
+                    job,
+                    e.item_index
+                ])
                 .map_err(sql_err)?;
         }
     }
     Ok(())
 }
 
-pub fn customer(c: &Connection, tenant: TenantId, customer_id: &str) -> Result<Option<CustomerView>, StoreError> {
+pub fn customer(
+    c: &Connection,
+    tenant: TenantId,
+    customer_id: &str,
+) -> Result<Option<CustomerView>, StoreError> {
     let row: Option<(i64, String, String, i64, i64)> = c
         .prepare_cached(
             "SELECT gameball_id, customer_id, profile, created_at, updated_at FROM customers \
@@ -216,8 +267,14 @@ pub fn customer(c: &Connection, tenant: TenantId, customer_id: &str) -> Result<O
     .transpose()
 }
 
-pub fn delete_customer(c: &mut Connection, tenant: TenantId, customer_id: &str) -> Result<bool, StoreError> {
-    let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sql_err)?;
+pub fn delete_customer(
+    c: &mut Connection,
+    tenant: TenantId,
+    customer_id: &str,
+) -> Result<bool, StoreError> {
+    let tx = c
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(sql_err)?;
     let gid: Option<i64> = tx
         .query_row(
             "SELECT gameball_id FROM customers WHERE tenant_id = ?1 AND customer_id = ?2",
@@ -229,8 +286,10 @@ pub fn delete_customer(c: &mut Connection, tenant: TenantId, customer_id: &str) 
     let Some(gid) = gid else {
         return Ok(false);
     };
-    tx.execute("DELETE FROM events WHERE gameball_id = ?1", [gid]).map_err(sql_err)?;
-    tx.execute("DELETE FROM customers WHERE gameball_id = ?1", [gid]).map_err(sql_err)?;
+    tx.execute("DELETE FROM events WHERE gameball_id = ?1", [gid])
+        .map_err(sql_err)?;
+    tx.execute("DELETE FROM customers WHERE gameball_id = ?1", [gid])
+        .map_err(sql_err)?;
     tx.commit().map_err(sql_err)?;
     Ok(true)
 }

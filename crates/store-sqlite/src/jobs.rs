@@ -38,7 +38,9 @@ fn job_from_row(r: &Row<'_>) -> rusqlite::Result<JobRecord> {
 }
 
 pub fn create(c: &mut Connection, job: &NewJob) -> Result<JobCreation, StoreError> {
-    let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sql_err)?;
+    let tx = c
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(sql_err)?;
     let now = to_millis(job.now);
     if let Some(idem) = &job.idempotency {
         let existing: Option<(i64, Option<String>, i64)> = tx
@@ -97,10 +99,14 @@ pub fn create(c: &mut Connection, job: &NewJob) -> Result<JobCreation, StoreErro
         .map_err(sql_err)?;
     {
         let mut insert = tx
-            .prepare_cached("INSERT INTO job_items (job_id, first_index, items) VALUES (?1, ?2, ?3)")
+            .prepare_cached(
+                "INSERT INTO job_items (job_id, first_index, items) VALUES (?1, ?2, ?3)",
+            )
             .map_err(sql_err)?;
         for seg in &job.segments {
-            insert.execute(params![id, seg.first_index, seg.json]).map_err(sql_err)?;
+            insert
+                .execute(params![id, seg.first_index, seg.json])
+                .map_err(sql_err)?;
         }
     }
     tx.commit().map_err(sql_err)?;
@@ -108,11 +114,13 @@ pub fn create(c: &mut Connection, job: &NewJob) -> Result<JobCreation, StoreErro
 }
 
 pub fn get(c: &Connection, tenant: TenantId, job: JobId) -> Result<Option<JobRecord>, StoreError> {
-    c.prepare_cached(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?1 AND tenant_id = ?2"))
-        .map_err(sql_err)?
-        .query_row(params![job, tenant], job_from_row)
-        .optional()
-        .map_err(sql_err)
+    c.prepare_cached(&format!(
+        "SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?1 AND tenant_id = ?2"
+    ))
+    .map_err(sql_err)?
+    .query_row(params![job, tenant], job_from_row)
+    .optional()
+    .map_err(sql_err)
 }
 
 pub fn get_with_results(
@@ -121,7 +129,9 @@ pub fn get_with_results(
     job: JobId,
 ) -> Result<Option<(JobRecord, Vec<ResultChunk>)>, StoreError> {
     // One read transaction: the counts and the arrays come from the same snapshot.
-    let tx = c.transaction_with_behavior(TransactionBehavior::Deferred).map_err(sql_err)?;
+    let tx = c
+        .transaction_with_behavior(TransactionBehavior::Deferred)
+        .map_err(sql_err)?;
     let Some(record) = get(&tx, tenant, job)? else {
         return Ok(None);
     };
@@ -175,12 +185,16 @@ pub fn stop(
     now: OffsetDateTime,
     retention: Duration,
 ) -> Result<StopOutcome, StoreError> {
-    let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sql_err)?;
+    let tx = c
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(sql_err)?;
     let Some(record) = get(&tx, tenant, job)? else {
         return Ok(StopOutcome::NotFound);
     };
     match record.state {
-        JobState::Completed | JobState::Failed => return Ok(StopOutcome::AlreadyFinished(record.state)),
+        JobState::Completed | JobState::Failed => {
+            return Ok(StopOutcome::AlreadyFinished(record.state));
+        }
         JobState::Stopped => return Ok(StopOutcome::Stopped(record)),
         JobState::Queued | JobState::Running => {}
     }
@@ -190,15 +204,22 @@ pub fn stop(
         params![job, to_millis(now), to_millis(add(now, retention))],
     )
     .map_err(sql_err)?;
-    tx.execute("DELETE FROM job_items WHERE job_id = ?1", [job]).map_err(sql_err)?;
+    tx.execute("DELETE FROM job_items WHERE job_id = ?1", [job])
+        .map_err(sql_err)?;
     let stopped = get(&tx, tenant, job)?.ok_or(StoreError::NotFound)?;
     tx.commit().map_err(sql_err)?;
     Ok(StopOutcome::Stopped(stopped))
 }
 
-pub fn claim(c: &mut Connection, now: OffsetDateTime, lease: Duration) -> Result<Option<Claim>, StoreError> {
+pub fn claim(
+    c: &mut Connection,
+    now: OffsetDateTime,
+    lease: Duration,
+) -> Result<Option<Claim>, StoreError> {
     let now_ms = to_millis(now);
-    let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sql_err)?;
+    let tx = c
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(sql_err)?;
     // Round robin between tenants: the tenant claimed from longest ago goes first,
     // then its oldest runnable job (queued, or running under a lapsed lease).
     let next: Option<(i64, i64, String, u32, u32)> = tx
@@ -209,7 +230,9 @@ pub fn claim(c: &mut Connection, now: OffsetDateTime, lease: Duration) -> Result
              ORDER BY t.last_claim_seq, j.id LIMIT 1",
         )
         .map_err(sql_err)?
-        .query_row([now_ms], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+        .query_row([now_ms], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })
         .optional()
         .map_err(sql_err)?;
     let Some((job_id, tenant_id, type_text, cursor, item_count)) = next else {
@@ -224,7 +247,9 @@ pub fn claim(c: &mut Connection, now: OffsetDateTime, lease: Duration) -> Result
         .query_row(params![job_id, to_millis(add(now, lease)), now_ms], |r| r.get(0))
         .map_err(sql_err)?;
     let seq: i64 = tx
-        .prepare_cached("UPDATE counters SET value = value + 1 WHERE name = 'claim_seq' RETURNING value")
+        .prepare_cached(
+            "UPDATE counters SET value = value + 1 WHERE name = 'claim_seq' RETURNING value",
+        )
         .map_err(sql_err)?
         .query_row([], |r| r.get(0))
         .map_err(sql_err)?;
@@ -233,8 +258,9 @@ pub fn claim(c: &mut Connection, now: OffsetDateTime, lease: Duration) -> Result
         .execute(params![tenant_id, seq])
         .map_err(sql_err)?;
     tx.commit().map_err(sql_err)?;
-    let batch_type = BatchType::parse(&type_text)
-        .ok_or_else(|| StoreError::Conflict(format!("job {job_id} has unknown type {type_text}")))?;
+    let batch_type = BatchType::parse(&type_text).ok_or_else(|| {
+        StoreError::Conflict(format!("job {job_id} has unknown type {type_text}"))
+    })?;
     Ok(Some(Claim {
         fence: Fence { job_id, token },
         tenant_id,
@@ -244,7 +270,11 @@ pub fn claim(c: &mut Connection, now: OffsetDateTime, lease: Duration) -> Result
     }))
 }
 
-pub fn renew_lease(c: &Connection, fence: Fence, until: OffsetDateTime) -> Result<bool, StoreError> {
+pub fn renew_lease(
+    c: &Connection,
+    fence: Fence,
+    until: OffsetDateTime,
+) -> Result<bool, StoreError> {
     let n = c
         .prepare_cached(
             "UPDATE jobs SET lease_expires_at = ?3 WHERE id = ?1 AND lease_token = ?2 AND status = 'running'",
@@ -264,7 +294,12 @@ pub fn release(c: &Connection, fence: Fence) -> Result<(), StoreError> {
     Ok(())
 }
 
-pub fn load_items(c: &Connection, job: JobId, from: u32, count: u32) -> Result<Vec<(u32, String)>, StoreError> {
+pub fn load_items(
+    c: &Connection,
+    job: JobId,
+    from: u32,
+    count: u32,
+) -> Result<Vec<(u32, String)>, StoreError> {
     let end = from.saturating_add(count);
     let mut st = c
         .prepare_cached(
@@ -275,7 +310,9 @@ pub fn load_items(c: &Connection, job: JobId, from: u32, count: u32) -> Result<V
         )
         .map_err(sql_err)?;
     let segments = st
-        .query_map(params![job, from, end], |r| Ok((r.get::<_, u32>(0)?, r.get::<_, String>(1)?)))
+        .query_map(params![job, from, end], |r| {
+            Ok((r.get::<_, u32>(0)?, r.get::<_, String>(1)?))
+        })
         .map_err(sql_err)?
         .collect::<Result<Vec<_>, _>>()
         .map_err(sql_err)?;

@@ -64,9 +64,8 @@ impl SqliteStore {
     }
 
     pub fn open_url(url: &str) -> Result<SqliteStore, StoreError> {
-        let path = path_from_url(url).ok_or_else(|| {
-            StoreError::Conflict(format!("not a sqlite:// database URL: {url}"))
-        })?;
+        let path = path_from_url(url)
+            .ok_or_else(|| StoreError::Conflict(format!("not a sqlite:// database URL: {url}")))?;
         SqliteStore::open(path)
     }
 
@@ -93,7 +92,11 @@ impl SqliteStore {
     {
         let inner = self.inner.clone();
         tokio::task::spawn_blocking(move || {
-            let pooled = inner.readers.lock().unwrap_or_else(|p| p.into_inner()).pop();
+            let pooled = inner
+                .readers
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .pop();
             let mut conn = match pooled {
                 Some(c) => c,
                 None => open_connection(&inner.path, false)?,
@@ -116,14 +119,19 @@ fn open_connection(path: &Path, writer: bool) -> Result<Connection, StoreError> 
         | OpenFlags::SQLITE_OPEN_NO_MUTEX
         | OpenFlags::SQLITE_OPEN_URI;
     let conn = Connection::open_with_flags(path, flags).map_err(sql_err)?;
-    conn.busy_timeout(Duration::from_secs(10)).map_err(sql_err)?;
+    conn.busy_timeout(Duration::from_secs(10))
+        .map_err(sql_err)?;
     // WAL lets readers run beside the one writer; FULL makes every commit durable
     // before we answer (SPEC §2): a crash or power loss never loses an accepted job.
-    conn.pragma_update(None, "journal_mode", "WAL").map_err(sql_err)?;
-    conn.pragma_update(None, "synchronous", "FULL").map_err(sql_err)?;
-    conn.pragma_update(None, "foreign_keys", "ON").map_err(sql_err)?;
+    conn.pragma_update(None, "journal_mode", "WAL")
+        .map_err(sql_err)?;
+    conn.pragma_update(None, "synchronous", "FULL")
+        .map_err(sql_err)?;
+    conn.pragma_update(None, "foreign_keys", "ON")
+        .map_err(sql_err)?;
     if writer {
-        conn.pragma_update(None, "cache_size", -32_000).map_err(sql_err)?;
+        conn.pragma_update(None, "cache_size", -32_000)
+            .map_err(sql_err)?;
     }
     conn.set_prepared_statement_cache_capacity(64);
     rusqlite::vtab::array::load_module(&conn).map_err(sql_err)?;
@@ -133,27 +141,35 @@ fn open_connection(path: &Path, writer: bool) -> Result<Connection, StoreError> 
 #[async_trait]
 impl Store for SqliteStore {
     async fn ping(&self) -> Result<(), StoreError> {
-        self.read(|c| {
-            c.query_row("SELECT 1", [], |_| Ok(())).map_err(sql_err)
-        })
-        .await
+        self.read(|c| c.query_row("SELECT 1", [], |_| Ok(())).map_err(sql_err))
+            .await
     }
 
-    async fn create_tenant(&self, tenant: NewTenant, now: OffsetDateTime) -> Result<TenantSummary, StoreError> {
+    async fn create_tenant(
+        &self,
+        tenant: NewTenant,
+        now: OffsetDateTime,
+    ) -> Result<TenantSummary, StoreError> {
         self.write(move |c| tenants::create(c, &tenant, now)).await
     }
 
-    async fn create_first_tenant(&self, tenant: NewTenant, now: OffsetDateTime) -> Result<bool, StoreError> {
-        self.write(move |c| tenants::create_first(c, &tenant, now)).await
+    async fn create_first_tenant(
+        &self,
+        tenant: NewTenant,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        self.write(move |c| tenants::create_first(c, &tenant, now))
+            .await
     }
 
     async fn list_tenants(&self) -> Result<Vec<TenantSummary>, StoreError> {
-        self.read(|c| tenants::list(c)).await
+        self.read(tenants::list).await
     }
 
     async fn rotate_secret(&self, name: &str, secret_hash: String) -> Result<(), StoreError> {
         let name = name.to_owned();
-        self.write(move |c| tenants::rotate_secret(c, &name, &secret_hash)).await
+        self.write(move |c| tenants::rotate_secret(c, &name, &secret_hash))
+            .await
     }
 
     async fn tenant_by_apikey(&self, apikey: &str) -> Result<Option<TenantAuth>, StoreError> {
@@ -169,55 +185,102 @@ impl Store for SqliteStore {
         self.read(move |c| jobs::get(c, tenant, job)).await
     }
 
-    async fn job_with_results(&self, tenant: TenantId, job: JobId) -> Result<Option<(JobRecord, Vec<ResultChunk>)>, StoreError> {
-        self.read(move |c| jobs::get_with_results(c, tenant, job)).await
+    async fn job_with_results(
+        &self,
+        tenant: TenantId,
+        job: JobId,
+    ) -> Result<Option<(JobRecord, Vec<ResultChunk>)>, StoreError> {
+        self.read(move |c| jobs::get_with_results(c, tenant, job))
+            .await
     }
 
-    async fn list_jobs(&self, tenant: TenantId, filter: &JobFilter) -> Result<Vec<JobRecord>, StoreError> {
+    async fn list_jobs(
+        &self,
+        tenant: TenantId,
+        filter: &JobFilter,
+    ) -> Result<Vec<JobRecord>, StoreError> {
         let filter = filter.clone();
         self.read(move |c| jobs::list(c, tenant, &filter)).await
     }
 
-    async fn stop_job(&self, tenant: TenantId, job: JobId, now: OffsetDateTime, retention: Duration) -> Result<StopOutcome, StoreError> {
-        self.write(move |c| jobs::stop(c, tenant, job, now, retention)).await
+    async fn stop_job(
+        &self,
+        tenant: TenantId,
+        job: JobId,
+        now: OffsetDateTime,
+        retention: Duration,
+    ) -> Result<StopOutcome, StoreError> {
+        self.write(move |c| jobs::stop(c, tenant, job, now, retention))
+            .await
     }
 
-    async fn claim_job(&self, now: OffsetDateTime, lease: Duration) -> Result<Option<Claim>, StoreError> {
+    async fn claim_job(
+        &self,
+        now: OffsetDateTime,
+        lease: Duration,
+    ) -> Result<Option<Claim>, StoreError> {
         self.write(move |c| jobs::claim(c, now, lease)).await
     }
 
     async fn renew_lease(&self, fence: Fence, until: OffsetDateTime) -> Result<bool, StoreError> {
-        self.write(move |c| jobs::renew_lease(c, fence, until)).await
+        self.write(move |c| jobs::renew_lease(c, fence, until))
+            .await
     }
 
     async fn release_job(&self, fence: Fence) -> Result<(), StoreError> {
         self.write(move |c| jobs::release(c, fence)).await
     }
 
-    async fn load_items(&self, job: JobId, from: u32, count: u32) -> Result<Vec<(u32, String)>, StoreError> {
-        self.read(move |c| jobs::load_items(c, job, from, count)).await
+    async fn load_items(
+        &self,
+        job: JobId,
+        from: u32,
+        count: u32,
+    ) -> Result<Vec<(u32, String)>, StoreError> {
+        self.read(move |c| jobs::load_items(c, job, from, count))
+            .await
     }
 
-    async fn apply_chunk(&self, fence: Fence, work: ChunkWork) -> Result<ChunkCommitted, StoreError> {
-        self.write(move |c| chunks::apply_chunk(c, fence, work)).await
+    async fn apply_chunk(
+        &self,
+        fence: Fence,
+        work: ChunkWork,
+    ) -> Result<ChunkCommitted, StoreError> {
+        self.write(move |c| chunks::apply_chunk(c, fence, work))
+            .await
     }
 
     async fn purge_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
         self.write(move |c| jobs::purge_expired(c, now)).await
     }
 
-    async fn apply_single(&self, tenant: TenantId, item: ChunkItems, now: OffsetDateTime) -> Result<Outcome, StoreError> {
-        self.write(move |c| chunks::apply_single(c, tenant, item, now)).await
+    async fn apply_single(
+        &self,
+        tenant: TenantId,
+        item: ChunkItems,
+        now: OffsetDateTime,
+    ) -> Result<Outcome, StoreError> {
+        self.write(move |c| chunks::apply_single(c, tenant, item, now))
+            .await
     }
 
-    async fn customer(&self, tenant: TenantId, customer_id: &str) -> Result<Option<CustomerView>, StoreError> {
+    async fn customer(
+        &self,
+        tenant: TenantId,
+        customer_id: &str,
+    ) -> Result<Option<CustomerView>, StoreError> {
         let id = customer_id.to_owned();
         self.read(move |c| chunks::customer(c, tenant, &id)).await
     }
 
-    async fn delete_customer(&self, tenant: TenantId, customer_id: &str) -> Result<bool, StoreError> {
+    async fn delete_customer(
+        &self,
+        tenant: TenantId,
+        customer_id: &str,
+    ) -> Result<bool, StoreError> {
         let id = customer_id.to_owned();
-        self.write(move |c| chunks::delete_customer(c, tenant, &id)).await
+        self.write(move |c| chunks::delete_customer(c, tenant, &id))
+            .await
     }
 }
 
@@ -227,9 +290,18 @@ mod tests {
 
     #[test]
     fn urls_name_files() {
-        assert_eq!(path_from_url("sqlite://./loyalbatch.db"), Some(PathBuf::from("./loyalbatch.db")));
-        assert_eq!(path_from_url("sqlite:///tmp/x.db"), Some(PathBuf::from("/tmp/x.db")));
-        assert_eq!(path_from_url("sqlite:data.db"), Some(PathBuf::from("data.db")));
+        assert_eq!(
+            path_from_url("sqlite://./loyalbatch.db"),
+            Some(PathBuf::from("./loyalbatch.db"))
+        );
+        assert_eq!(
+            path_from_url("sqlite:///tmp/x.db"),
+            Some(PathBuf::from("/tmp/x.db"))
+        );
+        assert_eq!(
+            path_from_url("sqlite:data.db"),
+            Some(PathBuf::from("data.db"))
+        );
         assert_eq!(path_from_url("postgres://x"), None);
         assert_eq!(path_from_url("sqlite://"), None);
     }

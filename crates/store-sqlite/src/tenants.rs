@@ -5,7 +5,11 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use store::{NewTenant, StoreError, TenantAuth, TenantSummary, from_millis, to_millis};
 use time::OffsetDateTime;
 
-pub fn create(c: &Connection, t: &NewTenant, now: OffsetDateTime) -> Result<TenantSummary, StoreError> {
+pub fn create(
+    c: &Connection,
+    t: &NewTenant,
+    now: OffsetDateTime,
+) -> Result<TenantSummary, StoreError> {
     let inserted = c.execute(
         "INSERT INTO tenants (name, apikey, secret_hash, created_at) VALUES (?1, ?2, ?3, ?4)",
         params![t.name, t.apikey, t.secret_hash, to_millis(now)],
@@ -17,15 +21,26 @@ pub fn create(c: &Connection, t: &NewTenant, now: OffsetDateTime) -> Result<Tena
             apikey: t.apikey.clone(),
             created_at: from_millis(to_millis(now)),
         }),
-        Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::ConstraintViolation => {
-            Err(StoreError::Conflict(format!("a tenant named '{}' already exists", t.name)))
+        Err(rusqlite::Error::SqliteFailure(e, _))
+            if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+        {
+            Err(StoreError::Conflict(format!(
+                "a tenant named '{}' already exists",
+                t.name
+            )))
         }
         Err(e) => Err(sql_err(e)),
     }
 }
 
-pub fn create_first(c: &mut Connection, t: &NewTenant, now: OffsetDateTime) -> Result<bool, StoreError> {
-    let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sql_err)?;
+pub fn create_first(
+    c: &mut Connection,
+    t: &NewTenant,
+    now: OffsetDateTime,
+) -> Result<bool, StoreError> {
+    let tx = c
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(sql_err)?;
     let existing: i64 = tx
         .query_row("SELECT count(*) FROM tenants", [], |r| r.get(0))
         .map_err(sql_err)?;
@@ -61,7 +76,11 @@ pub fn rotate_secret(c: &mut Connection, name: &str, secret_hash: &str) -> Resul
             params![secret_hash, name],
         )
         .map_err(sql_err)?;
-    if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+    if n == 0 {
+        Err(StoreError::NotFound)
+    } else {
+        Ok(())
+    }
 }
 
 pub fn by_apikey(c: &mut Connection, apikey: &str) -> Result<Option<TenantAuth>, StoreError> {

@@ -1,8 +1,8 @@
 //! The store conformance suite on SQLite: every behaviour, each on its own database file.
 
+use loyalbatch_store_sqlite::SqliteStore;
 use std::sync::Arc;
 use store::Store;
-use loyalbatch_store_sqlite::SqliteStore;
 
 async fn fresh_store() -> Option<(Arc<dyn Store>, tempfile::TempDir)> {
     let dir = tempfile::tempdir().unwrap();

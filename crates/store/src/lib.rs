@@ -24,9 +24,17 @@ pub trait Store: Send + Sync + 'static {
     async fn ping(&self) -> Result<(), StoreError>;
 
     // ---- tenants ----
-    async fn create_tenant(&self, tenant: NewTenant, now: OffsetDateTime) -> Result<TenantSummary, StoreError>;
+    async fn create_tenant(
+        &self,
+        tenant: NewTenant,
+        now: OffsetDateTime,
+    ) -> Result<TenantSummary, StoreError>;
     /// Creates `tenant` only when no tenant exists at all; `true` when it did.
-    async fn create_first_tenant(&self, tenant: NewTenant, now: OffsetDateTime) -> Result<bool, StoreError>;
+    async fn create_first_tenant(
+        &self,
+        tenant: NewTenant,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
     async fn list_tenants(&self) -> Result<Vec<TenantSummary>, StoreError>;
     /// `NotFound` when no tenant has that name.
     async fn rotate_secret(&self, name: &str, secret_hash: String) -> Result<(), StoreError>;
@@ -37,32 +45,72 @@ pub trait Store: Send + Sync + 'static {
     async fn create_job(&self, job: NewJob) -> Result<JobCreation, StoreError>;
     async fn job(&self, tenant: TenantId, job: JobId) -> Result<Option<JobRecord>, StoreError>;
     /// The job and its results, read at one instant (counts match the arrays).
-    async fn job_with_results(&self, tenant: TenantId, job: JobId) -> Result<Option<(JobRecord, Vec<ResultChunk>)>, StoreError>;
-    async fn list_jobs(&self, tenant: TenantId, filter: &JobFilter) -> Result<Vec<JobRecord>, StoreError>;
+    async fn job_with_results(
+        &self,
+        tenant: TenantId,
+        job: JobId,
+    ) -> Result<Option<(JobRecord, Vec<ResultChunk>)>, StoreError>;
+    async fn list_jobs(
+        &self,
+        tenant: TenantId,
+        filter: &JobFilter,
+    ) -> Result<Vec<JobRecord>, StoreError>;
     /// Once this returns `Stopped`, no further item of the job takes effect.
-    async fn stop_job(&self, tenant: TenantId, job: JobId, now: OffsetDateTime, retention: Duration) -> Result<StopOutcome, StoreError>;
+    async fn stop_job(
+        &self,
+        tenant: TenantId,
+        job: JobId,
+        now: OffsetDateTime,
+        retention: Duration,
+    ) -> Result<StopOutcome, StoreError>;
 
     // ---- engine ----
     /// Claims the next runnable job (queued, or running with a lapsed lease), fairly
     /// across tenants, issuing a new fencing token.
-    async fn claim_job(&self, now: OffsetDateTime, lease: Duration) -> Result<Option<Claim>, StoreError>;
+    async fn claim_job(
+        &self,
+        now: OffsetDateTime,
+        lease: Duration,
+    ) -> Result<Option<Claim>, StoreError>;
     /// `false` when the fence no longer holds (stopped, or taken over).
     async fn renew_lease(&self, fence: Fence, until: OffsetDateTime) -> Result<bool, StoreError>;
     /// Gives the job back so any worker may claim it at once (clean shutdown).
     async fn release_job(&self, fence: Fence) -> Result<(), StoreError>;
     /// Raw item texts `[from, from + count)` of a job, with their indexes.
-    async fn load_items(&self, job: JobId, from: u32, count: u32) -> Result<Vec<(u32, String)>, StoreError>;
+    async fn load_items(
+        &self,
+        job: JobId,
+        from: u32,
+        count: u32,
+    ) -> Result<Vec<(u32, String)>, StoreError>;
     /// One transaction: check the fence and cursor, load the chunk's state, apply
     /// the domain rules, write effects + results + cursor (+ the final state).
     /// `Fenced` when the lease token, the job state or the cursor changed.
-    async fn apply_chunk(&self, fence: Fence, work: ChunkWork) -> Result<ChunkCommitted, StoreError>;
+    async fn apply_chunk(
+        &self,
+        fence: Fence,
+        work: ChunkWork,
+    ) -> Result<ChunkCommitted, StoreError>;
     /// Deletes jobs (and their items and results) whose `expires_at` passed.
     async fn purge_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
 
     // ---- single calls ----
     /// Applies one item outside any job, in one transaction, durably.
-    async fn apply_single(&self, tenant: TenantId, item: ChunkItems, now: OffsetDateTime) -> Result<Outcome, StoreError>;
-    async fn customer(&self, tenant: TenantId, customer_id: &str) -> Result<Option<CustomerView>, StoreError>;
+    async fn apply_single(
+        &self,
+        tenant: TenantId,
+        item: ChunkItems,
+        now: OffsetDateTime,
+    ) -> Result<Outcome, StoreError>;
+    async fn customer(
+        &self,
+        tenant: TenantId,
+        customer_id: &str,
+    ) -> Result<Option<CustomerView>, StoreError>;
     /// Deletes the profile and everything recorded for it; `false` when unknown.
-    async fn delete_customer(&self, tenant: TenantId, customer_id: &str) -> Result<bool, StoreError>;
+    async fn delete_customer(
+        &self,
+        tenant: TenantId,
+        customer_id: &str,
+    ) -> Result<bool, StoreError>;
 }

@@ -163,6 +163,8 @@ pub struct ChunkWork {
     pub now: OffsetDateTime,
     /// How long the job is kept once finished.
     pub retention: Duration,
+    /// The commit also extends the lease to this instant (every chunk is a heartbeat).
+    pub lease_until: OffsetDateTime,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

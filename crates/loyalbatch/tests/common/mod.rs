@@ -2,13 +2,13 @@
 #![allow(dead_code)]
 
 use engine::{Engine, EngineConfig, Shutdown};
-use store_sqlite::SqliteStore;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use server::{AppState, ServerSettings, keys};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use store::{NewTenant, Store};
+use store_sqlite::SqliteStore;
 use time::OffsetDateTime;
 use wire::{JobState, JobStatus};
 
@@ -57,7 +57,11 @@ async fn add_tenant(store: &dyn Store, name: &str) -> Keys {
     let (apikey, secretkey) = keys::generate();
     store
         .create_tenant(
-            NewTenant { name: name.into(), apikey: apikey.clone(), secret_hash: keys::hash_secret(&secretkey) },
+            NewTenant {
+                name: name.into(),
+                apikey: apikey.clone(),
+                secret_hash: keys::hash_secret(&secretkey),
+            },
             OffsetDateTime::now_utc(),
         )
         .await
@@ -73,7 +77,11 @@ impl TestServer {
 
     /// A server with its workers running, as in production.
     pub async fn running() -> TestServer {
-        TestServer::start(Options { workers_running: true, ..Options::default() }).await
+        TestServer::start(Options {
+            workers_running: true,
+            ..Options::default()
+        })
+        .await
     }
 
     pub async fn start(options: Options) -> TestServer {
@@ -93,7 +101,9 @@ impl TestServer {
         let shutdown = Shutdown::new();
         let stop = shutdown.clone();
         let server_task = tokio::spawn(async move {
-            server::launch(listener, state, async move { stop.cancelled().await }).await.unwrap();
+            server::launch(listener, state, async move { stop.cancelled().await })
+                .await
+                .unwrap();
         });
         let engine_task = options
             .workers_running
@@ -143,7 +153,9 @@ impl TestServer {
     }
 
     pub fn with_keys(&self, keys: &Keys, method: Method, path: &str) -> reqwest::RequestBuilder {
-        self.request(method, path).header("apikey", &keys.apikey).header("secretkey", &keys.secretkey)
+        self.request(method, path)
+            .header("apikey", &keys.apikey)
+            .header("secretkey", &keys.secretkey)
     }
 
     /// Submits a batch as tenant A and returns its job id.
@@ -160,7 +172,13 @@ impl TestServer {
     }
 
     pub async fn status(&self, job: i64) -> Value {
-        let (status, json) = read(self.as_a(Method::GET, &format!("{BASE}/batch/{job}")).send().await.unwrap()).await;
+        let (status, json) = read(
+            self.as_a(Method::GET, &format!("{BASE}/batch/{job}"))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
         assert_eq!(status, StatusCode::OK, "{json}");
         json
     }
@@ -171,7 +189,8 @@ impl TestServer {
 
     /// Polls (with a deadline, never a fixed sleep) until the job reaches `state`.
     pub async fn wait_for(&self, job: i64, state: JobState) -> Value {
-        self.wait_until(job, |s| s["status"] == state.as_str()).await
+        self.wait_until(job, |s| s["status"] == state.as_str())
+            .await
     }
 
     /// Polls the job's status until `done` holds for it (30 s deadline).
@@ -188,8 +207,13 @@ impl TestServer {
     }
 
     pub async fn job_count(&self, keys: &Keys) -> usize {
-        let (status, json) =
-            read(self.with_keys(keys, Method::GET, &format!("{BASE}/batch?limit=200")).send().await.unwrap()).await;
+        let (status, json) = read(
+            self.with_keys(keys, Method::GET, &format!("{BASE}/batch?limit=200"))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
         assert_eq!(status, StatusCode::OK);
         json["jobs"].as_array().unwrap().len()
     }
@@ -205,18 +229,32 @@ impl TestServer {
 pub async fn read(resp: reqwest::Response) -> (StatusCode, Value) {
     let status = resp.status();
     let text = resp.text().await.unwrap();
-    let json = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+    let json = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    };
     (status, json)
 }
 
 /// Asserts a Gameball error envelope with this status and code; returns the message.
 pub async fn expect_error(resp: reqwest::Response, status: StatusCode, code: u32) -> String {
-    let header_id = resp.headers().get("x-request-id").map(|v| v.to_str().unwrap().to_owned());
+    let header_id = resp
+        .headers()
+        .get("x-request-id")
+        .map(|v| v.to_str().unwrap().to_owned());
     let (got, json) = read(resp).await;
     assert_eq!(got, status, "{json}");
     assert_eq!(json["code"], code, "{json}");
-    assert!(json["type"].as_str().is_some_and(|t| !t.is_empty()), "{json}");
-    assert_eq!(json["requestId"].as_str(), header_id.as_deref(), "requestId matches the x-request-id header");
+    assert!(
+        json["type"].as_str().is_some_and(|t| !t.is_empty()),
+        "{json}"
+    );
+    assert_eq!(
+        json["requestId"].as_str(),
+        header_id.as_deref(),
+        "requestId matches the x-request-id header"
+    );
     json["message"].as_str().unwrap().to_owned()
 }
 

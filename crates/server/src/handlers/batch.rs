@@ -20,8 +20,9 @@ pub async fn create(
     headers: HeaderMap,
     body: JsonBytes,
 ) -> Result<Json<JobCreated>, ApiError> {
-    let batch_type = BatchType::parse(&kind)
-        .ok_or_else(|| ApiError::new(ErrorCode::NotFound, format!("unknown batch type '{kind}'")))?;
+    let batch_type = BatchType::parse(&kind).ok_or_else(|| {
+        ApiError::new(ErrorCode::NotFound, format!("unknown batch type '{kind}'"))
+    })?;
     accept(app, tenant.id, batch_type, &headers, body).await
 }
 
@@ -74,11 +75,15 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     let Some(value) = headers.get("idempotency-key") else {
         return Ok(None);
     };
-    let key = value.to_str().ok().filter(|k| !k.is_empty() && k.len() <= 255).ok_or_else(|| {
-        ApiError::new(
-            ErrorCode::InvalidValue,
-            "Idempotency-Key: must be 1 to 255 visible ASCII characters",
-        )
-    })?;
+    let key = value
+        .to_str()
+        .ok()
+        .filter(|k| !k.is_empty() && k.len() <= 255)
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::InvalidValue,
+                "Idempotency-Key: must be 1 to 255 visible ASCII characters",
+            )
+        })?;
     Ok(Some(key.to_owned()))
 }

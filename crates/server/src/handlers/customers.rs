@@ -22,9 +22,17 @@ pub async fn upsert(
     Caller(tenant): Caller,
     body: JsonBytes,
 ) -> Result<Json<CustomerCreated>, ApiError> {
-    let item = customers::parse(&body.value()?).map_err(|(_, f)| ApiError::new(f.code, f.message))?;
-    let items = ChunkItems::Customers(vec![Parsed { index: 0, item: Ok(item) }]);
-    let fields = succeeded(app.store.apply_single(tenant.id, items, OffsetDateTime::now_utc()).await?)?;
+    let item =
+        customers::parse(&body.value()?).map_err(|(_, f)| ApiError::new(f.code, f.message))?;
+    let items = ChunkItems::Customers(vec![Parsed {
+        index: 0,
+        item: Ok(item),
+    }]);
+    let fields = succeeded(
+        app.store
+            .apply_single(tenant.id, items, OffsetDateTime::now_utc())
+            .await?,
+    )?;
     let gameball_id = fields
         .get("gameballId")
         .and_then(Value::as_i64)
@@ -38,8 +46,15 @@ pub async fn events(
     body: JsonBytes,
 ) -> Result<Json<EventsAccepted>, ApiError> {
     let item = events::parse(&body.value()?).map_err(|(_, f)| ApiError::new(f.code, f.message))?;
-    let items = ChunkItems::Events(vec![Parsed { index: 0, item: Ok(item) }]);
-    succeeded(app.store.apply_single(tenant.id, items, OffsetDateTime::now_utc()).await?)?;
+    let items = ChunkItems::Events(vec![Parsed {
+        index: 0,
+        item: Ok(item),
+    }]);
+    succeeded(
+        app.store
+            .apply_single(tenant.id, items, OffsetDateTime::now_utc())
+            .await?,
+    )?;
     Ok(Json(EventsAccepted {
         success: true,
         message: "Events processed".into(),
@@ -47,7 +62,10 @@ pub async fn events(
 }
 
 fn customer_not_found(id: &str) -> ApiError {
-    ApiError::new(ErrorCode::CustomerNotFound, format!("customer '{id}' not found"))
+    ApiError::new(
+        ErrorCode::CustomerNotFound,
+        format!("customer '{id}' not found"),
+    )
 }
 
 pub async fn get(
@@ -80,5 +98,7 @@ pub async fn delete(
     if !app.store.delete_customer(tenant.id, &customer_id).await? {
         return Err(customer_not_found(&customer_id));
     }
-    Ok(Json(json!({"customerId": customer_id, "message": "Customer deleted successfully"})))
+    Ok(Json(
+        json!({"customerId": customer_id, "message": "Customer deleted successfully"}),
+    ))
 }

@@ -10,7 +10,9 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use store::{JobFilter, JobRecord, ResultChunk, StopOutcome};
 use time::OffsetDateTime;
-use wire::{BatchType, ErrorCode, JobList, JobResults, JobState, JobStatus, JobStopped, ResponseField};
+use wire::{
+    BatchType, ErrorCode, JobList, JobResults, JobState, JobStatus, JobStopped, ResponseField,
+};
 
 fn job_id(key: &str) -> Result<i64, ApiError> {
     key.parse::<i64>()
@@ -72,7 +74,12 @@ pub async fn stop(
     let id = job_id(&key)?;
     match app
         .store
-        .stop_job(tenant.id, id, OffsetDateTime::now_utc(), app.settings.retention)
+        .stop_job(
+            tenant.id,
+            id,
+            OffsetDateTime::now_utc(),
+            app.settings.retention,
+        )
         .await?
     {
         StopOutcome::Stopped(job) => Ok(Json(JobStopped {
@@ -109,12 +116,16 @@ pub async fn list(
     let state = q
         .status
         .filter(|s| !s.is_empty())
-        .map(|s| JobState::parse(&s).ok_or_else(|| invalid(format!("status: unknown job status '{s}'"))))
+        .map(|s| {
+            JobState::parse(&s).ok_or_else(|| invalid(format!("status: unknown job status '{s}'")))
+        })
         .transpose()?;
     let batch_type = q
         .batch_type
         .filter(|s| !s.is_empty())
-        .map(|s| BatchType::parse(&s).ok_or_else(|| invalid(format!("type: unknown batch type '{s}'"))))
+        .map(|s| {
+            BatchType::parse(&s).ok_or_else(|| invalid(format!("type: unknown batch type '{s}'")))
+        })
         .transpose()?;
     let limit = match q.limit.filter(|s| !s.is_empty()) {
         None => DEFAULT_LIST_LIMIT,
@@ -122,12 +133,19 @@ pub async fn list(
             .parse::<u32>()
             .ok()
             .filter(|n| (1..=MAX_LIST_LIMIT).contains(n))
-            .ok_or_else(|| invalid(format!("limit: must be a whole number from 1 to {MAX_LIST_LIMIT}")))?,
+            .ok_or_else(|| {
+                invalid(format!(
+                    "limit: must be a whole number from 1 to {MAX_LIST_LIMIT}"
+                ))
+            })?,
     };
     let before = q
         .after
         .filter(|s| !s.is_empty())
-        .map(|s| s.parse::<i64>().map_err(|_| invalid("after: must be a job id".into())))
+        .map(|s| {
+            s.parse::<i64>()
+                .map_err(|_| invalid("after: must be a job id".into()))
+        })
         .transpose()?;
     let filter = JobFilter {
         state,
