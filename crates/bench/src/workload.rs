@@ -107,7 +107,7 @@ pub fn raw_rows(prefix: &str, count: usize) -> Result<Vec<RawRow>> {
     (0..count)
         .map(|i| {
             let upsert =
-                domain::customers::parse(&customer(prefix, i)).map_err(|(_, failure)| {
+                domain::customers::parse(customer(prefix, i)).map_err(|(_, failure)| {
                     anyhow!("generated customer {i} is invalid: {}", failure.message)
                 })?;
             Ok(RawRow {
@@ -127,7 +127,7 @@ mod tests {
         for i in 0..2000 {
             let item = customer("c", i);
             assert!(
-                domain::customers::parse(&item).is_ok(),
+                domain::customers::parse(item.clone()).is_ok(),
                 "item {i} invalid: {item}"
             );
             assert_eq!(item, customer("c", i));

@@ -4,8 +4,8 @@ use crate::customers::{self, CustomerUpsert, Profile};
 use crate::events::{self, EventsItem};
 use crate::ids::CustomerId;
 use crate::outcome::{ItemFailure, Outcome, ParseResult};
+use rustc_hash::{FxHashMap, FxHashSet};
 use serde_json::{Map, Value};
-use std::collections::{HashMap, HashSet};
 use wire::BatchType;
 
 /// One item after parsing: its position in the job and the typed item or why it failed.
@@ -27,20 +27,20 @@ pub enum ChunkItems {
 pub struct Unsupported(pub BatchType);
 
 impl ChunkItems {
-    /// Parses raw item JSON texts, each with its index in the job's `body`.
+    /// Parses raw item texts, each with its index in the job's `body`.
     pub fn parse<'a>(
         batch_type: BatchType,
         raw: impl IntoIterator<Item = (u32, &'a str)>,
     ) -> Result<ChunkItems, Unsupported> {
         fn each<'a, T>(
             raw: impl IntoIterator<Item = (u32, &'a str)>,
-            parse: fn(&Value) -> ParseResult<T>,
+            parse: fn(Value) -> ParseResult<T>,
         ) -> Vec<Parsed<T>> {
             raw.into_iter()
                 .map(|(index, text)| Parsed {
                     index,
                     item: match serde_json::from_str::<Value>(text) {
-                        Ok(v) => parse(&v),
+                        Ok(v) => parse(v),
                         Err(e) => {
                             Err((None, ItemFailure::invalid(format!("item: not JSON ({e})"))))
                         }
@@ -83,7 +83,8 @@ impl ChunkItems {
                 .filter_map(|p| p.item.as_ref().ok().map(|e| &e.customer_id))
                 .collect(),
         };
-        let mut seen = HashSet::with_capacity(ids.len());
+        let mut seen = FxHashSet::default();
+        seen.reserve(ids.len());
         ids.into_iter()
             .filter(|id| seen.insert(*id))
             .cloned()
@@ -103,8 +104,8 @@ pub struct CustomerRecord {
 /// fresh `gameballId`s for the keys that do not exist yet.
 #[derive(Debug, Clone, Default)]
 pub struct ChunkState {
-    pub customers: HashMap<CustomerId, CustomerRecord>,
-    pub fresh_ids: HashMap<CustomerId, i64>,
+    pub customers: FxHashMap<CustomerId, CustomerRecord>,
+    pub fresh_ids: FxHashMap<CustomerId, i64>,
 }
 
 /// A customer row to insert (`is_new`) or overwrite, in its final state for the chunk.
@@ -131,78 +132,100 @@ pub struct ChunkEffects {
     pub outcomes: Vec<Outcome>,
 }
 
+/// Customers a chunk changed, in order of first change.
+#[derive(Default)]
+struct Touched {
+    order: Vec<CustomerId>,
+    seen: FxHashSet<CustomerId>,
+}
+
+impl Touched {
+    fn touch(&mut self, id: &CustomerId) {
+        if self.seen.insert(id.clone()) {
+            self.order.push(id.clone());
+        }
+    }
+}
+
 /// Applies the items in order. Items of one chunk that touch the same customer see
 /// each other's effects; each customer is written once, in its final state.
-pub fn apply(mut state: ChunkState, items: &ChunkItems) -> ChunkEffects {
-    let mut fx = Effects {
-        existing: state.customers.keys().cloned().collect(),
-        written: HashMap::new(),
-        out: ChunkEffects::default(),
-    };
+pub fn apply(mut state: ChunkState, items: ChunkItems) -> ChunkEffects {
+    let mut out = ChunkEffects::default();
+    let mut touched = Touched::default();
     match items {
         ChunkItems::Customers(parsed) => {
+            out.outcomes.reserve(parsed.len());
             for p in parsed {
-                let outcome = match &p.item {
-                    Err((reported, f)) => Outcome::failed(p.index, reported.clone(), f.clone()),
+                let outcome = match p.item {
+                    Err((reported, f)) => Outcome::failed(p.index, reported, f),
                     Ok(upsert) => {
                         let created = !state.customers.contains_key(&upsert.customer_id);
                         let record = customer_entry(&mut state, &upsert.customer_id);
-                        customers::merge(&mut record.profile, &upsert.patch);
+                        customers::merge(&mut record.profile, upsert.patch);
                         let gameball_id = record.gameball_id;
-                        fx.touch(&upsert.customer_id);
+                        touched.touch(&upsert.customer_id);
+                        let message = if created {
+                            "Customer created successfully"
+                        } else {
+                            "Customer updated successfully"
+                        };
+                        let id = upsert.customer_id.into_string();
                         let mut m = Map::new();
-                        m.insert("customerId".into(), upsert.customer_id.as_str().into());
+                        m.insert("customerId".into(), Value::String(id.clone()));
                         m.insert("gameballId".into(), gameball_id.into());
-                        m.insert(
-                            "message".into(),
-                            if created {
-                                "Customer created successfully"
-                            } else {
-                                "Customer updated successfully"
-                            }
-                            .into(),
-                        );
-                        Outcome::succeeded(p.index, Some(upsert.customer_id.to_string()), m)
+                        m.insert("message".into(), message.into());
+                        Outcome::succeeded(p.index, Some(id), m)
                     }
                 };
-                fx.out.outcomes.push(outcome);
+                out.outcomes.push(outcome);
             }
         }
         ChunkItems::Events(parsed) => {
+            out.outcomes.reserve(parsed.len());
             for p in parsed {
-                let outcome = match &p.item {
-                    Err((reported, f)) => Outcome::failed(p.index, reported.clone(), f.clone()),
+                let outcome = match p.item {
+                    Err((reported, f)) => Outcome::failed(p.index, reported, f),
                     Ok(item) => {
-                        let known = state.customers.contains_key(&item.customer_id);
-                        let gameball_id = customer_entry(&mut state, &item.customer_id).gameball_id;
-                        if !known {
-                            fx.touch(&item.customer_id);
+                        if !state.customers.contains_key(&item.customer_id) {
+                            touched.touch(&item.customer_id);
                         }
-                        for e in &item.events {
-                            fx.out.events.push(NewEvent {
+                        let gameball_id = customer_entry(&mut state, &item.customer_id).gameball_id;
+                        let names: Vec<Value> = item
+                            .events
+                            .iter()
+                            .map(|e| Value::String(e.name.clone()))
+                            .collect();
+                        for e in item.events {
+                            out.events.push(NewEvent {
                                 gameball_id,
-                                name: e.name.clone(),
-                                metadata: e.metadata.clone(),
+                                name: e.name,
+                                metadata: e.metadata,
                                 item_index: p.index,
                             });
                         }
+                        let id = item.customer_id.into_string();
                         let mut m = Map::new();
-                        m.insert("customerId".into(), item.customer_id.as_str().into());
-                        m.insert(
-                            "events".into(),
-                            Value::Array(
-                                item.events.iter().map(|e| e.name.clone().into()).collect(),
-                            ),
-                        );
+                        m.insert("customerId".into(), Value::String(id.clone()));
+                        m.insert("events".into(), Value::Array(names));
                         m.insert("rewardedPoints".into(), 0.into());
-                        Outcome::succeeded(p.index, Some(item.customer_id.to_string()), m)
+                        Outcome::succeeded(p.index, Some(id), m)
                     }
                 };
-                fx.out.outcomes.push(outcome);
+                out.outcomes.push(outcome);
             }
         }
     }
-    fx.finish(&state)
+    // A customer is new when the store did not load it (it got a fresh id).
+    out.customer_writes = touched
+        .order
+        .into_iter()
+        .filter_map(|id| {
+            let is_new = state.fresh_ids.contains_key(&id);
+            let record = state.customers.remove(&id)?;
+            Some(CustomerWrite { record, is_new })
+        })
+        .collect();
+    out
 }
 
 /// The customer's record in the chunk state, created with its fresh id when new.
@@ -216,34 +239,6 @@ fn customer_entry<'a>(state: &'a mut ChunkState, id: &CustomerId) -> &'a mut Cus
             customer_id: id.clone(),
             profile: Profile::new(),
         })
-}
-
-struct Effects {
-    existing: HashSet<CustomerId>,
-    /// Customers to write, in order of first change.
-    written: HashMap<CustomerId, usize>,
-    out: ChunkEffects,
-}
-
-impl Effects {
-    fn touch(&mut self, id: &CustomerId) {
-        if !self.written.contains_key(id) {
-            self.written.insert(id.clone(), self.written.len());
-        }
-    }
-
-    fn finish(mut self, state: &ChunkState) -> ChunkEffects {
-        let mut order: Vec<(&CustomerId, &usize)> = self.written.iter().collect();
-        order.sort_by_key(|(_, pos)| **pos);
-        self.out.customer_writes = order
-            .into_iter()
-            .map(|(id, _)| CustomerWrite {
-                record: state.customers[id].clone(),
-                is_new: !self.existing.contains(id),
-            })
-            .collect();
-        self.out
-    }
 }
 
 #[cfg(test)]
@@ -301,7 +296,7 @@ mod tests {
                 {"customerId": "67890", "name": "Jane Smith", "gender": "F", "dateOfBirth": "1985-05-15"}
             ]),
         );
-        let fx = apply(state_for(&chunk, vec![]), &chunk);
+        let fx = apply(state_for(&chunk, vec![]), chunk.clone());
         let entries: Vec<Value> = fx.outcomes.iter().map(Outcome::entry).collect();
         assert_eq!(
             entries,
@@ -324,7 +319,7 @@ mod tests {
                 {"customerId": "a", "mobile": "555", "custom": {"j": 2}}
             ]),
         );
-        let fx = apply(state_for(&chunk, vec![]), &chunk);
+        let fx = apply(state_for(&chunk, vec![]), chunk.clone());
         assert_eq!(
             fx.outcomes[0].entry()["message"],
             "Customer created successfully"
@@ -353,7 +348,7 @@ mod tests {
             json!([{"customerId": "a", "email": "new@x.io"}]),
         );
         let existing = record("a", 7, json!({"email": "old@x.io", "mobile": "1"}));
-        let fx = apply(state_for(&chunk, vec![existing]), &chunk);
+        let fx = apply(state_for(&chunk, vec![existing]), chunk.clone());
         assert_eq!(fx.outcomes[0].entry()["gameballId"], 7);
         assert_eq!(
             fx.outcomes[0].entry()["message"],
@@ -384,7 +379,7 @@ mod tests {
             .map(CustomerId::into_string)
             .collect();
         assert_eq!(keys, ["a", "c"], "only valid items are keys");
-        let fx = apply(state_for(&chunk, vec![]), &chunk);
+        let fx = apply(state_for(&chunk, vec![]), chunk.clone());
         let ok: Vec<u32> = fx
             .outcomes
             .iter()
@@ -412,7 +407,10 @@ mod tests {
                 {"customerId": "old", "events": {}}
             ]),
         );
-        let fx = apply(state_for(&chunk, vec![record("old", 9, json!({}))]), &chunk);
+        let fx = apply(
+            state_for(&chunk, vec![record("old", 9, json!({}))]),
+            chunk.clone(),
+        );
         assert_eq!(fx.events.len(), 3);
         assert_eq!(
             fx.events[0],
@@ -449,7 +447,7 @@ mod tests {
             [(0, "42"), (1, "{\"customerId\":\"x\"}")],
         )
         .unwrap();
-        let fx = apply(state_for(&chunk, vec![]), &chunk);
+        let fx = apply(state_for(&chunk, vec![]), chunk.clone());
         assert_eq!(fx.outcomes[0].entry()["code"], 3003);
         assert!(fx.outcomes[1].is_success());
     }

@@ -68,38 +68,46 @@ pub struct CustomerUpsert {
 
 /// Parses one item of a `customers` batch or a `POST /customers` body.
 /// Unknown fields are ignored; every known field is checked and an error names its path.
-pub fn parse(item: &Value) -> ParseResult<CustomerUpsert> {
-    let reported = reported_customer_id(item);
+pub fn parse(item: Value) -> ParseResult<CustomerUpsert> {
+    let reported = reported_customer_id(&item);
     parse_object(item).map_err(|f| (reported, f))
 }
 
-fn parse_object(item: &Value) -> Result<CustomerUpsert, ItemFailure> {
-    let obj = item
-        .as_object()
-        .ok_or_else(|| ItemFailure::invalid("item: must be a JSON object"))?;
-    let customer_id = CustomerId::from_item(obj)?;
+fn parse_object(item: Value) -> Result<CustomerUpsert, ItemFailure> {
+    let Value::Object(mut obj) = item else {
+        return Err(ItemFailure::invalid("item: must be a JSON object"));
+    };
+    let customer_id = CustomerId::from_item(&obj)?;
     let mut patch = Profile::new();
     for (key, kind) in TOP_LEVEL {
-        if let Some(v) = obj.get(*key) {
-            fields::check(key, *kind, v)?;
-            patch.insert((*key).to_owned(), v.clone());
+        if let Some(v) = obj.remove(*key) {
+            fields::check(key, *kind, &v)?;
+            patch.insert((*key).to_owned(), v);
         }
     }
 
     let mut attributes = Map::new();
     for (alias, attribute) in TOP_LEVEL_ALIASES {
-        if let Some(v) = obj.get(*alias) {
+        if let Some(v) = obj.remove(*alias) {
             let kind = attribute_kind(attribute);
-            fields::check(alias, kind, v)?;
-            attributes.insert((*attribute).to_owned(), v.clone());
+            fields::check(alias, kind, &v)?;
+            attributes.insert((*attribute).to_owned(), v);
         }
     }
-    if let Some(given) = fields::optional_object(obj, ATTRIBUTES, ATTRIBUTES)? {
-        for (key, kind) in ATTRIBUTE_FIELDS {
-            if let Some(v) = given.get(*key) {
-                fields::check(&format!("{ATTRIBUTES}.{key}"), *kind, v)?;
-                attributes.insert((*key).to_owned(), v.clone());
+    match obj.remove(ATTRIBUTES) {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(mut given)) => {
+            for (key, kind) in ATTRIBUTE_FIELDS {
+                if let Some(v) = given.remove(*key) {
+                    fields::check(&format!("{ATTRIBUTES}.{key}"), *kind, &v)?;
+                    attributes.insert((*key).to_owned(), v);
+                }
             }
+        }
+        Some(_) => {
+            return Err(ItemFailure::invalid(format!(
+                "{ATTRIBUTES}: must be an object"
+            )));
         }
     }
     if !attributes.is_empty() {
@@ -119,38 +127,36 @@ fn attribute_kind(name: &str) -> Kind {
 /// Merges `patch` into `profile`: present fields overwrite, absent fields keep
 /// their value, `null` clears a field, and `customerAttributes` and its `custom`
 /// merge key by key (RFC 7396 merge-patch, two levels deep).
-pub fn merge(profile: &mut Profile, patch: &Profile) {
+pub fn merge(profile: &mut Profile, patch: Profile) {
     for (key, value) in patch {
-        if key == ATTRIBUTES
-            && let Value::Object(attrs) = value
-        {
-            let target = object_entry(profile, ATTRIBUTES);
-            for (akey, avalue) in attrs {
-                if akey == CUSTOM
-                    && let Value::Object(custom) = avalue
-                {
-                    merge_flat(object_entry(target, CUSTOM), custom);
-                } else {
-                    set_or_clear(target, akey, avalue);
+        match value {
+            Value::Object(attrs) if key == ATTRIBUTES => {
+                let target = object_entry(profile, ATTRIBUTES);
+                for (akey, avalue) in attrs {
+                    match avalue {
+                        Value::Object(custom) if akey == CUSTOM => {
+                            merge_flat(object_entry(target, CUSTOM), custom);
+                        }
+                        other => set_or_clear(target, akey, other),
+                    }
                 }
             }
-        } else {
-            set_or_clear(profile, key, value);
+            other => set_or_clear(profile, key, other),
         }
     }
 }
 
-fn merge_flat(target: &mut Map<String, Value>, patch: &Map<String, Value>) {
+fn merge_flat(target: &mut Map<String, Value>, patch: Map<String, Value>) {
     for (k, v) in patch {
         set_or_clear(target, k, v);
     }
 }
 
-fn set_or_clear(target: &mut Map<String, Value>, key: &str, value: &Value) {
+fn set_or_clear(target: &mut Map<String, Value>, key: String, value: Value) {
     if value.is_null() {
-        target.remove(key);
+        target.remove(&key);
     } else {
-        target.insert(key.to_owned(), value.clone());
+        target.insert(key, value);
     }
 }
 
@@ -171,12 +177,12 @@ mod tests {
     use wire::ErrorCode;
 
     fn failure(item: Value) -> ItemFailure {
-        parse(&item).unwrap_err().1
+        parse(item).unwrap_err().1
     }
 
     #[test]
     fn seed_example_shorthands_map_to_attributes() {
-        let u = parse(&json!({
+        let u = parse(json!({
             "customerId": "12345", "email": "john.doe@example.com", "name": "John Doe",
             "gender": "M", "dateOfBirth": "1990-01-01", "joinDate": "2022-01-01",
             "tags": ["vip", "newsletter_subscriber"],
@@ -195,7 +201,7 @@ mod tests {
 
     #[test]
     fn nested_attributes_win_over_top_level_shorthands() {
-        let u = parse(&json!({"customerId": "1", "name": "Short",
+        let u = parse(json!({"customerId": "1", "name": "Short",
             "customerAttributes": {"displayName": "Long"}}))
         .unwrap();
         assert_eq!(u.patch[ATTRIBUTES]["displayName"], "Long");
@@ -204,7 +210,7 @@ mod tests {
     #[test]
     fn unknown_fields_are_ignored() {
         let u = parse(
-            &json!({"customerId": "1", "points": 1_000_000, "gameballId": 7,
+            json!({"customerId": "1", "points": 1_000_000, "gameballId": 7,
             "customerAttributes": {"balance": 5}}),
         )
         .unwrap();
@@ -245,33 +251,33 @@ mod tests {
 
     #[test]
     fn missing_or_bad_customer_id_fails_and_is_reported_as_given() {
-        let (reported, e) = parse(&json!({"email": "a@b.c"})).unwrap_err();
+        let (reported, e) = parse(json!({"email": "a@b.c"})).unwrap_err();
         assert_eq!((reported, e.code), (None, ErrorCode::MissingField));
-        let (reported, e) = parse(&json!({"customerId": ""})).unwrap_err();
+        let (reported, e) = parse(json!({"customerId": ""})).unwrap_err();
         assert_eq!(
             (reported.as_deref(), e.code),
             (Some(""), ErrorCode::InvalidValue)
         );
-        let (_, e) = parse(&json!("12345")).unwrap_err();
+        let (_, e) = parse(json!("12345")).unwrap_err();
         assert_eq!(e.message, "item: must be a JSON object");
     }
 
     #[test]
     fn merge_overwrites_present_keeps_absent_and_merges_custom_by_key() {
         let mut profile = parse(
-            &json!({"customerId": "1", "email": "old@x.io", "mobile": "1",
+            json!({"customerId": "1", "email": "old@x.io", "mobile": "1",
             "customerAttributes": {"city": "Cairo", "custom": {"a": 1, "b": 2}}}),
         )
         .unwrap()
         .patch;
         let mut stored = Profile::new();
-        merge(&mut stored, &profile);
+        merge(&mut stored, profile);
         profile = stored;
-        let patch = parse(&json!({"customerId": "1", "email": "new@x.io",
+        let patch = parse(json!({"customerId": "1", "email": "new@x.io",
             "customerAttributes": {"country": "EG", "custom": {"b": 3, "c": 4}}}))
         .unwrap()
         .patch;
-        merge(&mut profile, &patch);
+        merge(&mut profile, patch);
         assert_eq!(
             Value::Object(profile),
             json!({"email": "new@x.io", "mobile": "1", "customerAttributes": {
@@ -284,13 +290,13 @@ mod tests {
         let mut profile = Profile::new();
         merge(
             &mut profile,
-            &parse(&json!({"customerId": "1", "email": "a@b.c", "custom": {"a": 1, "b": 2}}))
+            parse(json!({"customerId": "1", "email": "a@b.c", "custom": {"a": 1, "b": 2}}))
                 .unwrap()
                 .patch,
         );
         merge(
             &mut profile,
-            &parse(&json!({"customerId": "1", "email": null, "custom": {"a": null}}))
+            parse(json!({"customerId": "1", "email": null, "custom": {"a": null}}))
                 .unwrap()
                 .patch,
         );
@@ -305,13 +311,13 @@ mod tests {
         let mut profile = Profile::new();
         merge(
             &mut profile,
-            &parse(&json!({"customerId": "1", "tags": ["a", "b"]}))
+            parse(json!({"customerId": "1", "tags": ["a", "b"]}))
                 .unwrap()
                 .patch,
         );
         merge(
             &mut profile,
-            &parse(&json!({"customerId": "1", "tags": ["c"]}))
+            parse(json!({"customerId": "1", "tags": ["c"]}))
                 .unwrap()
                 .patch,
         );

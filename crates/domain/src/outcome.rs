@@ -74,25 +74,45 @@ impl Outcome {
 
     /// The entry as it appears in `response.successful` or `response.failed`.
     pub fn entry(&self) -> Value {
-        let mut m = Map::new();
-        m.insert("index".into(), Value::from(self.index));
+        let mut text = String::new();
+        self.write_entry(&mut text);
+        serde_json::from_str(&text).expect("entries are valid JSON")
+    }
+
+    /// Appends the entry's JSON text: `index` first, then the fields.
+    pub fn write_entry(&self, buf: &mut String) {
+        #[derive(serde::Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Failed<'a> {
+            index: u32,
+            customer_id: &'a Option<String>,
+            code: u32,
+            error: &'a str,
+            message: &'a str,
+        }
         match &self.result {
             Ok(fields) => {
-                for (k, v) in fields {
-                    m.insert(k.clone(), v.clone());
+                buf.push_str("{\"index\":");
+                buf.push_str(&self.index.to_string());
+                let rest = serde_json::to_string(fields).expect("JSON values serialize");
+                if rest.len() > 2 {
+                    buf.push(',');
+                    buf.push_str(&rest[1..]);
+                } else {
+                    buf.push('}');
                 }
             }
             Err(f) => {
-                m.insert(
-                    "customerId".into(),
-                    self.customer_id.clone().map_or(Value::Null, Value::String),
-                );
-                m.insert("code".into(), Value::from(f.code.code()));
-                m.insert("error".into(), Value::String(f.message.clone()));
-                m.insert("message".into(), Value::String(f.message.clone()));
+                let failed = Failed {
+                    index: self.index,
+                    customer_id: &self.customer_id,
+                    code: f.code.code(),
+                    error: &f.message,
+                    message: &f.message,
+                };
+                buf.push_str(&serde_json::to_string(&failed).expect("plain data serializes"));
             }
         }
-        Value::Object(m)
     }
 }
 
@@ -117,7 +137,7 @@ pub fn render(outcomes: &[Outcome]) -> RenderedOutcomes {
         if !buf.is_empty() {
             buf.push(',');
         }
-        buf.push_str(&o.entry().to_string());
+        o.write_entry(buf);
         *n += 1;
     }
     r

@@ -12,11 +12,12 @@ use store::*;
 use time::OffsetDateTime;
 use wire::JobState;
 
+/// Returns the chunk's effects too, so the caller frees them outside the writer lock.
 pub fn apply_chunk(
     c: &mut Connection,
     fence: Fence,
     work: ChunkWork,
-) -> Result<ChunkCommitted, StoreError> {
+) -> Result<(ChunkCommitted, ChunkEffects), StoreError> {
     let tx = c
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(sql_err)?;
@@ -37,7 +38,7 @@ pub fn apply_chunk(
     if status != "running" || token != fence.token || cursor != work.from {
         return Err(StoreError::Fenced);
     }
-    let effects = load_and_apply(&tx, work.tenant_id, &work.items)?;
+    let effects = load_and_apply(&tx, work.tenant_id, work.items)?;
     write_effects(&tx, work.tenant_id, &effects, Some(fence.job_id), work.now)?;
 
     let rendered = render(&effects.outcomes);
@@ -91,10 +92,11 @@ pub fn apply_chunk(
         }
     }
     tx.commit().map_err(sql_err)?;
-    Ok(ChunkCommitted {
+    let committed = ChunkCommitted {
         cursor: new_cursor,
         finished: final_state.filter(|s: &JobState| s.is_final()),
-    })
+    };
+    Ok((committed, effects))
 }
 
 pub fn apply_single(
@@ -106,7 +108,7 @@ pub fn apply_single(
     let tx = c
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(sql_err)?;
-    let mut effects = load_and_apply(&tx, tenant, &items)?;
+    let mut effects = load_and_apply(&tx, tenant, items)?;
     write_effects(&tx, tenant, &effects, None, now)?;
     tx.commit().map_err(sql_err)?;
     effects
@@ -120,7 +122,7 @@ pub fn apply_single(
 fn load_and_apply(
     tx: &Connection,
     tenant: TenantId,
-    items: &ChunkItems,
+    items: ChunkItems,
 ) -> Result<ChunkEffects, StoreError> {
     let keys = items.customer_ids();
     let mut state = ChunkState::default();

@@ -30,6 +30,9 @@ struct Inner {
     readers: Mutex<Vec<Connection>>,
 }
 
+/// How often the background checkpointer copies the WAL into the database file.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
+
 /// `sqlite://./loyalbatch.db`, `sqlite:///abs/path.db` or `sqlite:relative.db` → the file path.
 pub fn path_from_url(url: &str) -> Option<PathBuf> {
     let rest = url
@@ -54,13 +57,18 @@ impl SqliteStore {
         embedded::migrations::runner()
             .run(&mut writer)
             .map_err(StoreError::other)?;
-        Ok(SqliteStore {
-            inner: Arc::new(Inner {
-                path,
-                writer: Mutex::new(writer),
-                readers: Mutex::new(Vec::new()),
-            }),
-        })
+        // Checkpoints run on a thread of their own instead of inside whichever
+        // commit crosses the WAL threshold: the writer's critical section stays short.
+        writer
+            .pragma_update(None, "wal_autocheckpoint", 0)
+            .map_err(sql_err)?;
+        let inner = Arc::new(Inner {
+            path,
+            writer: Mutex::new(writer),
+            readers: Mutex::new(Vec::new()),
+        });
+        spawn_checkpointer(Arc::downgrade(&inner))?;
+        Ok(SqliteStore { inner })
     }
 
     pub fn open_url(url: &str) -> Result<SqliteStore, StoreError> {
@@ -111,6 +119,27 @@ impl SqliteStore {
         .await
         .map_err(StoreError::other)?
     }
+}
+
+/// Runs passive checkpoints (they never block the writer or readers) until the store is dropped.
+fn spawn_checkpointer(inner: std::sync::Weak<Inner>) -> Result<(), StoreError> {
+    let path = inner
+        .upgrade()
+        .map(|i| i.path.clone())
+        .ok_or(StoreError::NotFound)?;
+    let conn = open_connection(&path, false)?;
+    std::thread::Builder::new()
+        .name("sqlite-checkpoint".into())
+        .spawn(move || {
+            while inner.strong_count() > 0 {
+                std::thread::sleep(CHECKPOINT_EVERY);
+                if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                    tracing::warn!(error = %e, "WAL checkpoint failed");
+                }
+            }
+        })
+        .map_err(StoreError::other)?;
+    Ok(())
 }
 
 fn open_connection(path: &Path, writer: bool) -> Result<Connection, StoreError> {
@@ -246,8 +275,12 @@ impl Store for SqliteStore {
         fence: Fence,
         work: ChunkWork,
     ) -> Result<ChunkCommitted, StoreError> {
-        self.write(move |c| chunks::apply_chunk(c, fence, work))
-            .await
+        let (committed, spent) = self
+            .write(move |c| chunks::apply_chunk(c, fence, work))
+            .await?;
+        // The chunk's values are freed here, after the writer lock is released.
+        drop(spent);
+        Ok(committed)
     }
 
     async fn purge_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError> {

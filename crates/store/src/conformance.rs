@@ -636,7 +636,7 @@ pub async fn single_calls_apply_durably_and_customers_are_per_tenant(store: Arc<
     let upsert = |json: serde_json::Value| {
         ChunkItems::Customers(vec![Parsed {
             index: 0,
-            item: customers::parse(&json),
+            item: customers::parse(json),
         }])
     };
     let created = store
