@@ -6,7 +6,7 @@ use domain::customers::Profile;
 use domain::outcome::render;
 use domain::{ChunkEffects, ChunkItems, CustomerId, CustomerRecord, Outcome};
 use rusqlite::types::Value as SqlValue;
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use std::rc::Rc;
 use store::*;
 use time::OffsetDateTime;
@@ -14,14 +14,11 @@ use wire::JobState;
 
 /// Returns the chunk's effects too, so the caller frees them outside the writer lock.
 pub fn apply_chunk(
-    c: &mut Connection,
+    c: &Connection,
     fence: Fence,
     work: ChunkWork,
 ) -> Result<(ChunkCommitted, ChunkEffects), StoreError> {
-    let tx = c
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(sql_err)?;
-    let job: Option<(String, i64, u32, u32, u32, u32)> = tx
+    let job: Option<(String, i64, u32, u32, u32, u32)> = c
         .prepare_cached(
             "SELECT status, lease_token, cursor, item_count, finished_count, error_count FROM jobs WHERE id = ?1",
         )
@@ -38,11 +35,11 @@ pub fn apply_chunk(
     if status != "running" || token != fence.token || cursor != work.from {
         return Err(StoreError::Fenced);
     }
-    let effects = load_and_apply(&tx, work.tenant_id, work.items)?;
-    write_effects(&tx, work.tenant_id, &effects, Some(fence.job_id), work.now)?;
+    let effects = load_and_apply(c, work.tenant_id, work.items)?;
+    write_effects(c, work.tenant_id, &effects, Some(fence.job_id), work.now)?;
 
     let rendered = render(&effects.outcomes);
-    tx.prepare_cached(
+    c.prepare_cached(
         "INSERT INTO job_results (job_id, first_index, successful, failed) VALUES (?1, ?2, ?3, ?4)",
     )
     .map_err(sql_err)?
@@ -61,7 +58,7 @@ pub fn apply_chunk(
     let final_state = (new_cursor >= item_count).then(|| final_state(finished));
     match final_state {
         None => {
-            tx.prepare_cached(
+            c.prepare_cached(
                 "UPDATE jobs SET cursor = ?2, finished_count = ?3, error_count = ?4, lease_expires_at = ?5 \
                  WHERE id = ?1",
             )
@@ -70,7 +67,7 @@ pub fn apply_chunk(
             .map_err(sql_err)?;
         }
         Some(state) => {
-            tx.prepare_cached(
+            c.prepare_cached(
                 "UPDATE jobs SET cursor = ?2, finished_count = ?3, error_count = ?4, status = ?5, \
                  finished_at = ?6, expires_at = ?7, lease_expires_at = NULL WHERE id = ?1",
             )
@@ -85,13 +82,12 @@ pub fn apply_chunk(
                 to_millis(add(work.now, work.retention))
             ])
             .map_err(sql_err)?;
-            tx.prepare_cached("DELETE FROM job_items WHERE job_id = ?1")
+            c.prepare_cached("DELETE FROM job_items WHERE job_id = ?1")
                 .map_err(sql_err)?
                 .execute([fence.job_id])
                 .map_err(sql_err)?;
         }
     }
-    tx.commit().map_err(sql_err)?;
     let committed = ChunkCommitted {
         cursor: new_cursor,
         finished: final_state.filter(|s: &JobState| s.is_final()),
@@ -100,17 +96,13 @@ pub fn apply_chunk(
 }
 
 pub fn apply_single(
-    c: &mut Connection,
+    c: &Connection,
     tenant: TenantId,
     items: ChunkItems,
     now: OffsetDateTime,
 ) -> Result<Outcome, StoreError> {
-    let tx = c
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(sql_err)?;
-    let mut effects = load_and_apply(&tx, tenant, items)?;
-    write_effects(&tx, tenant, &effects, None, now)?;
-    tx.commit().map_err(sql_err)?;
+    let mut effects = load_and_apply(c, tenant, items)?;
+    write_effects(c, tenant, &effects, None, now)?;
     effects
         .outcomes
         .pop()
@@ -270,14 +262,11 @@ pub fn customer(
 }
 
 pub fn delete_customer(
-    c: &mut Connection,
+    c: &Connection,
     tenant: TenantId,
     customer_id: &str,
 ) -> Result<bool, StoreError> {
-    let tx = c
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(sql_err)?;
-    let gid: Option<i64> = tx
+    let gid: Option<i64> = c
         .query_row(
             "SELECT gameball_id FROM customers WHERE tenant_id = ?1 AND customer_id = ?2",
             params![tenant, customer_id],
@@ -288,10 +277,9 @@ pub fn delete_customer(
     let Some(gid) = gid else {
         return Ok(false);
     };
-    tx.execute("DELETE FROM events WHERE gameball_id = ?1", [gid])
+    c.execute("DELETE FROM events WHERE gameball_id = ?1", [gid])
         .map_err(sql_err)?;
-    tx.execute("DELETE FROM customers WHERE gameball_id = ?1", [gid])
+    c.execute("DELETE FROM customers WHERE gameball_id = ?1", [gid])
         .map_err(sql_err)?;
-    tx.commit().map_err(sql_err)?;
     Ok(true)
 }

@@ -37,13 +37,10 @@ fn job_from_row(r: &Row<'_>) -> rusqlite::Result<JobRecord> {
     })
 }
 
-pub fn create(c: &mut Connection, job: &NewJob) -> Result<JobCreation, StoreError> {
-    let tx = c
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(sql_err)?;
+pub fn create(c: &Connection, job: &NewJob) -> Result<JobCreation, StoreError> {
     let now = to_millis(job.now);
     if let Some(idem) = &job.idempotency {
-        let existing: Option<(i64, Option<String>, i64)> = tx
+        let existing: Option<(i64, Option<String>, i64)> = c
             .prepare_cached(
                 "SELECT id, body_hash, created_at FROM jobs WHERE tenant_id = ?1 AND idempotency_key = ?2",
             )
@@ -60,11 +57,11 @@ pub fn create(c: &mut Connection, job: &NewJob) -> Result<JobCreation, StoreErro
                     Err(StoreError::IdempotencyConflict)
                 };
             }
-            tx.execute("UPDATE jobs SET idempotency_key = NULL WHERE id = ?1", [id])
+            c.execute("UPDATE jobs SET idempotency_key = NULL WHERE id = ?1", [id])
                 .map_err(sql_err)?;
         }
     }
-    let unprocessed: i64 = tx
+    let unprocessed: i64 = c
         .prepare_cached(
             "SELECT coalesce(sum(item_count - cursor), 0) FROM jobs \
              WHERE tenant_id = ?1 AND status IN ('queued', 'running')",
@@ -79,7 +76,7 @@ pub fn create(c: &mut Connection, job: &NewJob) -> Result<JobCreation, StoreErro
             limit: job.queue_limit,
         });
     }
-    let id: i64 = tx
+    let id: i64 = c
         .prepare_cached(
             "INSERT INTO jobs (tenant_id, type, status, item_count, idempotency_key, body_hash, created_at) \
              VALUES (?1, ?2, 'queued', ?3, ?4, ?5, ?6) RETURNING id",
@@ -98,7 +95,7 @@ pub fn create(c: &mut Connection, job: &NewJob) -> Result<JobCreation, StoreErro
         )
         .map_err(sql_err)?;
     {
-        let mut insert = tx
+        let mut insert = c
             .prepare_cached(
                 "INSERT INTO job_items (job_id, first_index, items) VALUES (?1, ?2, ?3)",
             )
@@ -109,7 +106,6 @@ pub fn create(c: &mut Connection, job: &NewJob) -> Result<JobCreation, StoreErro
                 .map_err(sql_err)?;
         }
     }
-    tx.commit().map_err(sql_err)?;
     Ok(JobCreation::Created(id))
 }
 
@@ -179,16 +175,13 @@ pub fn list(c: &Connection, tenant: TenantId, f: &JobFilter) -> Result<Vec<JobRe
 }
 
 pub fn stop(
-    c: &mut Connection,
+    c: &Connection,
     tenant: TenantId,
     job: JobId,
     now: OffsetDateTime,
     retention: Duration,
 ) -> Result<StopOutcome, StoreError> {
-    let tx = c
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(sql_err)?;
-    let Some(record) = get(&tx, tenant, job)? else {
+    let Some(record) = get(c, tenant, job)? else {
         return Ok(StopOutcome::NotFound);
     };
     match record.state {
@@ -198,31 +191,27 @@ pub fn stop(
         JobState::Stopped => return Ok(StopOutcome::Stopped(record)),
         JobState::Queued | JobState::Running => {}
     }
-    tx.execute(
+    c.execute(
         "UPDATE jobs SET status = 'stopped', finished_at = ?2, expires_at = ?3, lease_expires_at = NULL \
          WHERE id = ?1",
         params![job, to_millis(now), to_millis(add(now, retention))],
     )
     .map_err(sql_err)?;
-    tx.execute("DELETE FROM job_items WHERE job_id = ?1", [job])
+    c.execute("DELETE FROM job_items WHERE job_id = ?1", [job])
         .map_err(sql_err)?;
-    let stopped = get(&tx, tenant, job)?.ok_or(StoreError::NotFound)?;
-    tx.commit().map_err(sql_err)?;
+    let stopped = get(c, tenant, job)?.ok_or(StoreError::NotFound)?;
     Ok(StopOutcome::Stopped(stopped))
 }
 
 pub fn claim(
-    c: &mut Connection,
+    c: &Connection,
     now: OffsetDateTime,
     lease: Duration,
 ) -> Result<Option<Claim>, StoreError> {
     let now_ms = to_millis(now);
-    let tx = c
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(sql_err)?;
     // Round robin between tenants: the tenant claimed from longest ago goes first,
     // then its oldest runnable job (queued, or running under a lapsed lease).
-    let next: Option<(i64, i64, String, u32, u32)> = tx
+    let next: Option<(i64, i64, String, u32, u32)> = c
         .prepare_cached(
             "SELECT j.id, j.tenant_id, j.type, j.cursor, j.item_count FROM jobs j \
              JOIN tenants t ON t.id = j.tenant_id \
@@ -238,7 +227,7 @@ pub fn claim(
     let Some((job_id, tenant_id, type_text, cursor, item_count)) = next else {
         return Ok(None);
     };
-    let token: i64 = tx
+    let token: i64 = c
         .prepare_cached(
             "UPDATE jobs SET status = 'running', lease_token = lease_token + 1, lease_expires_at = ?2, \
              started_at = coalesce(started_at, ?3) WHERE id = ?1 RETURNING lease_token",
@@ -246,18 +235,17 @@ pub fn claim(
         .map_err(sql_err)?
         .query_row(params![job_id, to_millis(add(now, lease)), now_ms], |r| r.get(0))
         .map_err(sql_err)?;
-    let seq: i64 = tx
+    let seq: i64 = c
         .prepare_cached(
             "UPDATE counters SET value = value + 1 WHERE name = 'claim_seq' RETURNING value",
         )
         .map_err(sql_err)?
         .query_row([], |r| r.get(0))
         .map_err(sql_err)?;
-    tx.prepare_cached("UPDATE tenants SET last_claim_seq = ?2 WHERE id = ?1")
+    c.prepare_cached("UPDATE tenants SET last_claim_seq = ?2 WHERE id = ?1")
         .map_err(sql_err)?
         .execute(params![tenant_id, seq])
         .map_err(sql_err)?;
-    tx.commit().map_err(sql_err)?;
     let batch_type = BatchType::parse(&type_text).ok_or_else(|| {
         StoreError::Conflict(format!("job {job_id} has unknown type {type_text}"))
     })?;

@@ -4,6 +4,7 @@
 mod chunks;
 mod jobs;
 mod tenants;
+mod writer;
 
 use async_trait::async_trait;
 use domain::{ChunkItems, Outcome};
@@ -26,7 +27,7 @@ pub struct SqliteStore {
 
 struct Inner {
     path: PathBuf,
-    writer: Mutex<Connection>,
+    writer: writer::Writer,
     readers: Mutex<Vec<Connection>>,
 }
 
@@ -63,11 +64,11 @@ impl SqliteStore {
             .pragma_update(None, "wal_autocheckpoint", 0)
             .map_err(sql_err)?;
         let inner = Arc::new(Inner {
-            path,
-            writer: Mutex::new(writer),
+            path: path.clone(),
+            writer: writer::Writer::start(writer)?,
             readers: Mutex::new(Vec::new()),
         });
-        spawn_checkpointer(Arc::downgrade(&inner))?;
+        spawn_checkpointer(&path, Arc::downgrade(&inner))?;
         Ok(SqliteStore { inner })
     }
 
@@ -77,19 +78,13 @@ impl SqliteStore {
         SqliteStore::open(path)
     }
 
-    /// Runs `f` on the writer connection on a blocking thread.
+    /// Runs `f` in the writer's next transaction; answers once it is durably committed.
     async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
-        let inner = self.inner.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut conn = inner.writer.lock().unwrap_or_else(|p| p.into_inner());
-            f(&mut conn)
-        })
-        .await
-        .map_err(StoreError::other)?
+        self.inner.writer.write(f).await
     }
 
     /// Runs `f` on a reader connection (WAL readers never block the writer).
@@ -122,12 +117,8 @@ impl SqliteStore {
 }
 
 /// Runs passive checkpoints (they never block the writer or readers) until the store is dropped.
-fn spawn_checkpointer(inner: std::sync::Weak<Inner>) -> Result<(), StoreError> {
-    let path = inner
-        .upgrade()
-        .map(|i| i.path.clone())
-        .ok_or(StoreError::NotFound)?;
-    let conn = open_connection(&path, false)?;
+fn spawn_checkpointer(path: &Path, inner: std::sync::Weak<Inner>) -> Result<(), StoreError> {
+    let conn = open_connection(path, false)?;
     std::thread::Builder::new()
         .name("sqlite-checkpoint".into())
         .spawn(move || {

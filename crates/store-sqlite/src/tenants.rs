@@ -1,7 +1,7 @@
 //! Tenant rows: creation, listing, secret rotation, lookup by apikey.
 
 use crate::sql_err;
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use store::{NewTenant, StoreError, TenantAuth, TenantSummary, from_millis, to_millis};
 use time::OffsetDateTime;
 
@@ -34,21 +34,17 @@ pub fn create(
 }
 
 pub fn create_first(
-    c: &mut Connection,
+    c: &Connection,
     t: &NewTenant,
     now: OffsetDateTime,
 ) -> Result<bool, StoreError> {
-    let tx = c
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(sql_err)?;
-    let existing: i64 = tx
+    let existing: i64 = c
         .query_row("SELECT count(*) FROM tenants", [], |r| r.get(0))
         .map_err(sql_err)?;
     if existing > 0 {
         return Ok(false);
     }
-    create(&tx, t, now)?;
-    tx.commit().map_err(sql_err)?;
+    create(c, t, now)?;
     Ok(true)
 }
 
@@ -69,7 +65,7 @@ pub fn list(c: &mut Connection) -> Result<Vec<TenantSummary>, StoreError> {
     rows.collect::<Result<_, _>>().map_err(sql_err)
 }
 
-pub fn rotate_secret(c: &mut Connection, name: &str, secret_hash: &str) -> Result<(), StoreError> {
+pub fn rotate_secret(c: &Connection, name: &str, secret_hash: &str) -> Result<(), StoreError> {
     let n = c
         .execute(
             "UPDATE tenants SET secret_hash = ?1 WHERE name = ?2",
