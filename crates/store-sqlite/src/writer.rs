@@ -70,7 +70,10 @@ fn in_savepoint<T>(
 ) -> Result<T, StoreError> {
     conn.execute_batch("SAVEPOINT operation")
         .map_err(StoreError::other)?;
-    let result = f(conn);
+    // A panic must not leave a half-done operation inside the group's transaction,
+    // nor kill the writer thread: it becomes this operation's error and is rolled back.
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(conn)))
+        .unwrap_or_else(|_| Err(StoreError::Conflict("a write operation panicked".into())));
     let end = if result.is_ok() {
         "RELEASE operation"
     } else {
@@ -105,5 +108,49 @@ fn run(conn: Connection, operations: Receiver<Operation>) {
         for answer in answers {
             answer(committed.clone());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn insert(conn: &Connection, v: i64) -> Result<(), StoreError> {
+        conn.execute("INSERT INTO t (v) VALUES (?1)", [v])
+            .map(|_| ())
+            .map_err(StoreError::other)
+    }
+
+    #[tokio::test]
+    async fn a_failing_or_panicking_operation_is_rolled_back_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = Connection::open(dir.path().join("w.db")).unwrap();
+        conn.execute_batch("CREATE TABLE t (v INTEGER UNIQUE)")
+            .unwrap();
+        let writer = Writer::start(conn).unwrap();
+        let ok = writer.write(|c| insert(c, 1));
+        let fails = writer.write(|c| {
+            insert(c, 2)?;
+            insert(c, 1) // unique violation: the 2 goes too
+        });
+        let panics = writer.write(|c| -> Result<(), StoreError> {
+            insert(c, 3)?;
+            panic!("bug in an operation")
+        });
+        let after = writer.write(|c| insert(c, 4));
+        let (ok, fails, panics, after) = tokio::join!(ok, fails, panics, after);
+        assert!(ok.is_ok() && after.is_ok());
+        assert!(fails.is_err() && panics.is_err());
+        let rows: Vec<i64> = writer
+            .write(|c| {
+                let mut st = c
+                    .prepare("SELECT v FROM t ORDER BY v")
+                    .map_err(StoreError::other)?;
+                let rows = st.query_map([], |r| r.get(0)).map_err(StoreError::other)?;
+                rows.collect::<Result<_, _>>().map_err(StoreError::other)
+            })
+            .await
+            .unwrap();
+        assert_eq!(rows, [1, 4]);
     }
 }
