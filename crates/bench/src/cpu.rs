@@ -1,4 +1,4 @@
-//! Wall time and the CPU time the whole process used over it (all threads, from /proc/self/stat), to tell waiting from working.
+//! Wall time and the CPU time a whole process used over it (all threads, from /proc/PID/stat), to tell waiting from working.
 
 use anyhow::{Context, Result};
 use std::time::{Duration, Instant};
@@ -6,19 +6,23 @@ use std::time::{Duration, Instant};
 /// Clock ticks per second of /proc times (`USER_HZ`, fixed at 100 in the Linux ABI).
 const USER_HZ: u64 = 100;
 
-/// CPU time (user + system) of every thread the process has had so far.
-fn process_cpu() -> Result<Duration> {
-    let stat = std::fs::read_to_string("/proc/self/stat").context("reading /proc/self/stat")?;
+/// CPU time (user + system) of every thread the process (`self` or a pid) has had so far.
+fn process_cpu(process: &str) -> Result<Duration> {
+    let path = format!("/proc/{process}/stat");
+    let stat = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
     // Fields after the parenthesized command name start at field 3; utime and stime are 14 and 15.
     let after_name = stat
         .rsplit_once(')')
         .map(|(_, rest)| rest)
-        .context("malformed /proc/self/stat")?;
+        .with_context(|| format!("malformed {path}"))?;
     let ticks = after_name
         .split_whitespace()
         .skip(11)
         .take(2)
-        .map(|t| t.parse::<u64>().context("malformed /proc/self/stat"))
+        .map(|t| {
+            t.parse::<u64>()
+                .with_context(|| format!("malformed {path}"))
+        })
         .sum::<Result<u64>>()?;
     Ok(Duration::from_millis(ticks * 1000 / USER_HZ))
 }
@@ -31,22 +35,35 @@ pub struct Lap {
 }
 
 pub struct Stopwatch {
+    /// `self` or a pid, as in /proc.
+    process: String,
     wall: Instant,
     cpu: Duration,
 }
 
 impl Stopwatch {
+    /// Counts this process's CPU (the in-process server and the client alike).
     pub fn start() -> Result<Stopwatch> {
+        Stopwatch::of("self".to_owned())
+    }
+
+    /// Counts the CPU of process `pid` (a child of ours).
+    pub fn of_process(pid: u32) -> Result<Stopwatch> {
+        Stopwatch::of(pid.to_string())
+    }
+
+    fn of(process: String) -> Result<Stopwatch> {
         Ok(Stopwatch {
-            cpu: process_cpu()?,
+            cpu: process_cpu(&process)?,
             wall: Instant::now(),
+            process,
         })
     }
 
-    /// Time since the start (the CPU figure includes the in-process client).
+    /// Time since the start, and the CPU the watched process used meanwhile.
     pub fn lap(&self) -> Result<Lap> {
         let elapsed = self.wall.elapsed();
-        let cpu = process_cpu()?.saturating_sub(self.cpu);
+        let cpu = process_cpu(&self.process)?.saturating_sub(self.cpu);
         Ok(Lap {
             elapsed,
             cores_busy: cpu.as_secs_f64() / elapsed.as_secs_f64().max(f64::MIN_POSITIVE),

@@ -8,6 +8,9 @@ mod machine;
 mod phases;
 mod report;
 mod rss;
+mod serve;
+mod serve_child;
+mod server_process;
 mod stats;
 mod workload;
 
@@ -15,6 +18,7 @@ use anyhow::Result;
 use clap::{Parser, ValueEnum};
 use engine::EngineConfig;
 use report::{Report, Settings};
+use serve_child::ServeChild;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -47,7 +51,7 @@ struct Cli {
     /// Items per chunk transaction.
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     chunk_size: u32,
-    /// Jobs of 1,000 items queued while no worker runs (memory phase).
+    /// Jobs of 1,000 items queued in a separate server process with no worker running (memory phase).
     #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..))]
     queued_jobs: u64,
     /// Print the figures as one JSON object instead of the report.
@@ -63,7 +67,12 @@ enum Workload {
 
 #[tokio::main]
 async fn main() -> Result<()> {
-    let cli = Cli::parse();
+    // `serve-child` (hidden, not in --help): phase 4's separate server process.
+    let args: Vec<_> = std::env::args_os().collect();
+    if args.get(1).is_some_and(|a| a == serve_child::NAME) {
+        return ServeChild::parse_from(&args[1..]).run().await;
+    }
+    let cli = Cli::parse_from(args);
     let settings = Settings {
         workload: match cli.workload {
             Workload::Customers => "customers",
@@ -89,8 +98,14 @@ async fn main() -> Result<()> {
     let raw = phases::raw::run(settings.items).await?;
     eprintln!("3/4 single calls ({})…", settings.single_calls);
     let single = phases::single::run(settings.single_calls, config.clone()).await?;
-    eprintln!("4/4 queued jobs ({})…", settings.queued_jobs);
+    eprintln!(
+        "4/4 queued jobs ({}), in a separate server process…",
+        settings.queued_jobs
+    );
     let queued = phases::queued::run(settings.queued_jobs, settings.connections, config).await?;
+    // Read last: phase 4's servers ran in their own processes, so this peak is
+    // phases 1–3 (client and server) plus phase 4's client.
+    let bench_peak_rss_kib = rss::of_self()?.peak_kib;
 
     let report = Report {
         date,
@@ -100,7 +115,7 @@ async fn main() -> Result<()> {
         raw,
         single,
         queued,
-        peak_rss_kib: rss::overall_peak_kib()?,
+        bench_peak_rss_kib,
     };
     if cli.json {
         println!("{}", serde_json::to_string_pretty(&report.json())?);

@@ -1,69 +1,89 @@
-//! Phase 4: memory while Q jobs wait with no worker running, then the time to drain them once the engine starts.
+//! Phase 4: a separate server process's memory with Q jobs queued and no worker running, then a fresh one's while it drains them.
 
-use super::{DRAIN_DEADLINE, submit_all};
+use super::{DRAIN_DEADLINE, processing_window, submit_all};
 use crate::api::verify_jobs;
-use crate::cpu::{Lap, Stopwatch};
-use crate::instance::Instance;
-use crate::rss;
+use crate::cpu::Lap;
+use crate::instance::{customer_rows, temp_dir};
+use crate::rss::Sample;
+use crate::server_process::ServerProcess;
 use crate::stats::per_second;
 use crate::workload::{self, BATCH_SIZE};
 use anyhow::{Result, ensure};
 use engine::EngineConfig;
+use std::time::{Duration, Instant};
 use wire::JobState;
 
 pub struct QueuedRun {
     pub jobs: usize,
     pub items: usize,
-    /// Whether the peak could be reset before the phase (else peaks are whole-run).
-    pub peak_reset: bool,
-    pub before: rss::Sample,
-    /// After every job was accepted, nothing processed yet.
-    pub queued: rss::Sample,
-    /// After the queue drained.
-    pub drained: rss::Sample,
+    /// The server without workers, listening, before any request.
+    pub idle: Sample,
+    /// The same server once every job was accepted (its peak covers the whole intake).
+    pub queued: Sample,
+    /// First submit → last `{"jobId"}` received.
+    pub ingest: Duration,
+    /// A fresh server with workers, once the queue drained (its peak covers the whole drain).
+    pub drained: Sample,
+    /// Listening → no job queued or running; the CPU is the server process's alone.
     pub drain: Lap,
+    /// First job started → last job finished, as the server recorded it.
+    pub processing: Option<Duration>,
 }
 
 impl QueuedRun {
     pub fn items_per_second(&self) -> f64 {
         per_second(self.items, self.drain.elapsed)
     }
+
+    pub fn ingest_items_per_second(&self) -> f64 {
+        per_second(self.items, self.ingest)
+    }
 }
 
 pub async fn run(jobs: usize, connections: usize, config: EngineConfig) -> Result<QueuedRun> {
-    let mut instance = Instance::start(config).await?;
-    let api = instance.api()?;
+    let dir = temp_dir()?;
+    let db = dir.path().join("loyalbatch.db");
     let items = jobs * BATCH_SIZE;
 
-    let peak_reset = rss::reset_peak()?;
-    let before = rss::sample()?;
-    // Bodies are built one per free connection, so the client holds at most
-    // `connections` of them: the growth measured is the server's.
+    // A server process with no worker: every accepted job stays queued.
+    let server = ServerProcess::spawn(&db, &config, false).await?;
+    let api = server.api()?;
+    let idle = server.memory()?;
+    let start = Instant::now();
+    // Bodies are built one per free connection, in this process: the server's
+    // memory is measured in its own.
     let (submitted, _) = submit_all(&api, workload::batch_bodies("q", items), connections).await?;
-    let queued = rss::sample()?;
+    let ingest = start.elapsed();
+    let queued = server.memory()?;
     verify_jobs(&api.all_jobs().await?, &submitted, JobState::Queued)?;
+    drop(api);
+    server.kill().await?;
 
-    instance.start_engine();
-    let watch = Stopwatch::start()?;
+    // A fresh server process on the same database, with workers: it drains the queue.
+    let server = ServerProcess::spawn(&db, &config, true).await?;
+    let api = server.api()?;
+    let watch = server.stopwatch()?;
     api.wait_until_drained(DRAIN_DEADLINE).await?;
     let drain = watch.lap()?;
-    let drained = rss::sample()?;
+    let drained = server.memory()?;
 
-    verify_jobs(&api.all_jobs().await?, &submitted, JobState::Completed)?;
-    let rows = instance.customer_rows()?;
+    let listed = api.all_jobs().await?;
+    verify_jobs(&listed, &submitted, JobState::Completed)?;
+    let rows = customer_rows(&db)?;
     ensure!(
         rows == items,
         "{items} customers queued but {rows} rows stored"
     );
     drop(api);
-    instance.stop().await?;
+    server.kill().await?;
     Ok(QueuedRun {
         jobs,
         items,
-        peak_reset,
-        before,
+        idle,
         queued,
+        ingest,
         drained,
         drain,
+        processing: processing_window(&listed),
     })
 }
