@@ -6,6 +6,8 @@ mod jobs;
 mod tenants;
 mod writer;
 
+use writer::Weight;
+
 use async_trait::async_trait;
 use domain::{ChunkItems, Outcome};
 use rusqlite::{Connection, OpenFlags};
@@ -84,7 +86,7 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
-        self.inner.writer.write(f).await
+        self.inner.writer.write(Weight::Short, f).await
     }
 
     /// Runs `f` on a reader connection (WAL readers never block the writer).
@@ -267,7 +269,9 @@ impl Store for SqliteStore {
         work: ChunkWork,
     ) -> Result<ChunkCommitted, StoreError> {
         let (committed, spent) = self
-            .write(move |c| chunks::apply_chunk(c, fence, work))
+            .inner
+            .writer
+            .write(Weight::Bulk, move |c| chunks::apply_chunk(c, fence, work))
             .await?;
         // The chunk's values are freed here, after the writer lock is released.
         drop(spent);

@@ -2,12 +2,17 @@
 //!
 //! Each operation runs inside a savepoint of its own, so one that fails is rolled
 //! back alone; the group's `COMMIT` (one fsync under `synchronous=FULL`) makes all
-//! of them durable at once, and only then does any caller get its answer. Callers
-//! are served in arrival order: an intake never waits behind a stream of chunks.
+//! of them durable at once, and only then does any caller get its answer.
+//!
+//! Short operations (intake, stop, claims, single calls) and bulk ones (a chunk of
+//! a job) are grouped apart, and the two kinds take turns while both wait: an
+//! intake waits for at most one chunk, however many workers are busy, and chunks
+//! are never starved by a stream of requests.
 
 use rusqlite::Connection;
+use std::collections::VecDeque;
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::mpsc::{Receiver, Sender, TryRecvError, channel};
 use store::StoreError;
 use tokio::sync::oneshot;
 
@@ -19,8 +24,17 @@ type Answer = Box<dyn FnOnce(Result<(), Arc<rusqlite::Error>>) + Send>;
 /// An operation on the write connection (or the reason there is none), inside its savepoint.
 type Operation = Box<dyn FnOnce(Result<&Connection, Arc<rusqlite::Error>>) -> Answer + Send>;
 
+/// How long an operation holds the writer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Weight {
+    /// A few rows: intake, stop, claims, leases, single calls.
+    Short,
+    /// A chunk of a job: thousands of rows.
+    Bulk,
+}
+
 pub struct Writer {
-    queue: Sender<Operation>,
+    queue: Sender<(Weight, Operation)>,
 }
 
 impl Writer {
@@ -35,7 +49,7 @@ impl Writer {
     }
 
     /// Runs `f` in the next group and answers once that group is durably committed.
-    pub async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
+    pub async fn write<T, F>(&self, weight: Weight, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
@@ -56,7 +70,7 @@ impl Writer {
             })
         });
         self.queue
-            .send(operation)
+            .send((weight, operation))
             .map_err(|_| StoreError::Conflict("the SQLite writer has stopped".into()))?;
         answered
             .await
@@ -83,31 +97,65 @@ fn in_savepoint<T>(
     result
 }
 
-fn run(conn: Connection, operations: Receiver<Operation>) {
-    while let Ok(first) = operations.recv() {
-        let mut group = vec![first];
-        while group.len() < MAX_GROUP {
+fn run(conn: Connection, operations: Receiver<(Weight, Operation)>) {
+    let mut short: VecDeque<Operation> = VecDeque::new();
+    let mut bulk: VecDeque<Operation> = VecDeque::new();
+    let mut last_was_short = false;
+    loop {
+        // Wait only when nothing is pending; then take everything that arrived.
+        if short.is_empty() && bulk.is_empty() {
+            match operations.recv() {
+                Ok(op) => queue(op, &mut short, &mut bulk),
+                Err(_) => return,
+            }
+        }
+        loop {
             match operations.try_recv() {
-                Ok(next) => group.push(next),
-                Err(_) => break,
+                Ok(op) => queue(op, &mut short, &mut bulk),
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) if short.is_empty() && bulk.is_empty() => return,
+                Err(TryRecvError::Disconnected) => break,
             }
         }
-        if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
-            // Busy beyond the busy timeout (another process holds the write lock): nothing runs.
-            let e = Arc::new(e);
-            for operation in group {
-                operation(Err(e.clone()))(Err(e.clone()));
-            }
-            continue;
+        let bulk_turn = !bulk.is_empty() && (short.is_empty() || last_was_short);
+        let group: Vec<Operation> = if bulk_turn {
+            bulk.pop_front().into_iter().collect()
+        } else {
+            let take = short.len().min(MAX_GROUP);
+            short.drain(..take).collect()
+        };
+        last_was_short = !bulk_turn;
+        commit_group(&conn, group);
+    }
+}
+
+fn queue(
+    (weight, op): (Weight, Operation),
+    short: &mut VecDeque<Operation>,
+    bulk: &mut VecDeque<Operation>,
+) {
+    match weight {
+        Weight::Short => short.push_back(op),
+        Weight::Bulk => bulk.push_back(op),
+    }
+}
+
+fn commit_group(conn: &Connection, group: Vec<Operation>) {
+    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+        // Busy beyond the busy timeout (another process holds the write lock): nothing runs.
+        let e = Arc::new(e);
+        for operation in group {
+            operation(Err(e.clone()))(Err(e.clone()));
         }
-        let answers: Vec<Answer> = group.into_iter().map(|op| op(Ok(&conn))).collect();
-        let committed = conn.execute_batch("COMMIT").map_err(Arc::new);
-        if committed.is_err() {
-            let _ = conn.execute_batch("ROLLBACK");
-        }
-        for answer in answers {
-            answer(committed.clone());
-        }
+        return;
+    }
+    let answers: Vec<Answer> = group.into_iter().map(|op| op(Ok(conn))).collect();
+    let committed = conn.execute_batch("COMMIT").map_err(Arc::new);
+    if committed.is_err() {
+        let _ = conn.execute_batch("ROLLBACK");
+    }
+    for answer in answers {
+        answer(committed.clone());
     }
 }
 
@@ -128,21 +176,21 @@ mod tests {
         conn.execute_batch("CREATE TABLE t (v INTEGER UNIQUE)")
             .unwrap();
         let writer = Writer::start(conn).unwrap();
-        let ok = writer.write(|c| insert(c, 1));
-        let fails = writer.write(|c| {
+        let ok = writer.write(Weight::Short, |c| insert(c, 1));
+        let fails = writer.write(Weight::Short, |c| {
             insert(c, 2)?;
             insert(c, 1) // unique violation: the 2 goes too
         });
-        let panics = writer.write(|c| -> Result<(), StoreError> {
+        let panics = writer.write(Weight::Short, |c| -> Result<(), StoreError> {
             insert(c, 3)?;
             panic!("bug in an operation")
         });
-        let after = writer.write(|c| insert(c, 4));
+        let after = writer.write(Weight::Short, |c| insert(c, 4));
         let (ok, fails, panics, after) = tokio::join!(ok, fails, panics, after);
         assert!(ok.is_ok() && after.is_ok());
         assert!(fails.is_err() && panics.is_err());
         let rows: Vec<i64> = writer
-            .write(|c| {
+            .write(Weight::Short, |c| {
                 let mut st = c
                     .prepare("SELECT v FROM t ORDER BY v")
                     .map_err(StoreError::other)?;
