@@ -24,7 +24,7 @@ pub struct ServeChild {
     #[arg(long)]
     db: PathBuf,
     /// Engine workers (jobs processed at the same time).
-    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=256))]
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..=256))]
     workers: u64,
     /// Items per chunk transaction.
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=10_000))]

@@ -15,7 +15,8 @@ pub use tokio_util::sync::CancellationToken as Shutdown;
 
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
-    /// Jobs processed at the same time by this process.
+    /// Jobs processed at the same time by this process. More workers than cores
+    /// pays on SQLite: while one chunk commits, the others parse their next chunk.
     pub workers: usize,
     /// Items per chunk transaction.
     pub chunk_size: u32,
@@ -32,7 +33,7 @@ pub struct EngineConfig {
 impl Default for EngineConfig {
     fn default() -> Self {
         EngineConfig {
-            workers: 2,
+            workers: 4,
             chunk_size: 1000,
             lease: Duration::from_secs(30),
             poll_interval: Duration::from_millis(500),

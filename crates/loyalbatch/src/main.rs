@@ -64,7 +64,7 @@ struct ServeArgs {
     #[arg(long, env = "LOYALBATCH_LISTEN", default_value = "127.0.0.1:8080")]
     listen: String,
     /// Jobs processed at the same time by this process.
-    #[arg(long, env = "LOYALBATCH_WORKERS", default_value_t = 2)]
+    #[arg(long, env = "LOYALBATCH_WORKERS", default_value_t = 4)]
     workers: usize,
     /// Items per chunk transaction.
     #[arg(long, env = "LOYALBATCH_CHUNK_SIZE", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=10_000))]
