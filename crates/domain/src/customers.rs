@@ -74,41 +74,45 @@ pub fn parse(item: Value) -> ParseResult<CustomerUpsert> {
 }
 
 fn parse_object(item: Value) -> Result<CustomerUpsert, ItemFailure> {
-    let Value::Object(mut obj) = item else {
+    let Value::Object(obj) = item else {
         return Err(ItemFailure::invalid("item: must be a JSON object"));
     };
     let customer_id = CustomerId::from_item(&obj)?;
     let mut patch = Profile::new();
-    for (key, kind) in TOP_LEVEL {
-        if let Some(v) = obj.remove(*key) {
-            fields::check(key, *kind, &v)?;
-            patch.insert((*key).to_owned(), v);
-        }
-    }
-
+    let mut shorthands = Map::new();
     let mut attributes = Map::new();
-    for (alias, attribute) in TOP_LEVEL_ALIASES {
-        if let Some(v) = obj.remove(*alias) {
-            let kind = attribute_kind(attribute);
-            fields::check(alias, kind, &v)?;
-            attributes.insert((*attribute).to_owned(), v);
-        }
-    }
-    match obj.remove(ATTRIBUTES) {
-        None | Some(Value::Null) => {}
-        Some(Value::Object(mut given)) => {
-            for (key, kind) in ATTRIBUTE_FIELDS {
-                if let Some(v) = given.remove(*key) {
-                    fields::check(&format!("{ATTRIBUTES}.{key}"), *kind, &v)?;
-                    attributes.insert((*key).to_owned(), v);
+    // One pass over the item's own keys; unknown keys are dropped.
+    for (key, value) in obj {
+        if let Some(kind) = top_level_kind(&key) {
+            fields::check(&key, kind, &value)?;
+            patch.insert(key, value);
+        } else if let Some(attribute) = shorthand_target(&key) {
+            let kind =
+                attribute_kind(attribute).expect("every shorthand targets a known attribute");
+            fields::check(&key, kind, &value)?;
+            shorthands.insert(attribute.to_owned(), value);
+        } else if key == ATTRIBUTES {
+            match value {
+                Value::Null => {}
+                Value::Object(given) => {
+                    for (name, value) in given {
+                        if let Some(kind) = attribute_kind(&name) {
+                            fields::check(&format!("{ATTRIBUTES}.{name}"), kind, &value)?;
+                            attributes.insert(name, value);
+                        }
+                    }
+                }
+                _ => {
+                    return Err(ItemFailure::invalid(format!(
+                        "{ATTRIBUTES}: must be an object"
+                    )));
                 }
             }
         }
-        Some(_) => {
-            return Err(ItemFailure::invalid(format!(
-                "{ATTRIBUTES}: must be an object"
-            )));
-        }
+    }
+    // Nested attributes win over the top-level shorthands.
+    for (name, value) in shorthands {
+        attributes.entry(name).or_insert(value);
     }
     if !attributes.is_empty() {
         patch.insert(ATTRIBUTES.to_owned(), Value::Object(attributes));
@@ -116,18 +120,37 @@ fn parse_object(item: Value) -> Result<CustomerUpsert, ItemFailure> {
     Ok(CustomerUpsert { customer_id, patch })
 }
 
-fn attribute_kind(name: &str) -> Kind {
+fn top_level_kind(name: &str) -> Option<Kind> {
+    TOP_LEVEL
+        .iter()
+        .find(|(k, _)| *k == name)
+        .map(|(_, kind)| *kind)
+}
+
+fn shorthand_target(name: &str) -> Option<&'static str> {
+    TOP_LEVEL_ALIASES
+        .iter()
+        .find(|(alias, _)| *alias == name)
+        .map(|(_, attribute)| *attribute)
+}
+
+fn attribute_kind(name: &str) -> Option<Kind> {
     ATTRIBUTE_FIELDS
         .iter()
         .find(|(k, _)| *k == name)
         .map(|(_, kind)| *kind)
-        .expect("every alias targets a known attribute")
 }
 
 /// Merges `patch` into `profile`: present fields overwrite, absent fields keep
 /// their value, `null` clears a field, and `customerAttributes` and its `custom`
 /// merge key by key (RFC 7396 merge-patch, two levels deep).
-pub fn merge(profile: &mut Profile, patch: Profile) {
+pub fn merge(profile: &mut Profile, mut patch: Profile) {
+    if profile.is_empty() {
+        // A new customer: the patch is the profile, minus the nulls that would clear nothing.
+        strip_nulls(&mut patch);
+        *profile = patch;
+        return;
+    }
     for (key, value) in patch {
         match value {
             Value::Object(attrs) if key == ATTRIBUTES => {
@@ -142,6 +165,16 @@ pub fn merge(profile: &mut Profile, patch: Profile) {
                 }
             }
             other => set_or_clear(profile, key, other),
+        }
+    }
+}
+
+fn strip_nulls(patch: &mut Profile) {
+    patch.retain(|_, v| !v.is_null());
+    if let Some(Value::Object(attrs)) = patch.get_mut(ATTRIBUTES) {
+        attrs.retain(|_, v| !v.is_null());
+        if let Some(Value::Object(custom)) = attrs.get_mut(CUSTOM) {
+            custom.retain(|_, v| !v.is_null());
         }
     }
 }
@@ -303,6 +336,20 @@ mod tests {
         assert_eq!(
             Value::Object(profile),
             json!({"customerAttributes": {"custom": {"b": 2}}})
+        );
+    }
+
+    #[test]
+    fn a_new_profile_keeps_no_nulls_at_any_level() {
+        let mut profile = Profile::new();
+        let patch = parse(json!({"customerId": "1", "email": null, "mobile": "5",
+            "customerAttributes": {"city": null, "zip": "11", "custom": {"a": null, "b": 1}}}))
+        .unwrap()
+        .patch;
+        merge(&mut profile, patch);
+        assert_eq!(
+            Value::Object(profile),
+            json!({"mobile": "5", "customerAttributes": {"zip": "11", "custom": {"b": 1}}})
         );
     }
 
