@@ -59,17 +59,6 @@ impl ChunkItems {
         matches!(batch_type, BatchType::Customers | BatchType::Events)
     }
 
-    pub fn len(&self) -> usize {
-        match self {
-            ChunkItems::Customers(v) => v.len(),
-            ChunkItems::Events(v) => v.len(),
-        }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// The distinct customers the valid items touch, in order of first appearance:
     /// the keys the store loads (and allocates ids for when missing).
     pub fn customer_ids(&self) -> Vec<CustomerId> {

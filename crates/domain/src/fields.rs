@@ -2,7 +2,7 @@
 
 use crate::outcome::ItemFailure;
 use rust_decimal::Decimal;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::str::FromStr;
 use time::macros::format_description;
 use time::{Date, OffsetDateTime, PrimitiveDateTime};
@@ -156,19 +156,6 @@ pub fn parse_timestamp(s: &str) -> Option<OffsetDateTime> {
     PrimitiveDateTime::parse(s, naive)
         .ok()
         .map(PrimitiveDateTime::assume_utc)
-}
-
-/// Reads an optional object field; anything but an object or null is an error.
-pub fn optional_object<'a>(
-    item: &'a Map<String, Value>,
-    key: &str,
-    path: &str,
-) -> Result<Option<&'a Map<String, Value>>, ItemFailure> {
-    match item.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Object(m)) => Ok(Some(m)),
-        Some(_) => Err(ItemFailure::invalid(format!("{path}: must be an object"))),
-    }
 }
 
 #[cfg(test)]
