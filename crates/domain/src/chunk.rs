@@ -3,9 +3,9 @@
 use crate::customers::{self, CustomerUpsert, Profile};
 use crate::events::{self, EventsItem};
 use crate::ids::CustomerId;
-use crate::outcome::{ItemFailure, Outcome, ParseResult};
+use crate::outcome::{ItemFailure, Outcome, ParseResult, Success};
 use rustc_hash::{FxHashMap, FxHashSet};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use wire::BatchType;
 
 /// One item after parsing: its position in the job and the typed item or why it failed.
@@ -158,12 +158,14 @@ pub fn apply(mut state: ChunkState, items: ChunkItems) -> ChunkEffects {
                         } else {
                             "Customer updated successfully"
                         };
-                        let id = upsert.customer_id.into_string();
-                        let mut m = Map::new();
-                        m.insert("customerId".into(), Value::String(id.clone()));
-                        m.insert("gameballId".into(), gameball_id.into());
-                        m.insert("message".into(), message.into());
-                        Outcome::succeeded(p.index, Some(id), m)
+                        Outcome::succeeded(
+                            p.index,
+                            Success::Customer {
+                                customer_id: upsert.customer_id.into_string(),
+                                gameball_id,
+                                message,
+                            },
+                        )
                     }
                 };
                 out.outcomes.push(outcome);
@@ -179,11 +181,8 @@ pub fn apply(mut state: ChunkState, items: ChunkItems) -> ChunkEffects {
                             touched.touch(&item.customer_id);
                         }
                         let gameball_id = customer_entry(&mut state, &item.customer_id).gameball_id;
-                        let names: Vec<Value> = item
-                            .events
-                            .iter()
-                            .map(|e| Value::String(e.name.clone()))
-                            .collect();
+                        let names: Vec<String> =
+                            item.events.iter().map(|e| e.name.clone()).collect();
                         for e in item.events {
                             out.events.push(NewEvent {
                                 gameball_id,
@@ -192,12 +191,14 @@ pub fn apply(mut state: ChunkState, items: ChunkItems) -> ChunkEffects {
                                 item_index: p.index,
                             });
                         }
-                        let id = item.customer_id.into_string();
-                        let mut m = Map::new();
-                        m.insert("customerId".into(), Value::String(id.clone()));
-                        m.insert("events".into(), Value::Array(names));
-                        m.insert("rewardedPoints".into(), 0.into());
-                        Outcome::succeeded(p.index, Some(id), m)
+                        Outcome::succeeded(
+                            p.index,
+                            Success::Events {
+                                customer_id: item.customer_id.into_string(),
+                                events: names,
+                                rewarded_points: 0,
+                            },
+                        )
                     }
                 };
                 out.outcomes.push(outcome);

@@ -69,55 +69,54 @@ pub struct CustomerUpsert {
 /// Parses one item of a `customers` batch or a `POST /customers` body.
 /// Unknown fields are ignored; every known field is checked and an error names its path.
 pub fn parse(item: Value) -> ParseResult<CustomerUpsert> {
-    let reported = reported_customer_id(&item);
-    parse_object(item).map_err(|f| (reported, f))
+    let Value::Object(obj) = item else {
+        return Err((None, ItemFailure::invalid("item: must be a JSON object")));
+    };
+    let customer_id = match CustomerId::from_item(&obj) {
+        Ok(id) => id,
+        Err(f) => return Err((reported_customer_id(&obj), f)),
+    };
+    match parse_fields(obj) {
+        Ok(patch) => Ok(CustomerUpsert { customer_id, patch }),
+        Err(f) => Err((Some(customer_id.into_string()), f)),
+    }
 }
 
-fn parse_object(item: Value) -> Result<CustomerUpsert, ItemFailure> {
-    let Value::Object(obj) = item else {
-        return Err(ItemFailure::invalid("item: must be a JSON object"));
+/// Validates the known fields and drops the rest, reusing the item's own maps
+/// (no second tree is built: this runs for every item of every chunk).
+fn parse_fields(mut obj: Map<String, Value>) -> Result<Profile, ItemFailure> {
+    let mut attributes = match obj.remove(ATTRIBUTES) {
+        None | Some(Value::Null) => Map::new(),
+        Some(Value::Object(given)) => given,
+        Some(_) => {
+            return Err(ItemFailure::invalid(format!(
+                "{ATTRIBUTES}: must be an object"
+            )));
+        }
     };
-    let customer_id = CustomerId::from_item(&obj)?;
-    let mut patch = Profile::new();
-    let mut shorthands = Map::new();
-    let mut attributes = Map::new();
-    // One pass over the item's own keys; unknown keys are dropped.
-    for (key, value) in obj {
-        if let Some(kind) = top_level_kind(&key) {
-            fields::check(&key, kind, &value)?;
-            patch.insert(key, value);
-        } else if let Some(attribute) = shorthand_target(&key) {
+    attributes.retain(|name, _| attribute_kind(name).is_some());
+    for (name, value) in &attributes {
+        let kind = attribute_kind(name).expect("kept only known attributes");
+        fields::check(&format_args!("{ATTRIBUTES}.{name}"), kind, value)?;
+    }
+    // The top-level shorthands; nested attributes win over them.
+    for (alias, attribute) in TOP_LEVEL_ALIASES {
+        if let Some(value) = obj.remove(*alias) {
             let kind =
                 attribute_kind(attribute).expect("every shorthand targets a known attribute");
-            fields::check(&key, kind, &value)?;
-            shorthands.insert(attribute.to_owned(), value);
-        } else if key == ATTRIBUTES {
-            match value {
-                Value::Null => {}
-                Value::Object(given) => {
-                    for (name, value) in given {
-                        if let Some(kind) = attribute_kind(&name) {
-                            fields::check(&format!("{ATTRIBUTES}.{name}"), kind, &value)?;
-                            attributes.insert(name, value);
-                        }
-                    }
-                }
-                _ => {
-                    return Err(ItemFailure::invalid(format!(
-                        "{ATTRIBUTES}: must be an object"
-                    )));
-                }
-            }
+            fields::check(alias, kind, &value)?;
+            attributes.entry((*attribute).to_owned()).or_insert(value);
         }
     }
-    // Nested attributes win over the top-level shorthands.
-    for (name, value) in shorthands {
-        attributes.entry(name).or_insert(value);
+    obj.retain(|key, _| top_level_kind(key).is_some());
+    for (key, value) in &obj {
+        let kind = top_level_kind(key).expect("kept only known fields");
+        fields::check(key, kind, value)?;
     }
     if !attributes.is_empty() {
-        patch.insert(ATTRIBUTES.to_owned(), Value::Object(attributes));
+        obj.insert(ATTRIBUTES.to_owned(), Value::Object(attributes));
     }
-    Ok(CustomerUpsert { customer_id, patch })
+    Ok(obj)
 }
 
 fn top_level_kind(name: &str) -> Option<Kind> {
@@ -125,13 +124,6 @@ fn top_level_kind(name: &str) -> Option<Kind> {
         .iter()
         .find(|(k, _)| *k == name)
         .map(|(_, kind)| *kind)
-}
-
-fn shorthand_target(name: &str) -> Option<&'static str> {
-    TOP_LEVEL_ALIASES
-        .iter()
-        .find(|(alias, _)| *alias == name)
-        .map(|(_, attribute)| *attribute)
 }
 
 fn attribute_kind(name: &str) -> Option<Kind> {

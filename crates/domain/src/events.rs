@@ -24,16 +24,24 @@ pub struct EventsItem {
 
 /// Parses one item of an `events` batch or a `POST /events` body.
 pub fn parse(item: Value) -> ParseResult<EventsItem> {
-    let reported = reported_customer_id(&item);
-    parse_object(&item).map_err(|f| (reported, f))
+    let Value::Object(obj) = item else {
+        return Err((None, ItemFailure::invalid("item: must be a JSON object")));
+    };
+    let customer_id = match CustomerId::from_item(&obj) {
+        Ok(id) => id,
+        Err(f) => return Err((reported_customer_id(&obj), f)),
+    };
+    match parse_events(obj) {
+        Ok(events) => Ok(EventsItem {
+            customer_id,
+            events,
+        }),
+        Err(f) => Err((Some(customer_id.into_string()), f)),
+    }
 }
 
-fn parse_object(item: &Value) -> Result<EventsItem, ItemFailure> {
-    let obj = item
-        .as_object()
-        .ok_or_else(|| ItemFailure::invalid("item: must be a JSON object"))?;
-    let customer_id = CustomerId::from_item(obj)?;
-    let events = match obj.get("events") {
+fn parse_events(mut obj: serde_json::Map<String, Value>) -> Result<Vec<Event>, ItemFailure> {
+    let events = match obj.remove("events") {
         None | Some(Value::Null) => return Err(ItemFailure::missing("events")),
         Some(Value::Object(m)) => m,
         Some(_) => {
@@ -55,7 +63,7 @@ fn parse_object(item: &Value) -> Result<EventsItem, ItemFailure> {
         }
         if name.chars().count() > MAX_NAME_CHARS {
             return Err(ItemFailure::too_long(
-                &format!("events.{name}"),
+                format_args!("events.{name}"),
                 MAX_NAME_CHARS,
             ));
         }
@@ -65,10 +73,7 @@ fn parse_object(item: &Value) -> Result<EventsItem, ItemFailure> {
             metadata.to_string()
         };
         metadata_bytes += metadata.len();
-        parsed.push(Event {
-            name: name.clone(),
-            metadata,
-        });
+        parsed.push(Event { name, metadata });
     }
     if metadata_bytes > MAX_METADATA_BYTES {
         return Err(ItemFailure::new(
@@ -76,10 +81,7 @@ fn parse_object(item: &Value) -> Result<EventsItem, ItemFailure> {
             format!("events: metadata larger than {MAX_METADATA_BYTES} bytes"),
         ));
     }
-    Ok(EventsItem {
-        customer_id,
-        events: parsed,
-    })
+    Ok(parsed)
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 use crate::outcome::ItemFailure;
 use rust_decimal::Decimal;
 use serde_json::Value;
+use std::fmt;
 use std::str::FromStr;
 use time::macros::format_description;
 use time::{Date, OffsetDateTime, PrimitiveDateTime};
@@ -33,7 +34,8 @@ pub enum Kind {
 
 /// Checks `value` against `kind`; `path` names the field in errors.
 /// `null` is allowed everywhere: in an upsert it clears the field.
-pub fn check(path: &str, kind: Kind, value: &Value) -> Result<(), ItemFailure> {
+/// `path` is only formatted when the value is wrong (the valid path allocates nothing).
+pub fn check(path: &dyn fmt::Display, kind: Kind, value: &Value) -> Result<(), ItemFailure> {
     if value.is_null() {
         return Ok(());
     }
@@ -108,7 +110,7 @@ pub fn check(path: &str, kind: Kind, value: &Value) -> Result<(), ItemFailure> {
                 ));
             }
             for (i, t) in tags.iter().enumerate() {
-                let p = format!("{path}[{i}]");
+                let p = format_args!("{path}[{i}]");
                 let s = expect_str(&p, t)?;
                 if s.trim().is_empty() {
                     return Err(ItemFailure::invalid(format!("{p}: must not be empty")));
@@ -122,14 +124,14 @@ pub fn check(path: &str, kind: Kind, value: &Value) -> Result<(), ItemFailure> {
     Ok(())
 }
 
-fn expect_str<'a>(path: &str, value: &'a Value) -> Result<&'a str, ItemFailure> {
+fn expect_str<'a>(path: &dyn fmt::Display, value: &'a Value) -> Result<&'a str, ItemFailure> {
     value
         .as_str()
         .ok_or_else(|| ItemFailure::invalid(format!("{path}: must be a string")))
 }
 
 /// A JSON number (or numeric string) as an exact decimal.
-pub fn decimal(path: &str, value: &Value) -> Result<Decimal, ItemFailure> {
+pub fn decimal(path: &dyn fmt::Display, value: &Value) -> Result<Decimal, ItemFailure> {
     let text = match value {
         Value::Number(n) => n.to_string(),
         Value::String(s) => s.clone(),
@@ -165,7 +167,7 @@ mod tests {
     use wire::ErrorCode;
 
     fn code(kind: Kind, v: Value) -> Option<ErrorCode> {
-        check("f", kind, &v).err().map(|e| e.code)
+        check(&"f", kind, &v).err().map(|e| e.code)
     }
 
     #[test]
@@ -242,12 +244,12 @@ mod tests {
 
     #[test]
     fn messages_name_the_path() {
-        let e = check("customerAttributes.dateOfBirth", Kind::Date, &json!("x")).unwrap_err();
+        let e = check(&"customerAttributes.dateOfBirth", Kind::Date, &json!("x")).unwrap_err();
         assert_eq!(
             e.message,
             "customerAttributes.dateOfBirth: not a date (YYYY-MM-DD)"
         );
-        let e = check("tags", Kind::Tags, &json!(["a", 1])).unwrap_err();
+        let e = check(&"tags", Kind::Tags, &json!(["a", 1])).unwrap_err();
         assert_eq!(e.message, "tags[1]: must be a string");
     }
 
@@ -262,11 +264,11 @@ mod tests {
 
     #[test]
     fn decimals_are_exact() {
-        assert_eq!(decimal("a", &json!(0.1)).unwrap().to_string(), "0.1");
+        assert_eq!(decimal(&"a", &json!(0.1)).unwrap().to_string(), "0.1");
         assert_eq!(
-            decimal("a", &json!("12.345")).unwrap().to_string(),
+            decimal(&"a", &json!("12.345")).unwrap().to_string(),
             "12.345"
         );
-        assert!(decimal("a", &json!(true)).is_err());
+        assert!(decimal(&"a", &json!(true)).is_err());
     }
 }

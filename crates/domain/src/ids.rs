@@ -46,7 +46,7 @@ impl fmt::Display for CustomerId {
 }
 
 /// The `customerId` an item claimed, for failure reports, even when it is invalid.
-pub fn reported_customer_id(item: &Value) -> Option<String> {
+pub fn reported_customer_id(item: &serde_json::Map<String, Value>) -> Option<String> {
     match item.get("customerId")? {
         Value::String(s) => Some(s.clone()),
         Value::Number(n) => Some(n.to_string()),
@@ -81,6 +81,9 @@ mod tests {
         let number = serde_json::json!({"customerId": 5});
         let err = CustomerId::from_item(number.as_object().unwrap()).unwrap_err();
         assert_eq!(err.code, ErrorCode::InvalidValue);
-        assert_eq!(reported_customer_id(&number).as_deref(), Some("5"));
+        assert_eq!(
+            reported_customer_id(number.as_object().unwrap()).as_deref(),
+            Some("5")
+        );
     }
 }

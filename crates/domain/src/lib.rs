@@ -10,5 +10,5 @@ pub mod outcome;
 
 pub use chunk::{ChunkEffects, ChunkItems, ChunkState, CustomerRecord, CustomerWrite, NewEvent};
 pub use ids::CustomerId;
-pub use outcome::{ItemFailure, Outcome};
+pub use outcome::{ItemFailure, Outcome, Success};
 pub use wire::{BatchType, ErrorCode};

@@ -1,6 +1,6 @@
 //! Per-item outcomes: a success entry or a failure with its Gameball code, rendered as the status `response` entries.
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 use wire::ErrorCode;
 
 /// Why one item failed: a code and a sentence naming the field.
@@ -26,7 +26,7 @@ impl ItemFailure {
         ItemFailure::new(ErrorCode::InvalidValue, message)
     }
 
-    pub fn too_long(field: &str, max: usize) -> ItemFailure {
+    pub fn too_long(field: impl std::fmt::Display, max: usize) -> ItemFailure {
         ItemFailure::new(
             ErrorCode::LimitExceeded,
             format!("{field}: longer than {max} characters"),
@@ -37,14 +37,32 @@ impl ItemFailure {
 /// An item parsed into `T`, or why it failed with the customer id it claimed.
 pub type ParseResult<T> = Result<T, (Option<String>, ItemFailure)>;
 
+/// What a succeeded item reports, per batch type (the fields of its entry).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(untagged)]
+pub enum Success {
+    #[serde(rename_all = "camelCase")]
+    Customer {
+        customer_id: String,
+        gameball_id: i64,
+        message: &'static str,
+    },
+    #[serde(rename_all = "camelCase")]
+    Events {
+        customer_id: String,
+        events: Vec<String>,
+        rewarded_points: i64,
+    },
+}
+
 /// The result of one item of a chunk.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outcome {
     /// 0-based position in the job's `body`.
     pub index: u32,
-    /// The customer id the item named (as given), for reports.
+    /// The customer id the item named (as given), for failure reports.
     pub customer_id: Option<String>,
-    pub result: Result<Map<String, Value>, ItemFailure>,
+    pub result: Result<Success, ItemFailure>,
 }
 
 impl Outcome {
@@ -56,15 +74,11 @@ impl Outcome {
         }
     }
 
-    pub fn succeeded(
-        index: u32,
-        customer_id: Option<String>,
-        fields: Map<String, Value>,
-    ) -> Outcome {
+    pub fn succeeded(index: u32, success: Success) -> Outcome {
         Outcome {
             index,
-            customer_id,
-            result: Ok(fields),
+            customer_id: None,
+            result: Ok(success),
         }
     }
 
@@ -82,6 +96,12 @@ impl Outcome {
     /// Appends the entry's JSON text: `index` first, then the fields.
     pub fn write_entry(&self, buf: &mut String) {
         #[derive(serde::Serialize)]
+        struct Succeeded<'a> {
+            index: u32,
+            #[serde(flatten)]
+            success: &'a Success,
+        }
+        #[derive(serde::Serialize)]
         #[serde(rename_all = "camelCase")]
         struct Failed<'a> {
             index: u32,
@@ -91,16 +111,12 @@ impl Outcome {
             message: &'a str,
         }
         match &self.result {
-            Ok(fields) => {
-                buf.push_str("{\"index\":");
-                buf.push_str(&self.index.to_string());
-                let rest = serde_json::to_string(fields).expect("JSON values serialize");
-                if rest.len() > 2 {
-                    buf.push(',');
-                    buf.push_str(&rest[1..]);
-                } else {
-                    buf.push('}');
-                }
+            Ok(success) => {
+                let entry = Succeeded {
+                    index: self.index,
+                    success,
+                };
+                buf.push_str(&serde_json::to_string(&entry).expect("plain data serializes"));
             }
             Err(f) => {
                 let failed = Failed {
@@ -178,12 +194,15 @@ mod tests {
 
     #[test]
     fn render_splits_in_order_and_join_builds_arrays() {
-        let mut ok = Map::new();
-        ok.insert("customerId".into(), json!("a"));
+        let ok = Success::Customer {
+            customer_id: "a".into(),
+            gameball_id: 7,
+            message: "Customer created successfully",
+        };
         let outs = vec![
-            Outcome::succeeded(0, Some("a".into()), ok.clone()),
+            Outcome::succeeded(0, ok.clone()),
             Outcome::failed(1, None, ItemFailure::missing("customerId")),
-            Outcome::succeeded(2, Some("a".into()), ok),
+            Outcome::succeeded(2, ok),
         ];
         let r = render(&outs);
         assert_eq!((r.succeeded, r.errored), (2, 1));
@@ -191,6 +210,14 @@ mod tests {
         let v: Value = serde_json::from_str(&joined).unwrap();
         assert_eq!(v.as_array().unwrap().len(), 4);
         assert_eq!(v[1]["index"], 2);
+        assert_eq!(
+            v[0],
+            json!({"index": 0, "customerId": "a", "gameballId": 7, "message": "Customer created successfully"})
+        );
+        assert!(
+            r.successful.starts_with("{\"index\":0,"),
+            "index comes first"
+        );
         assert_eq!(join_fragments(["", ""]), "[]");
         let failed: Value = serde_json::from_str(&join_fragments([r.failed.as_str()])).unwrap();
         assert_eq!(failed[0]["customerId"], Value::Null);

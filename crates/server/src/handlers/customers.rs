@@ -7,13 +7,13 @@ use crate::error::ApiError;
 use axum::Json;
 use axum::extract::{Path, State};
 use domain::chunk::Parsed;
-use domain::{ChunkItems, Outcome, customers, events};
+use domain::{ChunkItems, Outcome, Success, customers, events};
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use wire::{CustomerCreated, ErrorCode, EventsAccepted};
 
-fn succeeded(outcome: Outcome) -> Result<Map<String, Value>, ApiError> {
+fn succeeded(outcome: Outcome) -> Result<Success, ApiError> {
     outcome.result.map_err(|f| ApiError::new(f.code, f.message))
 }
 
@@ -28,16 +28,16 @@ pub async fn upsert(
         index: 0,
         item: Ok(item),
     }]);
-    let fields = succeeded(
+    match succeeded(
         app.store
             .apply_single(tenant.id, items, OffsetDateTime::now_utc())
             .await?,
-    )?;
-    let gameball_id = fields
-        .get("gameballId")
-        .and_then(Value::as_i64)
-        .ok_or_else(|| ApiError::internal(&"customer upsert returned no gameballId"))?;
-    Ok(Json(CustomerCreated { gameball_id }))
+    )? {
+        Success::Customer { gameball_id, .. } => Ok(Json(CustomerCreated { gameball_id })),
+        other => Err(ApiError::internal(&format!(
+            "a customer upsert answered {other:?}"
+        ))),
+    }
 }
 
 pub async fn events(
