@@ -116,7 +116,7 @@ pub fn check(path: &dyn fmt::Display, kind: Kind, value: &Value) -> Result<(), I
                     return Err(ItemFailure::invalid(format!("{p}: must not be empty")));
                 }
                 if s.chars().count() > 100 {
-                    return Err(ItemFailure::too_long(&p, 100));
+                    return Err(ItemFailure::too_long(p, 100));
                 }
             }
         }
