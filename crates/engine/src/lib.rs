@@ -28,6 +28,8 @@ pub struct EngineConfig {
     pub retention: Duration,
     /// How often expired jobs are purged.
     pub purge_interval: Duration,
+    /// Consecutive failures of one chunk after which the job is failed.
+    pub chunk_attempts: u32,
 }
 
 impl Default for EngineConfig {
@@ -39,6 +41,7 @@ impl Default for EngineConfig {
             poll_interval: Duration::from_millis(500),
             retention: Duration::from_secs(30 * 24 * 3600),
             purge_interval: Duration::from_secs(60),
+            chunk_attempts: 10,
         }
     }
 }
@@ -60,10 +63,18 @@ pub struct Engine {
     waker: Waker,
 }
 
+/// Why the next chunk could not be prepared.
+enum ChunkError {
+    Store(StoreError),
+    Unsupported(wire::BatchType),
+}
+
 /// How a job's run ended on this worker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum RunEnd {
     Finished,
+    /// The job could not run on (see its `error`).
+    Failed,
     /// Stopped, taken over, or the lease was lost.
     Fenced,
     /// Shutdown asked us to let go.
@@ -176,6 +187,7 @@ impl Engine {
         let fence = claim.fence;
         let mut cursor = claim.cursor;
         let mut backoff = Backoff::default();
+        let mut failures = 0;
         loop {
             if lost.is_cancelled() {
                 return RunEnd::Fenced;
@@ -183,29 +195,32 @@ impl Engine {
             if shutdown.is_cancelled() {
                 return RunEnd::Released;
             }
-            let work = match self.next_chunk(claim, cursor).await {
+            let outcome = match self.next_chunk(claim, cursor).await {
                 Ok(Some(items)) => {
                     let now = OffsetDateTime::now_utc();
-                    ChunkWork {
+                    let work = ChunkWork {
                         tenant_id: claim.tenant_id,
                         from: cursor,
                         items,
                         now,
                         retention: self.config.retention,
                         lease_until: add(now, self.config.lease),
-                    }
+                    };
+                    self.store.apply_chunk(fence, work).await
                 }
                 // No items left to read: the job was stopped (its items are dropped).
                 Ok(None) => return RunEnd::Fenced,
-                Err(e) => {
-                    warn!(job = fence.job_id, error = %e, "loading a chunk failed");
-                    backoff.wait(shutdown).await;
-                    continue;
+                Err(ChunkError::Unsupported(batch_type)) => {
+                    let reason =
+                        format!("batch type '{batch_type}' cannot be processed by this server");
+                    return self.fail(claim, &reason).await;
                 }
+                Err(ChunkError::Store(e)) => Err(e),
             };
-            match self.store.apply_chunk(fence, work).await {
+            match outcome {
                 Ok(committed) => {
                     backoff.reset();
+                    failures = 0;
                     cursor = committed.cursor;
                     if let Some(state) = committed.finished {
                         info!(job = fence.job_id, %state, "job finished");
@@ -214,22 +229,49 @@ impl Engine {
                 }
                 Err(StoreError::Fenced) => return RunEnd::Fenced,
                 Err(e) => {
-                    warn!(job = fence.job_id, error = %e, "committing a chunk failed; retrying");
+                    failures += 1;
+                    warn!(job = fence.job_id, cursor, failures, error = %e, "a chunk failed");
+                    if failures >= self.config.chunk_attempts {
+                        // A chunk that keeps failing must not hold a worker forever.
+                        // The cause stays in the log; the tenant sees where it stopped.
+                        let reason = format!(
+                            "an internal error stopped the job at item {cursor}; the items before it were applied"
+                        );
+                        return self.fail(claim, &reason).await;
+                    }
                     backoff.wait(shutdown).await;
                 }
             }
         }
     }
 
+    async fn fail(&self, claim: &Claim, reason: &str) -> RunEnd {
+        let fence = claim.fence;
+        let now = OffsetDateTime::now_utc();
+        match self
+            .store
+            .fail_job(fence, reason, now, self.config.retention)
+            .await
+        {
+            Ok(true) => warn!(job = fence.job_id, reason, "job failed"),
+            Ok(false) => {}
+            Err(e) => {
+                warn!(job = fence.job_id, error = %e, "marking the job failed did not work; its lease will lapse")
+            }
+        }
+        RunEnd::Failed
+    }
+
     async fn next_chunk(
         &self,
         claim: &Claim,
         cursor: u32,
-    ) -> Result<Option<ChunkItems>, StoreError> {
+    ) -> Result<Option<ChunkItems>, ChunkError> {
         let raw = self
             .store
             .load_items(claim.fence.job_id, cursor, self.config.chunk_size)
-            .await?;
+            .await
+            .map_err(ChunkError::Store)?;
         if raw.is_empty() {
             return Ok(None);
         }
@@ -239,9 +281,9 @@ impl Engine {
             ChunkItems::parse(batch_type, raw.iter().map(|(i, t)| (*i, t.as_str())))
         })
         .await
-        .map_err(StoreError::other)?
+        .map_err(|e| ChunkError::Store(StoreError::other(e)))?
         .map(Some)
-        .map_err(|u| StoreError::Conflict(format!("no rules for batch type {}", u.0)))
+        .map_err(|u| ChunkError::Unsupported(u.0))
     }
 
     async fn purge_loop(&self, shutdown: CancellationToken) {

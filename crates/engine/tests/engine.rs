@@ -9,6 +9,13 @@ use time::OffsetDateTime;
 use wire::{BatchType, JobState};
 
 async fn setup(items: usize) -> (Arc<dyn Store>, i64, i64, tempfile::TempDir) {
+    setup_typed(items, BatchType::Events).await
+}
+
+async fn setup_typed(
+    items: usize,
+    batch_type: BatchType,
+) -> (Arc<dyn Store>, i64, i64, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.path().join("e.db")).unwrap());
     let tenant = store
@@ -29,7 +36,7 @@ async fn setup(items: usize) -> (Arc<dyn Store>, i64, i64, tempfile::TempDir) {
     let job = store
         .create_job(NewJob {
             tenant_id: tenant,
-            batch_type: BatchType::Events,
+            batch_type,
             item_count: items as u32,
             segments: segment_items(texts.iter().map(String::as_str)),
             idempotency: None,
@@ -147,4 +154,44 @@ async fn drain_processes_every_runnable_job() {
         (JobState::Completed, 2500, 2500)
     );
     assert_eq!(engine.drain().await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn a_job_of_a_type_without_rules_fails_with_a_reason() {
+    let (store, tenant, job, _dir) = setup_typed(2, BatchType::Cashback).await;
+    let engine = Engine::new(store.clone(), EngineConfig::default());
+    engine.drain().await.unwrap();
+    let record = store.job(tenant, job).await.unwrap().unwrap();
+    assert_eq!((record.state, record.processed), (JobState::Failed, 0));
+    assert_eq!(
+        record.error.as_deref(),
+        Some("batch type 'cashback' cannot be processed by this server")
+    );
+}
+
+#[tokio::test]
+async fn a_chunk_that_keeps_failing_fails_its_job_instead_of_holding_a_worker() {
+    let (store, tenant, job, dir) = setup(10).await;
+    // Break the table the chunk writes to: every attempt fails.
+    let conn = rusqlite::Connection::open(dir.path().join("e.db")).unwrap();
+    conn.execute_batch("DROP TABLE events").unwrap();
+    let engine = Engine::new(
+        store.clone(),
+        EngineConfig {
+            chunk_attempts: 3,
+            ..EngineConfig::default()
+        },
+    );
+    engine.drain().await.unwrap();
+    let record = store.job(tenant, job).await.unwrap().unwrap();
+    assert_eq!((record.state, record.processed), (JobState::Failed, 0));
+    let error = record.error.unwrap();
+    assert!(
+        error.starts_with("an internal error stopped the job at item 0"),
+        "{error}"
+    );
+    assert!(
+        !error.contains("events"),
+        "no internals in what the tenant sees: {error}"
+    );
 }

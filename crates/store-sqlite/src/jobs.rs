@@ -282,6 +282,33 @@ pub fn release(c: &Connection, fence: Fence) -> Result<(), StoreError> {
     Ok(())
 }
 
+pub fn fail(
+    c: &Connection,
+    fence: Fence,
+    reason: &str,
+    now: OffsetDateTime,
+    retention: Duration,
+) -> Result<bool, StoreError> {
+    let n = c
+        .execute(
+            "UPDATE jobs SET status = 'failed', error = ?3, finished_at = ?4, expires_at = ?5, \
+             lease_expires_at = NULL WHERE id = ?1 AND lease_token = ?2 AND status = 'running'",
+            params![
+                fence.job_id,
+                fence.token,
+                reason,
+                to_millis(now),
+                to_millis(add(now, retention))
+            ],
+        )
+        .map_err(sql_err)?;
+    if n == 1 {
+        c.execute("DELETE FROM job_items WHERE job_id = ?1", [fence.job_id])
+            .map_err(sql_err)?;
+    }
+    Ok(n == 1)
+}
+
 pub fn load_items(
     c: &Connection,
     job: JobId,

@@ -253,6 +253,18 @@ impl Store for SqliteStore {
         self.write(move |c| jobs::release(c, fence)).await
     }
 
+    async fn fail_job(
+        &self,
+        fence: Fence,
+        reason: &str,
+        now: OffsetDateTime,
+        retention: Duration,
+    ) -> Result<bool, StoreError> {
+        let reason = reason.to_owned();
+        self.write(move |c| jobs::fail(c, fence, &reason, now, retention))
+            .await
+    }
+
     async fn load_items(
         &self,
         job: JobId,

@@ -483,6 +483,47 @@ pub async fn every_chunk_commit_extends_the_lease(store: Arc<dyn Store>) {
     );
 }
 
+pub async fn a_job_that_cannot_run_is_failed_with_its_reason(store: Arc<dyn Store>) {
+    let t = tenant(&*store, "a").await;
+    let id = submit(&*store, t, &customer_items(3, "c")).await;
+    let (claim, _) = claim_and_apply(&*store, 1).await;
+    let stale = Fence {
+        token: claim.fence.token + 1,
+        ..claim.fence
+    };
+    assert!(
+        !store
+            .fail_job(stale, "nope", now(), RETENTION)
+            .await
+            .unwrap()
+    );
+    let at = now();
+    assert!(
+        store
+            .fail_job(claim.fence, "stopped by an internal error", at, RETENTION)
+            .await
+            .unwrap()
+    );
+    let job = store.job(t, id).await.unwrap().unwrap();
+    assert_eq!(
+        (job.state, job.processed, job.finished_count),
+        (JobState::Failed, 1, 1)
+    );
+    assert_eq!(job.error.as_deref(), Some("stopped by an internal error"));
+    assert_eq!(
+        (job.finished_at, job.expires_at),
+        (Some(at), Some(add(at, RETENTION)))
+    );
+    assert!(store.load_items(id, 1, 10).await.unwrap().is_empty());
+    assert!(store.claim_job(now(), LEASE).await.unwrap().is_none());
+    assert!(
+        !store
+            .fail_job(claim.fence, "again", now(), RETENTION)
+            .await
+            .unwrap()
+    );
+}
+
 pub async fn a_released_job_is_claimable_at_once(store: Arc<dyn Store>) {
     let t = tenant(&*store, "a").await;
     submit(&*store, t, &customer_items(2, "c")).await;
@@ -722,6 +763,7 @@ macro_rules! conformance_tests {
             customers_written_by_chunks_are_upserted_with_stable_ids,
             a_claim_holds_until_its_lease_lapses_and_a_stale_fence_cannot_commit,
             every_chunk_commit_extends_the_lease,
+            a_job_that_cannot_run_is_failed_with_its_reason,
             a_released_job_is_claimable_at_once,
             claims_take_turns_between_tenants,
             stop_is_final_and_fences_the_running_worker,

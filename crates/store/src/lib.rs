@@ -76,6 +76,15 @@ pub trait Store: Send + Sync + 'static {
     async fn renew_lease(&self, fence: Fence, until: OffsetDateTime) -> Result<bool, StoreError>;
     /// Gives the job back so any worker may claim it at once (clean shutdown).
     async fn release_job(&self, fence: Fence) -> Result<(), StoreError>;
+    /// Ends a job that cannot run (`failed`, with `reason` as its `error`); its
+    /// unprocessed items are dropped. `false` when the fence no longer holds.
+    async fn fail_job(
+        &self,
+        fence: Fence,
+        reason: &str,
+        now: OffsetDateTime,
+        retention: Duration,
+    ) -> Result<bool, StoreError>;
     /// Raw item texts `[from, from + count)` of a job, with their indexes.
     async fn load_items(
         &self,
