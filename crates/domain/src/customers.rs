@@ -363,3 +363,80 @@ mod tests {
         assert_eq!(profile[ATTRIBUTES]["tags"], json!(["c"]));
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn leaf() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            Just(Value::Null),
+            "[a-z]{0,3}".prop_map(Value::from),
+            any::<bool>().prop_map(Value::from)
+        ]
+    }
+
+    fn flat(keys: &'static [&'static str]) -> impl Strategy<Value = Map<String, Value>> {
+        proptest::collection::btree_map(proptest::sample::select(keys), leaf(), 0..keys.len())
+            .prop_map(|m| m.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
+    }
+
+    fn patch() -> impl Strategy<Value = Profile> {
+        (
+            flat(&["email", "mobile", "guest"]),
+            flat(&["city", "zip", "gender"]),
+            proptest::option::of(flat(&["a", "b", "c"])),
+            any::<bool>(),
+        )
+            .prop_map(|(mut top, mut attrs, custom, with_attrs)| {
+                if let Some(custom) = custom {
+                    attrs.insert(CUSTOM.into(), Value::Object(custom));
+                }
+                if with_attrs {
+                    top.insert(ATTRIBUTES.into(), Value::Object(attrs));
+                }
+                top
+            })
+    }
+
+    proptest! {
+        /// A new customer's profile (the fast path) is what the general merge gives.
+        #[test]
+        fn merging_into_nothing_equals_the_general_merge(p in patch()) {
+            let mut fast = Profile::new();
+            merge(&mut fast, p.clone());
+            // The general path: merge into a profile holding one unrelated key, then drop it.
+            let mut general = Profile::new();
+            general.insert("zzz".into(), Value::from(1));
+            merge(&mut general, p);
+            general.remove("zzz");
+            // The general path may leave empty containers where the patch had only nulls.
+            prune_empty(&mut general);
+            prune_empty(&mut fast);
+            prop_assert_eq!(fast, general);
+        }
+
+        /// Applying the same patch twice changes nothing the second time.
+        #[test]
+        fn merge_is_idempotent(base in patch(), p in patch()) {
+            let mut once = Profile::new();
+            merge(&mut once, base);
+            merge(&mut once, p.clone());
+            let mut twice = once.clone();
+            merge(&mut twice, p);
+            prop_assert_eq!(once, twice);
+        }
+    }
+
+    fn prune_empty(profile: &mut Profile) {
+        if let Some(Value::Object(attrs)) = profile.get_mut(ATTRIBUTES) {
+            if matches!(attrs.get(CUSTOM), Some(Value::Object(c)) if c.is_empty()) {
+                attrs.remove(CUSTOM);
+            }
+            if attrs.is_empty() {
+                profile.remove(ATTRIBUTES);
+            }
+        }
+    }
+}
