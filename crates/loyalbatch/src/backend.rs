@@ -4,6 +4,9 @@ use anyhow::{Result, bail};
 use std::sync::Arc;
 use store::Store;
 
+/// Connections each process keeps to PostgreSQL (workers, requests, heartbeats).
+const POSTGRES_POOL: usize = 16;
+
 pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
     if url.starts_with("sqlite:") {
         let url = url.to_owned();
@@ -12,7 +15,8 @@ pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
         return Ok(Arc::new(store));
     }
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        bail!("PostgreSQL is not available in this build yet; use a sqlite:// database URL");
+        let store = store_postgres::PostgresStore::connect(url, POSTGRES_POOL).await?;
+        return Ok(Arc::new(store));
     }
     bail!("unsupported database URL (expected sqlite://PATH or postgres://…)")
 }

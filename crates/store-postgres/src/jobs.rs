@@ -1,0 +1,368 @@
+//! Job rows: intake, reads, stop, claims (`FOR UPDATE SKIP LOCKED`) and leases, item segments, purge.
+
+use crate::pg;
+use deadpool_postgres::{Client, GenericClient};
+use std::time::Duration;
+use store::*;
+use time::OffsetDateTime;
+use tokio_postgres::{IsolationLevel, Row};
+use wire::{BatchType, JobState};
+
+const JOB_COLUMNS: &str = "id, tenant_id, type, status, item_count, cursor, finished_count, \
+     error_count, error, created_at, started_at, finished_at, expires_at";
+
+fn count(v: i32) -> u32 {
+    u32::try_from(v).unwrap_or(0)
+}
+
+fn job_from_row(r: &Row) -> Result<JobRecord, StoreError> {
+    let type_text: String = r.get(2);
+    let status_text: String = r.get(3);
+    Ok(JobRecord {
+        id: r.get(0),
+        tenant_id: r.get(1),
+        batch_type: BatchType::parse(&type_text)
+            .ok_or_else(|| StoreError::Conflict(format!("unknown job type '{type_text}'")))?,
+        state: JobState::parse(&status_text)
+            .ok_or_else(|| StoreError::Conflict(format!("unknown job status '{status_text}'")))?,
+        item_count: count(r.get(4)),
+        processed: count(r.get(5)),
+        finished_count: count(r.get(6)),
+        error_count: count(r.get(7)),
+        error: r.get(8),
+        created_at: from_millis(r.get(9)),
+        started_at: r.get::<_, Option<i64>>(10).map(from_millis),
+        finished_at: r.get::<_, Option<i64>>(11).map(from_millis),
+        expires_at: r.get::<_, Option<i64>>(12).map(from_millis),
+    })
+}
+
+pub async fn create(c: &mut Client, job: &NewJob) -> Result<JobCreation, StoreError> {
+    let tx = c.transaction().await.map_err(pg)?;
+    let now = to_millis(job.now);
+    // Intake of one tenant is serialized on its row: the queue limit and the
+    // idempotency key are decided exactly, whatever the concurrency.
+    tx.execute(
+        "SELECT 1 FROM tenants WHERE id = $1 FOR NO KEY UPDATE",
+        &[&job.tenant_id],
+    )
+    .await
+    .map_err(pg)?;
+    if let Some(idem) = &job.idempotency {
+        let existing = tx
+            .query_opt(
+                "SELECT id, body_hash, created_at FROM jobs WHERE tenant_id = $1 AND idempotency_key = $2",
+                &[&job.tenant_id, &idem.key],
+            )
+            .await
+            .map_err(pg)?;
+        if let Some(row) = existing {
+            let (id, hash, created_at): (i64, Option<String>, i64) =
+                (row.get(0), row.get(1), row.get(2));
+            if created_at >= now - IDEMPOTENCY_WINDOW.as_millis() as i64 {
+                return if hash.as_deref() == Some(idem.body_hash.as_str()) {
+                    Ok(JobCreation::Existing(id))
+                } else {
+                    Err(StoreError::IdempotencyConflict)
+                };
+            }
+            tx.execute(
+                "UPDATE jobs SET idempotency_key = NULL WHERE id = $1",
+                &[&id],
+            )
+            .await
+            .map_err(pg)?;
+        }
+    }
+    let unprocessed: i64 = tx
+        .query_one(
+            "SELECT coalesce(sum(item_count - cursor), 0)::BIGINT FROM jobs \
+             WHERE tenant_id = $1 AND status IN ('queued', 'running')",
+            &[&job.tenant_id],
+        )
+        .await
+        .map_err(pg)?
+        .get(0);
+    let unprocessed = unprocessed.max(0) as u64;
+    if unprocessed + u64::from(job.item_count) > job.queue_limit {
+        return Err(StoreError::QueueFull {
+            unprocessed,
+            limit: job.queue_limit,
+        });
+    }
+    let id: i64 = tx
+        .query_one(
+            "INSERT INTO jobs (tenant_id, type, status, item_count, idempotency_key, body_hash, created_at) \
+             VALUES ($1, $2, 'queued', $3, $4, $5, $6) RETURNING id",
+            &[
+                &job.tenant_id,
+                &job.batch_type.as_str(),
+                &(job.item_count as i32),
+                &job.idempotency.as_ref().map(|i| i.key.as_str()),
+                &job.idempotency.as_ref().map(|i| i.body_hash.as_str()),
+                &now,
+            ],
+        )
+        .await
+        .map_err(pg)?
+        .get(0);
+    let firsts: Vec<i32> = job.segments.iter().map(|s| s.first_index as i32).collect();
+    let texts: Vec<&str> = job.segments.iter().map(|s| s.json.as_str()).collect();
+    tx.execute(
+        "INSERT INTO job_items (job_id, first_index, items) \
+         SELECT $1, f, t FROM UNNEST($2::INTEGER[], $3::TEXT[]) AS u(f, t)",
+        &[&id, &firsts, &texts],
+    )
+    .await
+    .map_err(pg)?;
+    tx.commit().await.map_err(pg)?;
+    Ok(JobCreation::Created(id))
+}
+
+pub async fn get(
+    c: &impl GenericClient,
+    tenant: TenantId,
+    job: JobId,
+) -> Result<Option<JobRecord>, StoreError> {
+    let row = c
+        .query_opt(
+            &format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1 AND tenant_id = $2"),
+            &[&job, &tenant],
+        )
+        .await
+        .map_err(pg)?;
+    row.as_ref().map(job_from_row).transpose()
+}
+
+pub async fn get_with_results(
+    c: &mut Client,
+    tenant: TenantId,
+    job: JobId,
+) -> Result<Option<(JobRecord, Vec<ResultChunk>)>, StoreError> {
+    // One snapshot: the counts and the arrays agree.
+    let tx = c
+        .build_transaction()
+        .isolation_level(IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .await
+        .map_err(pg)?;
+    let Some(record) = get(&tx, tenant, job).await? else {
+        return Ok(None);
+    };
+    let rows = tx
+        .query(
+            "SELECT successful, failed FROM job_results WHERE job_id = $1 ORDER BY first_index",
+            &[&job],
+        )
+        .await
+        .map_err(pg)?;
+    tx.commit().await.map_err(pg)?;
+    let chunks = rows
+        .iter()
+        .map(|r| ResultChunk {
+            successful: r.get(0),
+            failed: r.get(1),
+        })
+        .collect();
+    Ok(Some((record, chunks)))
+}
+
+pub async fn list(
+    c: &impl GenericClient,
+    tenant: TenantId,
+    f: &JobFilter,
+) -> Result<Vec<JobRecord>, StoreError> {
+    let rows = c
+        .query(
+            &format!(
+                "SELECT {JOB_COLUMNS} FROM jobs WHERE tenant_id = $1 \
+                 AND ($2::TEXT IS NULL OR status = $2) AND ($3::TEXT IS NULL OR type = $3) \
+                 AND ($4::BIGINT IS NULL OR id < $4) ORDER BY id DESC LIMIT $5"
+            ),
+            &[
+                &tenant,
+                &f.state.map(JobState::as_str),
+                &f.batch_type.map(BatchType::as_str),
+                &f.before,
+                &i64::from(f.limit),
+            ],
+        )
+        .await
+        .map_err(pg)?;
+    rows.iter().map(job_from_row).collect()
+}
+
+pub async fn stop(
+    c: &mut Client,
+    tenant: TenantId,
+    job: JobId,
+    now: OffsetDateTime,
+    retention: Duration,
+) -> Result<StopOutcome, StoreError> {
+    let tx = c.transaction().await.map_err(pg)?;
+    // The job row's lock orders the stop against any chunk commit of the job.
+    let row = tx
+        .query_opt(
+            &format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1 AND tenant_id = $2 FOR UPDATE"),
+            &[&job, &tenant],
+        )
+        .await
+        .map_err(pg)?;
+    let Some(record) = row.as_ref().map(job_from_row).transpose()? else {
+        return Ok(StopOutcome::NotFound);
+    };
+    match record.state {
+        JobState::Completed | JobState::Failed => {
+            return Ok(StopOutcome::AlreadyFinished(record.state));
+        }
+        JobState::Stopped => return Ok(StopOutcome::Stopped(record)),
+        JobState::Queued | JobState::Running => {}
+    }
+    tx.execute(
+        "UPDATE jobs SET status = 'stopped', finished_at = $2, expires_at = $3, lease_expires_at = NULL \
+         WHERE id = $1",
+        &[&job, &to_millis(now), &to_millis(add(now, retention))],
+    )
+    .await
+    .map_err(pg)?;
+    tx.execute("DELETE FROM job_items WHERE job_id = $1", &[&job])
+        .await
+        .map_err(pg)?;
+    let stopped = get(&tx, tenant, job).await?.ok_or(StoreError::NotFound)?;
+    tx.commit().await.map_err(pg)?;
+    Ok(StopOutcome::Stopped(stopped))
+}
+
+pub async fn claim(
+    c: &mut Client,
+    now: OffsetDateTime,
+    lease: Duration,
+) -> Result<Option<Claim>, StoreError> {
+    let now_ms = to_millis(now);
+    let tx = c.transaction().await.map_err(pg)?;
+    // Round robin between tenants; a job another node is claiming right now is skipped.
+    let row = tx
+        .query_opt(
+            "WITH next AS ( \
+                 SELECT j.id FROM jobs j JOIN tenants t ON t.id = j.tenant_id \
+                 WHERE j.status = 'queued' OR (j.status = 'running' AND j.lease_expires_at < $1) \
+                 ORDER BY t.last_claim_seq, j.id LIMIT 1 FOR UPDATE OF j SKIP LOCKED) \
+             UPDATE jobs SET status = 'running', lease_token = lease_token + 1, lease_expires_at = $2, \
+                 started_at = coalesce(started_at, $1) \
+             FROM next WHERE jobs.id = next.id \
+             RETURNING jobs.id, jobs.tenant_id, jobs.type, jobs.cursor, jobs.item_count, jobs.lease_token",
+            &[&now_ms, &to_millis(add(now, lease))],
+        )
+        .await
+        .map_err(pg)?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let (job_id, tenant_id, type_text): (i64, i64, String) = (row.get(0), row.get(1), row.get(2));
+    tx.execute(
+        "UPDATE tenants SET last_claim_seq = nextval('claim_seq') WHERE id = $1",
+        &[&tenant_id],
+    )
+    .await
+    .map_err(pg)?;
+    tx.commit().await.map_err(pg)?;
+    let batch_type = BatchType::parse(&type_text).ok_or_else(|| {
+        StoreError::Conflict(format!("job {job_id} has unknown type {type_text}"))
+    })?;
+    Ok(Some(Claim {
+        fence: Fence {
+            job_id,
+            token: row.get(5),
+        },
+        tenant_id,
+        batch_type,
+        cursor: count(row.get(3)),
+        item_count: count(row.get(4)),
+    }))
+}
+
+pub async fn renew_lease(
+    c: &impl GenericClient,
+    fence: Fence,
+    until: OffsetDateTime,
+) -> Result<bool, StoreError> {
+    let n = c
+        .execute(
+            "UPDATE jobs SET lease_expires_at = $3 WHERE id = $1 AND lease_token = $2 AND status = 'running'",
+            &[&fence.job_id, &fence.token, &to_millis(until)],
+        )
+        .await
+        .map_err(pg)?;
+    Ok(n == 1)
+}
+
+pub async fn release(c: &impl GenericClient, fence: Fence) -> Result<(), StoreError> {
+    c.execute(
+        "UPDATE jobs SET lease_expires_at = 0 WHERE id = $1 AND lease_token = $2 AND status = 'running'",
+        &[&fence.job_id, &fence.token],
+    )
+    .await
+    .map_err(pg)?;
+    Ok(())
+}
+
+pub async fn fail(
+    c: &mut Client,
+    fence: Fence,
+    reason: &str,
+    now: OffsetDateTime,
+    retention: Duration,
+) -> Result<bool, StoreError> {
+    let tx = c.transaction().await.map_err(pg)?;
+    let n = tx
+        .execute(
+            "UPDATE jobs SET status = 'failed', error = $3, finished_at = $4, expires_at = $5, \
+             lease_expires_at = NULL WHERE id = $1 AND lease_token = $2 AND status = 'running'",
+            &[
+                &fence.job_id,
+                &fence.token,
+                &reason,
+                &to_millis(now),
+                &to_millis(add(now, retention)),
+            ],
+        )
+        .await
+        .map_err(pg)?;
+    if n == 1 {
+        tx.execute("DELETE FROM job_items WHERE job_id = $1", &[&fence.job_id])
+            .await
+            .map_err(pg)?;
+    }
+    tx.commit().await.map_err(pg)?;
+    Ok(n == 1)
+}
+
+pub async fn load_items(
+    c: &impl GenericClient,
+    job: JobId,
+    from: u32,
+    count: u32,
+) -> Result<Vec<(u32, String)>, StoreError> {
+    let end = from.saturating_add(count) as i64;
+    let rows = c
+        .query(
+            "SELECT first_index, items FROM job_items WHERE job_id = $1 \
+             AND first_index < $3 AND first_index >= \
+             coalesce((SELECT max(first_index) FROM job_items WHERE job_id = $1 AND first_index <= $2), 0) \
+             ORDER BY first_index",
+            &[&job, &(from as i32), &(end.min(i32::MAX as i64) as i32)],
+        )
+        .await
+        .map_err(pg)?;
+    let segments = rows
+        .iter()
+        .map(|r| (r.get::<_, i32>(0) as u32, r.get::<_, String>(1)));
+    slice_segments(segments, from, count).map_err(StoreError::other)
+}
+
+pub async fn purge_expired(c: &impl GenericClient, now: OffsetDateTime) -> Result<u64, StoreError> {
+    c.execute("DELETE FROM jobs WHERE expires_at < $1", &[&to_millis(now)])
+        .await
+        .map_err(pg)
+}

@@ -1,0 +1,241 @@
+//! The PostgreSQL backend: a connection pool, set-based chunk I/O (`= ANY($1)`, `UNNEST`), row and advisory locks taken in a fixed order.
+#![forbid(unsafe_code)]
+
+mod chunks;
+mod jobs;
+mod tenants;
+
+use async_trait::async_trait;
+use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
+use domain::{ChunkItems, Outcome};
+use std::time::Duration;
+use store::*;
+use time::OffsetDateTime;
+use tokio_postgres::NoTls;
+use tokio_postgres::error::SqlState;
+
+mod embedded {
+    refinery::embed_migrations!("migrations");
+}
+
+/// Advisory lock keys (first half: this application).
+const LOCK_SPACE: i32 = 0x4C42; // "LB"
+const MIGRATIONS_LOCK: i32 = 1;
+const FIRST_TENANT_LOCK: i32 = 2;
+
+/// The PostgreSQL store. Cheap to clone.
+#[derive(Clone)]
+pub struct PostgresStore {
+    pool: Pool,
+}
+
+pub(crate) fn pg(e: tokio_postgres::Error) -> StoreError {
+    StoreError::other(e)
+}
+
+pub(crate) fn is_unique_violation(e: &tokio_postgres::Error) -> bool {
+    e.code() == Some(&SqlState::UNIQUE_VIOLATION)
+}
+
+impl PostgresStore {
+    /// Connects (a pool of `max_connections`) and applies pending migrations; many
+    /// processes starting at once take turns on an advisory lock.
+    pub async fn connect(url: &str, max_connections: usize) -> Result<PostgresStore, StoreError> {
+        let config: tokio_postgres::Config = url.parse().map_err(pg)?;
+        PostgresStore::connect_with(config, max_connections).await
+    }
+
+    pub async fn connect_with(
+        config: tokio_postgres::Config,
+        max_connections: usize,
+    ) -> Result<PostgresStore, StoreError> {
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(max_connections.max(2))
+            .build()
+            .map_err(StoreError::other)?;
+        let store = PostgresStore { pool };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn migrate(&self) -> Result<(), StoreError> {
+        let mut client = self.client().await?;
+        client
+            .execute(
+                "SELECT pg_advisory_lock($1, $2)",
+                &[&LOCK_SPACE, &MIGRATIONS_LOCK],
+            )
+            .await
+            .map_err(pg)?;
+        let result = embedded::migrations::runner()
+            .run_async(&mut **client)
+            .await
+            .map(|_| ())
+            .map_err(StoreError::other);
+        client
+            .execute(
+                "SELECT pg_advisory_unlock($1, $2)",
+                &[&LOCK_SPACE, &MIGRATIONS_LOCK],
+            )
+            .await
+            .map_err(pg)?;
+        result
+    }
+
+    pub(crate) async fn client(&self) -> Result<Object, StoreError> {
+        self.pool.get().await.map_err(StoreError::other)
+    }
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.client()
+            .await?
+            .execute("SELECT 1", &[])
+            .await
+            .map_err(pg)?;
+        Ok(())
+    }
+
+    async fn create_tenant(
+        &self,
+        tenant: NewTenant,
+        now: OffsetDateTime,
+    ) -> Result<TenantSummary, StoreError> {
+        tenants::create(&self.client().await?, &tenant, now).await
+    }
+
+    async fn create_first_tenant(
+        &self,
+        tenant: NewTenant,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        tenants::create_first(&mut self.client().await?, &tenant, now).await
+    }
+
+    async fn list_tenants(&self) -> Result<Vec<TenantSummary>, StoreError> {
+        tenants::list(&self.client().await?).await
+    }
+
+    async fn rotate_secret(&self, name: &str, secret_hash: String) -> Result<(), StoreError> {
+        tenants::rotate_secret(&self.client().await?, name, &secret_hash).await
+    }
+
+    async fn tenant_by_apikey(&self, apikey: &str) -> Result<Option<TenantAuth>, StoreError> {
+        tenants::by_apikey(&self.client().await?, apikey).await
+    }
+
+    async fn create_job(&self, job: NewJob) -> Result<JobCreation, StoreError> {
+        jobs::create(&mut self.client().await?, &job).await
+    }
+
+    async fn job(&self, tenant: TenantId, job: JobId) -> Result<Option<JobRecord>, StoreError> {
+        jobs::get(&self.client().await?, tenant, job).await
+    }
+
+    async fn job_with_results(
+        &self,
+        tenant: TenantId,
+        job: JobId,
+    ) -> Result<Option<(JobRecord, Vec<ResultChunk>)>, StoreError> {
+        jobs::get_with_results(&mut self.client().await?, tenant, job).await
+    }
+
+    async fn list_jobs(
+        &self,
+        tenant: TenantId,
+        filter: &JobFilter,
+    ) -> Result<Vec<JobRecord>, StoreError> {
+        jobs::list(&self.client().await?, tenant, filter).await
+    }
+
+    async fn stop_job(
+        &self,
+        tenant: TenantId,
+        job: JobId,
+        now: OffsetDateTime,
+        retention: Duration,
+    ) -> Result<StopOutcome, StoreError> {
+        jobs::stop(&mut self.client().await?, tenant, job, now, retention).await
+    }
+
+    async fn claim_job(
+        &self,
+        now: OffsetDateTime,
+        lease: Duration,
+    ) -> Result<Option<Claim>, StoreError> {
+        jobs::claim(&mut self.client().await?, now, lease).await
+    }
+
+    async fn renew_lease(&self, fence: Fence, until: OffsetDateTime) -> Result<bool, StoreError> {
+        jobs::renew_lease(&self.client().await?, fence, until).await
+    }
+
+    async fn release_job(&self, fence: Fence) -> Result<(), StoreError> {
+        jobs::release(&self.client().await?, fence).await
+    }
+
+    async fn fail_job(
+        &self,
+        fence: Fence,
+        reason: &str,
+        now: OffsetDateTime,
+        retention: Duration,
+    ) -> Result<bool, StoreError> {
+        jobs::fail(&mut self.client().await?, fence, reason, now, retention).await
+    }
+
+    async fn load_items(
+        &self,
+        job: JobId,
+        from: u32,
+        count: u32,
+    ) -> Result<Vec<(u32, String)>, StoreError> {
+        jobs::load_items(&self.client().await?, job, from, count).await
+    }
+
+    async fn apply_chunk(
+        &self,
+        fence: Fence,
+        work: ChunkWork,
+    ) -> Result<ChunkCommitted, StoreError> {
+        chunks::apply_chunk(&mut self.client().await?, fence, work).await
+    }
+
+    async fn purge_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
+        jobs::purge_expired(&self.client().await?, now).await
+    }
+
+    async fn apply_single(
+        &self,
+        tenant: TenantId,
+        item: ChunkItems,
+        now: OffsetDateTime,
+    ) -> Result<Outcome, StoreError> {
+        chunks::apply_single(&mut self.client().await?, tenant, item, now).await
+    }
+
+    async fn customer(
+        &self,
+        tenant: TenantId,
+        customer_id: &str,
+    ) -> Result<Option<CustomerView>, StoreError> {
+        chunks::customer(&self.client().await?, tenant, customer_id).await
+    }
+
+    async fn delete_customer(
+        &self,
+        tenant: TenantId,
+        customer_id: &str,
+    ) -> Result<bool, StoreError> {
+        chunks::delete_customer(&mut self.client().await?, tenant, customer_id).await
+    }
+}

@@ -1,0 +1,112 @@
+//! Tenant rows: creation (the first one under an advisory lock), listing, secret rotation, lookup by apikey.
+
+use crate::{FIRST_TENANT_LOCK, LOCK_SPACE, is_unique_violation, pg};
+use deadpool_postgres::{Client, GenericClient};
+use store::{NewTenant, StoreError, TenantAuth, TenantSummary, from_millis, to_millis};
+use time::OffsetDateTime;
+
+pub async fn create(
+    c: &impl GenericClient,
+    t: &NewTenant,
+    now: OffsetDateTime,
+) -> Result<TenantSummary, StoreError> {
+    let inserted = c
+        .query_one(
+            "INSERT INTO tenants (name, apikey, secret_hash, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+            &[&t.name, &t.apikey, &t.secret_hash, &to_millis(now)],
+        )
+        .await;
+    match inserted {
+        Ok(row) => Ok(TenantSummary {
+            id: row.get(0),
+            name: t.name.clone(),
+            apikey: t.apikey.clone(),
+            created_at: from_millis(to_millis(now)),
+        }),
+        Err(e) if is_unique_violation(&e) => Err(StoreError::Conflict(format!(
+            "a tenant named '{}' already exists",
+            t.name
+        ))),
+        Err(e) => Err(pg(e)),
+    }
+}
+
+pub async fn create_first(
+    c: &mut Client,
+    t: &NewTenant,
+    now: OffsetDateTime,
+) -> Result<bool, StoreError> {
+    let tx = c.transaction().await.map_err(pg)?;
+    // Many nodes may start on an empty database at once: one of them creates it.
+    tx.execute(
+        "SELECT pg_advisory_xact_lock($1, $2)",
+        &[&LOCK_SPACE, &FIRST_TENANT_LOCK],
+    )
+    .await
+    .map_err(pg)?;
+    let existing: i64 = tx
+        .query_one("SELECT count(*) FROM tenants", &[])
+        .await
+        .map_err(pg)?
+        .get(0);
+    if existing > 0 {
+        return Ok(false);
+    }
+    create(&tx, t, now).await?;
+    tx.commit().await.map_err(pg)?;
+    Ok(true)
+}
+
+pub async fn list(c: &impl GenericClient) -> Result<Vec<TenantSummary>, StoreError> {
+    let rows = c
+        .query(
+            "SELECT id, name, apikey, created_at FROM tenants ORDER BY id",
+            &[],
+        )
+        .await
+        .map_err(pg)?;
+    Ok(rows
+        .iter()
+        .map(|r| TenantSummary {
+            id: r.get(0),
+            name: r.get(1),
+            apikey: r.get(2),
+            created_at: from_millis(r.get(3)),
+        })
+        .collect())
+}
+
+pub async fn rotate_secret(
+    c: &impl GenericClient,
+    name: &str,
+    secret_hash: &str,
+) -> Result<(), StoreError> {
+    let n = c
+        .execute(
+            "UPDATE tenants SET secret_hash = $1 WHERE name = $2",
+            &[&secret_hash, &name],
+        )
+        .await
+        .map_err(pg)?;
+    if n == 0 {
+        Err(StoreError::NotFound)
+    } else {
+        Ok(())
+    }
+}
+
+pub async fn by_apikey(c: &Client, apikey: &str) -> Result<Option<TenantAuth>, StoreError> {
+    let st = c
+        .prepare_cached(
+            "SELECT id, name, secret_hash, high_security FROM tenants WHERE apikey = $1",
+        )
+        .await
+        .map_err(pg)?;
+    let row = c.query_opt(&st, &[&apikey]).await.map_err(pg)?;
+    Ok(row.map(|r| TenantAuth {
+        id: r.get(0),
+        name: r.get(1),
+        secret_hash: r.get(2),
+        high_security: r.get(3),
+    }))
+}
