@@ -136,7 +136,16 @@ macro_rules! conformance_tests {
                         $crate::conformance::$name(store).await;
                         drop(guard);
                     }
-                    None => eprintln!("skipped {}: backend not configured", stringify!($name)),
+                    None => {
+                        // Written to the real stderr (not the captured `eprintln!`) so the
+                        // skip shows in a normal `cargo test` run.
+                        use std::io::Write as _;
+                        let _ = writeln!(
+                            std::io::stderr(),
+                            "skipped {}: backend not configured (set LOYALBATCH_TEST_POSTGRES_URL)",
+                            stringify!($name)
+                        );
+                    }
                 }
             }
         )+
