@@ -5,7 +5,6 @@ mod common;
 use common::*;
 use reqwest::{Method, StatusCode};
 
-#[tokio::test]
 async fn missing_or_unknown_apikey_is_1000_and_reveals_nothing() {
     let s = TestServer::paused().await;
     let path = format!("{BASE}/batch/customers");
@@ -53,7 +52,6 @@ async fn missing_or_unknown_apikey_is_1000_and_reveals_nothing() {
     assert_eq!(s.job_count(&s.a).await, 0);
 }
 
-#[tokio::test]
 async fn batch_calls_need_the_secret_1001() {
     let s = TestServer::paused().await;
     let job = s.submit("customers", customers(1, "c")).await;
@@ -81,7 +79,6 @@ async fn batch_calls_need_the_secret_1001() {
     );
 }
 
-#[tokio::test]
 async fn high_security_tenants_need_the_secret_on_single_calls_too() {
     let s = TestServer::paused().await;
     let resp = s
@@ -101,15 +98,13 @@ async fn high_security_tenants_need_the_secret_on_single_calls_too() {
     expect_error(resp, StatusCode::UNAUTHORIZED, 1001).await;
 }
 
-#[tokio::test]
 async fn tenants_without_high_security_may_call_customer_routes_with_the_apikey_alone() {
     let s = TestServer::paused().await;
-    let conn = rusqlite::Connection::open(&s.db_path).unwrap();
-    conn.execute(
-        "UPDATE tenants SET high_security = 0 WHERE apikey = ?1",
-        [&s.a.apikey],
-    )
-    .unwrap();
+    s.db.execute(&format!(
+        "UPDATE tenants SET high_security = FALSE WHERE apikey = '{}'",
+        s.a.apikey
+    ))
+    .await;
     let upsert = s
         .request(Method::POST, &format!("{BASE}/customers"))
         .header("apikey", &s.a.apikey)
@@ -137,7 +132,6 @@ async fn tenants_without_high_security_may_call_customer_routes_with_the_apikey_
     expect_error(wrong, StatusCode::UNAUTHORIZED, 1000).await;
 }
 
-#[tokio::test]
 async fn header_names_are_case_insensitive_and_transaction_key_is_an_alias() {
     let s = TestServer::paused().await;
     let body = serde_json::json!({"body": [{"customerId": "1"}]});
@@ -161,7 +155,6 @@ async fn header_names_are_case_insensitive_and_transaction_key_is_an_alias() {
     assert_eq!(resp.status(), StatusCode::OK);
 }
 
-#[tokio::test]
 async fn every_response_has_a_request_id_and_a_callers_own_is_kept() {
     let s = TestServer::paused().await;
     let resp = s.request(Method::GET, "/health").send().await.unwrap();
@@ -177,7 +170,6 @@ async fn every_response_has_a_request_id_and_a_callers_own_is_kept() {
     assert_eq!(json["requestId"], "trace-123");
 }
 
-#[tokio::test]
 async fn health_and_ready_need_no_keys() {
     let s = TestServer::paused().await;
     let (status, json) = read(s.request(Method::GET, "/health").send().await.unwrap()).await;
@@ -192,7 +184,6 @@ async fn health_and_ready_need_no_keys() {
     );
 }
 
-#[tokio::test]
 async fn unknown_routes_are_404_with_the_envelope() {
     let s = TestServer::paused().await;
     let resp = s
@@ -203,12 +194,10 @@ async fn unknown_routes_are_404_with_the_envelope() {
     expect_error(resp, StatusCode::NOT_FOUND, 4004).await;
 }
 
-#[tokio::test]
 async fn internal_errors_answer_500_without_internals() {
     let s = TestServer::paused().await;
     // Break the database under the server: the cause must reach the log, not the caller.
-    let conn = rusqlite::Connection::open(&s.db_path).unwrap();
-    conn.execute_batch("DROP TABLE job_items").unwrap();
+    s.db.execute("DROP TABLE job_items").await;
     let resp = s
         .as_a(Method::POST, &format!("{BASE}/batch/customers"))
         .json(&serde_json::json!({"body": [{"customerId": "1"}]}))
@@ -218,3 +207,15 @@ async fn internal_errors_answer_500_without_internals() {
     let message = expect_error(resp, StatusCode::INTERNAL_SERVER_ERROR, 5000).await;
     assert_eq!(message, "internal error");
 }
+
+crate::on_both_backends!(
+    missing_or_unknown_apikey_is_1000_and_reveals_nothing,
+    batch_calls_need_the_secret_1001,
+    high_security_tenants_need_the_secret_on_single_calls_too,
+    tenants_without_high_security_may_call_customer_routes_with_the_apikey_alone,
+    header_names_are_case_insensitive_and_transaction_key_is_an_alias,
+    every_response_has_a_request_id_and_a_callers_own_is_kept,
+    health_and_ready_need_no_keys,
+    unknown_routes_are_404_with_the_envelope,
+    internal_errors_answer_500_without_internals,
+);

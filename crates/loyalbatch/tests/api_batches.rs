@@ -14,7 +14,6 @@ fn post_raw(s: &TestServer, body: &str) -> reqwest::RequestBuilder {
         .body(body.to_owned())
 }
 
-#[tokio::test]
 async fn malformed_missing_non_array_or_empty_body_is_3016_and_creates_nothing() {
     let s = TestServer::paused().await;
     for (body, names) in [
@@ -37,7 +36,6 @@ async fn malformed_missing_non_array_or_empty_body_is_3016_and_creates_nothing()
     assert_eq!(s.job_count(&s.a).await, 0);
 }
 
-#[tokio::test]
 async fn more_than_the_item_limit_is_3011() {
     let s = TestServer::paused().await;
     let resp = s
@@ -58,7 +56,6 @@ async fn more_than_the_item_limit_is_3011() {
     assert_eq!(s.job_count(&s.a).await, 1);
 }
 
-#[tokio::test]
 async fn the_item_limit_is_configurable() {
     let s = TestServer::start(Options {
         settings: ServerSettings {
@@ -77,7 +74,6 @@ async fn the_item_limit_is_configurable() {
     expect_error(resp, StatusCode::UNPROCESSABLE_ENTITY, 3011).await;
 }
 
-#[tokio::test]
 async fn a_body_over_the_byte_limit_is_413_with_3011() {
     let s = TestServer::start(Options {
         settings: ServerSettings {
@@ -97,7 +93,6 @@ async fn a_body_over_the_byte_limit_is_413_with_3011() {
     assert_eq!(s.job_count(&s.a).await, 0);
 }
 
-#[tokio::test]
 async fn a_content_type_other_than_json_is_415_and_a_missing_one_is_tolerated() {
     let s = TestServer::paused().await;
     let body = r#"{"body": [{"customerId": "1"}]}"#;
@@ -127,7 +122,6 @@ async fn a_content_type_other_than_json_is_415_and_a_missing_one_is_tolerated() 
     assert_eq!(charset.status(), StatusCode::OK);
 }
 
-#[tokio::test]
 async fn unknown_batch_types_are_404() {
     let s = TestServer::paused().await;
     let resp = s
@@ -140,7 +134,6 @@ async fn unknown_batch_types_are_404() {
     assert!(message.contains("widgets"));
 }
 
-#[tokio::test]
 async fn a_full_tenant_queue_is_429_with_retry_after() {
     let s = TestServer::start(Options {
         settings: ServerSettings {
@@ -176,7 +169,6 @@ async fn a_full_tenant_queue_is_429_with_retry_after() {
     s.submit("customers", customers(2, "e")).await;
 }
 
-#[tokio::test]
 async fn the_seed_example_completes_with_both_customers() {
     let s = TestServer::paused().await;
     let seed = json!([
@@ -236,7 +228,6 @@ async fn the_seed_example_completes_with_both_customers() {
     );
 }
 
-#[tokio::test]
 async fn a_seed_shaped_job_with_one_bad_item_has_the_seeds_completed_counts() {
     let s = TestServer::paused().await;
     let job = s.submit("customers", json!([
@@ -262,7 +253,6 @@ async fn a_seed_shaped_job_with_one_bad_item_has_the_seeds_completed_counts() {
     );
 }
 
-#[tokio::test]
 async fn bad_items_fail_alone_with_their_codes_and_the_rest_runs() {
     let s = TestServer::paused().await;
     let job = s
@@ -303,7 +293,6 @@ async fn bad_items_fail_alone_with_their_codes_and_the_rest_runs() {
     assert_eq!(done["response"]["failed"][2]["customerId"], "bad-channel");
 }
 
-#[tokio::test]
 async fn a_job_whose_every_item_failed_is_failed() {
     let s = TestServer::paused().await;
     let job = s
@@ -320,7 +309,6 @@ async fn a_job_whose_every_item_failed_is_failed() {
     );
 }
 
-#[tokio::test]
 async fn event_batches_append_every_event_and_create_unknown_customers() {
     let s = TestServer::paused().await;
     let job = s.submit("events", json!([
@@ -336,7 +324,7 @@ async fn event_batches_append_every_event_and_create_unknown_customers() {
         json!({"index": 0, "customerId": "e1", "events": ["login", "review"], "rewardedPoints": 0})
     );
     assert_eq!(done["response"]["failed"][0]["index"], 2);
-    assert_eq!(s.count_rows("SELECT count(*) FROM events"), 3);
+    assert_eq!(s.count_rows("SELECT count(*) FROM events").await, 3);
     let (status, _) = read(
         s.as_a(Method::GET, &format!("{BASE}/customers/e2"))
             .send()
@@ -347,7 +335,6 @@ async fn event_batches_append_every_event_and_create_unknown_customers() {
     assert_eq!(status, StatusCode::OK);
 }
 
-#[tokio::test]
 async fn idempotency_key_returns_the_first_job_or_409_for_another_body() {
     let s = TestServer::paused().await;
     let send = |body: Value, key: &str| {
@@ -391,7 +378,6 @@ async fn idempotency_key_returns_the_first_job_or_409_for_another_body() {
     );
 }
 
-#[tokio::test]
 async fn every_base_path_serves_the_api() {
     let s = TestServer::paused().await;
     for base in server::BASE_PATHS {
@@ -421,7 +407,7 @@ async fn the_200_is_sent_after_the_job_is_durable() {
     let job = s.submit("customers", customers(250, "c")).await;
     // Read through a connection of our own, not the server's: the job and all its
     // items are committed to the file when the 200 arrives.
-    let conn = rusqlite::Connection::open(&s.db_path).unwrap();
+    let conn = rusqlite::Connection::open(s.db.sqlite_path().unwrap()).unwrap();
     let (status, items): (String, i64) = conn
         .query_row(
             "SELECT status, item_count FROM jobs WHERE id = ?1",
@@ -446,3 +432,20 @@ fn strip_times(mut v: Value) -> Value {
     }
     v
 }
+
+crate::on_both_backends!(
+    malformed_missing_non_array_or_empty_body_is_3016_and_creates_nothing,
+    more_than_the_item_limit_is_3011,
+    the_item_limit_is_configurable,
+    a_body_over_the_byte_limit_is_413_with_3011,
+    a_content_type_other_than_json_is_415_and_a_missing_one_is_tolerated,
+    unknown_batch_types_are_404,
+    a_full_tenant_queue_is_429_with_retry_after,
+    the_seed_example_completes_with_both_customers,
+    a_seed_shaped_job_with_one_bad_item_has_the_seeds_completed_counts,
+    bad_items_fail_alone_with_their_codes_and_the_rest_runs,
+    a_job_whose_every_item_failed_is_failed,
+    event_batches_append_every_event_and_create_unknown_customers,
+    idempotency_key_returns_the_first_job_or_409_for_another_body,
+    every_base_path_serves_the_api,
+);

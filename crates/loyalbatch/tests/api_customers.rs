@@ -17,7 +17,6 @@ async fn upsert(s: &TestServer, body: serde_json::Value) -> (StatusCode, serde_j
     .await
 }
 
-#[tokio::test]
 async fn upsert_creates_then_merges_and_keeps_the_gameball_id() {
     let s = TestServer::paused().await;
     let (status, created) = upsert(
@@ -49,7 +48,6 @@ async fn upsert_creates_then_merges_and_keeps_the_gameball_id() {
     assert!(profile["createdAt"].is_string() && profile["updatedAt"].is_string());
 }
 
-#[tokio::test]
 async fn a_batch_and_a_single_call_see_the_same_customer() {
     let s = TestServer::paused().await;
     let (_, created) = upsert(&s, json!({"customerId": "shared"})).await;
@@ -71,7 +69,6 @@ async fn a_batch_and_a_single_call_see_the_same_customer() {
     );
 }
 
-#[tokio::test]
 async fn invalid_upserts_are_refused_with_the_field_and_code() {
     let s = TestServer::paused().await;
     let cases = [
@@ -132,13 +129,12 @@ async fn invalid_upserts_are_refused_with_the_field_and_code() {
         .unwrap();
     expect_error(not_json, StatusCode::UNSUPPORTED_MEDIA_TYPE, 3013).await;
     assert_eq!(
-        s.count_rows("SELECT count(*) FROM customers"),
+        s.count_rows("SELECT count(*) FROM customers").await,
         0,
         "a refused request creates nothing"
     );
 }
 
-#[tokio::test]
 async fn delete_removes_the_profile_and_its_events() {
     let s = TestServer::paused().await;
     let (status, _) = read(
@@ -178,16 +174,14 @@ async fn delete_removes_the_profile_and_its_events() {
         7000,
     )
     .await;
-    assert_eq!(s.count_rows("SELECT count(*) FROM events"), 0);
-    assert_eq!(s.count_rows("SELECT count(*) FROM customers"), 1);
+    assert_eq!(s.count_rows("SELECT count(*) FROM events").await, 0);
+    assert_eq!(s.count_rows("SELECT count(*) FROM customers").await, 1);
 }
 
-#[tokio::test]
 async fn delete_needs_the_secret_even_without_high_security() {
     let s = TestServer::paused().await;
-    let conn = rusqlite::Connection::open(&s.db_path).unwrap();
-    conn.execute("UPDATE tenants SET high_security = 0", [])
-        .unwrap();
+    s.db.execute("UPDATE tenants SET high_security = FALSE")
+        .await;
     upsert(&s, json!({"customerId": "c"})).await;
     let resp = s
         .request(Method::DELETE, &format!("{BASE}/customers/c"))
@@ -198,7 +192,6 @@ async fn delete_needs_the_secret_even_without_high_security() {
     expect_error(resp, StatusCode::UNAUTHORIZED, 1001).await;
 }
 
-#[tokio::test]
 async fn events_are_recorded_and_create_unknown_customers() {
     let s = TestServer::paused().await;
     let (status, body) = read(s.as_a(Method::POST, &format!("{BASE}/events"))
@@ -220,21 +213,15 @@ async fn events_are_recorded_and_create_unknown_customers() {
     .await;
     assert_eq!(status, StatusCode::OK);
     assert!(profile["gameballId"].is_i64());
-    let stored: String = rusqlite::Connection::open(&s.db_path)
-        .unwrap()
-        .query_row(
-            "SELECT metadata FROM events WHERE name = 'write_review'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let stored =
+        s.db.query_text("SELECT metadata FROM events WHERE name = 'write_review'")
+            .await;
     assert_eq!(
         serde_json::from_str::<serde_json::Value>(&stored).unwrap()["review"],
         "5 Stars Product"
     );
 }
 
-#[tokio::test]
 async fn invalid_events_are_refused_with_the_field_and_code() {
     let s = TestServer::paused().await;
     for (body, status, code, message) in [
@@ -271,6 +258,16 @@ async fn invalid_events_are_refused_with_the_field_and_code() {
             .unwrap();
         assert_eq!(expect_error(resp, status, code).await, message);
     }
-    assert_eq!(s.count_rows("SELECT count(*) FROM events"), 0);
-    assert_eq!(s.count_rows("SELECT count(*) FROM customers"), 0);
+    assert_eq!(s.count_rows("SELECT count(*) FROM events").await, 0);
+    assert_eq!(s.count_rows("SELECT count(*) FROM customers").await, 0);
 }
+
+crate::on_both_backends!(
+    upsert_creates_then_merges_and_keeps_the_gameball_id,
+    a_batch_and_a_single_call_see_the_same_customer,
+    invalid_upserts_are_refused_with_the_field_and_code,
+    delete_removes_the_profile_and_its_events,
+    delete_needs_the_secret_even_without_high_security,
+    events_are_recorded_and_create_unknown_customers,
+    invalid_events_are_refused_with_the_field_and_code,
+);

@@ -36,7 +36,6 @@ async fn process_some(store: &dyn Store, count: u32) -> store::Claim {
     claim
 }
 
-#[tokio::test]
 async fn a_running_job_shows_its_partial_results_and_the_alias_agrees() {
     let s = TestServer::paused().await;
     let job = s.submit("customers", customers(5, "c")).await;
@@ -69,7 +68,6 @@ async fn a_running_job_shows_its_partial_results_and_the_alias_agrees() {
     assert_eq!((status, alias), (StatusCode::OK, running));
 }
 
-#[tokio::test]
 async fn unknown_and_non_numeric_job_ids_are_4004() {
     let s = TestServer::paused().await;
     for path in [
@@ -105,7 +103,6 @@ async fn unknown_and_non_numeric_job_ids_are_4004() {
     .await;
 }
 
-#[tokio::test]
 async fn stopping_a_queued_job_stops_it_and_stopping_again_is_200() {
     let s = TestServer::paused().await;
     let job = s.submit("customers", customers(3, "c")).await;
@@ -138,13 +135,12 @@ async fn stopping_a_queued_job_stops_it_and_stopping_again_is_200() {
     assert_eq!(stopped["response"], Value::Null);
     assert!(stopped["finishedAt"].is_string() && stopped["expiresAt"].is_string());
     assert_eq!(
-        s.count_rows("SELECT count(*) FROM customers"),
+        s.count_rows("SELECT count(*) FROM customers").await,
         0,
         "nothing of a stopped job applies"
     );
 }
 
-#[tokio::test]
 async fn stopping_a_finished_job_is_409() {
     let s = TestServer::paused().await;
     let completed = s.submit("customers", customers(1, "c")).await;
@@ -174,7 +170,6 @@ async fn stopping_a_finished_job_is_409() {
     }
 }
 
-#[tokio::test]
 async fn after_a_stop_of_a_running_job_no_further_item_applies() {
     let s = TestServer::paused().await;
     let job = s.submit("customers", customers(10, "c")).await;
@@ -212,10 +207,9 @@ async fn after_a_stop_of_a_running_job_no_further_item_applies() {
         (stopped["status"].as_str(), stopped["totalCount"].as_u64()),
         (Some("stopped"), Some(4))
     );
-    assert_eq!(s.count_rows("SELECT count(*) FROM customers"), 4);
+    assert_eq!(s.count_rows("SELECT count(*) FROM customers").await, 4);
 }
 
-#[tokio::test]
 async fn a_stop_racing_live_workers_leaves_exactly_what_the_status_reports() {
     let mut s = TestServer::start(Options {
         workers_running: true,
@@ -253,17 +247,19 @@ async fn a_stop_racing_live_workers_leaves_exactly_what_the_status_reports() {
     let processed = at_stop["totalCount"].as_i64().unwrap();
     assert!(processed < 1000, "the stop came before the end");
     assert_eq!(
-        s.count_rows("SELECT count(*) FROM events"),
+        s.count_rows("SELECT count(*) FROM events").await,
         processed,
         "no item applied after the 200"
     );
     assert_eq!(
-        s.count_rows(&format!("SELECT cursor FROM jobs WHERE id = {job}")),
+        s.count_rows(&format!(
+            "SELECT CAST(cursor AS BIGINT) FROM jobs WHERE id = {job}"
+        ))
+        .await,
         processed
     );
 }
 
-#[tokio::test]
 async fn list_is_newest_first_with_filters_and_keyset_pages() {
     let s = TestServer::paused().await;
     let mut jobs = Vec::new();
@@ -355,7 +351,6 @@ async fn list_is_newest_first_with_filters_and_keyset_pages() {
     assert_eq!(ids(&completed), [jobs[4], jobs[2], jobs[0]]);
 }
 
-#[tokio::test]
 async fn list_parameters_are_validated() {
     let s = TestServer::paused().await;
     for (query, field) in [
@@ -387,7 +382,6 @@ async fn list_parameters_are_validated() {
     assert_eq!(status, StatusCode::OK);
 }
 
-#[tokio::test]
 async fn another_tenants_jobs_and_customers_are_404_on_every_route() {
     let s = TestServer::paused().await;
     let job = s.submit("customers", customers(1, "c")).await;
@@ -429,3 +423,15 @@ async fn another_tenants_jobs_and_customers_are_404_on_every_route() {
     .await;
     assert_eq!(status, StatusCode::OK);
 }
+
+crate::on_both_backends!(
+    a_running_job_shows_its_partial_results_and_the_alias_agrees,
+    unknown_and_non_numeric_job_ids_are_4004,
+    stopping_a_queued_job_stops_it_and_stopping_again_is_200,
+    stopping_a_finished_job_is_409,
+    after_a_stop_of_a_running_job_no_further_item_applies,
+    a_stop_racing_live_workers_leaves_exactly_what_the_status_reports,
+    list_is_newest_first_with_filters_and_keyset_pages,
+    list_parameters_are_validated,
+    another_tenants_jobs_and_customers_are_404_on_every_route,
+);

@@ -4,6 +4,7 @@
 mod chunks;
 mod jobs;
 mod tenants;
+pub mod testing;
 
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};

@@ -1,5 +1,9 @@
-//! Test harness: the real router on port 0 over a fresh SQLite file, with keys, a typed HTTP helper and deterministic draining.
+//! Test harness: the real router on port 0 over a fresh database (SQLite file, or a PostgreSQL database of its own), with keys, a typed HTTP helper and deterministic draining.
 #![allow(dead_code)]
+
+mod backends;
+
+pub use backends::{Backend, TestDb, run_on};
 
 use engine::{Engine, EngineConfig, Shutdown};
 use reqwest::{Method, StatusCode};
@@ -8,7 +12,6 @@ use server::{AppState, ServerSettings, keys};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use store::{NewTenant, Store};
-use store_sqlite::SqliteStore;
 use time::OffsetDateTime;
 use wire::{JobState, JobStatus};
 
@@ -23,14 +26,13 @@ pub struct TestServer {
     pub url: String,
     pub store: Arc<dyn Store>,
     pub engine: Engine,
-    pub db_path: std::path::PathBuf,
+    pub db: TestDb,
     pub a: Keys,
     pub b: Keys,
     http: reqwest::Client,
     shutdown: Shutdown,
     server_task: Option<tokio::task::JoinHandle<()>>,
     engine_task: Option<tokio::task::JoinHandle<()>>,
-    _dir: tempfile::TempDir,
 }
 
 pub struct Options {
@@ -85,9 +87,7 @@ impl TestServer {
     }
 
     pub async fn start(options: Options) -> TestServer {
-        let dir = tempfile::tempdir().unwrap();
-        let db_path = dir.path().join("api.db");
-        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&db_path).unwrap());
+        let (store, db) = TestDb::create(Backend::current()).await;
         let a = add_tenant(&*store, "tenant-a").await;
         let b = add_tenant(&*store, "tenant-b").await;
         let engine = Engine::new(store.clone(), options.engine);
@@ -112,14 +112,13 @@ impl TestServer {
             url,
             store,
             engine,
-            db_path,
+            db,
             a,
             b,
             http: reqwest::Client::new(),
             shutdown,
             server_task: Some(server_task),
             engine_task,
-            _dir: dir,
         }
     }
 
@@ -218,10 +217,9 @@ impl TestServer {
         json["jobs"].as_array().unwrap().len()
     }
 
-    /// Rows of a table, read straight from the database file.
-    pub fn count_rows(&self, sql: &str) -> i64 {
-        let conn = rusqlite::Connection::open(&self.db_path).unwrap();
-        conn.query_row(sql, [], |r| r.get(0)).unwrap()
+    /// A number read straight from the database (e.g. `SELECT count(*) FROM events`).
+    pub async fn count_rows(&self, sql: &str) -> i64 {
+        self.db.query_i64(sql).await
     }
 }
 
