@@ -46,7 +46,7 @@ pub enum TestDb {
         _dir: tempfile::TempDir,
         path: PathBuf,
     },
-    Postgres(TestDatabase),
+    Postgres(Box<TestDatabase>),
 }
 
 impl TestDb {
@@ -65,7 +65,7 @@ impl TestDb {
                 let store = PostgresStore::connect_with(db.config().clone(), 8)
                     .await
                     .unwrap();
-                (Arc::new(store), TestDb::Postgres(db))
+                (Arc::new(store), TestDb::Postgres(Box::new(db)))
             }
         }
     }
