@@ -144,8 +144,16 @@ impl Engine {
                     self.run_job(claim, &shutdown).await;
                 }
                 Ok(None) => {
+                    let other_processes = self.store.job_wakeups();
+                    let from_elsewhere = async {
+                        match &other_processes {
+                            Some(notify) => notify.notified().await,
+                            None => std::future::pending().await,
+                        }
+                    };
                     tokio::select! {
                         _ = self.waker.0.notified() => {}
+                        _ = from_elsewhere => {}
                         _ = tokio::time::sleep(self.config.poll_interval) => {}
                         _ = shutdown.cancelled() => {}
                     }

@@ -115,6 +115,10 @@ pub async fn create(c: &mut Client, job: &NewJob) -> Result<JobCreation, StoreEr
     )
     .await
     .map_err(pg)?;
+    // One notification per job (delivered at commit): idle workers of every node wake up.
+    tx.execute("SELECT pg_notify($1, '')", &[&crate::JOBS_CHANNEL])
+        .await
+        .map_err(pg)?;
     tx.commit().await.map_err(pg)?;
     Ok(JobCreation::Created(id))
 }

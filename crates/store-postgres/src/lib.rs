@@ -3,6 +3,7 @@
 
 mod chunks;
 mod jobs;
+mod listener;
 mod tenants;
 pub mod testing;
 
@@ -24,10 +25,14 @@ const LOCK_SPACE: i32 = 0x4C42; // "LB"
 const MIGRATIONS_LOCK: i32 = 1;
 const FIRST_TENANT_LOCK: i32 = 2;
 
+/// The channel every node listens on for new jobs.
+pub(crate) const JOBS_CHANNEL: &str = "loyalbatch_jobs";
+
 /// The PostgreSQL store. Cheap to clone.
 #[derive(Clone)]
 pub struct PostgresStore {
     pool: Pool,
+    wakeups: std::sync::Arc<tokio::sync::Notify>,
 }
 
 pub(crate) fn pg(e: tokio_postgres::Error) -> StoreError {
@@ -50,6 +55,7 @@ impl PostgresStore {
         config: tokio_postgres::Config,
         max_connections: usize,
     ) -> Result<PostgresStore, StoreError> {
+        let wakeups = listener::spawn(config.clone(), JOBS_CHANNEL);
         let manager = Manager::from_config(
             config,
             NoTls,
@@ -61,7 +67,7 @@ impl PostgresStore {
             .max_size(max_connections.max(2))
             .build()
             .map_err(StoreError::other)?;
-        let store = PostgresStore { pool };
+        let store = PostgresStore { pool, wakeups };
         store.migrate().await?;
         Ok(store)
     }
@@ -97,6 +103,10 @@ impl PostgresStore {
 
 #[async_trait]
 impl Store for PostgresStore {
+    fn job_wakeups(&self) -> Option<std::sync::Arc<tokio::sync::Notify>> {
+        Some(self.wakeups.clone())
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         self.client()
             .await?

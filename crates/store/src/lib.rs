@@ -23,6 +23,12 @@ pub trait Store: Send + Sync + 'static {
     /// The database is reachable.
     async fn ping(&self) -> Result<(), StoreError>;
 
+    /// Notified when any process creates a job (PostgreSQL `LISTEN/NOTIFY`);
+    /// `None` where the engine's own in-process wake-up is all there is.
+    fn job_wakeups(&self) -> Option<std::sync::Arc<tokio::sync::Notify>> {
+        None
+    }
+
     // ---- tenants ----
     async fn create_tenant(
         &self,
