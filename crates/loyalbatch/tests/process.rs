@@ -1,166 +1,15 @@
 //! Process-level tests of the real binary: SIGKILL mid-workload and exactly-once resume, clean SIGTERM, the tenant CLI.
 
+mod node;
+
+use node::*;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc::{Receiver, channel};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
-const BIN: &str = env!("CARGO_BIN_EXE_loyalbatch");
-const BASE: &str = "/api/v4.0/integrations";
-const APIKEY: &str = "test-apikey";
-const SECRET: &str = "test-secretkey";
-
-/// One `loyalbatch serve` process.
-struct Node {
-    child: Child,
-    url: String,
-    stdout: Receiver<String>,
-}
-
-impl Node {
-    fn start(db: &Path, extra: &[&str], keys_from_env: bool) -> Node {
-        let mut cmd = Command::new(BIN);
-        cmd.arg("serve")
-            .arg("--listen")
-            .arg("127.0.0.1:0")
-            .arg("--database-url")
-            .arg(format!("sqlite://{}", db.display()))
-            .args(["--poll-interval", "20ms"])
-            .args(extra)
-            .env("LOYALBATCH_LOG", "warn")
-            .env_remove("LOYALBATCH_DEFAULT_APIKEY")
-            .env_remove("LOYALBATCH_DEFAULT_SECRETKEY")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
-        if keys_from_env {
-            cmd.env("LOYALBATCH_DEFAULT_APIKEY", APIKEY)
-                .env("LOYALBATCH_DEFAULT_SECRETKEY", SECRET);
-        }
-        let mut child = cmd.spawn().expect("the binary starts");
-        let (tx, rx) = channel();
-        let out = child.stdout.take().unwrap();
-        std::thread::spawn(move || {
-            for line in BufReader::new(out).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let mut node = Node {
-            child,
-            url: String::new(),
-            stdout: rx,
-        };
-        let line = node.line_starting("loyalbatch listening on ");
-        node.url = line
-            .trim_start_matches("loyalbatch listening on ")
-            .to_owned();
-        node
-    }
-
-    /// The next stdout line with this prefix (lines before it are dropped).
-    fn line_starting(&mut self, prefix: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let line = self
-                .stdout
-                .recv_timeout(left)
-                .unwrap_or_else(|_| panic!("no line starting {prefix:?}"));
-            if line.trim_start().starts_with(prefix) {
-                return line;
-            }
-        }
-    }
-
-    /// SIGKILL: no chance to finish or release anything.
-    fn kill(mut self) {
-        self.child.kill().unwrap(); // SIGKILL
-        self.child.wait().unwrap();
-    }
-
-    fn terminate_and_wait(mut self) -> std::process::ExitStatus {
-        let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
-        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the process did not exit after SIGTERM"
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn client() -> reqwest::Client {
-    reqwest::Client::new()
-}
-
-async fn submit_events(url: &str, job_no: usize, items: usize) -> i64 {
-    let body: Vec<Value> = (0..items)
-        .map(|i| json!({"customerId": format!("c{}", i % 97), "events": {"purchase": {"job": job_no, "i": i}}}))
-        .collect();
-    let resp = client()
-        .post(format!("{url}{BASE}/batch/events"))
-        .header("apikey", APIKEY)
-        .header("secretkey", SECRET)
-        .json(&json!({ "body": body }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::OK);
-    resp.json::<Value>().await.unwrap()["jobId"]
-        .as_i64()
-        .unwrap()
-}
-
-async fn jobs(url: &str) -> Vec<Value> {
-    let resp = client()
-        .get(format!("{url}{BASE}/batch?limit=200"))
-        .header("apikey", APIKEY)
-        .header("secretkey", SECRET)
-        .send()
-        .await
-        .unwrap();
-    resp.json::<Value>().await.unwrap()["jobs"]
-        .as_array()
-        .unwrap()
-        .clone()
-}
-
-async fn processed(url: &str) -> u64 {
-    jobs(url)
-        .await
-        .iter()
-        .map(|j| j["totalCount"].as_u64().unwrap())
-        .sum()
-}
-
-/// Polls until `done(sum of processed items)` (deadline, never a fixed sleep).
-async fn wait_processed(url: &str, done: impl Fn(u64) -> bool) -> u64 {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let n = processed(url).await;
-        if done(n) {
-            return n;
-        }
-        assert!(Instant::now() < deadline, "stuck at {n} processed items");
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+fn sqlite_url(db: &Path) -> String {
+    format!("sqlite://{}", db.display())
 }
 
 fn db_in(dir: &tempfile::TempDir) -> PathBuf {
@@ -176,7 +25,7 @@ async fn sigkill_mid_workload_then_restart_processes_every_item_exactly_once() {
     let db = db_in(&dir);
     // Small chunks and a short lease: many commits to interrupt, quick takeover after a kill.
     let flags = ["--chunk-size", "20", "--lease", "1s", "--workers", "2"];
-    let node = Node::start(&db, &flags, true);
+    let node = Node::start(&sqlite_url(&db), &flags, true);
     let mut ids = Vec::new();
     for j in 0..JOBS {
         ids.push(submit_events(&node.url, j, ITEMS).await);
@@ -187,7 +36,7 @@ async fn sigkill_mid_workload_then_restart_processes_every_item_exactly_once() {
         let seen = wait_processed(&node.url, |n| n >= total / fraction as u64 && n < total).await;
         kills.push(seen);
         node.kill();
-        node = Node::start(&db, &flags, true);
+        node = Node::start(&sqlite_url(&db), &flags, true);
     }
     wait_processed(&node.url, |n| n == total).await;
     for job in jobs(&node.url).await {
@@ -246,13 +95,17 @@ async fn sigkill_mid_workload_then_restart_processes_every_item_exactly_once() {
 async fn sigterm_finishes_the_current_chunk_releases_the_job_and_exits_cleanly() {
     let dir = tempfile::tempdir().unwrap();
     let db = db_in(&dir);
-    let node = Node::start(&db, &["--chunk-size", "5", "--workers", "1"], true);
+    let node = Node::start(
+        &sqlite_url(&db),
+        &["--chunk-size", "5", "--workers", "1"],
+        true,
+    );
     let job = submit_events(&node.url, 0, 1000).await;
     wait_processed(&node.url, |n| n >= 20).await;
     let status = node.terminate_and_wait();
     assert!(status.success(), "exit status {status}");
     // An hour-long lease: only a released job can be picked up again at once.
-    let node = Node::start(&db, &["--lease", "1h"], true);
+    let node = Node::start(&sqlite_url(&db), &["--lease", "1h"], true);
     wait_processed(&node.url, |n| n == 1000).await;
     let all = jobs(&node.url).await;
     assert_eq!(
@@ -292,7 +145,7 @@ async fn batch_status_with(url: &str, apikey: &str, secret: &str) -> StatusCode 
 async fn tenant_commands_work_on_the_database_of_a_running_server() {
     let dir = tempfile::tempdir().unwrap();
     let db = db_in(&dir);
-    let node = Node::start(&db, &[], true);
+    let node = Node::start(&sqlite_url(&db), &[], true);
 
     let out = cli(&db, &["tenant", "create", "acme", "--json"]);
     assert!(
@@ -355,7 +208,7 @@ async fn tenant_commands_work_on_the_database_of_a_running_server() {
 async fn an_empty_database_gets_a_default_tenant_whose_generated_keys_are_printed_once() {
     let dir = tempfile::tempdir().unwrap();
     let db = db_in(&dir);
-    let mut first = Node::start_without_listen_wait(&db);
+    let mut first = Node::start_without_listen_wait(&sqlite_url(&db));
     let apikey = first
         .line_starting("apikey:")
         .split_whitespace()
@@ -378,7 +231,7 @@ async fn an_empty_database_gets_a_default_tenant_whose_generated_keys_are_printe
     );
     first.kill();
     // Second start: the tenant exists, nothing is printed, the keys still work.
-    let mut cmd_out = Node::start_without_listen_wait(&db);
+    let mut cmd_out = Node::start_without_listen_wait(&sqlite_url(&db));
     let line = cmd_out.line_starting("loyalbatch listening on ");
     let url = line
         .trim_start_matches("loyalbatch listening on ")
@@ -388,33 +241,4 @@ async fn an_empty_database_gets_a_default_tenant_whose_generated_keys_are_printe
         batch_status_with(&url, &apikey, &secret).await,
         StatusCode::OK
     );
-}
-
-impl Node {
-    /// Starts with generated default keys and returns before reading any output.
-    fn start_without_listen_wait(db: &Path) -> Node {
-        let mut child = Command::new(BIN)
-            .args(["serve", "--listen", "127.0.0.1:0", "--database-url"])
-            .arg(format!("sqlite://{}", db.display()))
-            .env("LOYALBATCH_LOG", "warn")
-            .env_remove("LOYALBATCH_DEFAULT_APIKEY")
-            .env_remove("LOYALBATCH_DEFAULT_SECRETKEY")
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let (tx, rx) = channel();
-        let out = child.stdout.take().unwrap();
-        std::thread::spawn(move || {
-            for line in BufReader::new(out).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Node {
-            child,
-            url: String::new(),
-            stdout: rx,
-        }
-    }
 }

@@ -1,0 +1,117 @@
+//! Several `loyalbatch serve` processes on one PostgreSQL database (when `LOYALBATCH_TEST_POSTGRES_URL` is set).
+
+mod node;
+
+use node::*;
+use reqwest::StatusCode;
+use serde_json::Value;
+use store_postgres::testing::TestDatabase;
+
+/// A database of its own, or `None` (and a visible skip) without PostgreSQL.
+async fn database() -> Option<TestDatabase> {
+    let db = TestDatabase::create().await;
+    if db.is_none() {
+        use std::io::Write as _;
+        let _ = writeln!(
+            std::io::stderr(),
+            "skipped a multi-node test: set LOYALBATCH_TEST_POSTGRES_URL"
+        );
+    }
+    db
+}
+
+/// Events rows and distinct (job, item) pairs among them.
+async fn event_rows(db: &TestDatabase) -> (i64, i64) {
+    let row = db
+        .client()
+        .await
+        .query_one(
+            "SELECT count(*), count(DISTINCT (metadata::json->>'job') || '/' || (metadata::json->>'i')) FROM events",
+            &[],
+        )
+        .await
+        .unwrap();
+    (row.get(0), row.get(1))
+}
+
+#[tokio::test]
+async fn jobs_submitted_to_any_node_all_complete_exactly_once() {
+    let Some(db) = database().await else { return };
+    let flags = ["--chunk-size", "50"];
+    let a = Node::start(&db.url(), &flags, true);
+    let b = Node::start(&db.url(), &flags, true);
+    for j in 0..6 {
+        let node = if j % 2 == 0 { &a } else { &b };
+        submit_events(&node.url, j, 500).await;
+    }
+    wait_processed(&a.url, |n| n == 3000).await;
+    for job in jobs(&b.url).await {
+        assert_eq!(
+            (job["status"].as_str(), job["finishedCount"].as_u64()),
+            (Some("completed"), Some(500)),
+            "{job}"
+        );
+    }
+    assert_eq!(event_rows(&db).await, (3000, 3000));
+}
+
+#[tokio::test]
+async fn a_node_killed_mid_job_leaves_its_jobs_to_the_others_and_every_item_applies_once() {
+    let Some(db) = database().await else { return };
+    let flags = ["--chunk-size", "20", "--lease", "1s"];
+    let a = Node::start(&db.url(), &flags, true);
+    for j in 0..8 {
+        submit_events(&a.url, j, 500).await;
+    }
+    let b = Node::start(&db.url(), &flags, true);
+    let seen = wait_processed(&b.url, |n| (800..4000).contains(&n)).await;
+    a.kill();
+    wait_processed(&b.url, |n| n == 4000).await;
+    for job in jobs(&b.url).await {
+        assert_eq!(job["status"], "completed", "{job}");
+    }
+    assert_eq!(
+        event_rows(&db).await,
+        (4000, 4000),
+        "node A was killed at {seen} processed items"
+    );
+}
+
+#[tokio::test]
+async fn a_stop_sent_to_one_node_halts_the_job_running_on_another() {
+    let Some(db) = database().await else { return };
+    // Node A alone claims the job; B starts afterwards and cannot take it while A's lease holds.
+    let a = Node::start(&db.url(), &["--chunk-size", "1"], true);
+    let job = submit_events(&a.url, 0, 1000).await;
+    wait_processed(&a.url, |n| (10..1000).contains(&n)).await;
+    let b = Node::start(&db.url(), &[], true);
+    let resp = client()
+        .post(format!("{}{BASE}/batches/{job}/stop", b.url))
+        .header("apikey", APIKEY)
+        .header("secretkey", SECRET)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let status: Value = client()
+        .get(format!("{}{BASE}/batch/{job}", b.url))
+        .header("apikey", APIKEY)
+        .header("secretkey", SECRET)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(status["status"], "stopped");
+    let processed = status["totalCount"].as_i64().unwrap();
+    assert!(processed < 1000);
+    // Let node A finish whatever it was doing, then look at the rows.
+    assert!(a.terminate_and_wait().success());
+    assert_eq!(
+        event_rows(&db).await.0,
+        processed,
+        "no item applied after the stop's 200"
+    );
+    drop(b);
+}
