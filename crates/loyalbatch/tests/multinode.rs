@@ -115,3 +115,37 @@ async fn a_stop_sent_to_one_node_halts_the_job_running_on_another() {
     );
     drop(b);
 }
+
+#[tokio::test]
+async fn nodes_started_together_on_an_empty_database_all_come_up_with_one_default_tenant() {
+    let Some(db) = database().await else { return };
+    let url = db.url();
+    let starting: Vec<_> = (0..3)
+        .map(|_| {
+            let url = url.clone();
+            std::thread::spawn(move || Node::start(&url, &[], true))
+        })
+        .collect();
+    let nodes: Vec<Node> = starting.into_iter().map(|t| t.join().unwrap()).collect();
+    for node in &nodes {
+        let resp = client()
+            .get(format!("{}/ready", node.url))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+    }
+    let tenants: i64 = db
+        .client()
+        .await
+        .query_one("SELECT count(*) FROM tenants", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(tenants, 1);
+    // Any node serves the one tenant.
+    for node in &nodes {
+        let job = submit_events(&node.url, 0, 1).await;
+        assert!(job > 0);
+    }
+}
