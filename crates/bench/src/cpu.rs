@@ -1,4 +1,4 @@
-//! Wall time and the CPU time a whole process used over it (all threads, from /proc/PID/stat), to tell waiting from working.
+//! Wall time, the CPU time a whole process used over it (all threads, /proc/PID/stat) and the whole machine's (/proc/stat), to tell waiting from working.
 
 use anyhow::{Context, Result};
 use std::time::{Duration, Instant};
@@ -27,11 +27,36 @@ fn process_cpu(process: &str) -> Result<Duration> {
     Ok(Duration::from_millis(ticks * 1000 / USER_HZ))
 }
 
-/// What a timed stretch took: wall time and how many cores were busy on average.
+/// CPU time every core of the machine spent busy so far (anything but idle and I/O wait):
+/// the benchmark, and a PostgreSQL server on the same machine, alike.
+fn machine_cpu() -> Result<Duration> {
+    let stat = std::fs::read_to_string("/proc/stat").context("reading /proc/stat")?;
+    let line = stat
+        .lines()
+        .find_map(|l| l.strip_prefix("cpu "))
+        .context("no cpu line in /proc/stat")?;
+    // user nice system idle iowait irq softirq steal (guest times are within user).
+    let ticks = line
+        .split_whitespace()
+        .take(8)
+        .map(|t| t.parse::<u64>().context("malformed /proc/stat"))
+        .collect::<Result<Vec<u64>>>()?;
+    let busy: u64 = ticks
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != 3 && *i != 4)
+        .map(|(_, t)| t)
+        .sum();
+    Ok(Duration::from_millis(busy * 1000 / USER_HZ))
+}
+
+/// What a timed stretch took: wall time and how many cores were busy on average,
+/// in the watched process and on the whole machine.
 #[derive(Debug, Clone, Copy)]
 pub struct Lap {
     pub elapsed: Duration,
     pub cores_busy: f64,
+    pub machine_cores_busy: f64,
 }
 
 pub struct Stopwatch {
@@ -39,6 +64,7 @@ pub struct Stopwatch {
     process: String,
     wall: Instant,
     cpu: Duration,
+    machine: Duration,
 }
 
 impl Stopwatch {
@@ -55,18 +81,23 @@ impl Stopwatch {
     fn of(process: String) -> Result<Stopwatch> {
         Ok(Stopwatch {
             cpu: process_cpu(&process)?,
+            machine: machine_cpu()?,
             wall: Instant::now(),
             process,
         })
     }
 
-    /// Time since the start, and the CPU the watched process used meanwhile.
+    /// Time since the start, and the CPU the watched process and the machine used meanwhile.
     pub fn lap(&self) -> Result<Lap> {
         let elapsed = self.wall.elapsed();
         let cpu = process_cpu(&self.process)?.saturating_sub(self.cpu);
+        let machine = machine_cpu()?.saturating_sub(self.machine);
+        let cores =
+            |busy: Duration| busy.as_secs_f64() / elapsed.as_secs_f64().max(f64::MIN_POSITIVE);
         Ok(Lap {
             elapsed,
-            cores_busy: cpu.as_secs_f64() / elapsed.as_secs_f64().max(f64::MIN_POSITIVE),
+            cores_busy: cores(cpu),
+            machine_cores_busy: cores(machine),
         })
     }
 }
@@ -86,5 +117,6 @@ mod tests {
         let lap = watch.lap().unwrap();
         assert!(lap.elapsed >= Duration::from_millis(200));
         assert!(lap.cores_busy > 0.3, "{lap:?}");
+        assert!(lap.machine_cores_busy > 0.3, "{lap:?}");
     }
 }

@@ -1,68 +1,75 @@
-//! One in-process loyalbatch on a fresh temporary SQLite database: store, tenant, engine and HTTP server on 127.0.0.1:0.
+//! One loyalbatch deployment in process, on a fresh database of the run's backend: the tenant, and one node or more (store, engine, HTTP server on 127.0.0.1:0 each).
 
 use crate::api::Api;
+use crate::backend::{Backend, Database};
 use crate::serve::{Served, create_tenant};
-use anyhow::{Context, Result};
+use anyhow::Result;
 use engine::EngineConfig;
-use std::path::{Path, PathBuf};
-use tempfile::TempDir;
-
-/// A fresh temporary directory for one database (removed when dropped).
-pub fn temp_dir() -> Result<TempDir> {
-    tempfile::Builder::new()
-        .prefix("loyalbatch-bench-")
-        .tempdir()
-        .context("creating a temporary directory")
-}
-
-/// Customer rows in the database at `db`, counted directly.
-pub fn customer_rows(db: &Path) -> Result<usize> {
-    let conn = rusqlite::Connection::open(db)?;
-    let rows: i64 = conn.query_row("SELECT count(*) FROM customers", [], |r| r.get(0))?;
-    Ok(usize::try_from(rows)?)
-}
 
 pub struct Instance {
-    served: Served,
+    nodes: Vec<Served>,
     apikey: String,
     secret: String,
-    db_path: PathBuf,
-    _dir: TempDir,
+    db: Database,
 }
 
 impl Instance {
-    /// Serves the API; the engine's workers wait until [`Instance::start_engine`].
-    pub async fn start(config: EngineConfig) -> Result<Instance> {
-        let dir = temp_dir()?;
-        let db_path = dir.path().join("loyalbatch.db");
-        let served = Served::start(&db_path, config).await?;
-        let (apikey, secret) = create_tenant(&*served.store).await?;
+    /// One node serving the API; the engine's workers wait until [`Instance::start_engine`].
+    pub async fn start(backend: &Backend, config: EngineConfig) -> Result<Instance> {
+        Instance::start_nodes(backend, 1, config).await
+    }
+
+    /// `nodes` nodes on one database, each with a store (its own pool) and an engine
+    /// of its own, as separate servers would be; the tenant is created through the first.
+    pub async fn start_nodes(
+        backend: &Backend,
+        nodes: usize,
+        config: EngineConfig,
+    ) -> Result<Instance> {
+        let db = Database::create(backend).await?;
+        let mut served = Vec::with_capacity(nodes);
+        for _ in 0..nodes.max(1) {
+            served.push(Served::start(db.open_store().await?, config.clone()).await?);
+        }
+        let (apikey, secret) = create_tenant(&*served[0].store).await?;
         Ok(Instance {
-            served,
+            nodes: served,
             apikey,
             secret,
-            db_path,
-            _dir: dir,
+            db,
         })
     }
 
-    /// Starts the engine's workers (once).
+    /// Starts every node's workers (once).
     pub fn start_engine(&mut self) {
-        self.served.start_engine();
+        for node in &mut self.nodes {
+            node.start_engine();
+        }
     }
 
-    /// A client for this instance, calling as the benchmark tenant.
+    /// A client of the first node, calling as the benchmark tenant.
     pub fn api(&self) -> Result<Api> {
-        Api::new(&self.served.base_url(), &self.apikey, &self.secret)
+        Api::new(&self.nodes[0].base_url(), &self.apikey, &self.secret)
+    }
+
+    /// A client of each node, in order.
+    pub fn apis(&self) -> Result<Vec<Api>> {
+        self.nodes
+            .iter()
+            .map(|node| Api::new(&node.base_url(), &self.apikey, &self.secret))
+            .collect()
     }
 
     /// Customer rows in the database, counted directly.
-    pub fn customer_rows(&self) -> Result<usize> {
-        customer_rows(&self.db_path)
+    pub async fn customer_rows(&self) -> Result<usize> {
+        self.db.customer_rows().await
     }
 
-    /// Stops the workers (they finish their chunk), then the server.
+    /// Stops each node's workers (they finish their chunk), then its server; removes the database.
     pub async fn stop(self) -> Result<()> {
-        self.served.stop().await
+        for node in self.nodes {
+            node.stop().await?;
+        }
+        self.db.remove().await
     }
 }

@@ -1,10 +1,12 @@
-//! `loyalbatch-bench`: measures the Batch API end to end against raw SQLite and the single-call path, and prints the figures.
+//! `loyalbatch-bench`: measures the Batch API end to end against a raw baseline (SQLite upserts or PostgreSQL COPY) and the single-call path, and prints the figures.
 #![forbid(unsafe_code)]
 
 mod api;
+mod backend;
 mod cpu;
 mod instance;
 mod machine;
+mod pg;
 mod phases;
 mod report;
 mod rss;
@@ -15,9 +17,10 @@ mod stats;
 mod workload;
 
 use anyhow::Result;
+use backend::Backend;
 use clap::{Parser, ValueEnum};
 use engine::EngineConfig;
-use report::{Report, Settings};
+use report::{BackendInfo, Baseline, Report, Settings};
 use serve_child::ServeChild;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -30,7 +33,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[derive(Parser)]
 #[command(
     name = "loyalbatch-bench",
-    about = "End-to-end benchmark of loyalbatch: batch vs raw SQLite vs single calls, on fresh temporary databases"
+    about = "End-to-end benchmark of loyalbatch: batch vs a raw baseline vs single calls, on fresh temporary databases"
 )]
 struct Cli {
     /// What to submit.
@@ -54,6 +57,11 @@ struct Cli {
     /// Jobs of 1,000 items queued in a separate server process with no worker running (memory phase).
     #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..))]
     queued_jobs: u64,
+    /// Benchmark PostgreSQL: a postgres:// URL naming an admin database on the server,
+    /// on which each phase creates a throwaway database (and drops it after). Without
+    /// it, SQLite on temporary files.
+    #[arg(long, value_name = "URL")]
+    database_url: Option<String>,
     /// Print the figures as one JSON object instead of the report.
     #[arg(long)]
     json: bool,
@@ -73,6 +81,7 @@ async fn main() -> Result<()> {
         return ServeChild::parse_from(&args[1..]).run().await;
     }
     let cli = Cli::parse_from(args);
+    let backend = Backend::from_url(cli.database_url.as_deref())?;
     let settings = Settings {
         workload: match cli.workload {
             Workload::Customers => "customers",
@@ -90,31 +99,56 @@ async fn main() -> Result<()> {
         ..EngineConfig::default()
     };
     let date = OffsetDateTime::now_utc().format(&Rfc3339)?;
+    let server = match &backend {
+        Backend::Postgres(server) => Some(server.describe().await?),
+        Backend::Sqlite => None,
+    };
+    let (items, connections) = (settings.items, settings.connections);
+    let phases = if server.is_some() { 5 } else { 4 };
 
     // Progress goes to stderr so stdout carries only the report.
-    eprintln!("1/4 batch end to end ({} items)…", settings.items);
-    let batch = phases::batch::run(settings.items, settings.connections, config.clone()).await?;
-    eprintln!("2/4 raw rusqlite baseline ({} rows)…", settings.items);
-    let raw = phases::raw::run(settings.items).await?;
-    eprintln!("3/4 single calls ({})…", settings.single_calls);
-    let single = phases::single::run(settings.single_calls, config.clone()).await?;
+    let name = backend.name();
+    eprintln!("1/{phases} batch end to end on {name} ({items} items)…");
+    let batch = phases::batch::run(&backend, 1, items, connections, config.clone()).await?;
+    let baseline = match &backend {
+        Backend::Sqlite => {
+            eprintln!("2/{phases} raw rusqlite baseline ({items} rows)…");
+            Baseline::Raw(phases::raw::run(items).await?)
+        }
+        Backend::Postgres(server) => {
+            eprintln!("2/{phases} raw binary COPY baseline ({items} rows)…");
+            Baseline::Copy(phases::copy::run(server, items).await?)
+        }
+    };
+    eprintln!("3/{phases} single calls ({})…", settings.single_calls);
+    let single = phases::single::run(&backend, settings.single_calls, config.clone()).await?;
     eprintln!(
-        "4/4 queued jobs ({}), in a separate server process…",
+        "4/{phases} queued jobs ({}), in a separate server process…",
         settings.queued_jobs
     );
-    let queued = phases::queued::run(settings.queued_jobs, settings.connections, config).await?;
-    // Read last: phase 4's servers ran in their own processes, so this peak is
-    // phases 1–3 (client and server) plus phase 4's client.
+    let queued =
+        phases::queued::run(&backend, settings.queued_jobs, connections, config.clone()).await?;
+    let two_nodes = match backend {
+        Backend::Postgres(_) => {
+            eprintln!("5/{phases} two nodes on one database ({items} items)…");
+            Some(phases::batch::run(&backend, 2, items, connections, config).await?)
+        }
+        Backend::Sqlite => None,
+    };
+    // Read last: phase 4's servers ran in their own processes, so this peak is the
+    // in-process servers (client and server) plus phase 4's client.
     let bench_peak_rss_kib = rss::of_self()?.peak_kib;
 
     let report = Report {
         date,
         machine: machine::describe(),
+        backend: BackendInfo { name, server },
         settings,
         batch,
-        raw,
+        baseline,
         single,
         queued,
+        two_nodes,
         bench_peak_rss_kib,
     };
     if cli.json {

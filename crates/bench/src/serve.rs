@@ -1,14 +1,12 @@
-//! The server as the benchmark runs it — SQLite store, tenant, engine and HTTP on 127.0.0.1:0 — shared by the in-process instance and the `serve-child` process.
+//! The server as the benchmark runs it — a store, tenant, engine and HTTP on 127.0.0.1:0 — shared by the in-process instances and the `serve-child` process.
 
 use anyhow::{Context, Result};
 use engine::{Engine, EngineConfig, Shutdown};
 use server::{AppState, ServerSettings, keys};
 use std::net::SocketAddr;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 use store::{NewTenant, Store};
-use store_sqlite::SqliteStore;
 use time::OffsetDateTime;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -67,10 +65,8 @@ pub struct Served {
 }
 
 impl Served {
-    /// Opens the database at `db` and serves the API on 127.0.0.1:0; no worker runs yet.
-    pub async fn start(db: &Path, config: EngineConfig) -> Result<Served> {
-        let store: Arc<dyn Store> =
-            Arc::new(SqliteStore::open(db).with_context(|| format!("opening {}", db.display()))?);
+    /// Serves the API on `store` at 127.0.0.1:0; no worker runs yet.
+    pub async fn start(store: Arc<dyn Store>, config: EngineConfig) -> Result<Served> {
         let engine = Engine::new(store.clone(), config);
         let state = AppState {
             store: store.clone(),

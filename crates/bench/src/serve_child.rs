@@ -1,11 +1,11 @@
 //! The hidden `serve-child` mode: this binary as a bare server process (no client, no generated data), so its memory is the server's alone.
 
+use crate::backend::open_store;
 use crate::serve::{Served, tenant_keys};
 use anyhow::Result;
 use clap::Parser;
 use engine::EngineConfig;
 use std::io::Write;
-use std::path::PathBuf;
 use tokio::io::AsyncReadExt;
 
 /// The first argument that selects this mode (`loyalbatch-bench serve-child …`).
@@ -15,14 +15,18 @@ pub const NAME: &str = "serve-child";
 /// `listening http://ADDR APIKEY SECRETKEY`.
 pub const READY: &str = "listening";
 
+/// The environment variable that hands the child its database (kept off the command
+/// line, where a PostgreSQL URL's password would show in `ps`).
+pub const DB_VAR: &str = "LOYALBATCH_BENCH_CHILD_DB";
+
 /// Serves the benchmark's API from the database at `--db` until killed (or until
 /// standard input closes, so that a child outlives no parent).
 #[derive(Parser)]
 #[command(name = "serve-child", bin_name = "loyalbatch-bench serve-child")]
 pub struct ServeChild {
-    /// SQLite database file (created with the benchmark tenant when new).
-    #[arg(long)]
-    db: PathBuf,
+    /// SQLite database file or postgres:// URL (given the benchmark tenant when it has none).
+    #[arg(long, env = DB_VAR, hide_env_values = true)]
+    db: String,
     /// Engine workers (jobs processed at the same time).
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..=256))]
     workers: u64,
@@ -35,12 +39,10 @@ pub struct ServeChild {
 }
 
 impl ServeChild {
-    /// The arguments for a child serving `db` (before `serve-child` itself is prepended).
-    pub fn args(db: &std::path::Path, config: &EngineConfig, engine: bool) -> Vec<String> {
+    /// The arguments for a child (its database goes in [`DB_VAR`]).
+    pub fn args(config: &EngineConfig, engine: bool) -> Vec<String> {
         let mut args = vec![
             NAME.to_owned(),
-            "--db".to_owned(),
-            db.display().to_string(),
             "--workers".to_owned(),
             config.workers.to_string(),
             "--chunk-size".to_owned(),
@@ -58,7 +60,7 @@ impl ServeChild {
             chunk_size: self.chunk_size,
             ..EngineConfig::default()
         };
-        let mut served = Served::start(&self.db, config).await?;
+        let mut served = Served::start(open_store(&self.db).await?, config).await?;
         let (apikey, secret) = tenant_keys(&*served.store).await?;
         {
             let mut out = std::io::stdout().lock();

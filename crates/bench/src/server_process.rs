@@ -4,10 +4,9 @@ use crate::api::Api;
 use crate::cpu::Stopwatch;
 use crate::rss;
 use crate::serve::API_PATH;
-use crate::serve_child::{READY, ServeChild};
+use crate::serve_child::{DB_VAR, READY, ServeChild};
 use anyhow::{Context, Result, bail};
 use engine::EngineConfig;
-use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -27,12 +26,13 @@ pub struct ServerProcess {
 }
 
 impl ServerProcess {
-    /// Runs this binary as `serve-child` on `db`, with the engine's workers or without,
-    /// and waits until it listens.
-    pub async fn spawn(db: &Path, config: &EngineConfig, engine: bool) -> Result<ServerProcess> {
+    /// Runs this binary as `serve-child` on `db` (a SQLite path or a postgres:// URL),
+    /// with the engine's workers or without, and waits until it listens.
+    pub async fn spawn(db: &str, config: &EngineConfig, engine: bool) -> Result<ServerProcess> {
         let exe = std::env::current_exe().context("locating the benchmark binary")?;
         let mut child = Command::new(exe)
-            .args(ServeChild::args(db, config, engine))
+            .args(ServeChild::args(config, engine))
+            .env(DB_VAR, db)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

@@ -1,7 +1,8 @@
-//! Phase 1: N customers through the Batch API end to end (submit over C connections → every job completed).
+//! Phase 1 (and the two-node phase): N customers through the Batch API end to end (submit over C connections → every job completed).
 
 use super::{DRAIN_DEADLINE, processing_window, submit_all};
 use crate::api::verify_jobs;
+use crate::backend::Backend;
 use crate::cpu::{Lap, Stopwatch};
 use crate::instance::Instance;
 use crate::stats::{Latencies, per_second};
@@ -12,6 +13,8 @@ use std::time::Duration;
 use wire::JobState;
 
 pub struct BatchRun {
+    /// Servers on the one database, each sent every n-th request.
+    pub nodes: usize,
     pub items: usize,
     pub jobs: usize,
     /// First submit → last job seen completed.
@@ -30,29 +33,39 @@ impl BatchRun {
     }
 }
 
-pub async fn run(items: usize, connections: usize, config: EngineConfig) -> Result<BatchRun> {
-    let mut instance = Instance::start(config).await?;
+/// Runs the phase on `nodes` in-process servers sharing one database, each with
+/// `config`'s workers; the `connections` requests in flight go to the nodes in turn.
+pub async fn run(
+    backend: &Backend,
+    nodes: usize,
+    items: usize,
+    connections: usize,
+    config: EngineConfig,
+) -> Result<BatchRun> {
+    let mut instance = Instance::start_nodes(backend, nodes, config).await?;
     instance.start_engine();
-    let api = instance.api()?;
+    let apis = instance.apis()?;
     // Serialized before the clock starts: JSON generation is the client's cost, not ours.
     let bodies: Vec<(u32, Vec<u8>)> = workload::batch_bodies("c", items).collect();
 
     let watch = Stopwatch::start()?;
-    let (submitted, latencies) = submit_all(&api, bodies.into_iter(), connections).await?;
+    let (submitted, latencies) = submit_all(&apis, bodies.into_iter(), connections).await?;
     let ingest = watch.lap()?.elapsed;
-    api.wait_until_drained(DRAIN_DEADLINE).await?;
+    // Any node sees every job: they share the database.
+    apis[0].wait_until_drained(DRAIN_DEADLINE).await?;
     let end_to_end = watch.lap()?;
 
-    let jobs = api.all_jobs().await?;
+    let jobs = apis[0].all_jobs().await?;
     verify_jobs(&jobs, &submitted, JobState::Completed)?;
-    let rows = instance.customer_rows()?;
+    let rows = instance.customer_rows().await?;
     ensure!(
         rows == items,
         "{items} customers submitted but {rows} rows stored"
     );
-    drop(api);
+    drop(apis);
     instance.stop().await?;
     Ok(BatchRun {
+        nodes,
         items,
         jobs: submitted.len(),
         end_to_end,

@@ -1,6 +1,7 @@
-//! The four measured phases; each runs on its own fresh database.
+//! The measured phases; each runs on its own fresh database.
 
 pub mod batch;
+pub mod copy;
 pub mod queued;
 pub mod raw;
 pub mod single;
@@ -16,15 +17,15 @@ use wire::JobStatus;
 const DRAIN_DEADLINE: Duration = Duration::from_secs(3600);
 
 /// Submits `bodies` (items, body) with at most `connections` requests in flight, pulling
-/// each body only when a connection is free; returns the jobs (id → items) and each
-/// request's latency.
+/// each body only when a connection is free, the n-th to node n mod `nodes.len()`;
+/// returns the jobs (id → items) and each request's latency.
 async fn submit_all(
-    api: &Api,
+    nodes: &[Api],
     bodies: impl Iterator<Item = (u32, Vec<u8>)>,
     connections: usize,
 ) -> Result<(BTreeMap<i64, u32>, Vec<Duration>)> {
-    let answers: Vec<(i64, u32, Duration)> = stream::iter(bodies)
-        .map(|(items, body)| async move {
+    let answers: Vec<(i64, u32, Duration)> = stream::iter(bodies.zip(nodes.iter().cycle()))
+        .map(|((items, body), api)| async move {
             let (job, latency) = api.submit_batch(body).await?;
             Ok::<_, anyhow::Error>((job, items, latency))
         })

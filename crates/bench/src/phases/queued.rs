@@ -2,8 +2,8 @@
 
 use super::{DRAIN_DEADLINE, processing_window, submit_all};
 use crate::api::verify_jobs;
+use crate::backend::{Backend, Database};
 use crate::cpu::Lap;
-use crate::instance::{customer_rows, temp_dir};
 use crate::rss::Sample;
 use crate::server_process::ServerProcess;
 use crate::stats::per_second;
@@ -40,19 +40,28 @@ impl QueuedRun {
     }
 }
 
-pub async fn run(jobs: usize, connections: usize, config: EngineConfig) -> Result<QueuedRun> {
-    let dir = temp_dir()?;
-    let db = dir.path().join("loyalbatch.db");
+pub async fn run(
+    backend: &Backend,
+    jobs: usize,
+    connections: usize,
+    config: EngineConfig,
+) -> Result<QueuedRun> {
+    let db = Database::create(backend).await?;
     let items = jobs * BATCH_SIZE;
 
     // A server process with no worker: every accepted job stays queued.
-    let server = ServerProcess::spawn(&db, &config, false).await?;
+    let server = ServerProcess::spawn(&db.target(), &config, false).await?;
     let api = server.api()?;
     let idle = server.memory()?;
     let start = Instant::now();
     // Bodies are built one per free connection, in this process: the server's
     // memory is measured in its own.
-    let (submitted, _) = submit_all(&api, workload::batch_bodies("q", items), connections).await?;
+    let (submitted, _) = submit_all(
+        std::slice::from_ref(&api),
+        workload::batch_bodies("q", items),
+        connections,
+    )
+    .await?;
     let ingest = start.elapsed();
     let queued = server.memory()?;
     verify_jobs(&api.all_jobs().await?, &submitted, JobState::Queued)?;
@@ -60,7 +69,7 @@ pub async fn run(jobs: usize, connections: usize, config: EngineConfig) -> Resul
     server.kill().await?;
 
     // A fresh server process on the same database, with workers: it drains the queue.
-    let server = ServerProcess::spawn(&db, &config, true).await?;
+    let server = ServerProcess::spawn(&db.target(), &config, true).await?;
     let api = server.api()?;
     let watch = server.stopwatch()?;
     api.wait_until_drained(DRAIN_DEADLINE).await?;
@@ -69,13 +78,14 @@ pub async fn run(jobs: usize, connections: usize, config: EngineConfig) -> Resul
 
     let listed = api.all_jobs().await?;
     verify_jobs(&listed, &submitted, JobState::Completed)?;
-    let rows = customer_rows(&db)?;
+    let rows = db.customer_rows().await?;
     ensure!(
         rows == items,
         "{items} customers queued but {rows} rows stored"
     );
     drop(api);
     server.kill().await?;
+    db.remove().await?;
     Ok(QueuedRun {
         jobs,
         items,

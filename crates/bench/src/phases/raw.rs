@@ -1,7 +1,7 @@
-//! Phase 2: the physical ceiling — the same rows upserted with plain rusqlite, 1,000 per transaction, same schema and pragmas.
+//! Phase 2 on SQLite: the physical ceiling — the same rows upserted with plain rusqlite, 1,000 per transaction, same schema and pragmas.
 
+use crate::backend::temp_dir;
 use crate::cpu::{Lap, Stopwatch};
-use crate::instance::temp_dir;
 use crate::serve::create_tenant;
 use crate::stats::per_second;
 use crate::workload::{self, BATCH_SIZE, RawRow};

@@ -1,5 +1,6 @@
 //! Phase 3: the single-call path — M customers via `POST /customers`, one at a time over one connection.
 
+use crate::backend::Backend;
 use crate::cpu::{Lap, Stopwatch};
 use crate::instance::Instance;
 use crate::stats::{Latencies, per_second};
@@ -19,8 +20,8 @@ impl SingleRun {
     }
 }
 
-pub async fn run(calls: usize, config: EngineConfig) -> Result<SingleRun> {
-    let instance = Instance::start(config).await?;
+pub async fn run(backend: &Backend, calls: usize, config: EngineConfig) -> Result<SingleRun> {
+    let instance = Instance::start(backend, config).await?;
     let api = instance.api()?;
     let bodies: Vec<Vec<u8>> = (0..calls).map(|i| workload::single_body("s", i)).collect();
 
@@ -33,7 +34,7 @@ pub async fn run(calls: usize, config: EngineConfig) -> Result<SingleRun> {
     }
     let elapsed = watch.lap()?;
 
-    let rows = instance.customer_rows()?;
+    let rows = instance.customer_rows().await?;
     ensure!(
         rows == calls,
         "{calls} customers upserted but {rows} rows stored"
