@@ -1,6 +1,6 @@
 //! Chunk transactions: lock the chunk's customers in a fixed order, load them in one query, apply the pure rules, write with `UNNEST`.
 
-use crate::pg;
+use crate::{count, pg};
 use deadpool_postgres::{Client, GenericClient};
 use domain::chunk::{self, ChunkState};
 use domain::customers::Profile;
@@ -9,10 +9,6 @@ use domain::{ChunkEffects, ChunkItems, CustomerId, CustomerRecord, Outcome};
 use store::*;
 use time::OffsetDateTime;
 use wire::JobState;
-
-fn count(v: i32) -> u32 {
-    u32::try_from(v).unwrap_or(0)
-}
 
 pub async fn apply_chunk(
     c: &mut Client,

@@ -1,6 +1,6 @@
 //! Job rows: intake, reads, stop, claims (`FOR UPDATE SKIP LOCKED`) and leases, item segments, purge.
 
-use crate::pg;
+use crate::{count, pg};
 use deadpool_postgres::{Client, GenericClient};
 use std::time::Duration;
 use store::*;
@@ -10,10 +10,6 @@ use wire::{BatchType, JobState};
 
 const JOB_COLUMNS: &str = "id, tenant_id, type, status, item_count, cursor, finished_count, \
      error_count, error, created_at, started_at, finished_at, expires_at";
-
-fn count(v: i32) -> u32 {
-    u32::try_from(v).unwrap_or(0)
-}
 
 fn job_from_row(r: &Row) -> Result<JobRecord, StoreError> {
     let type_text: String = r.get(2);
@@ -57,18 +53,17 @@ pub async fn create(c: &mut Client, job: &NewJob) -> Result<JobCreation, StoreEr
             .await
             .map_err(pg)?;
         if let Some(row) = existing {
-            let (id, hash, created_at): (i64, Option<String>, i64) =
-                (row.get(0), row.get(1), row.get(2));
-            if created_at >= now - IDEMPOTENCY_WINDOW.as_millis() as i64 {
-                return if hash.as_deref() == Some(idem.body_hash.as_str()) {
-                    Ok(JobCreation::Existing(id))
-                } else {
-                    Err(StoreError::IdempotencyConflict)
-                };
+            let keyed = rules::KeyedJob {
+                job_id: row.get(0),
+                body_hash: row.get(1),
+                created_at: row.get(2),
+            };
+            if let Some(answer) = rules::replay(&keyed, idem, now) {
+                return answer;
             }
             tx.execute(
                 "UPDATE jobs SET idempotency_key = NULL WHERE id = $1",
-                &[&id],
+                &[&keyed.job_id],
             )
             .await
             .map_err(pg)?;
@@ -83,13 +78,7 @@ pub async fn create(c: &mut Client, job: &NewJob) -> Result<JobCreation, StoreEr
         .await
         .map_err(pg)?
         .get(0);
-    let unprocessed = unprocessed.max(0) as u64;
-    if unprocessed + u64::from(job.item_count) > job.queue_limit {
-        return Err(StoreError::QueueFull {
-            unprocessed,
-            limit: job.queue_limit,
-        });
-    }
+    rules::admit(unprocessed, job)?;
     let id: i64 = tx
         .query_one(
             "INSERT INTO jobs (tenant_id, type, status, item_count, idempotency_key, body_hash, created_at) \
@@ -216,12 +205,8 @@ pub async fn stop(
     let Some(record) = row.as_ref().map(job_from_row).transpose()? else {
         return Ok(StopOutcome::NotFound);
     };
-    match record.state {
-        JobState::Completed | JobState::Failed => {
-            return Ok(StopOutcome::AlreadyFinished(record.state));
-        }
-        JobState::Stopped => return Ok(StopOutcome::Stopped(record)),
-        JobState::Queued | JobState::Running => {}
+    if let Some(answer) = rules::stop_answer(&record) {
+        return Ok(answer);
     }
     tx.execute(
         "UPDATE jobs SET status = 'stopped', finished_at = $2, expires_at = $3, lease_expires_at = NULL \

@@ -39,6 +39,11 @@ pub(crate) fn pg(e: tokio_postgres::Error) -> StoreError {
     StoreError::other(e)
 }
 
+/// A non-negative `INTEGER` column as a count.
+pub(crate) fn count(v: i32) -> u32 {
+    u32::try_from(v).unwrap_or(0)
+}
+
 pub(crate) fn is_unique_violation(e: &tokio_postgres::Error) -> bool {
     e.code() == Some(&SqlState::UNIQUE_VIOLATION)
 }

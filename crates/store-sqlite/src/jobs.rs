@@ -48,17 +48,20 @@ pub fn create(c: &Connection, job: &NewJob) -> Result<JobCreation, StoreError> {
             .query_row(params![job.tenant_id, idem.key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .optional()
             .map_err(sql_err)?;
-        if let Some((id, hash, created_at)) = existing {
-            let window_start = now - IDEMPOTENCY_WINDOW.as_millis() as i64;
-            if created_at >= window_start {
-                return if hash.as_deref() == Some(idem.body_hash.as_str()) {
-                    Ok(JobCreation::Existing(id))
-                } else {
-                    Err(StoreError::IdempotencyConflict)
-                };
+        if let Some((job_id, body_hash, created_at)) = existing {
+            let keyed = rules::KeyedJob {
+                job_id,
+                body_hash,
+                created_at,
+            };
+            if let Some(answer) = rules::replay(&keyed, idem, now) {
+                return answer;
             }
-            c.execute("UPDATE jobs SET idempotency_key = NULL WHERE id = ?1", [id])
-                .map_err(sql_err)?;
+            c.execute(
+                "UPDATE jobs SET idempotency_key = NULL WHERE id = ?1",
+                [job_id],
+            )
+            .map_err(sql_err)?;
         }
     }
     let unprocessed: i64 = c
@@ -69,13 +72,7 @@ pub fn create(c: &Connection, job: &NewJob) -> Result<JobCreation, StoreError> {
         .map_err(sql_err)?
         .query_row([job.tenant_id], |r| r.get(0))
         .map_err(sql_err)?;
-    let unprocessed = unprocessed.max(0) as u64;
-    if unprocessed + u64::from(job.item_count) > job.queue_limit {
-        return Err(StoreError::QueueFull {
-            unprocessed,
-            limit: job.queue_limit,
-        });
-    }
+    rules::admit(unprocessed, job)?;
     let id: i64 = c
         .prepare_cached(
             "INSERT INTO jobs (tenant_id, type, status, item_count, idempotency_key, body_hash, created_at) \
@@ -184,12 +181,8 @@ pub fn stop(
     let Some(record) = get(c, tenant, job)? else {
         return Ok(StopOutcome::NotFound);
     };
-    match record.state {
-        JobState::Completed | JobState::Failed => {
-            return Ok(StopOutcome::AlreadyFinished(record.state));
-        }
-        JobState::Stopped => return Ok(StopOutcome::Stopped(record)),
-        JobState::Queued | JobState::Running => {}
+    if let Some(answer) = rules::stop_answer(&record) {
+        return Ok(answer);
     }
     c.execute(
         "UPDATE jobs SET status = 'stopped', finished_at = ?2, expires_at = ?3, lease_expires_at = NULL \
