@@ -6,7 +6,9 @@ pub mod customers;
 pub mod events;
 pub mod fields;
 pub mod ids;
+pub mod ledger;
 pub mod outcome;
+pub mod settings;
 
 pub use chunk::{ChunkEffects, ChunkItems, ChunkState, CustomerRecord, CustomerWrite, NewEvent};
 pub use ids::CustomerId;
