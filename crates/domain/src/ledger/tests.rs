@@ -194,12 +194,15 @@ fn the_stored_form_round_trips_and_an_empty_ledger_is_tiny() {
 
 /// A deliberately simple model: keeps every lot and hold forever, expires
 /// nothing eagerly, and recomputes everything from scratch.
+/// (reference, points, expires_at, takes, open)
+type ModelHold = (String, i64, Millis, Vec<(i64, i64)>, bool);
+
 #[derive(Debug, Clone, Default)]
 struct Model {
     /// (id, left, available_at, expires_at)
     lots: Vec<(i64, i64, Millis, Option<Millis>)>,
     /// (reference, points, expires_at, takes, open)
-    holds: Vec<(String, i64, Millis, Vec<(i64, i64)>, bool)>,
+    holds: Vec<ModelHold>,
     debt: i64,
     earned: i64,
     clawed: bool,
@@ -354,13 +357,10 @@ proptest! {
         let mut model = Model::default();
         let mut log: Vec<(i64, Millis, Entry)> = vec![];
         let mut now: Millis = 0;
-        let mut next_id = 1;
         let mut credits = vec![];
         let mut holds = vec![];
-        for op in ops {
+        for (id, op) in (1..).zip(ops) {
             model.expire_holds(now);
-            let id = next_id;
-            next_id += 1;
             let decided: Option<Result<Entry, Refusal>> = match op {
                 Op::Wait { minutes } => { now += minutes * MINUTE; None }
                 Op::Credit { points, pending, expiry } => {
