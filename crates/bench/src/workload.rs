@@ -106,10 +106,8 @@ pub struct RawRow {
 pub fn raw_rows(prefix: &str, count: usize) -> Result<Vec<RawRow>> {
     (0..count)
         .map(|i| {
-            let upsert =
-                domain::customers::parse(customer(prefix, i)).map_err(|(_, failure)| {
-                    anyhow!("generated customer {i} is invalid: {}", failure.message)
-                })?;
+            let upsert = domain::customers::parse(customer(prefix, i))
+                .map_err(|r| anyhow!("generated customer {i} is invalid: {}", r.failure.message))?;
             Ok(RawRow {
                 customer_id: upsert.customer_id.as_str().to_owned(),
                 profile: serde_json::to_string(&upsert.patch)?,

@@ -3,7 +3,11 @@
 use crate::customers::{self, CustomerUpsert, Profile};
 use crate::events::{self, EventsItem};
 use crate::ids::CustomerId;
-use crate::outcome::{ItemFailure, Outcome, ParseResult, Success};
+use crate::ledger::{Ledger, Millis};
+use crate::outcome::{ItemFailure, Outcome, ParseResult, Rejected, Success};
+use crate::posting::{self, Movement};
+use crate::settings::ProgramSettings;
+use crate::transactions::{self, LedgerItem, LedgerOp};
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde_json::Value;
 use wire::BatchType;
@@ -20,9 +24,11 @@ pub struct Parsed<T> {
 pub enum ChunkItems {
     Customers(Vec<Parsed<CustomerUpsert>>),
     Events(Vec<Parsed<EventsItem>>),
+    /// Balance inquiries, adjustments, cashback, redemptions and holds.
+    Ledger(Vec<Parsed<LedgerItem>>),
 }
 
-/// The batch type has no domain rules yet (the ledger types arrive with the ledger).
+/// The batch type has no domain rules yet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Unsupported(pub BatchType);
 
@@ -41,9 +47,10 @@ impl ChunkItems {
                     index,
                     item: match serde_json::from_str::<Value>(text) {
                         Ok(v) => parse(v),
-                        Err(e) => {
-                            Err((None, ItemFailure::invalid(format!("item: not JSON ({e})"))))
-                        }
+                        Err(e) => Err(Rejected::new(
+                            None,
+                            ItemFailure::invalid(format!("item: not JSON ({e})")),
+                        )),
                     },
                 })
                 .collect()
@@ -51,33 +58,105 @@ impl ChunkItems {
         match batch_type {
             BatchType::Customers => Ok(ChunkItems::Customers(each(raw, customers::parse))),
             BatchType::Events => Ok(ChunkItems::Events(each(raw, events::parse))),
+            BatchType::BalanceInquiry => {
+                Ok(ChunkItems::Ledger(each(raw, transactions::parse_balance)))
+            }
+            BatchType::BalanceAdjustment => Ok(ChunkItems::Ledger(each(
+                raw,
+                transactions::parse_adjustment,
+            ))),
+            BatchType::Cashback => Ok(ChunkItems::Ledger(each(raw, transactions::parse_cashback))),
+            BatchType::Redeem => Ok(ChunkItems::Ledger(each(raw, transactions::parse_redeem))),
             other => Err(Unsupported(other)),
         }
     }
 
     pub fn supports(batch_type: BatchType) -> bool {
-        matches!(batch_type, BatchType::Customers | BatchType::Events)
+        !matches!(batch_type, BatchType::Orders | BatchType::OrderTransactions)
+    }
+
+    /// One ledger item outside any job (a single call).
+    pub fn single(item: LedgerItem) -> ChunkItems {
+        ChunkItems::Ledger(vec![Parsed {
+            index: 0,
+            item: Ok(item),
+        }])
+    }
+
+    /// The transaction ids the valid items name, distinct: the store reports
+    /// which of them its tenant already used.
+    pub fn transaction_ids(&self) -> Vec<String> {
+        let ChunkItems::Ledger(v) = self else {
+            return Vec::new();
+        };
+        let mut seen = FxHashSet::default();
+        v.iter()
+            .filter_map(|p| p.item.as_ref().ok()?.transaction_id())
+            .filter(|id| seen.insert(*id))
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// An upper bound of the movements the chunk records: the store allocates
+    /// that many `gameballTransactionId`s before applying it.
+    pub fn movements_needed(&self, settings: &ProgramSettings) -> usize {
+        match self {
+            ChunkItems::Customers(_) => 0,
+            ChunkItems::Events(v) if settings.event_rewards.is_empty() => {
+                let _ = v;
+                0
+            }
+            ChunkItems::Events(v) => v
+                .iter()
+                .filter(|p| {
+                    p.item.as_ref().is_ok_and(|e| {
+                        e.events
+                            .iter()
+                            .any(|ev| settings.event_rewards.contains_key(&ev.name))
+                    })
+                })
+                .count(),
+            ChunkItems::Ledger(v) => v
+                .iter()
+                .filter(|p| p.item.as_ref().is_ok_and(|i| i.op != LedgerOp::Balance))
+                .count(),
+        }
     }
 
     /// The distinct customers the valid items touch, in order of first appearance:
-    /// the keys the store loads (and allocates ids for when missing).
-    pub fn customer_ids(&self) -> Vec<CustomerId> {
-        let ids: Vec<&CustomerId> = match self {
+    /// the keys the store loads, each with whether an item may create it (the
+    /// store allocates ids for those when missing).
+    pub fn customer_ids(&self) -> Vec<(CustomerId, bool)> {
+        let ids: Vec<(&CustomerId, bool)> = match self {
             ChunkItems::Customers(v) => v
                 .iter()
-                .filter_map(|p| p.item.as_ref().ok().map(|u| &u.customer_id))
+                .filter_map(|p| p.item.as_ref().ok().map(|u| (&u.customer_id, true)))
                 .collect(),
             ChunkItems::Events(v) => v
                 .iter()
-                .filter_map(|p| p.item.as_ref().ok().map(|e| &e.customer_id))
+                .filter_map(|p| p.item.as_ref().ok().map(|e| (&e.customer_id, true)))
+                .collect(),
+            ChunkItems::Ledger(v) => v
+                .iter()
+                .filter_map(|p| {
+                    let i = p.item.as_ref().ok()?;
+                    Some((&i.customer_id, i.creates_customer()))
+                })
                 .collect(),
         };
-        let mut seen = FxHashSet::default();
-        seen.reserve(ids.len());
-        ids.into_iter()
-            .filter(|id| seen.insert(*id))
-            .cloned()
-            .collect()
+        let mut position: FxHashMap<&CustomerId, usize> = FxHashMap::default();
+        position.reserve(ids.len());
+        let mut keys: Vec<(CustomerId, bool)> = Vec::with_capacity(ids.len());
+        for (id, creates) in ids {
+            match position.get(id) {
+                Some(&at) => keys[at].1 |= creates,
+                None => {
+                    position.insert(id, keys.len());
+                    keys.push((id.clone(), creates));
+                }
+            }
+        }
+        keys
     }
 }
 
@@ -87,21 +166,34 @@ pub struct CustomerRecord {
     pub gameball_id: i64,
     pub customer_id: CustomerId,
     pub profile: Profile,
+    pub ledger: Ledger,
 }
 
-/// What the store loaded for a chunk: the existing customers among its keys, and
-/// fresh `gameballId`s for the keys that do not exist yet.
+/// What the store loaded for a chunk, and the context it runs in.
 #[derive(Debug, Clone, Default)]
 pub struct ChunkState {
+    /// The existing customers among the chunk's keys.
     pub customers: FxHashMap<CustomerId, CustomerRecord>,
+    /// Fresh `gameballId`s for the keys that do not exist yet and may be created.
     pub fresh_ids: FxHashMap<CustomerId, i64>,
+    pub settings: ProgramSettings,
+    /// The transaction ids among the chunk's that the tenant already used.
+    pub used_transaction_ids: FxHashSet<String>,
+    /// Fresh movement ids (`gameballTransactionId`s), used from the end.
+    pub movement_ids: Vec<i64>,
+    pub now: Millis,
+    /// The job the chunk belongs to; `None` for a single call.
+    pub job_id: Option<i64>,
 }
 
-/// A customer row to insert (`is_new`) or overwrite, in its final state for the chunk.
+/// A customer row to insert (`is_new`) or update, in its final state for the chunk.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CustomerWrite {
     pub record: CustomerRecord,
     pub is_new: bool,
+    /// Which parts of an existing row changed.
+    pub profile_changed: bool,
+    pub ledger_changed: bool,
 }
 
 /// An event to append.
@@ -118,21 +210,38 @@ pub struct NewEvent {
 pub struct ChunkEffects {
     pub customer_writes: Vec<CustomerWrite>,
     pub events: Vec<NewEvent>,
+    pub movements: Vec<Movement>,
     pub outcomes: Vec<Outcome>,
 }
 
-/// Customers a chunk changed, in order of first change.
+/// Customers a chunk changed, in order of first change, with what changed.
 #[derive(Default)]
-struct Touched {
+pub(crate) struct Touched {
     order: Vec<CustomerId>,
-    seen: FxHashSet<CustomerId>,
+    /// Index in `order` → (profile changed, ledger changed).
+    seen: FxHashMap<CustomerId, (bool, bool)>,
 }
 
 impl Touched {
-    fn touch(&mut self, id: &CustomerId) {
-        if self.seen.insert(id.clone()) {
-            self.order.push(id.clone());
+    fn mark(&mut self, id: &CustomerId, profile: bool, ledger: bool) {
+        match self.seen.get_mut(id) {
+            Some(flags) => {
+                flags.0 |= profile;
+                flags.1 |= ledger;
+            }
+            None => {
+                self.seen.insert(id.clone(), (profile, ledger));
+                self.order.push(id.clone());
+            }
         }
+    }
+
+    fn profile(&mut self, id: &CustomerId) {
+        self.mark(id, true, false);
+    }
+
+    pub(crate) fn ledger(&mut self, id: &CustomerId) {
+        self.mark(id, false, true);
     }
 }
 
@@ -146,13 +255,17 @@ pub fn apply(mut state: ChunkState, items: ChunkItems) -> ChunkEffects {
             out.outcomes.reserve(parsed.len());
             for p in parsed {
                 let outcome = match p.item {
-                    Err((reported, f)) => Outcome::failed(p.index, reported, f),
+                    Err(r) => Outcome::rejected(p.index, r),
                     Ok(upsert) => {
                         let created = !state.customers.contains_key(&upsert.customer_id);
-                        let record = customer_entry(&mut state, &upsert.customer_id);
+                        let record = customer_entry(
+                            &mut state.customers,
+                            &state.fresh_ids,
+                            &upsert.customer_id,
+                        );
                         customers::merge(&mut record.profile, upsert.patch);
                         let gameball_id = record.gameball_id;
-                        touched.touch(&upsert.customer_id);
+                        touched.profile(&upsert.customer_id);
                         let message = if created {
                             "Customer created successfully"
                         } else {
@@ -175,14 +288,27 @@ pub fn apply(mut state: ChunkState, items: ChunkItems) -> ChunkEffects {
             out.outcomes.reserve(parsed.len());
             for p in parsed {
                 let outcome = match p.item {
-                    Err((reported, f)) => Outcome::failed(p.index, reported, f),
+                    Err(r) => Outcome::rejected(p.index, r),
                     Ok(item) => {
                         if !state.customers.contains_key(&item.customer_id) {
-                            touched.touch(&item.customer_id);
+                            touched.profile(&item.customer_id);
                         }
-                        let gameball_id = customer_entry(&mut state, &item.customer_id).gameball_id;
+                        let gameball_id = customer_entry(
+                            &mut state.customers,
+                            &state.fresh_ids,
+                            &item.customer_id,
+                        )
+                        .gameball_id;
                         let names: Vec<String> =
                             item.events.iter().map(|e| e.name.clone()).collect();
+                        let rewarded_points = posting::reward_events(
+                            &mut state,
+                            &mut out,
+                            &mut touched,
+                            p.index,
+                            &item.customer_id,
+                            &names,
+                        );
                         for e in item.events {
                             out.events.push(NewEvent {
                                 gameball_id,
@@ -196,7 +322,7 @@ pub fn apply(mut state: ChunkState, items: ChunkItems) -> ChunkEffects {
                             Success::Events {
                                 customer_id: item.customer_id.into_string(),
                                 events: names,
-                                rewarded_points: 0,
+                                rewarded_points,
                             },
                         )
                     }
@@ -204,30 +330,51 @@ pub fn apply(mut state: ChunkState, items: ChunkItems) -> ChunkEffects {
                 out.outcomes.push(outcome);
             }
         }
+        ChunkItems::Ledger(parsed) => {
+            out.outcomes.reserve(parsed.len());
+            for p in parsed {
+                let outcome = match p.item {
+                    Err(r) => Outcome::rejected(p.index, r),
+                    Ok(item) => posting::post(&mut state, &mut out, &mut touched, p.index, item),
+                };
+                out.outcomes.push(outcome);
+            }
+        }
     }
     // A customer is new when the store did not load it (it got a fresh id).
-    out.customer_writes = touched
-        .order
+    let Touched { order, seen } = touched;
+    out.customer_writes = order
         .into_iter()
         .filter_map(|id| {
             let is_new = state.fresh_ids.contains_key(&id);
+            let (profile_changed, ledger_changed) = seen[&id];
             let record = state.customers.remove(&id)?;
-            Some(CustomerWrite { record, is_new })
+            Some(CustomerWrite {
+                record,
+                is_new,
+                profile_changed,
+                ledger_changed,
+            })
         })
         .collect();
     out
 }
 
 /// The customer's record in the chunk state, created with its fresh id when new.
-fn customer_entry<'a>(state: &'a mut ChunkState, id: &CustomerId) -> &'a mut CustomerRecord {
-    let fresh = state.fresh_ids.get(id).copied();
-    state
-        .customers
+pub(crate) fn customer_entry<'a>(
+    customers: &'a mut FxHashMap<CustomerId, CustomerRecord>,
+    fresh_ids: &FxHashMap<CustomerId, i64>,
+    id: &CustomerId,
+) -> &'a mut CustomerRecord {
+    customers
         .entry(id.clone())
         .or_insert_with(|| CustomerRecord {
-            gameball_id: fresh.expect("the store allocates an id for every missing customer key"),
+            gameball_id: *fresh_ids
+                .get(id)
+                .expect("the store allocates an id for every missing customer it may create"),
             customer_id: id.clone(),
             profile: Profile::new(),
+            ledger: Ledger::default(),
         })
 }
 
@@ -260,7 +407,7 @@ mod tests {
             state.customers.insert(r.customer_id.clone(), r);
         }
         let mut next = 100;
-        for id in items.customer_ids() {
+        for (id, _) in items.customer_ids() {
             if !state.customers.contains_key(&id) {
                 state.fresh_ids.insert(id, next);
                 next += 1;
@@ -274,6 +421,7 @@ mod tests {
             gameball_id,
             customer_id: CustomerId::parse(id).unwrap(),
             profile: profile.as_object().unwrap().clone(),
+            ledger: Ledger::default(),
         }
     }
 
@@ -366,7 +514,7 @@ mod tests {
         let keys: Vec<String> = chunk
             .customer_ids()
             .into_iter()
-            .map(CustomerId::into_string)
+            .map(|(id, _)| id.into_string())
             .collect();
         assert_eq!(keys, ["a", "c"], "only valid items are keys");
         let fx = apply(state_for(&chunk, vec![]), chunk.clone());
@@ -443,12 +591,13 @@ mod tests {
     }
 
     #[test]
-    fn ledger_types_are_not_supported_yet() {
+    fn order_types_are_not_supported_yet() {
         assert_eq!(
-            ChunkItems::parse(BatchType::Cashback, []).unwrap_err(),
-            Unsupported(BatchType::Cashback)
+            ChunkItems::parse(BatchType::Orders, []).unwrap_err(),
+            Unsupported(BatchType::Orders)
         );
         assert!(ChunkItems::supports(BatchType::Events));
-        assert!(!ChunkItems::supports(BatchType::Redeem));
+        assert!(ChunkItems::supports(BatchType::Redeem));
+        assert!(!ChunkItems::supports(BatchType::OrderTransactions));
     }
 }

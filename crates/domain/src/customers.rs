@@ -2,7 +2,7 @@
 
 use crate::fields::{self, Kind};
 use crate::ids::{CustomerId, reported_customer_id};
-use crate::outcome::{ItemFailure, ParseResult};
+use crate::outcome::{ItemFailure, ParseResult, Rejected};
 use serde_json::{Map, Value};
 
 /// A customer profile as stored and shown: the API's own shape, e.g.
@@ -70,15 +70,18 @@ pub struct CustomerUpsert {
 /// Unknown fields are ignored; every known field is checked and an error names its path.
 pub fn parse(item: Value) -> ParseResult<CustomerUpsert> {
     let Value::Object(obj) = item else {
-        return Err((None, ItemFailure::invalid("item: must be a JSON object")));
+        return Err(Rejected::new(
+            None,
+            ItemFailure::invalid("item: must be a JSON object"),
+        ));
     };
     let customer_id = match CustomerId::from_item(&obj) {
         Ok(id) => id,
-        Err(f) => return Err((reported_customer_id(&obj), f)),
+        Err(f) => return Err(Rejected::new(reported_customer_id(&obj), f)),
     };
     match parse_fields(obj) {
         Ok(patch) => Ok(CustomerUpsert { customer_id, patch }),
-        Err(f) => Err((Some(customer_id.into_string()), f)),
+        Err(f) => Err(Rejected::new(Some(customer_id.into_string()), f)),
     }
 }
 
@@ -202,7 +205,7 @@ mod tests {
     use wire::ErrorCode;
 
     fn failure(item: Value) -> ItemFailure {
-        parse(item).unwrap_err().1
+        parse(item).unwrap_err().failure
     }
 
     #[test]
@@ -276,14 +279,17 @@ mod tests {
 
     #[test]
     fn missing_or_bad_customer_id_fails_and_is_reported_as_given() {
-        let (reported, e) = parse(json!({"email": "a@b.c"})).unwrap_err();
+        let r = parse(json!({"email": "a@b.c"})).unwrap_err();
+        let (reported, e) = (r.customer_id, r.failure);
         assert_eq!((reported, e.code), (None, ErrorCode::MissingField));
-        let (reported, e) = parse(json!({"customerId": ""})).unwrap_err();
+        let r = parse(json!({"customerId": ""})).unwrap_err();
+        let (reported, e) = (r.customer_id, r.failure);
         assert_eq!(
             (reported.as_deref(), e.code),
             (Some(""), ErrorCode::InvalidValue)
         );
-        let (_, e) = parse(json!("12345")).unwrap_err();
+        let r = parse(json!("12345")).unwrap_err();
+        let (_, e) = (r.customer_id, r.failure);
         assert_eq!(e.message, "item: must be a JSON object");
     }
 

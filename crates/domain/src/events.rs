@@ -1,7 +1,7 @@
 //! Events (SPEC §5.2): a customer and a non-empty map of event name → metadata.
 
 use crate::ids::{CustomerId, reported_customer_id};
-use crate::outcome::{ItemFailure, ParseResult};
+use crate::outcome::{ItemFailure, ParseResult, Rejected};
 use serde_json::Value;
 use wire::ErrorCode;
 
@@ -25,18 +25,21 @@ pub struct EventsItem {
 /// Parses one item of an `events` batch or a `POST /events` body.
 pub fn parse(item: Value) -> ParseResult<EventsItem> {
     let Value::Object(obj) = item else {
-        return Err((None, ItemFailure::invalid("item: must be a JSON object")));
+        return Err(Rejected::new(
+            None,
+            ItemFailure::invalid("item: must be a JSON object"),
+        ));
     };
     let customer_id = match CustomerId::from_item(&obj) {
         Ok(id) => id,
-        Err(f) => return Err((reported_customer_id(&obj), f)),
+        Err(f) => return Err(Rejected::new(reported_customer_id(&obj), f)),
     };
     match parse_events(obj) {
         Ok(events) => Ok(EventsItem {
             customer_id,
             events,
         }),
-        Err(f) => Err((Some(customer_id.into_string()), f)),
+        Err(f) => Err(Rejected::new(Some(customer_id.into_string()), f)),
     }
 }
 
@@ -90,7 +93,7 @@ mod tests {
     use serde_json::json;
 
     fn failure(item: Value) -> ItemFailure {
-        parse(item).unwrap_err().1
+        parse(item).unwrap_err().failure
     }
 
     #[test]

@@ -8,7 +8,9 @@ pub mod fields;
 pub mod ids;
 pub mod ledger;
 pub mod outcome;
+pub mod posting;
 pub mod settings;
+pub mod transactions;
 
 pub use chunk::{ChunkEffects, ChunkItems, ChunkState, CustomerRecord, CustomerWrite, NewEvent};
 pub use ids::CustomerId;

@@ -34,8 +34,55 @@ impl ItemFailure {
     }
 }
 
-/// An item parsed into `T`, or why it failed with the customer id it claimed.
-pub type ParseResult<T> = Result<T, (Option<String>, ItemFailure)>;
+/// Why an item could not be parsed, with the keys it claimed (for its failure entry).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejected {
+    pub customer_id: Option<String>,
+    pub key: Option<NaturalKey>,
+    pub failure: ItemFailure,
+}
+
+impl Rejected {
+    pub fn new(customer_id: Option<String>, failure: ItemFailure) -> Rejected {
+        Rejected {
+            customer_id,
+            key: None,
+            failure,
+        }
+    }
+
+    pub fn with_key(mut self, key: Option<NaturalKey>) -> Rejected {
+        self.key = key;
+        self
+    }
+}
+
+/// An item's own unique key besides the customer (`transactionId`, `orderId`),
+/// repeated in its failure entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NaturalKey {
+    pub field: &'static str,
+    pub value: String,
+}
+
+impl NaturalKey {
+    pub fn transaction(value: impl Into<String>) -> NaturalKey {
+        NaturalKey {
+            field: "transactionId",
+            value: value.into(),
+        }
+    }
+
+    pub fn order(value: impl Into<String>) -> NaturalKey {
+        NaturalKey {
+            field: "orderId",
+            value: value.into(),
+        }
+    }
+}
+
+/// An item parsed into `T`, or why it failed.
+pub type ParseResult<T> = Result<T, Rejected>;
 
 /// What a succeeded item reports, per batch type (the fields of its entry).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -53,6 +100,49 @@ pub enum Success {
         events: Vec<String>,
         rewarded_points: i64,
     },
+    #[serde(rename_all = "camelCase")]
+    Balance {
+        customer_id: String,
+        #[serde(flatten)]
+        balance: Box<crate::posting::BalanceView>,
+    },
+    #[serde(rename_all = "camelCase")]
+    Adjusted {
+        customer_id: String,
+        transaction_id: String,
+        gameball_transaction_id: i64,
+        points: i64,
+    },
+    #[serde(rename_all = "camelCase")]
+    Cashback {
+        customer_id: String,
+        transaction_id: String,
+        gameball_transaction_id: i64,
+        reward_equivalent_points: i64,
+        #[serde(with = "rust_decimal::serde::arbitrary_precision")]
+        reward_amount: rust_decimal::Decimal,
+    },
+    #[serde(rename_all = "camelCase")]
+    Redeemed {
+        customer_id: String,
+        transaction_id: String,
+        gameball_transaction_id: i64,
+        redeem_equivalent_points: i64,
+        #[serde(with = "rust_decimal::serde::arbitrary_precision")]
+        redeem_amount: rust_decimal::Decimal,
+    },
+    #[serde(rename_all = "camelCase")]
+    Held {
+        customer_id: String,
+        hold_reference: String,
+        hold_equivalent_points: i64,
+        #[serde(with = "rust_decimal::serde::arbitrary_precision")]
+        hold_amount: rust_decimal::Decimal,
+    },
+    Released {
+        success: bool,
+        message: &'static str,
+    },
 }
 
 /// The result of one item of a chunk.
@@ -62,6 +152,8 @@ pub struct Outcome {
     pub index: u32,
     /// The customer id the item named (as given), for failure reports.
     pub customer_id: Option<String>,
+    /// The item's natural key, for failure reports.
+    pub key: Option<NaturalKey>,
     pub result: Result<Success, ItemFailure>,
 }
 
@@ -70,14 +162,30 @@ impl Outcome {
         Outcome {
             index,
             customer_id,
+            key: None,
             result: Err(failure),
         }
+    }
+
+    pub fn rejected(index: u32, r: Rejected) -> Outcome {
+        Outcome {
+            index,
+            customer_id: r.customer_id,
+            key: r.key,
+            result: Err(r.failure),
+        }
+    }
+
+    pub fn with_key(mut self, key: Option<NaturalKey>) -> Outcome {
+        self.key = key;
+        self
     }
 
     pub fn succeeded(index: u32, success: Success) -> Outcome {
         Outcome {
             index,
             customer_id: None,
+            key: None,
             result: Ok(success),
         }
     }
@@ -101,14 +209,27 @@ impl Outcome {
             #[serde(flatten)]
             success: &'a Success,
         }
-        #[derive(serde::Serialize)]
-        #[serde(rename_all = "camelCase")]
         struct Failed<'a> {
             index: u32,
             customer_id: &'a Option<String>,
+            key: &'a Option<NaturalKey>,
             code: u32,
-            error: &'a str,
             message: &'a str,
+        }
+        impl serde::Serialize for Failed<'_> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                use serde::ser::SerializeMap;
+                let mut m = s.serialize_map(None)?;
+                m.serialize_entry("index", &self.index)?;
+                m.serialize_entry("customerId", self.customer_id)?;
+                if let Some(k) = self.key {
+                    m.serialize_entry(k.field, &k.value)?;
+                }
+                m.serialize_entry("code", &self.code)?;
+                m.serialize_entry("error", self.message)?;
+                m.serialize_entry("message", self.message)?;
+                m.end()
+            }
         }
         match &self.result {
             Ok(success) => {
@@ -122,8 +243,8 @@ impl Outcome {
                 let failed = Failed {
                     index: self.index,
                     customer_id: &self.customer_id,
+                    key: &self.key,
                     code: f.code.code(),
-                    error: &f.message,
                     message: &f.message,
                 };
                 buf.push_str(&serde_json::to_string(&failed).expect("plain data serializes"));

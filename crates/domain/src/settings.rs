@@ -15,9 +15,12 @@ pub const MAX_DAYS: u32 = 3650;
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct ProgramSettings {
     /// Points earned per `amount_reward_threshold` of money spent.
+    #[serde(with = "rust_decimal::serde::arbitrary_precision")]
     pub reward_wallet_factor: Decimal,
+    #[serde(with = "rust_decimal::serde::arbitrary_precision")]
     pub amount_reward_threshold: Decimal,
     /// Money value of one point.
+    #[serde(with = "rust_decimal::serde::arbitrary_precision")]
     pub redemption_factor: Decimal,
     pub currency: String,
     pub points_name: String,
@@ -202,5 +205,12 @@ mod tests {
             "eventRewards.login",
         );
         assert!(serde_json::from_str::<ProgramSettings>(r#"{"nope": 1}"#).is_err());
+        let s: ProgramSettings = serde_json::from_str(r#"{"redemptionFactor": 0.25}"#).unwrap();
+        assert_eq!(s.redemption_factor, d("0.25"));
+        assert!(
+            serde_json::to_string(&s)
+                .unwrap()
+                .contains(r#""redemptionFactor":0.25"#)
+        );
     }
 }

@@ -4,6 +4,7 @@ use crate::{count, pg};
 use deadpool_postgres::{Client, GenericClient};
 use domain::chunk::{self, ChunkState};
 use domain::customers::Profile;
+use domain::ledger::Ledger;
 use domain::outcome::render;
 use domain::{ChunkEffects, ChunkItems, CustomerId, CustomerRecord, Outcome};
 use store::*;
@@ -33,7 +34,14 @@ pub async fn apply_chunk(
     if status != "running" || token != fence.token || cursor != work.from {
         return Err(StoreError::Fenced);
     }
-    let effects = load_and_apply(&tx, work.tenant_id, work.items).await?;
+    let effects = load_and_apply(
+        &tx,
+        work.tenant_id,
+        work.items,
+        work.now,
+        Some(fence.job_id),
+    )
+    .await?;
     write_effects(&tx, work.tenant_id, &effects, Some(fence.job_id), work.now).await?;
 
     let rendered = render(&effects.outcomes);
@@ -104,7 +112,7 @@ pub async fn apply_single(
     now: OffsetDateTime,
 ) -> Result<Outcome, StoreError> {
     let tx = c.transaction().await.map_err(pg)?;
-    let mut effects = load_and_apply(&tx, tenant, items).await?;
+    let mut effects = load_and_apply(&tx, tenant, items, now, None).await?;
     write_effects(&tx, tenant, &effects, None, now).await?;
     tx.commit().await.map_err(pg)?;
     effects
@@ -113,62 +121,108 @@ pub async fn apply_single(
         .ok_or_else(|| StoreError::Conflict("a single call needs exactly one item".into()))
 }
 
-/// Locks the chunk's customer keys (sorted, so two chunks never deadlock; new
-/// customers included, so two jobs cannot both create one), loads the existing
-/// ones in one query, takes fresh ids for the rest, and runs the domain rules.
+/// Locks the chunk's customers and transaction ids (in one fixed order, so two
+/// chunks never deadlock; new keys included, so two jobs cannot both create a
+/// customer or both use a transaction id), loads the tenant's settings, the
+/// existing customers and the used transaction ids (one query each), takes
+/// fresh ids, and runs the domain rules.
 async fn load_and_apply(
     tx: &impl GenericClient,
     tenant: TenantId,
     items: ChunkItems,
+    now: OffsetDateTime,
+    job: Option<JobId>,
 ) -> Result<ChunkEffects, StoreError> {
     let keys = items.customer_ids();
-    let mut state = ChunkState::default();
+    let transaction_ids = items.transaction_ids();
+    let customer_ids: Vec<&str> = keys.iter().map(|(k, _)| k.as_str()).collect();
+    lock_keys(tx, tenant, &customer_ids, &transaction_ids).await?;
+    let mut state = ChunkState {
+        settings: crate::tenants::settings(tx, tenant).await?,
+        now: to_millis(now),
+        job_id: job,
+        ..ChunkState::default()
+    };
     if !keys.is_empty() {
-        let mut sorted: Vec<&str> = keys.iter().map(CustomerId::as_str).collect();
-        sorted.sort_unstable();
-        lock_customers(tx, tenant, &sorted).await?;
         let rows = tx
             .query(
-                "SELECT gameball_id, customer_id, profile FROM customers \
+                "SELECT gameball_id, customer_id, profile, ledger FROM customers \
                  WHERE tenant_id = $1 AND customer_id = ANY($2)",
-                &[&tenant, &sorted],
+                &[&tenant, &customer_ids],
             )
             .await
             .map_err(pg)?;
         for r in &rows {
-            let record = record_from(r.get(0), r.get(1), r.get(2))?;
+            let record = record_from(r.get(0), r.get(1), r.get(2), r.get(3))?;
             state.customers.insert(record.customer_id.clone(), record);
         }
         let missing: Vec<&CustomerId> = keys
             .iter()
-            .filter(|k| !state.customers.contains_key(*k))
+            .filter(|(k, creates)| *creates && !state.customers.contains_key(k))
+            .map(|(k, _)| k)
             .collect();
-        if !missing.is_empty() {
-            let ids = tx
-                .query(
-                    "SELECT nextval('gameball_ids') FROM generate_series(1, $1::BIGINT)",
-                    &[&(missing.len() as i64)],
-                )
-                .await
-                .map_err(pg)?;
-            for (key, row) in missing.into_iter().zip(ids.iter()) {
-                state.fresh_ids.insert(key.clone(), row.get(0));
-            }
+        for (key, id) in missing
+            .iter()
+            .zip(next_values(tx, "gameball_ids", missing.len()).await?)
+        {
+            state.fresh_ids.insert((*key).clone(), id);
         }
     }
+    if !transaction_ids.is_empty() {
+        let rows = tx
+            .query(
+                "SELECT transaction_id FROM movements WHERE tenant_id = $1 AND transaction_id = ANY($2)",
+                &[&tenant, &transaction_ids],
+            )
+            .await
+            .map_err(pg)?;
+        state.used_transaction_ids = rows.iter().map(|r| r.get(0)).collect();
+    }
+    let mut ids = next_values(tx, "movement_ids", items.movements_needed(&state.settings)).await?;
+    ids.reverse();
+    state.movement_ids = ids;
     Ok(chunk::apply(state, items))
 }
 
-/// Transaction-scoped advisory locks on (tenant, customer id), taken in the given order.
-async fn lock_customers(
+/// `n` values of a sequence (one query).
+async fn next_values(
+    tx: &impl GenericClient,
+    sequence: &str,
+    n: usize,
+) -> Result<Vec<i64>, StoreError> {
+    if n == 0 {
+        return Ok(Vec::new());
+    }
+    let rows = tx
+        .query(
+            "SELECT nextval($1::TEXT::REGCLASS) FROM generate_series(1, $2::BIGINT)",
+            &[&sequence, &(n as i64)],
+        )
+        .await
+        .map_err(pg)?;
+    Ok(rows.iter().map(|r| r.get(0)).collect())
+}
+
+/// Transaction-scoped advisory locks on the chunk's customers and transaction
+/// ids, taken in ascending lock-key order (the only order every chunk agrees on).
+async fn lock_keys(
     tx: &impl GenericClient,
     tenant: TenantId,
-    sorted: &[&str],
+    customers: &[&str],
+    transaction_ids: &[String],
 ) -> Result<(), StoreError> {
+    if customers.is_empty() && transaction_ids.is_empty() {
+        return Ok(());
+    }
+    let keys: Vec<String> = customers
+        .iter()
+        .map(|c| format!("{tenant}/{c}"))
+        .chain(transaction_ids.iter().map(|t| format!("{tenant}#{t}")))
+        .collect();
     tx.execute(
-        "SELECT pg_advisory_xact_lock(hashtextextended($1::TEXT || '/' || k, 0)) \
-         FROM UNNEST($2::TEXT[]) WITH ORDINALITY AS u(k, n) ORDER BY n",
-        &[&tenant.to_string(), &sorted],
+        "SELECT pg_advisory_xact_lock(h) FROM \
+         (SELECT DISTINCT hashtextextended(k, 0) AS h FROM UNNEST($1::TEXT[]) AS u(k) ORDER BY h) AS s",
+        &[&keys],
     )
     .await
     .map_err(pg)?;
@@ -179,12 +233,18 @@ fn record_from(
     gameball_id: i64,
     customer_id: String,
     profile: String,
+    ledger: String,
 ) -> Result<CustomerRecord, StoreError> {
     Ok(CustomerRecord {
         gameball_id,
         customer_id: CustomerId::parse(&customer_id)
             .map_err(|f| StoreError::Conflict(f.message))?,
         profile: serde_json::from_str::<Profile>(&profile).map_err(StoreError::other)?,
+        ledger: if ledger == "{}" {
+            Ledger::default()
+        } else {
+            serde_json::from_str::<Ledger>(&ledger).map_err(StoreError::other)?
+        },
     })
 }
 
@@ -196,33 +256,82 @@ async fn write_effects(
     now: OffsetDateTime,
 ) -> Result<(), StoreError> {
     let now = to_millis(now);
-    let (mut new_ids, mut new_keys, mut new_profiles) = (Vec::new(), Vec::new(), Vec::new());
-    let (mut ids, mut profiles) = (Vec::new(), Vec::new());
+    let (mut new_ids, mut new_keys, mut new_profiles, mut new_ledgers) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut ids, mut profiles, mut ledgers) = (Vec::new(), Vec::new(), Vec::new());
     for w in &effects.customer_writes {
-        let profile = serde_json::to_string(&w.record.profile).map_err(StoreError::other)?;
+        let json = |changed: bool, text: fn(&CustomerRecord) -> serde_json::Result<String>| {
+            changed
+                .then(|| text(&w.record))
+                .transpose()
+                .map_err(StoreError::other)
+        };
+        let profile = json(w.is_new || w.profile_changed, |r| {
+            serde_json::to_string(&r.profile)
+        })?;
+        let ledger = json(w.is_new || w.ledger_changed, |r| {
+            serde_json::to_string(&r.ledger)
+        })?;
         if w.is_new {
             new_ids.push(w.record.gameball_id);
             new_keys.push(w.record.customer_id.as_str());
             new_profiles.push(profile);
+            new_ledgers.push(ledger);
         } else {
             ids.push(w.record.gameball_id);
             profiles.push(profile);
+            ledgers.push(ledger);
         }
     }
     if !new_ids.is_empty() {
         tx.execute(
-            "INSERT INTO customers (gameball_id, tenant_id, customer_id, profile, created_at, updated_at) \
-             SELECT g, $1, c, p, $5, $5 FROM UNNEST($2::BIGINT[], $3::TEXT[], $4::TEXT[]) AS u(g, c, p)",
-            &[&tenant, &new_ids, &new_keys, &new_profiles, &now],
+            "INSERT INTO customers (gameball_id, tenant_id, customer_id, profile, ledger, created_at, updated_at) \
+             SELECT g, $1, c, p, l, $6, $6 \
+             FROM UNNEST($2::BIGINT[], $3::TEXT[], $4::TEXT[], $5::TEXT[]) AS u(g, c, p, l)",
+            &[&tenant, &new_ids, &new_keys, &new_profiles, &new_ledgers, &now],
         )
         .await
         .map_err(pg)?;
     }
     if !ids.is_empty() {
+        // NULL keeps the stored value: a cashback rewrites the ledger, not the profile.
         tx.execute(
-            "UPDATE customers SET profile = u.p, updated_at = $3 \
-             FROM UNNEST($1::BIGINT[], $2::TEXT[]) AS u(g, p) WHERE customers.gameball_id = u.g",
-            &[&ids, &profiles, &now],
+            "UPDATE customers SET profile = coalesce(u.p, customers.profile), \
+             ledger = coalesce(u.l, customers.ledger), updated_at = $4 \
+             FROM UNNEST($1::BIGINT[], $2::TEXT[], $3::TEXT[]) AS u(g, p, l) WHERE customers.gameball_id = u.g",
+            &[&ids, &profiles, &ledgers, &now],
+        )
+        .await
+        .map_err(pg)?;
+    }
+    if !effects.movements.is_empty() {
+        let m = &effects.movements;
+        let entries = m
+            .iter()
+            .map(|m| serde_json::to_string(&m.entry))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(StoreError::other)?;
+        tx.execute(
+            "INSERT INTO movements (id, tenant_id, gameball_id, kind, transaction_id, hold_reference, \
+             points, amount, transaction_time, entry, created_at, job_id, item_index) \
+             SELECT i, $1, g, k, t, h, p, a, tt, e, $2, $3, ix FROM UNNEST($4::BIGINT[], $5::BIGINT[], \
+             $6::TEXT[], $7::TEXT[], $8::TEXT[], $9::BIGINT[], $10::TEXT[], $11::BIGINT[], $12::TEXT[], \
+             $13::INTEGER[]) AS u(i, g, k, t, h, p, a, tt, e, ix)",
+            &[
+                &tenant,
+                &now,
+                &job,
+                &m.iter().map(|m| m.id).collect::<Vec<_>>(),
+                &m.iter().map(|m| m.gameball_id).collect::<Vec<_>>(),
+                &m.iter().map(|m| m.kind.as_str()).collect::<Vec<_>>(),
+                &m.iter().map(|m| m.transaction_id.as_deref()).collect::<Vec<_>>(),
+                &m.iter().map(|m| m.hold_reference.as_deref()).collect::<Vec<_>>(),
+                &m.iter().map(|m| m.points).collect::<Vec<_>>(),
+                &m.iter().map(|m| m.amount.map(|a| a.to_string())).collect::<Vec<_>>(),
+                &m.iter().map(|m| m.transaction_time).collect::<Vec<_>>(),
+                &entries,
+                &m.iter().map(|m| m.item_index.map(|i| i as i32)).collect::<Vec<_>>(),
+            ],
         )
         .await
         .map_err(pg)?;
@@ -251,7 +360,7 @@ pub async fn customer(
 ) -> Result<Option<CustomerView>, StoreError> {
     let row = c
         .query_opt(
-            "SELECT gameball_id, customer_id, profile, created_at, updated_at FROM customers \
+            "SELECT gameball_id, customer_id, profile, ledger, created_at, updated_at FROM customers \
              WHERE tenant_id = $1 AND customer_id = $2",
             &[&tenant, &customer_id],
         )
@@ -259,9 +368,9 @@ pub async fn customer(
         .map_err(pg)?;
     row.map(|r| {
         Ok(CustomerView {
-            record: record_from(r.get(0), r.get(1), r.get(2))?,
-            created_at: from_millis(r.get(3)),
-            updated_at: from_millis(r.get(4)),
+            record: record_from(r.get(0), r.get(1), r.get(2), r.get(3))?,
+            created_at: from_millis(r.get(4)),
+            updated_at: from_millis(r.get(5)),
         })
     })
     .transpose()
@@ -273,7 +382,7 @@ pub async fn delete_customer(
     customer_id: &str,
 ) -> Result<bool, StoreError> {
     let tx = c.transaction().await.map_err(pg)?;
-    lock_customers(&tx, tenant, &[customer_id]).await?;
+    lock_keys(&tx, tenant, &[customer_id], &[]).await?;
     let row = tx
         .query_opt(
             "SELECT gameball_id FROM customers WHERE tenant_id = $1 AND customer_id = $2",
@@ -288,9 +397,74 @@ pub async fn delete_customer(
     tx.execute("DELETE FROM events WHERE gameball_id = $1", &[&gid])
         .await
         .map_err(pg)?;
+    tx.execute("DELETE FROM movements WHERE gameball_id = $1", &[&gid])
+        .await
+        .map_err(pg)?;
     tx.execute("DELETE FROM customers WHERE gameball_id = $1", &[&gid])
         .await
         .map_err(pg)?;
     tx.commit().await.map_err(pg)?;
     Ok(true)
+}
+
+const MOVEMENT_COLUMNS: &str = "m.id, m.kind, m.transaction_id, m.hold_reference, m.points, m.amount, \
+     m.transaction_time, m.created_at, m.entry";
+
+fn movement_from(r: &tokio_postgres::Row) -> Result<MovementRow, StoreError> {
+    Ok(MovementRow {
+        id: r.get(0),
+        kind: r.get(1),
+        transaction_id: r.get(2),
+        hold_reference: r.get(3),
+        points: r.get(4),
+        amount: r.get(5),
+        transaction_time: r.get(6),
+        created_at: r.get(7),
+        entry: serde_json::from_str(r.get(8)).map_err(StoreError::other)?,
+    })
+}
+
+pub async fn movements(
+    c: &impl GenericClient,
+    tenant: TenantId,
+    customer_id: &str,
+) -> Result<Vec<MovementRow>, StoreError> {
+    let rows = c
+        .query(
+            &format!(
+                "SELECT {MOVEMENT_COLUMNS} FROM movements m JOIN customers c ON c.gameball_id = m.gameball_id \
+                 WHERE c.tenant_id = $1 AND c.customer_id = $2 ORDER BY m.id"
+            ),
+            &[&tenant, &customer_id],
+        )
+        .await
+        .map_err(pg)?;
+    rows.iter().map(movement_from).collect()
+}
+
+pub async fn hold(
+    c: &impl GenericClient,
+    tenant: TenantId,
+    reference: &str,
+    now: OffsetDateTime,
+) -> Result<Option<HoldRecord>, StoreError> {
+    let rows = c
+        .query(
+            &format!(
+                "SELECT {MOVEMENT_COLUMNS}, c.customer_id FROM movements m \
+                 JOIN customers c ON c.gameball_id = m.gameball_id \
+                 WHERE m.tenant_id = $1 AND m.hold_reference = $2 ORDER BY m.id"
+            ),
+            &[&tenant, &reference],
+        )
+        .await
+        .map_err(pg)?;
+    let Some(owner) = rows.first().map(|r| r.get::<_, String>(9)) else {
+        return Ok(None);
+    };
+    let movements = rows
+        .iter()
+        .map(movement_from)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(hold_record(owner, &movements, to_millis(now)))
 }

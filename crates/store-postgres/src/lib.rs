@@ -9,6 +9,7 @@ pub mod testing;
 
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
+use domain::settings::ProgramSettings;
 use domain::{ChunkItems, Outcome};
 use std::time::Duration;
 use store::*;
@@ -149,6 +150,22 @@ impl Store for PostgresStore {
         tenants::by_apikey(&self.client().await?, apikey).await
     }
 
+    async fn program_settings(&self, tenant: TenantId) -> Result<ProgramSettings, StoreError> {
+        tenants::settings(&self.client().await?, tenant).await
+    }
+
+    async fn tenant_settings(&self, name: &str) -> Result<ProgramSettings, StoreError> {
+        tenants::settings_by_name(&self.client().await?, name).await
+    }
+
+    async fn set_tenant_settings(
+        &self,
+        name: &str,
+        settings: ProgramSettings,
+    ) -> Result<(), StoreError> {
+        tenants::set_settings(&self.client().await?, name, &settings).await
+    }
+
     async fn create_job(&self, job: NewJob) -> Result<JobCreation, StoreError> {
         jobs::create(&mut self.client().await?, &job).await
     }
@@ -245,6 +262,23 @@ impl Store for PostgresStore {
         customer_id: &str,
     ) -> Result<Option<CustomerView>, StoreError> {
         chunks::customer(&self.client().await?, tenant, customer_id).await
+    }
+
+    async fn hold(
+        &self,
+        tenant: TenantId,
+        reference: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<HoldRecord>, StoreError> {
+        chunks::hold(&self.client().await?, tenant, reference, now).await
+    }
+
+    async fn movements(
+        &self,
+        tenant: TenantId,
+        customer_id: &str,
+    ) -> Result<Vec<MovementRow>, StoreError> {
+        chunks::movements(&self.client().await?, tenant, customer_id).await
     }
 
     async fn delete_customer(

@@ -2,7 +2,8 @@
 
 use crate::{FIRST_TENANT_LOCK, LOCK_SPACE, is_unique_violation, pg};
 use deadpool_postgres::{Client, GenericClient};
-use store::{NewTenant, StoreError, TenantAuth, TenantSummary, from_millis, to_millis};
+use domain::settings::ProgramSettings;
+use store::{NewTenant, StoreError, TenantAuth, TenantId, TenantSummary, from_millis, to_millis};
 use time::OffsetDateTime;
 
 pub async fn create(
@@ -109,4 +110,53 @@ pub async fn by_apikey(c: &Client, apikey: &str) -> Result<Option<TenantAuth>, S
         secret_hash: r.get(2),
         high_security: r.get(3),
     }))
+}
+
+fn parse_settings(text: &str) -> Result<ProgramSettings, StoreError> {
+    serde_json::from_str(text).map_err(StoreError::other)
+}
+
+pub async fn settings(
+    c: &impl GenericClient,
+    tenant: TenantId,
+) -> Result<ProgramSettings, StoreError> {
+    let row = c
+        .query_opt("SELECT settings FROM tenants WHERE id = $1", &[&tenant])
+        .await
+        .map_err(pg)?
+        .ok_or(StoreError::NotFound)?;
+    parse_settings(row.get(0))
+}
+
+pub async fn settings_by_name(
+    c: &impl GenericClient,
+    name: &str,
+) -> Result<ProgramSettings, StoreError> {
+    let row = c
+        .query_opt("SELECT settings FROM tenants WHERE name = $1", &[&name])
+        .await
+        .map_err(pg)?
+        .ok_or(StoreError::NotFound)?;
+    parse_settings(row.get(0))
+}
+
+/// `high_security` is kept beside the JSON because every request's auth reads it.
+pub async fn set_settings(
+    c: &impl GenericClient,
+    name: &str,
+    s: &ProgramSettings,
+) -> Result<(), StoreError> {
+    let text = serde_json::to_string(s).map_err(StoreError::other)?;
+    let n = c
+        .execute(
+            "UPDATE tenants SET settings = $1, high_security = $2 WHERE name = $3",
+            &[&text, &s.high_security, &name],
+        )
+        .await
+        .map_err(pg)?;
+    if n == 0 {
+        Err(StoreError::NotFound)
+    } else {
+        Ok(())
+    }
 }

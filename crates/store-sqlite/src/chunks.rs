@@ -3,6 +3,7 @@
 use crate::sql_err;
 use domain::chunk::{self, ChunkState};
 use domain::customers::Profile;
+use domain::ledger::Ledger;
 use domain::outcome::render;
 use domain::{ChunkEffects, ChunkItems, CustomerId, CustomerRecord, Outcome};
 use rusqlite::types::Value as SqlValue;
@@ -35,7 +36,7 @@ pub fn apply_chunk(
     if status != "running" || token != fence.token || cursor != work.from {
         return Err(StoreError::Fenced);
     }
-    let effects = load_and_apply(c, work.tenant_id, work.items)?;
+    let effects = load_and_apply(c, work.tenant_id, work.items, work.now, Some(fence.job_id))?;
     write_effects(c, work.tenant_id, &effects, Some(fence.job_id), work.now)?;
 
     let rendered = render(&effects.outcomes);
@@ -101,7 +102,7 @@ pub fn apply_single(
     items: ChunkItems,
     now: OffsetDateTime,
 ) -> Result<Outcome, StoreError> {
-    let mut effects = load_and_apply(c, tenant, items)?;
+    let mut effects = load_and_apply(c, tenant, items, now, None)?;
     write_effects(c, tenant, &effects, None, now)?;
     effects
         .outcomes
@@ -109,70 +110,115 @@ pub fn apply_single(
         .ok_or_else(|| StoreError::Conflict("a single call needs exactly one item".into()))
 }
 
-/// Loads the customers the chunk names (one query), allocates ids for the missing
-/// ones (one statement), and runs the domain rules.
+/// Loads what the chunk needs in a few statements — the tenant's settings, the
+/// customers it names (one query), which of its transaction ids are taken (one
+/// query) — allocates ids for new customers and movements, and runs the domain rules.
 fn load_and_apply(
     tx: &Connection,
     tenant: TenantId,
     items: ChunkItems,
+    now: OffsetDateTime,
+    job: Option<JobId>,
 ) -> Result<ChunkEffects, StoreError> {
+    let mut state = ChunkState {
+        settings: crate::tenants::settings(tx, tenant)?,
+        now: to_millis(now),
+        job_id: job,
+        ..ChunkState::default()
+    };
     let keys = items.customer_ids();
-    let mut state = ChunkState::default();
     if !keys.is_empty() {
         let key_values: Rc<Vec<SqlValue>> = Rc::new(
             keys.iter()
-                .map(|k| SqlValue::Text(k.as_str().to_owned()))
+                .map(|(k, _)| SqlValue::Text(k.as_str().to_owned()))
                 .collect(),
         );
         let mut st = tx
             .prepare_cached(
-                "SELECT gameball_id, customer_id, profile FROM customers \
+                "SELECT gameball_id, customer_id, profile, ledger FROM customers \
                  WHERE tenant_id = ?1 AND customer_id IN rarray(?2)",
             )
             .map_err(sql_err)?;
         let mut rows = st.query(params![tenant, key_values]).map_err(sql_err)?;
         while let Some(r) = rows.next().map_err(sql_err)? {
+            let text = |i| -> Result<&str, StoreError> {
+                r.get_ref(i)
+                    .map_err(sql_err)?
+                    .as_str()
+                    .map_err(|e| sql_err(e.into()))
+            };
             let record = record_from(
                 r.get(0).map_err(sql_err)?,
                 r.get(1).map_err(sql_err)?,
-                r.get_ref(2)
-                    .map_err(sql_err)?
-                    .as_str()
-                    .map_err(|e| sql_err(e.into()))?,
+                text(2)?,
+                text(3)?,
             )?;
             state.customers.insert(record.customer_id.clone(), record);
         }
         let missing: Vec<&CustomerId> = keys
             .iter()
-            .filter(|k| !state.customers.contains_key(*k))
+            .filter(|(k, creates)| *creates && !state.customers.contains_key(k))
+            .map(|(k, _)| k)
             .collect();
-        if !missing.is_empty() {
-            let last: i64 = tx
-                .prepare_cached(
-                    "UPDATE counters SET value = value + ?1 WHERE name = 'gameball_id' RETURNING value",
-                )
-                .map_err(sql_err)?
-                .query_row([missing.len() as i64], |r| r.get(0))
-                .map_err(sql_err)?;
-            let first = last - missing.len() as i64 + 1;
-            for (offset, key) in missing.into_iter().enumerate() {
-                state.fresh_ids.insert(key.clone(), first + offset as i64);
-            }
+        for (key, id) in missing
+            .iter()
+            .zip(allocate(tx, "gameball_id", missing.len())?)
+        {
+            state.fresh_ids.insert((*key).clone(), id);
         }
     }
+    let transaction_ids = items.transaction_ids();
+    if !transaction_ids.is_empty() {
+        let values: Rc<Vec<SqlValue>> =
+            Rc::new(transaction_ids.into_iter().map(SqlValue::Text).collect());
+        let mut st = tx
+            .prepare_cached(
+                "SELECT transaction_id FROM movements \
+                 WHERE tenant_id = ?1 AND transaction_id IN rarray(?2)",
+            )
+            .map_err(sql_err)?;
+        let used = st
+            .query_map(params![tenant, values], |r| r.get::<_, String>(0))
+            .map_err(sql_err)?;
+        for id in used {
+            state.used_transaction_ids.insert(id.map_err(sql_err)?);
+        }
+    }
+    let mut ids = allocate(tx, "movement_id", items.movements_needed(&state.settings))?;
+    ids.reverse();
+    state.movement_ids = ids;
     Ok(chunk::apply(state, items))
+}
+
+/// `n` fresh values of a counter, ascending (one statement).
+fn allocate(tx: &Connection, counter: &str, n: usize) -> Result<Vec<i64>, StoreError> {
+    if n == 0 {
+        return Ok(Vec::new());
+    }
+    let last: i64 = tx
+        .prepare_cached("UPDATE counters SET value = value + ?1 WHERE name = ?2 RETURNING value")
+        .map_err(sql_err)?
+        .query_row(params![n as i64, counter], |r| r.get(0))
+        .map_err(sql_err)?;
+    Ok((last - n as i64 + 1..=last).collect())
 }
 
 fn record_from(
     gameball_id: i64,
     customer_id: String,
     profile: &str,
+    ledger: &str,
 ) -> Result<CustomerRecord, StoreError> {
     Ok(CustomerRecord {
         gameball_id,
         customer_id: CustomerId::parse(&customer_id)
             .map_err(|f| StoreError::Conflict(f.message))?,
         profile: serde_json::from_str::<Profile>(profile).map_err(StoreError::other)?,
+        ledger: if ledger == "{}" {
+            Ledger::default()
+        } else {
+            serde_json::from_str::<Ledger>(ledger).map_err(StoreError::other)?
+        },
     })
 }
 
@@ -186,15 +232,26 @@ fn write_effects(
     let now = to_millis(now);
     let mut insert = tx
         .prepare_cached(
-            "INSERT INTO customers (gameball_id, tenant_id, customer_id, profile, created_at, updated_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+            "INSERT INTO customers (gameball_id, tenant_id, customer_id, profile, ledger, created_at, updated_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
         )
         .map_err(sql_err)?;
+    // NULL keeps the stored value: a cashback rewrites the ledger, not the profile.
     let mut update = tx
-        .prepare_cached("UPDATE customers SET profile = ?2, updated_at = ?3 WHERE gameball_id = ?1")
+        .prepare_cached(
+            "UPDATE customers SET profile = coalesce(?2, profile), ledger = coalesce(?3, ledger), \
+             updated_at = ?4 WHERE gameball_id = ?1",
+        )
         .map_err(sql_err)?;
     for w in &effects.customer_writes {
-        let profile = serde_json::to_string(&w.record.profile).map_err(StoreError::other)?;
+        let profile = (w.is_new || w.profile_changed)
+            .then(|| serde_json::to_string(&w.record.profile))
+            .transpose()
+            .map_err(StoreError::other)?;
+        let ledger = (w.is_new || w.ledger_changed)
+            .then(|| serde_json::to_string(&w.record.ledger))
+            .transpose()
+            .map_err(StoreError::other)?;
         if w.is_new {
             insert
                 .execute(params![
@@ -202,12 +259,41 @@ fn write_effects(
                     tenant,
                     w.record.customer_id.as_str(),
                     profile,
+                    ledger,
                     now
                 ])
                 .map_err(sql_err)?;
         } else {
             update
-                .execute(params![w.record.gameball_id, profile, now])
+                .execute(params![w.record.gameball_id, profile, ledger, now])
+                .map_err(sql_err)?;
+        }
+    }
+    if !effects.movements.is_empty() {
+        let mut insert_movement = tx
+            .prepare_cached(
+                "INSERT INTO movements (id, tenant_id, gameball_id, kind, transaction_id, hold_reference, \
+                 points, amount, transaction_time, entry, created_at, job_id, item_index) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+            )
+            .map_err(sql_err)?;
+        for m in &effects.movements {
+            insert_movement
+                .execute(params![
+                    m.id,
+                    tenant,
+                    m.gameball_id,
+                    m.kind.as_str(),
+                    m.transaction_id,
+                    m.hold_reference,
+                    m.points,
+                    m.amount.map(|a| a.to_string()),
+                    m.transaction_time,
+                    serde_json::to_string(&m.entry).map_err(StoreError::other)?,
+                    now,
+                    job,
+                    m.item_index
+                ])
                 .map_err(sql_err)?;
         }
     }
@@ -240,20 +326,20 @@ pub fn customer(
     tenant: TenantId,
     customer_id: &str,
 ) -> Result<Option<CustomerView>, StoreError> {
-    let row: Option<(i64, String, String, i64, i64)> = c
+    let row: Option<(i64, String, String, String, i64, i64)> = c
         .prepare_cached(
-            "SELECT gameball_id, customer_id, profile, created_at, updated_at FROM customers \
+            "SELECT gameball_id, customer_id, profile, ledger, created_at, updated_at FROM customers \
              WHERE tenant_id = ?1 AND customer_id = ?2",
         )
         .map_err(sql_err)?
         .query_row(params![tenant, customer_id], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
         })
         .optional()
         .map_err(sql_err)?;
-    row.map(|(gid, cid, profile, created, updated)| {
+    row.map(|(gid, cid, profile, ledger, created, updated)| {
         Ok(CustomerView {
-            record: record_from(gid, cid, &profile)?,
+            record: record_from(gid, cid, &profile, &ledger)?,
             created_at: from_millis(created),
             updated_at: from_millis(updated),
         })
@@ -279,7 +365,78 @@ pub fn delete_customer(
     };
     c.execute("DELETE FROM events WHERE gameball_id = ?1", [gid])
         .map_err(sql_err)?;
+    c.execute("DELETE FROM movements WHERE gameball_id = ?1", [gid])
+        .map_err(sql_err)?;
     c.execute("DELETE FROM customers WHERE gameball_id = ?1", [gid])
         .map_err(sql_err)?;
     Ok(true)
+}
+
+const MOVEMENT_COLUMNS: &str = "m.id, m.kind, m.transaction_id, m.hold_reference, m.points, m.amount, m.transaction_time, m.created_at, m.entry";
+
+/// A movement row; the inner error is a stored entry that does not parse.
+fn movement_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<MovementRow, StoreError>> {
+    let entry: String = r.get(8)?;
+    let entry = match serde_json::from_str(&entry) {
+        Ok(e) => e,
+        Err(e) => return Ok(Err(StoreError::other(e))),
+    };
+    Ok(Ok(MovementRow {
+        id: r.get(0)?,
+        kind: r.get(1)?,
+        transaction_id: r.get(2)?,
+        hold_reference: r.get(3)?,
+        points: r.get(4)?,
+        amount: r.get(5)?,
+        transaction_time: r.get(6)?,
+        created_at: r.get(7)?,
+        entry,
+    }))
+}
+
+fn collect_rows(
+    rows: impl Iterator<Item = rusqlite::Result<Result<MovementRow, StoreError>>>,
+) -> Result<Vec<MovementRow>, StoreError> {
+    rows.map(|r| r.map_err(sql_err)?).collect()
+}
+
+pub fn movements(
+    c: &Connection,
+    tenant: TenantId,
+    customer_id: &str,
+) -> Result<Vec<MovementRow>, StoreError> {
+    let mut st = c
+        .prepare_cached(&format!(
+            "SELECT {MOVEMENT_COLUMNS} FROM movements m JOIN customers c ON c.gameball_id = m.gameball_id \
+             WHERE c.tenant_id = ?1 AND c.customer_id = ?2 ORDER BY m.id"
+        ))
+        .map_err(sql_err)?;
+    let rows = st
+        .query_map(params![tenant, customer_id], movement_from)
+        .map_err(sql_err)?;
+    collect_rows(rows)
+}
+
+pub fn hold(
+    c: &Connection,
+    tenant: TenantId,
+    reference: &str,
+    now: OffsetDateTime,
+) -> Result<Option<HoldRecord>, StoreError> {
+    let mut st = c
+        .prepare_cached(&format!(
+            "SELECT {MOVEMENT_COLUMNS}, c.customer_id FROM movements m \
+             JOIN customers c ON c.gameball_id = m.gameball_id \
+             WHERE m.tenant_id = ?1 AND m.hold_reference = ?2 ORDER BY m.id"
+        ))
+        .map_err(sql_err)?;
+    let mut owner = None;
+    let rows = st
+        .query_map(params![tenant, reference], |r| {
+            owner = Some(r.get::<_, String>(9)?);
+            movement_from(r)
+        })
+        .map_err(sql_err)?;
+    let rows = collect_rows(rows)?;
+    Ok(owner.and_then(|o| hold_record(o, &rows, to_millis(now))))
 }

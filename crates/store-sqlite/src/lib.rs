@@ -9,6 +9,7 @@ mod writer;
 use writer::Weight;
 
 use async_trait::async_trait;
+use domain::settings::ProgramSettings;
 use domain::{ChunkItems, Outcome};
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
@@ -199,6 +200,26 @@ impl Store for SqliteStore {
         self.read(move |c| tenants::by_apikey(c, &apikey)).await
     }
 
+    async fn program_settings(&self, tenant: TenantId) -> Result<ProgramSettings, StoreError> {
+        self.read(move |c| tenants::settings(c, tenant)).await
+    }
+
+    async fn tenant_settings(&self, name: &str) -> Result<ProgramSettings, StoreError> {
+        let name = name.to_owned();
+        self.read(move |c| tenants::settings_by_name(c, &name))
+            .await
+    }
+
+    async fn set_tenant_settings(
+        &self,
+        name: &str,
+        settings: ProgramSettings,
+    ) -> Result<(), StoreError> {
+        let name = name.to_owned();
+        self.write(move |c| tenants::set_settings(c, &name, &settings))
+            .await
+    }
+
     async fn create_job(&self, job: NewJob) -> Result<JobCreation, StoreError> {
         self.write(move |c| jobs::create(c, &job)).await
     }
@@ -311,6 +332,26 @@ impl Store for SqliteStore {
     ) -> Result<Option<CustomerView>, StoreError> {
         let id = customer_id.to_owned();
         self.read(move |c| chunks::customer(c, tenant, &id)).await
+    }
+
+    async fn hold(
+        &self,
+        tenant: TenantId,
+        reference: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<HoldRecord>, StoreError> {
+        let reference = reference.to_owned();
+        self.read(move |c| chunks::hold(c, tenant, &reference, now))
+            .await
+    }
+
+    async fn movements(
+        &self,
+        tenant: TenantId,
+        customer_id: &str,
+    ) -> Result<Vec<MovementRow>, StoreError> {
+        let id = customer_id.to_owned();
+        self.read(move |c| chunks::movements(c, tenant, &id)).await
     }
 
     async fn delete_customer(

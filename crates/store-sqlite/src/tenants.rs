@@ -1,8 +1,9 @@
 //! Tenant rows: creation, listing, secret rotation, lookup by apikey.
 
 use crate::sql_err;
+use domain::settings::ProgramSettings;
 use rusqlite::{Connection, OptionalExtension, params};
-use store::{NewTenant, StoreError, TenantAuth, TenantSummary, from_millis, to_millis};
+use store::{NewTenant, StoreError, TenantAuth, TenantId, TenantSummary, from_millis, to_millis};
 use time::OffsetDateTime;
 
 pub fn create(
@@ -92,4 +93,48 @@ pub fn by_apikey(c: &mut Connection, apikey: &str) -> Result<Option<TenantAuth>,
         })
         .optional()
         .map_err(sql_err)
+}
+
+fn parse_settings(text: &str) -> Result<ProgramSettings, StoreError> {
+    serde_json::from_str(text).map_err(StoreError::other)
+}
+
+pub fn settings(c: &Connection, tenant: TenantId) -> Result<ProgramSettings, StoreError> {
+    let text: String = c
+        .prepare_cached("SELECT settings FROM tenants WHERE id = ?1")
+        .map_err(sql_err)?
+        .query_row([tenant], |r| r.get(0))
+        .optional()
+        .map_err(sql_err)?
+        .ok_or(StoreError::NotFound)?;
+    parse_settings(&text)
+}
+
+pub fn settings_by_name(c: &Connection, name: &str) -> Result<ProgramSettings, StoreError> {
+    let text: String = c
+        .query_row(
+            "SELECT settings FROM tenants WHERE name = ?1",
+            [name],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(sql_err)?
+        .ok_or(StoreError::NotFound)?;
+    parse_settings(&text)
+}
+
+/// `high_security` is kept beside the JSON because every request's auth reads it.
+pub fn set_settings(c: &Connection, name: &str, s: &ProgramSettings) -> Result<(), StoreError> {
+    let text = serde_json::to_string(s).map_err(StoreError::other)?;
+    let n = c
+        .execute(
+            "UPDATE tenants SET settings = ?1, high_security = ?2 WHERE name = ?3",
+            params![text, s.high_security, name],
+        )
+        .map_err(sql_err)?;
+    if n == 0 {
+        Err(StoreError::NotFound)
+    } else {
+        Ok(())
+    }
 }

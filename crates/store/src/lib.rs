@@ -2,14 +2,17 @@
 #![forbid(unsafe_code)]
 
 pub mod conformance;
+mod holds;
 pub mod rules;
 mod segments;
 mod types;
 
+pub use holds::{HoldRecord, HoldState, MovementRow, hold_record};
 pub use segments::{Segment, segment_items, slice_segments};
 pub use types::*;
 
 use async_trait::async_trait;
+use domain::settings::ProgramSettings;
 use domain::{ChunkItems, Outcome};
 use std::time::Duration;
 use time::OffsetDateTime;
@@ -46,6 +49,16 @@ pub trait Store: Send + Sync + 'static {
     /// `NotFound` when no tenant has that name.
     async fn rotate_secret(&self, name: &str, secret_hash: String) -> Result<(), StoreError>;
     async fn tenant_by_apikey(&self, apikey: &str) -> Result<Option<TenantAuth>, StoreError>;
+    /// The program settings of a tenant (SPEC §6).
+    async fn program_settings(&self, tenant: TenantId) -> Result<ProgramSettings, StoreError>;
+    /// `NotFound` when no tenant has that name.
+    async fn tenant_settings(&self, name: &str) -> Result<ProgramSettings, StoreError>;
+    /// Replaces a tenant's settings (already validated); `NotFound` when unknown.
+    async fn set_tenant_settings(
+        &self,
+        name: &str,
+        settings: ProgramSettings,
+    ) -> Result<(), StoreError>;
 
     // ---- job intake and reads ----
     /// Stores the job and all its items durably before returning.
@@ -123,6 +136,20 @@ pub trait Store: Send + Sync + 'static {
         tenant: TenantId,
         customer_id: &str,
     ) -> Result<Option<CustomerView>, StoreError>;
+    /// A hold by its reference, in its state at `now`.
+    async fn hold(
+        &self,
+        tenant: TenantId,
+        reference: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<HoldRecord>, StoreError>;
+    /// Every movement of a customer's points, oldest first (the audit trail the
+    /// ledger can be rebuilt from); empty when the customer is unknown.
+    async fn movements(
+        &self,
+        tenant: TenantId,
+        customer_id: &str,
+    ) -> Result<Vec<MovementRow>, StoreError>;
     /// Deletes the profile and everything recorded for it; `false` when unknown.
     async fn delete_customer(
         &self,

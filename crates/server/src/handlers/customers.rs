@@ -22,8 +22,8 @@ pub async fn upsert(
     Caller(tenant): Caller,
     body: JsonBytes,
 ) -> Result<Json<CustomerCreated>, ApiError> {
-    let item =
-        customers::parse(body.value()?).map_err(|(_, f)| ApiError::new(f.code, f.message))?;
+    let item = customers::parse(body.value()?)
+        .map_err(|r| ApiError::new(r.failure.code, r.failure.message))?;
     let items = ChunkItems::Customers(vec![Parsed {
         index: 0,
         item: Ok(item),
@@ -45,7 +45,8 @@ pub async fn events(
     Caller(tenant): Caller,
     body: JsonBytes,
 ) -> Result<Json<EventsAccepted>, ApiError> {
-    let item = events::parse(body.value()?).map_err(|(_, f)| ApiError::new(f.code, f.message))?;
+    let item = events::parse(body.value()?)
+        .map_err(|r| ApiError::new(r.failure.code, r.failure.message))?;
     let items = ChunkItems::Events(vec![Parsed {
         index: 0,
         item: Ok(item),

@@ -1,0 +1,538 @@
+//! Ledger items (SPEC §5.3–§5.6): balance inquiries, adjustments, cashback, redemptions and holds, parsed into typed operations.
+
+use crate::fields;
+use crate::ids::{CustomerId, reported_customer_id};
+use crate::ledger::Millis;
+use crate::outcome::{ItemFailure, NaturalKey, ParseResult, Rejected};
+use rust_decimal::Decimal;
+use serde_json::{Map, Value};
+
+pub const MAX_TRANSACTION_ID_CHARS: usize = 200;
+pub const MAX_REASON_CHARS: usize = 255;
+
+/// How much an operation moves: points, or money converted by the program's factors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Quantity {
+    Points(i64),
+    Amount(Decimal),
+}
+
+/// What a redemption spends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RedeemWith {
+    Quantity(Quantity),
+    Hold(String),
+}
+
+/// One ledger operation on one customer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LedgerOp {
+    Balance,
+    Adjust {
+        /// Signed, never zero.
+        quantity: Quantity,
+        /// `None` in a batch item: the engine names it `adj-<jobId>-<index>`.
+        transaction_id: Option<String>,
+        reason: Option<String>,
+        expiry_after_days: Option<u32>,
+    },
+    Cashback {
+        transaction_id: String,
+        transaction_time: Millis,
+        amount: Decimal,
+        return_window_days: Option<u32>,
+    },
+    Redeem {
+        transaction_id: String,
+        transaction_time: Millis,
+        with: RedeemWith,
+    },
+    Hold {
+        transaction_time: Millis,
+        quantity: Quantity,
+    },
+    Release {
+        reference: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedgerItem {
+    pub customer_id: CustomerId,
+    pub op: LedgerOp,
+}
+
+impl LedgerItem {
+    /// The transaction id this item would use, when it names one.
+    pub fn transaction_id(&self) -> Option<&str> {
+        match &self.op {
+            LedgerOp::Adjust { transaction_id, .. } => transaction_id.as_deref(),
+            LedgerOp::Cashback { transaction_id, .. } | LedgerOp::Redeem { transaction_id, .. } => {
+                Some(transaction_id)
+            }
+            _ => None,
+        }
+    }
+
+    /// Unknown customers are created by earning operations only.
+    pub fn creates_customer(&self) -> bool {
+        matches!(self.op, LedgerOp::Cashback { .. })
+    }
+}
+
+/// The fields of one item, removed as they are read; every error names its field.
+struct Fields {
+    obj: Map<String, Value>,
+}
+
+impl Fields {
+    fn take(&mut self, name: &str) -> Option<Value> {
+        self.obj.remove(name).filter(|v| !v.is_null())
+    }
+
+    fn text(&mut self, name: &str, max: usize) -> Result<Option<String>, ItemFailure> {
+        match self.take(name) {
+            None => Ok(None),
+            Some(Value::String(s)) if s.trim().is_empty() => {
+                Err(ItemFailure::invalid(format!("{name}: must not be empty")))
+            }
+            Some(Value::String(s)) if s.chars().count() > max => {
+                Err(ItemFailure::too_long(name, max))
+            }
+            Some(Value::String(s)) => Ok(Some(s)),
+            Some(_) => Err(ItemFailure::invalid(format!("{name}: must be a string"))),
+        }
+    }
+
+    fn required_text(&mut self, name: &str, max: usize) -> Result<String, ItemFailure> {
+        self.text(name, max)?
+            .ok_or_else(|| ItemFailure::missing(name))
+    }
+
+    fn time(&mut self, name: &str) -> Result<Option<Millis>, ItemFailure> {
+        let Some(v) = self.take(name) else {
+            return Ok(None);
+        };
+        let parsed = v
+            .as_str()
+            .and_then(fields::parse_timestamp)
+            .ok_or_else(|| {
+                ItemFailure::invalid(format!(
+                    "{name}: not a timestamp (RFC 3339, e.g. 2025-03-14T10:00:00Z)"
+                ))
+            })?;
+        Ok(Some((parsed.unix_timestamp_nanos() / 1_000_000) as Millis))
+    }
+
+    fn required_time(&mut self, name: &str) -> Result<Millis, ItemFailure> {
+        self.time(name)?.ok_or_else(|| ItemFailure::missing(name))
+    }
+
+    fn integer(&mut self, name: &str) -> Result<Option<i64>, ItemFailure> {
+        match self.take(name) {
+            None => Ok(None),
+            Some(v) => v.as_i64().map(Some).ok_or_else(|| {
+                ItemFailure::invalid(format!("{name}: must be a whole number of points"))
+            }),
+        }
+    }
+
+    fn positive_integer(&mut self, name: &str) -> Result<Option<i64>, ItemFailure> {
+        match self.integer(name)? {
+            Some(n) if n <= 0 => Err(ItemFailure::invalid(format!(
+                "{name}: must be greater than 0"
+            ))),
+            n => Ok(n),
+        }
+    }
+
+    fn days(&mut self, name: &str, max: u32) -> Result<Option<u32>, ItemFailure> {
+        match self.take(name) {
+            None => Ok(None),
+            Some(v) => v
+                .as_u64()
+                .filter(|d| *d <= u64::from(max))
+                .map(|d| Some(d as u32))
+                .ok_or_else(|| {
+                    ItemFailure::invalid(format!("{name}: must be a whole number of days, 0–{max}"))
+                }),
+        }
+    }
+
+    fn money(&mut self, name: &str) -> Result<Option<Decimal>, ItemFailure> {
+        self.take(name)
+            .map(|v| fields::decimal(&name, &v))
+            .transpose()
+    }
+
+    fn non_negative_money(&mut self, name: &str) -> Result<Option<Decimal>, ItemFailure> {
+        match self.money(name)? {
+            Some(d) if d.is_sign_negative() && !d.is_zero() => Err(ItemFailure::invalid(format!(
+                "{name}: must not be negative"
+            ))),
+            d => Ok(d),
+        }
+    }
+
+    fn positive_money(&mut self, name: &str) -> Result<Option<Decimal>, ItemFailure> {
+        match self.money(name)? {
+            Some(d) if d <= Decimal::ZERO => Err(ItemFailure::invalid(format!(
+                "{name}: must be greater than 0"
+            ))),
+            d => Ok(d),
+        }
+    }
+}
+
+/// Reads the customer and the item's natural key, then the op's own fields.
+fn parse_with(
+    item: Value,
+    key_field: Option<&'static str>,
+    op: impl FnOnce(&mut Fields) -> Result<LedgerOp, ItemFailure>,
+) -> ParseResult<LedgerItem> {
+    let Value::Object(obj) = item else {
+        return Err(Rejected::new(
+            None,
+            ItemFailure::invalid("item: must be a JSON object"),
+        ));
+    };
+    let key = key_field.and_then(|f| match obj.get(f) {
+        Some(Value::String(s)) => Some(NaturalKey {
+            field: f,
+            value: s.clone(),
+        }),
+        _ => None,
+    });
+    let customer_id = match CustomerId::from_item(&obj) {
+        Ok(id) => id,
+        Err(f) => return Err(Rejected::new(reported_customer_id(&obj), f).with_key(key)),
+    };
+    let mut fields = Fields { obj };
+    match op(&mut fields) {
+        Ok(op) => Ok(LedgerItem { customer_id, op }),
+        Err(f) => Err(Rejected::new(Some(customer_id.into_string()), f).with_key(key)),
+    }
+}
+
+/// `balance-inquiry` item: `{customerId}`.
+pub fn parse_balance(item: Value) -> ParseResult<LedgerItem> {
+    parse_with(item, None, |_| Ok(LedgerOp::Balance))
+}
+
+/// `balance-adjustment` item: `amount` is signed points (≠ 0).
+pub fn parse_adjustment(item: Value) -> ParseResult<LedgerItem> {
+    parse_with(item, Some("transactionId"), |f| {
+        let transaction_id = f.text("transactionId", MAX_TRANSACTION_ID_CHARS)?;
+        let points = f
+            .integer("amount")?
+            .ok_or_else(|| ItemFailure::missing("amount"))?;
+        if points == 0 {
+            return Err(ItemFailure::invalid("amount: must not be 0"));
+        }
+        let expiry_after_days = f.days("expiryAfter", crate::settings::MAX_DAYS)?;
+        if expiry_after_days.is_some() && points < 0 {
+            return Err(ItemFailure::invalid(
+                "expiryAfter: only for additions (amount > 0)",
+            ));
+        }
+        Ok(LedgerOp::Adjust {
+            quantity: Quantity::Points(points),
+            transaction_id,
+            reason: f.text("reason", MAX_REASON_CHARS)?,
+            expiry_after_days,
+        })
+    })
+}
+
+/// `POST /transactions/manual` (Gameball): `transactionId`, `username` and `reason`
+/// required; exactly one of `points` / `amount` (money).
+pub fn parse_manual(item: Value) -> ParseResult<LedgerItem> {
+    parse_with(item, Some("transactionId"), |f| {
+        let transaction_id = f.required_text("transactionId", MAX_TRANSACTION_ID_CHARS)?;
+        f.required_text("username", MAX_REASON_CHARS)?;
+        let reason = f.required_text("reason", MAX_REASON_CHARS)?;
+        let quantity = match (f.integer("points")?, f.money("amount")?) {
+            (Some(p), None) => Quantity::Points(p),
+            (None, Some(a)) => Quantity::Amount(a),
+            (None, None) => return Err(ItemFailure::missing("points")),
+            (Some(_), Some(_)) => {
+                return Err(ItemFailure::invalid(
+                    "points: give either points or amount, not both",
+                ));
+            }
+        };
+        if matches!(quantity, Quantity::Points(0))
+            || matches!(quantity, Quantity::Amount(a) if a.is_zero())
+        {
+            return Err(ItemFailure::invalid("points: must not be 0"));
+        }
+        let expiry_after_days = f.days("expiryAfter", crate::settings::MAX_DAYS)?;
+        Ok(LedgerOp::Adjust {
+            quantity,
+            transaction_id: Some(transaction_id),
+            reason: Some(reason),
+            expiry_after_days,
+        })
+    })
+}
+
+/// `cashback` item and `POST /transactions/cashback`.
+pub fn parse_cashback(item: Value) -> ParseResult<LedgerItem> {
+    parse_with(item, Some("transactionId"), |f| {
+        let transaction_id = f.required_text("transactionId", MAX_TRANSACTION_ID_CHARS)?;
+        let transaction_time = f.required_time("transactionTime")?;
+        let amount = f
+            .non_negative_money("amount")?
+            .ok_or_else(|| ItemFailure::missing("amount"))?;
+        let return_window_days = match f.take("configurations") {
+            None => None,
+            Some(Value::Object(c)) => Fields { obj: c }
+                .days("returnWindow", crate::settings::MAX_DAYS)
+                .map_err(|e| ItemFailure::new(e.code, format!("configurations.{}", e.message)))?,
+            Some(_) => {
+                return Err(ItemFailure::invalid("configurations: must be an object"));
+            }
+        };
+        Ok(LedgerOp::Cashback {
+            transaction_id,
+            transaction_time,
+            amount,
+            return_window_days,
+        })
+    })
+}
+
+/// `redeem` item and `POST /transactions/redeem`: exactly one of `amount`, `points`, `holdReference`.
+pub fn parse_redeem(item: Value) -> ParseResult<LedgerItem> {
+    parse_with(item, Some("transactionId"), |f| {
+        let transaction_id = f.required_text("transactionId", MAX_TRANSACTION_ID_CHARS)?;
+        let transaction_time = f.required_time("transactionTime")?;
+        let amount = f.positive_money("amount")?;
+        let points = f.positive_integer("points")?;
+        let hold = f.text("holdReference", MAX_TRANSACTION_ID_CHARS)?;
+        let with = match (amount, points, hold) {
+            (Some(a), None, None) => RedeemWith::Quantity(Quantity::Amount(a)),
+            (None, Some(p), None) => RedeemWith::Quantity(Quantity::Points(p)),
+            (None, None, Some(h)) => RedeemWith::Hold(h),
+            (None, None, None) => return Err(ItemFailure::missing("amount")),
+            _ => {
+                return Err(ItemFailure::invalid(
+                    "amount: give exactly one of amount, points or holdReference",
+                ));
+            }
+        };
+        Ok(LedgerOp::Redeem {
+            transaction_id,
+            transaction_time,
+            with,
+        })
+    })
+}
+
+/// `POST /transactions/hold`: exactly one of `pointsToHold` / `amountToHold`.
+pub fn parse_hold(item: Value) -> ParseResult<LedgerItem> {
+    parse_with(item, None, |f| {
+        let transaction_time = f.required_time("transactionTime")?;
+        let quantity = match (
+            f.positive_integer("pointsToHold")?,
+            f.positive_money("amountToHold")?,
+        ) {
+            (Some(p), None) => Quantity::Points(p),
+            (None, Some(a)) => Quantity::Amount(a),
+            (None, None) => return Err(ItemFailure::missing("pointsToHold")),
+            (Some(_), Some(_)) => {
+                return Err(ItemFailure::invalid(
+                    "pointsToHold: give either pointsToHold or amountToHold, not both",
+                ));
+            }
+        };
+        Ok(LedgerOp::Hold {
+            transaction_time,
+            quantity,
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use wire::ErrorCode;
+
+    fn fails(r: ParseResult<LedgerItem>) -> (ErrorCode, String) {
+        let r = r.unwrap_err();
+        (r.failure.code, r.failure.message)
+    }
+
+    #[test]
+    fn cashback_reads_every_field() {
+        let item = parse_cashback(json!({
+            "customerId": "c1", "transactionId": "t1", "transactionTime": "2025-03-14T10:00:00+02:00",
+            "amount": 99.95, "configurations": {"returnWindow": 14}, "merchant": {"uniqueId": "m"}
+        }))
+        .unwrap();
+        assert_eq!(item.customer_id.as_str(), "c1");
+        assert_eq!(
+            item.op,
+            LedgerOp::Cashback {
+                transaction_id: "t1".into(),
+                transaction_time: 1_741_939_200_000,
+                amount: Decimal::new(9995, 2),
+                return_window_days: Some(14),
+            }
+        );
+        assert!(item.creates_customer());
+    }
+
+    #[test]
+    fn every_problem_names_its_field() {
+        let base = json!({"customerId": "c", "transactionId": "t", "transactionTime": "2025-01-01T00:00:00Z", "amount": 5});
+        let with = |k: &str, v: Value| {
+            let mut o = base.clone();
+            if v.is_null() {
+                o.as_object_mut().unwrap().remove(k);
+            } else {
+                o[k] = v;
+            }
+            o
+        };
+        let cases = [
+            (
+                parse_cashback(with("transactionId", Value::Null)),
+                ErrorCode::MissingField,
+                "transactionId: required",
+            ),
+            (
+                parse_cashback(with("transactionId", json!(12))),
+                ErrorCode::InvalidValue,
+                "transactionId: must be a string",
+            ),
+            (
+                parse_cashback(with("transactionId", json!("x".repeat(201)))),
+                ErrorCode::LimitExceeded,
+                "transactionId: longer than 200 characters",
+            ),
+            (
+                parse_cashback(with("transactionTime", json!("yesterday"))),
+                ErrorCode::InvalidValue,
+                "transactionTime: not a timestamp",
+            ),
+            (
+                parse_cashback(with("amount", json!(-1))),
+                ErrorCode::InvalidValue,
+                "amount: must not be negative",
+            ),
+            (
+                parse_cashback(with("amount", json!("ten"))),
+                ErrorCode::InvalidValue,
+                "amount: must be a number",
+            ),
+            (
+                parse_cashback(with("configurations", json!({"returnWindow": -2}))),
+                ErrorCode::InvalidValue,
+                "configurations.returnWindow: must be a whole number of days",
+            ),
+            (
+                parse_redeem(with("amount", Value::Null)),
+                ErrorCode::MissingField,
+                "amount: required",
+            ),
+            (
+                parse_redeem(with("points", json!(3))),
+                ErrorCode::InvalidValue,
+                "amount: give exactly one of",
+            ),
+            (
+                parse_redeem(with("amount", json!(0))),
+                ErrorCode::InvalidValue,
+                "amount: must be greater than 0",
+            ),
+            (
+                parse_adjustment(json!({"customerId": "c", "amount": 0})),
+                ErrorCode::InvalidValue,
+                "amount: must not be 0",
+            ),
+            (
+                parse_adjustment(json!({"customerId": "c", "amount": 1.5})),
+                ErrorCode::InvalidValue,
+                "amount: must be a whole number of points",
+            ),
+            (
+                parse_adjustment(json!({"customerId": "c", "amount": -5, "expiryAfter": 3})),
+                ErrorCode::InvalidValue,
+                "expiryAfter: only for additions",
+            ),
+            (
+                parse_adjustment(json!({"customerId": "c"})),
+                ErrorCode::MissingField,
+                "amount: required",
+            ),
+            (
+                parse_manual(
+                    json!({"customerId": "c", "transactionId": "t", "reason": "r", "points": 1}),
+                ),
+                ErrorCode::MissingField,
+                "username: required",
+            ),
+            (
+                parse_manual(
+                    json!({"customerId": "c", "transactionId": "t", "username": "u", "reason": "r", "points": 1, "amount": 2}),
+                ),
+                ErrorCode::InvalidValue,
+                "points: give either",
+            ),
+            (
+                parse_hold(json!({"customerId": "c", "transactionTime": "2025-01-01T00:00:00Z"})),
+                ErrorCode::MissingField,
+                "pointsToHold: required",
+            ),
+            (
+                parse_hold(
+                    json!({"customerId": "c", "transactionTime": "2025-01-01T00:00:00Z", "pointsToHold": -1}),
+                ),
+                ErrorCode::InvalidValue,
+                "pointsToHold: must be greater than 0",
+            ),
+            (
+                parse_balance(json!({"customerId": ""})),
+                ErrorCode::InvalidValue,
+                "customerId: must not be empty",
+            ),
+        ];
+        for (result, code, start) in cases {
+            let (c, message) = fails(result);
+            assert_eq!(c, code, "{message}");
+            assert!(
+                message.starts_with(start),
+                "{message:?} should start with {start:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_rejected_item_reports_its_customer_and_transaction() {
+        let r = parse_redeem(json!({"customerId": "c9", "transactionId": "t9"})).unwrap_err();
+        assert_eq!(r.customer_id.as_deref(), Some("c9"));
+        assert_eq!(r.key, Some(NaturalKey::transaction("t9")));
+        assert_eq!(r.failure.message, "transactionTime: required");
+    }
+
+    #[test]
+    fn redeem_and_hold_take_exactly_one_quantity() {
+        let t = "2025-01-01T00:00:00Z";
+        let by_hold = parse_redeem(json!({"customerId": "c", "transactionId": "t", "transactionTime": t, "holdReference": "h-1"})).unwrap();
+        assert!(
+            matches!(by_hold.op, LedgerOp::Redeem { with: RedeemWith::Hold(ref h), .. } if h == "h-1")
+        );
+        let hold =
+            parse_hold(json!({"customerId": "c", "transactionTime": t, "amountToHold": "2.5"}))
+                .unwrap();
+        assert!(
+            matches!(hold.op, LedgerOp::Hold { quantity: Quantity::Amount(a), .. } if a == Decimal::new(25, 1))
+        );
+        let manual = parse_manual(json!({"customerId": "c", "transactionId": "t", "username": "u", "reason": "r", "amount": -3})).unwrap();
+        assert!(
+            matches!(manual.op, LedgerOp::Adjust { quantity: Quantity::Amount(a), .. } if a == Decimal::from(-3))
+        );
+    }
+}

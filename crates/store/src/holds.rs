@@ -1,0 +1,77 @@
+//! Movement rows as stores return them, and a hold's state derived from the movements that name it.
+
+use domain::ledger::{Entry, Millis};
+use time::OffsetDateTime;
+
+/// One stored movement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MovementRow {
+    /// The `gameballTransactionId`.
+    pub id: i64,
+    pub kind: String,
+    pub transaction_id: Option<String>,
+    pub hold_reference: Option<String>,
+    pub points: i64,
+    /// The money amount as stored (decimal text).
+    pub amount: Option<String>,
+    pub transaction_time: Millis,
+    /// When it was recorded: the instant its entry was decided at.
+    pub created_at: Millis,
+    pub entry: Entry,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HoldState {
+    Active,
+    Used,
+    Released,
+    Expired,
+}
+
+impl HoldState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HoldState::Active => "active",
+            HoldState::Used => "used",
+            HoldState::Released => "released",
+            HoldState::Expired => "expired",
+        }
+    }
+}
+
+/// A hold as `GET /transactions/hold/{ref}` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HoldRecord {
+    pub customer_id: String,
+    pub points: i64,
+    pub amount: Option<String>,
+    pub state: HoldState,
+    pub expires_at: OffsetDateTime,
+}
+
+/// The hold's state at `now` from the movements naming its reference, oldest first.
+pub fn hold_record(customer_id: String, rows: &[MovementRow], now: Millis) -> Option<HoldRecord> {
+    let (first, later) = rows.split_first()?;
+    let Entry::Hold {
+        points, expires_at, ..
+    } = &first.entry
+    else {
+        return None;
+    };
+    let state = match later.iter().find_map(|r| match r.entry {
+        Entry::HoldUsed { .. } => Some(HoldState::Used),
+        Entry::HoldReleased { .. } => Some(HoldState::Released),
+        _ => None,
+    }) {
+        Some(s) => s,
+        None if *expires_at <= now => HoldState::Expired,
+        None => HoldState::Active,
+    };
+    Some(HoldRecord {
+        customer_id,
+        points: *points,
+        amount: first.amount.clone(),
+        state,
+        expires_at: crate::from_millis(*expires_at),
+    })
+}
