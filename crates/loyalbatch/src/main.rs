@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 mod backend;
+mod tenant_config;
 
 /// mimalloc: the chunk loop allocates and frees many small JSON values; glibc's
 /// allocator spent about a third of the engine's time on them.
@@ -115,6 +116,8 @@ enum TenantCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Show a tenant's program settings, or change the ones given (SPEC §6).
+    Config(tenant_config::ConfigArgs),
 }
 
 fn main() -> Result<()> {
@@ -278,6 +281,7 @@ async fn tenant(url: &str, command: TenantCommand) -> Result<()> {
                 })?;
             print_keys(&name, None, &secret, json);
         }
+        TenantCommand::Config(args) => tenant_config::run(store.as_ref(), args).await?,
     }
     Ok(())
 }

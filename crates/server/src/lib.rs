@@ -79,7 +79,30 @@ pub fn router(state: AppState) -> Router {
             "/customers/{customer_id}",
             get(handlers::customers::get).delete(handlers::customers::delete),
         )
-        .route("/events", post(handlers::customers::events));
+        .route(
+            "/customers/{customer_id}/balance",
+            get(handlers::transactions::balance),
+        )
+        .route("/events", post(handlers::customers::events))
+        .route(
+            "/transactions/cashback",
+            post(handlers::transactions::cashback),
+        )
+        .route("/transactions/redeem", post(handlers::transactions::redeem))
+        .route("/transactions/manual", post(handlers::transactions::manual))
+        .route("/transactions/hold", post(handlers::transactions::hold))
+        .route(
+            "/transactions/hold/{reference}",
+            get(handlers::transactions::get_hold).delete(handlers::transactions::release_hold),
+        )
+        .route(
+            "/configurations/cashback",
+            get(handlers::configurations::cashback),
+        )
+        .route(
+            "/configurations/redemption",
+            get(handlers::configurations::redemption),
+        );
     let mut app = Router::new()
         .route("/health", get(handlers::health::health))
         .route("/ready", get(handlers::health::ready));

@@ -1,0 +1,164 @@
+//! Single calls that move points (SPEC §4): cashback, redeem, holds, manual adjustments, and the balance — the batch domain code on a chunk of one.
+
+use crate::AppState;
+use crate::auth::SecretCaller;
+use crate::body::JsonBytes;
+use crate::error::ApiError;
+use axum::Json;
+use axum::extract::{Path, State};
+use domain::ledger::Millis;
+use domain::posting::{BalanceView, rfc3339};
+use domain::transactions::{self, LedgerItem, LedgerOp};
+use domain::{ChunkItems, CustomerId, Success};
+use serde_json::{Value, json};
+use store::{HoldState, TenantAuth, to_millis};
+use time::OffsetDateTime;
+use wire::ErrorCode;
+
+/// Parses the body with `parse`, applies it as a chunk of one, answers its success entry.
+async fn post_one(
+    app: &AppState,
+    tenant: &TenantAuth,
+    body: JsonBytes,
+    parse: fn(Value) -> domain::outcome::ParseResult<LedgerItem>,
+) -> Result<Json<Success>, ApiError> {
+    let item =
+        parse(body.value()?).map_err(|r| ApiError::new(r.failure.code, r.failure.message))?;
+    apply(app, tenant, item).await
+}
+
+async fn apply(
+    app: &AppState,
+    tenant: &TenantAuth,
+    item: LedgerItem,
+) -> Result<Json<Success>, ApiError> {
+    let outcome = app
+        .store
+        .apply_single(
+            tenant.id,
+            ChunkItems::single(item),
+            OffsetDateTime::now_utc(),
+        )
+        .await?;
+    outcome
+        .result
+        .map(Json)
+        .map_err(|f| ApiError::new(f.code, f.message))
+}
+
+pub async fn cashback(
+    State(app): State<AppState>,
+    SecretCaller(tenant): SecretCaller,
+    body: JsonBytes,
+) -> Result<Json<Success>, ApiError> {
+    post_one(&app, &tenant, body, transactions::parse_cashback).await
+}
+
+pub async fn redeem(
+    State(app): State<AppState>,
+    SecretCaller(tenant): SecretCaller,
+    body: JsonBytes,
+) -> Result<Json<Success>, ApiError> {
+    post_one(&app, &tenant, body, transactions::parse_redeem).await
+}
+
+pub async fn manual(
+    State(app): State<AppState>,
+    SecretCaller(tenant): SecretCaller,
+    body: JsonBytes,
+) -> Result<Json<Success>, ApiError> {
+    post_one(&app, &tenant, body, transactions::parse_manual).await
+}
+
+pub async fn hold(
+    State(app): State<AppState>,
+    SecretCaller(tenant): SecretCaller,
+    body: JsonBytes,
+) -> Result<Json<Success>, ApiError> {
+    post_one(&app, &tenant, body, transactions::parse_hold).await
+}
+
+fn hold_not_found(reference: &str) -> ApiError {
+    ApiError::new(ErrorCode::NotFound, format!("hold '{reference}' not found"))
+}
+
+pub async fn get_hold(
+    State(app): State<AppState>,
+    SecretCaller(tenant): SecretCaller,
+    Path(reference): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let now = OffsetDateTime::now_utc();
+    let hold = app
+        .store
+        .hold(tenant.id, &reference, now)
+        .await?
+        .ok_or_else(|| hold_not_found(&reference))?;
+    let amount: Value = match &hold.amount {
+        Some(a) => serde_json::from_str(a).map_err(|e| ApiError::internal(&e))?,
+        None => Value::Null,
+    };
+    Ok(Json(json!({
+        "customerId": hold.customer_id,
+        "holdReference": reference,
+        "holdAmount": amount,
+        "holdEquivalentPoints": hold.points,
+        "state": hold.state.as_str(),
+        "dateToExpire": rfc3339(to_millis(hold.expires_at)),
+    })))
+}
+
+/// Releases an active hold; a used, released or expired one answers 9006.
+pub async fn release_hold(
+    State(app): State<AppState>,
+    SecretCaller(tenant): SecretCaller,
+    Path(reference): Path<String>,
+) -> Result<Json<Success>, ApiError> {
+    let now = OffsetDateTime::now_utc();
+    let hold = app
+        .store
+        .hold(tenant.id, &reference, now)
+        .await?
+        .ok_or_else(|| hold_not_found(&reference))?;
+    if hold.state != HoldState::Active {
+        return Err(ApiError::new(
+            ErrorCode::HoldNotFound,
+            format!("holdReference: the hold is {}", hold.state.as_str()),
+        ));
+    }
+    let customer_id =
+        CustomerId::parse(&hold.customer_id).map_err(|f| ApiError::internal(&f.message))?;
+    // The ledger decides again inside the transaction: a concurrent use or expiry wins cleanly.
+    apply(
+        &app,
+        &tenant,
+        LedgerItem {
+            customer_id,
+            op: LedgerOp::Release { reference },
+        },
+    )
+    .await
+}
+
+/// `GET /customers/{id}/balance`: the same view a balance-inquiry item reports,
+/// read from a snapshot (it moves nothing, so it needs no write transaction).
+pub async fn balance(
+    State(app): State<AppState>,
+    SecretCaller(tenant): SecretCaller,
+    Path(customer_id): Path<String>,
+) -> Result<Json<BalanceView>, ApiError> {
+    let now: Millis = to_millis(OffsetDateTime::now_utc());
+    let (view, settings) = tokio::try_join!(
+        app.store.customer(tenant.id, &customer_id),
+        app.store.program_settings(tenant.id)
+    )?;
+    let view = view.ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::CustomerNotFound,
+            format!("customer '{customer_id}' not found"),
+        )
+    })?;
+    Ok(Json(BalanceView::new(
+        &view.record.ledger.balance(now),
+        &settings,
+    )))
+}
