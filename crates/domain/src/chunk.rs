@@ -5,9 +5,9 @@ use crate::events::{self, EventsItem};
 use crate::ids::CustomerId;
 use crate::ledger::{Ledger, Millis};
 use crate::outcome::{ItemFailure, Outcome, ParseResult, Rejected, Success};
-use crate::posting::{self, Movement};
+use crate::posting::{self, Movement, StoredMovement};
 use crate::settings::ProgramSettings;
-use crate::transactions::{self, LedgerItem, LedgerOp};
+use crate::transactions::{self, LedgerItem};
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde_json::Value;
 use wire::BatchType;
@@ -24,20 +24,18 @@ pub struct Parsed<T> {
 pub enum ChunkItems {
     Customers(Vec<Parsed<CustomerUpsert>>),
     Events(Vec<Parsed<EventsItem>>),
-    /// Balance inquiries, adjustments, cashback, redemptions and holds.
+    /// Balance inquiries, adjustments, cashback, redemptions, holds, orders, refunds.
     Ledger(Vec<Parsed<LedgerItem>>),
+    /// Order ids whose transactions to list (read only).
+    OrderTransactions(Vec<Parsed<String>>),
 }
-
-/// The batch type has no domain rules yet.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Unsupported(pub BatchType);
 
 impl ChunkItems {
     /// Parses raw item texts, each with its index in the job's `body`.
     pub fn parse<'a>(
         batch_type: BatchType,
         raw: impl IntoIterator<Item = (u32, &'a str)>,
-    ) -> Result<ChunkItems, Unsupported> {
+    ) -> ChunkItems {
         fn each<'a, T>(
             raw: impl IntoIterator<Item = (u32, &'a str)>,
             parse: fn(Value) -> ParseResult<T>,
@@ -56,23 +54,39 @@ impl ChunkItems {
                 .collect()
         }
         match batch_type {
-            BatchType::Customers => Ok(ChunkItems::Customers(each(raw, customers::parse))),
-            BatchType::Events => Ok(ChunkItems::Events(each(raw, events::parse))),
-            BatchType::BalanceInquiry => {
-                Ok(ChunkItems::Ledger(each(raw, transactions::parse_balance)))
+            BatchType::Customers => ChunkItems::Customers(each(raw, customers::parse)),
+            BatchType::Events => ChunkItems::Events(each(raw, events::parse)),
+            BatchType::BalanceInquiry => ChunkItems::Ledger(each(raw, transactions::parse_balance)),
+            BatchType::BalanceAdjustment => {
+                ChunkItems::Ledger(each(raw, transactions::parse_adjustment))
             }
-            BatchType::BalanceAdjustment => Ok(ChunkItems::Ledger(each(
-                raw,
-                transactions::parse_adjustment,
-            ))),
-            BatchType::Cashback => Ok(ChunkItems::Ledger(each(raw, transactions::parse_cashback))),
-            BatchType::Redeem => Ok(ChunkItems::Ledger(each(raw, transactions::parse_redeem))),
-            other => Err(Unsupported(other)),
+            BatchType::Cashback => ChunkItems::Ledger(each(raw, transactions::parse_cashback)),
+            BatchType::Redeem => ChunkItems::Ledger(each(raw, transactions::parse_redeem)),
+            BatchType::Orders => ChunkItems::Ledger(each(raw, transactions::parse_order)),
+            BatchType::OrderTransactions => {
+                ChunkItems::OrderTransactions(each(raw, transactions::parse_order_id))
+            }
         }
     }
 
-    pub fn supports(batch_type: BatchType) -> bool {
-        !matches!(batch_type, BatchType::Orders | BatchType::OrderTransactions)
+    /// Earlier transactions the chunk reads (refunded transactions, listed orders):
+    /// the store loads every movement naming them.
+    pub fn reference_ids(&self) -> Vec<String> {
+        let mut seen = FxHashSet::default();
+        let ids: Vec<&str> = match self {
+            ChunkItems::Ledger(v) => v
+                .iter()
+                .filter_map(|p| p.item.as_ref().ok()?.reference_id())
+                .collect(),
+            ChunkItems::OrderTransactions(v) => {
+                v.iter().filter_map(|p| p.item.as_deref().ok()).collect()
+            }
+            _ => Vec::new(),
+        };
+        ids.into_iter()
+            .filter(|id| seen.insert(*id))
+            .map(str::to_owned)
+            .collect()
     }
 
     /// One ledger item outside any job (a single call).
@@ -118,8 +132,10 @@ impl ChunkItems {
                 .count(),
             ChunkItems::Ledger(v) => v
                 .iter()
-                .filter(|p| p.item.as_ref().is_ok_and(|i| i.op != LedgerOp::Balance))
-                .count(),
+                .filter_map(|p| p.item.as_ref().ok())
+                .map(LedgerItem::movements_needed)
+                .sum(),
+            ChunkItems::OrderTransactions(_) => 0,
         }
     }
 
@@ -143,6 +159,7 @@ impl ChunkItems {
                     Some((&i.customer_id, i.creates_customer()))
                 })
                 .collect(),
+            ChunkItems::OrderTransactions(_) => Vec::new(),
         };
         let mut position: FxHashMap<&CustomerId, usize> = FxHashMap::default();
         position.reserve(ids.len());
@@ -181,6 +198,8 @@ pub struct ChunkState {
     pub used_transaction_ids: FxHashSet<String>,
     /// Fresh movement ids (`gameballTransactionId`s), used from the end.
     pub movement_ids: Vec<i64>,
+    /// The stored movements naming the chunk's `reference_ids`.
+    pub recorded: Vec<StoredMovement>,
     pub now: Millis,
     /// The job the chunk belongs to; `None` for a single call.
     pub job_id: Option<i64>,
@@ -340,6 +359,15 @@ pub fn apply(mut state: ChunkState, items: ChunkItems) -> ChunkEffects {
                 out.outcomes.push(outcome);
             }
         }
+        ChunkItems::OrderTransactions(parsed) => {
+            out.outcomes = parsed
+                .into_iter()
+                .map(|p| match p.item {
+                    Err(r) => Outcome::rejected(p.index, r),
+                    Ok(order_id) => posting::order_transactions(&state.recorded, p.index, order_id),
+                })
+                .collect();
+        }
     }
     // A customer is new when the store did not load it (it got a fresh id).
     let Touched { order, seen } = touched;
@@ -398,7 +426,6 @@ mod tests {
                 .enumerate()
                 .map(|(i, t)| (i as u32, t.as_str())),
         )
-        .unwrap()
     }
 
     fn state_for(items: &ChunkItems, existing: Vec<CustomerRecord>) -> ChunkState {
@@ -583,21 +610,9 @@ mod tests {
         let chunk = ChunkItems::parse(
             BatchType::Customers,
             [(0, "42"), (1, "{\"customerId\":\"x\"}")],
-        )
-        .unwrap();
+        );
         let fx = apply(state_for(&chunk, vec![]), chunk.clone());
         assert_eq!(fx.outcomes[0].entry()["code"], 3003);
         assert!(fx.outcomes[1].is_success());
-    }
-
-    #[test]
-    fn order_types_are_not_supported_yet() {
-        assert_eq!(
-            ChunkItems::parse(BatchType::Orders, []).unwrap_err(),
-            Unsupported(BatchType::Orders)
-        );
-        assert!(ChunkItems::supports(BatchType::Events));
-        assert!(ChunkItems::supports(BatchType::Redeem));
-        assert!(!ChunkItems::supports(BatchType::OrderTransactions));
     }
 }

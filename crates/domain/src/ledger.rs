@@ -68,6 +68,8 @@ pub struct Hold {
 #[serde(tag = "op", rename_all = "camelCase", rename_all_fields = "camelCase")]
 pub enum Entry {
     /// A new lot of `points`, of which `debt_paid` went to paying a clawback debt.
+    /// A `restored` credit gives back spent points (a refunded redemption): it
+    /// does not count as earned.
     Credit {
         points: i64,
         available_at: Millis,
@@ -75,6 +77,8 @@ pub enum Entry {
         expires_at: Option<Millis>,
         #[serde(default)]
         debt_paid: i64,
+        #[serde(default, skip_serializing_if = "is_false")]
+        restored: bool,
     },
     /// Points spent (a redemption or a deduction).
     Debit { takes: Vec<Take> },
@@ -148,13 +152,17 @@ pub struct Ledger {
     /// Points owed after a clawback exceeded the customer's points.
     #[serde(skip_serializing_if = "is_zero")]
     pub debt: i64,
-    /// Every point ever credited.
+    /// Every point ever earned (credits, less what refunds clawed back).
     #[serde(skip_serializing_if = "is_zero")]
     pub earned: i64,
 }
 
 fn is_zero(v: &i64) -> bool {
     *v == 0
+}
+
+fn is_false(v: &bool) -> bool {
+    !*v
 }
 
 impl Ledger {
@@ -168,7 +176,7 @@ impl Ledger {
         while i < self.holds.len() {
             if self.holds[i].expires_at <= now {
                 let hold = self.holds.swap_remove(i);
-                self.restore(&hold.takes);
+                self.give_back(&hold.takes);
             } else {
                 i += 1;
             }
@@ -233,7 +241,17 @@ impl Ledger {
             available_at,
             expires_at,
             debt_paid: points.min(self.debt),
+            restored: false,
         }
+    }
+
+    /// Decides giving back `points` of spent points, available at once.
+    pub fn restore(&mut self, now: Millis, points: i64, expires_at: Option<Millis>) -> Entry {
+        let mut entry = self.credit(now, points, now, expires_at);
+        if let Entry::Credit { restored, .. } = &mut entry {
+            *restored = true;
+        }
+        entry
     }
 
     /// Decides spending `points` (> 0) of available points, soonest expiry first.
@@ -334,8 +352,11 @@ impl Ledger {
                 available_at,
                 expires_at,
                 debt_paid,
+                restored,
             } => {
-                self.earned += points;
+                if !restored {
+                    self.earned += points;
+                }
                 self.debt -= debt_paid;
                 let remaining = points - debt_paid;
                 if remaining > 0 {
@@ -372,12 +393,14 @@ impl Ledger {
             Entry::HoldReleased { reference } => {
                 if let Some(i) = self.holds.iter().position(|h| &h.reference == reference) {
                     let hold = self.holds.swap_remove(i);
-                    self.restore(&hold.takes);
+                    self.give_back(&hold.takes);
                 }
             }
             Entry::Clawback { takes, debt } => {
                 self.take(takes);
                 self.debt += debt;
+                // Points taken back were never really earned.
+                self.earned -= takes.iter().map(|t| t.points).sum::<i64>() + debt;
             }
         }
     }
@@ -401,7 +424,7 @@ impl Ledger {
         }
     }
 
-    fn restore(&mut self, takes: &[Take]) {
+    fn give_back(&mut self, takes: &[Take]) {
         for t in takes {
             if let Some(lot) = self.lots.iter_mut().find(|l| l.id == t.lot) {
                 lot.remaining += t.points;

@@ -143,6 +143,29 @@ pub enum Success {
         success: bool,
         message: &'static str,
     },
+    #[serde(rename_all = "camelCase")]
+    Order {
+        customer_id: String,
+        order_id: String,
+        gameball_transaction_id: i64,
+        rewarded_points: i64,
+        redeemed_points: i64,
+    },
+    #[serde(rename_all = "camelCase")]
+    Refunded {
+        customer_id: String,
+        refund_transaction_id: String,
+        gameball_transaction_id: i64,
+        #[serde(with = "rust_decimal::serde::arbitrary_precision")]
+        refund_amount: rust_decimal::Decimal,
+        refund_equivalent_points: i64,
+    },
+    #[serde(rename_all = "camelCase")]
+    OrderTransactions {
+        order_id: String,
+        transactions: Vec<crate::posting::OrderTransaction>,
+        count: usize,
+    },
 }
 
 /// The result of one item of a chunk.

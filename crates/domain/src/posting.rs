@@ -1,7 +1,8 @@
 //! Posting ledger operations to a chunk's state: the checks every movement passes (customer, uniqueness, time), the points maths, and the success entries.
 
-use crate::chunk::{ChunkEffects, ChunkState, Touched};
-use crate::ledger::{Balance, DAY, Entry, Ledger, MINUTE, Millis, Refusal};
+use crate::chunk::{ChunkEffects, ChunkState, CustomerRecord, Touched};
+use crate::ids::CustomerId;
+use crate::ledger::{Balance, DAY, Entry, MINUTE, Millis, Refusal};
 use crate::outcome::{ItemFailure, NaturalKey, Outcome, Success};
 use crate::settings::ProgramSettings;
 use crate::transactions::{LedgerItem, LedgerOp, Quantity, RedeemWith};
@@ -12,7 +13,7 @@ use wire::ErrorCode;
 /// How far in the future a transaction time may be (SPEC §1.1, 9007).
 pub const MAX_CLOCK_SKEW: Millis = 5 * MINUTE;
 
-/// One stored movement of points: the auditable history a ledger is rebuilt from.
+/// One movement of points as a chunk records it: the auditable history a ledger is rebuilt from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Movement {
     /// The `gameballTransactionId`.
@@ -21,6 +22,10 @@ pub struct Movement {
     pub kind: MovementKind,
     pub transaction_id: Option<String>,
     pub hold_reference: Option<String>,
+    /// The order it belongs to (an order's earning and redemption, and their refunds).
+    pub order_id: Option<String>,
+    /// The transaction a refund reverses.
+    pub reverses: Option<String>,
     /// The points the operation reported: positive earns, negative spends.
     pub points: i64,
     /// The money amount the operation named, when it named one.
@@ -30,25 +35,51 @@ pub struct Movement {
     pub item_index: Option<u32>,
 }
 
+/// A movement as a store reads it back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredMovement {
+    pub id: i64,
+    pub gameball_id: i64,
+    pub kind: String,
+    pub transaction_id: Option<String>,
+    pub hold_reference: Option<String>,
+    pub order_id: Option<String>,
+    pub reverses: Option<String>,
+    pub points: i64,
+    pub amount: Option<Decimal>,
+    pub transaction_time: Millis,
+    /// When it was recorded: the instant its entry was decided at.
+    pub created_at: Millis,
+    pub entry: Entry,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MovementKind {
     Cashback,
+    Order,
     Redemption,
     Manual,
     Hold,
     HoldRelease,
     EventReward,
+    /// A refund: its clawback of an earning, or its restoring of a redemption.
+    Refund,
+    /// The points an order redeemed, given back by the order's full refund.
+    RefundRestore,
 }
 
 impl MovementKind {
     pub fn as_str(self) -> &'static str {
         match self {
             MovementKind::Cashback => "cashback",
+            MovementKind::Order => "order",
             MovementKind::Redemption => "redemption",
             MovementKind::Manual => "manual",
             MovementKind::Hold => "hold",
             MovementKind::HoldRelease => "hold_release",
             MovementKind::EventReward => "event_reward",
+            MovementKind::Refund => "refund",
+            MovementKind::RefundRestore => "refund_restore",
         }
     }
 }
@@ -106,7 +137,7 @@ pub fn rfc3339(at: Millis) -> String {
         .unwrap_or_default()
 }
 
-/// Posts one ledger item: checks, decides the entry, applies it to the customer's ledger.
+/// Posts one ledger item: checks, decides the entries, applies them to the customer's ledger.
 pub(crate) fn post(
     state: &mut ChunkState,
     out: &mut ChunkEffects,
@@ -119,11 +150,93 @@ pub(crate) fn post(
         (LedgerOp::Adjust { .. }, None) => state.job_id.map(|job| format!("adj-{job}-{index}")),
         (_, id) => id.map(str::to_owned),
     };
-    let key = transaction_id.clone().map(NaturalKey::transaction);
+    let key = match &item.op {
+        LedgerOp::Order { order_id, .. } => Some(NaturalKey::order(order_id.clone())),
+        LedgerOp::Refund {
+            refund_transaction_id,
+            ..
+        } => Some(NaturalKey {
+            field: "refundTransactionId",
+            value: refund_transaction_id.clone(),
+        }),
+        _ => transaction_id.clone().map(NaturalKey::transaction),
+    };
     let reported = item.customer_id.as_str().to_owned();
     match post_checked(state, out, touched, index, item, transaction_id) {
         Ok(success) => Outcome::succeeded(index, success),
         Err(f) => Outcome::failed(index, Some(reported), f).with_key(key),
+    }
+}
+
+/// Records the movements of one item: each takes the next id and is applied at once,
+/// so a later decision of the same item sees the earlier ones.
+struct Book<'a> {
+    record: &'a mut CustomerRecord,
+    ids: &'a mut Vec<i64>,
+    movements: &'a mut Vec<Movement>,
+    now: Millis,
+    index: u32,
+}
+
+/// One movement to record; the book fills in the id, the customer and the item.
+struct Posting {
+    kind: MovementKind,
+    entry: Entry,
+    points: i64,
+    amount: Option<Decimal>,
+    transaction_time: Millis,
+    transaction_id: Option<String>,
+    hold_reference: Option<String>,
+    order_id: Option<String>,
+    reverses: Option<String>,
+}
+
+impl Posting {
+    fn new(kind: MovementKind, entry: Entry, points: i64, transaction_time: Millis) -> Posting {
+        Posting {
+            kind,
+            entry,
+            points,
+            amount: None,
+            transaction_time,
+            transaction_id: None,
+            hold_reference: None,
+            order_id: None,
+            reverses: None,
+        }
+    }
+}
+
+impl Book<'_> {
+    /// The id the next movement will get.
+    fn next_id(&self) -> i64 {
+        *self
+            .ids
+            .last()
+            .expect("the store allocates an id for every movement a chunk may record")
+    }
+
+    fn record(&mut self, p: Posting) -> i64 {
+        let id = self
+            .ids
+            .pop()
+            .expect("the store allocates an id for every movement a chunk may record");
+        self.record.ledger.apply(id, &p.entry);
+        self.movements.push(Movement {
+            id,
+            gameball_id: self.record.gameball_id,
+            kind: p.kind,
+            transaction_id: p.transaction_id,
+            hold_reference: p.hold_reference,
+            order_id: p.order_id,
+            reverses: p.reverses,
+            points: p.points,
+            amount: p.amount,
+            transaction_time: p.transaction_time,
+            entry: p.entry,
+            item_index: Some(self.index),
+        });
+        id
     }
 }
 
@@ -141,12 +254,13 @@ fn post_checked(
         settings,
         movement_ids,
         used_transaction_ids,
+        recorded,
         now,
         ..
     } = state;
     let now = *now;
-    // Only earning operations create customers, and they cannot be refused
-    // after this point, so no half-created customer is left behind.
+    // Only earning operations create customers, and they cannot be refused once
+    // the customer exists (below), so no half-created customer is left behind.
     if !customers.contains_key(&item.customer_id) && !item.creates_customer() {
         return Err(ItemFailure::new(
             ErrorCode::CustomerNotFound,
@@ -156,29 +270,26 @@ fn post_checked(
     if let Some(id) = &transaction_id
         && used_transaction_ids.contains(id)
     {
+        let field = match item.op {
+            LedgerOp::Order { .. } => "orderId",
+            LedgerOp::Refund { .. } => "refundTransactionId",
+            _ => "transactionId",
+        };
         return Err(ItemFailure::new(
             ErrorCode::DuplicateTransaction,
-            format!("transactionId: {id:?} was already used in this account"),
+            format!("{field}: {id:?} was already used in this account"),
         ));
     }
-    if let LedgerOp::Cashback {
-        transaction_time, ..
-    }
-    | LedgerOp::Redeem {
-        transaction_time, ..
-    }
-    | LedgerOp::Hold {
-        transaction_time, ..
-    } = &item.op
-        && *transaction_time > now + MAX_CLOCK_SKEW
+    if let Some((field, at)) = item.transaction_time()
+        && at > now + MAX_CLOCK_SKEW
     {
         return Err(ItemFailure::new(
             ErrorCode::TransactionTimeInvalid,
-            "transactionTime: more than 5 minutes in the future",
+            format!("{field}: more than 5 minutes in the future"),
         ));
     }
-    let record = crate::chunk::customer_entry(customers, fresh_ids, &item.customer_id);
     let customer_id = item.customer_id.as_str().to_owned();
+    let record = crate::chunk::customer_entry(customers, fresh_ids, &item.customer_id);
     if let LedgerOp::Balance = item.op {
         let view = BalanceView::new(&record.ledger.balance(now), settings);
         return Ok(Success::Balance {
@@ -186,124 +297,27 @@ fn post_checked(
             balance: Box::new(view),
         });
     }
-    let id = *movement_ids
-        .last()
-        .expect("the store allocates an id for every ledger item");
-    let decided = decide(&mut record.ledger, settings, now, id, item.op)?;
-    movement_ids.pop();
-    record.ledger.apply(id, &decided.entry);
-    if let Some(t) = &transaction_id {
-        used_transaction_ids.insert(t.clone());
-    }
-    touched.ledger(&item.customer_id);
-    let success = decided.success(customer_id, transaction_id.clone(), id);
-    out.movements.push(Movement {
-        id,
-        gameball_id: record.gameball_id,
-        kind: decided.kind,
-        transaction_id,
-        hold_reference: decided.hold_reference,
-        points: decided.points,
-        amount: decided.amount,
-        transaction_time: decided.transaction_time,
-        entry: decided.entry,
-        item_index: Some(index),
-    });
-    Ok(success)
-}
-
-/// What an operation decided, before it is applied.
-struct Decided {
-    kind: MovementKind,
-    /// Signed: positive earns, negative spends.
-    points: i64,
-    amount: Option<Decimal>,
-    /// The money value reported in the success entry.
-    value: Decimal,
-    transaction_time: Millis,
-    hold_reference: Option<String>,
-    entry: Entry,
-}
-
-impl Decided {
-    fn success(&self, customer_id: String, transaction_id: Option<String>, id: i64) -> Success {
-        let transaction_id = transaction_id.unwrap_or_default();
-        match self.kind {
-            MovementKind::Manual | MovementKind::EventReward => Success::Adjusted {
-                customer_id,
-                transaction_id,
-                gameball_transaction_id: id,
-                points: self.points,
-            },
-            MovementKind::Cashback => Success::Cashback {
-                customer_id,
-                transaction_id,
-                gameball_transaction_id: id,
-                reward_equivalent_points: self.points,
-                reward_amount: self.value,
-            },
-            MovementKind::Redemption => Success::Redeemed {
-                customer_id,
-                transaction_id,
-                gameball_transaction_id: id,
-                redeem_equivalent_points: -self.points,
-                redeem_amount: self.value,
-            },
-            MovementKind::Hold => Success::Held {
-                customer_id,
-                hold_reference: self.hold_reference.clone().unwrap_or_default(),
-                hold_equivalent_points: -self.points,
-                hold_amount: self.value,
-            },
-            MovementKind::HoldRelease => Success::Released {
-                success: true,
-                message: "Hold released successfully",
-            },
-        }
-    }
-}
-
-/// Decides one operation's entry on `ledger`; `id` is the movement's id.
-fn decide(
-    ledger: &mut Ledger,
-    settings: &ProgramSettings,
-    now: Millis,
-    id: i64,
-    op: LedgerOp,
-) -> Result<Decided, ItemFailure> {
-    let d = match op {
-        LedgerOp::Balance => unreachable!("a balance inquiry moves nothing"),
+    let mut book = Book {
+        record,
+        ids: movement_ids,
+        movements: &mut out.movements,
+        now,
+        index,
+    };
+    let success = match item.op {
+        LedgerOp::Balance => unreachable!("answered above"),
         LedgerOp::Adjust {
             quantity,
             expiry_after_days,
             ..
-        } => {
-            let (points, amount) = match quantity {
-                Quantity::Points(p) => (p, None),
-                Quantity::Amount(a) => (settings.points_for_adjustment(a), Some(a)),
-            };
-            let entry = match points {
-                0 => return Err(ItemFailure::invalid("amount: worth less than one point")),
-                p if p > 0 => {
-                    let expires = expiry_after_days
-                        .or(settings.points_expiry_days)
-                        .map(|d| now + i64::from(d) * DAY);
-                    ledger.credit(now, p, now, expires)
-                }
-                p => ledger
-                    .debit(now, -p)
-                    .map_err(|r| refused(r, "amount", -p))?,
-            };
-            Decided {
-                kind: MovementKind::Manual,
-                points,
-                amount,
-                value: settings.value_of(points),
-                transaction_time: now,
-                hold_reference: None,
-                entry,
-            }
-        }
+        } => adjust(
+            &mut book,
+            settings,
+            quantity,
+            expiry_after_days,
+            customer_id,
+            transaction_id.clone(),
+        )?,
         LedgerOp::Cashback {
             transaction_time,
             amount,
@@ -311,19 +325,23 @@ fn decide(
             ..
         } => {
             let points = settings.cashback_points(amount);
-            let window = return_window_days.unwrap_or(settings.return_window_days);
-            let available_at = transaction_time + i64::from(window) * DAY;
-            let expires = settings
-                .points_expiry_days
-                .map(|d| available_at + i64::from(d) * DAY);
-            Decided {
-                kind: MovementKind::Cashback,
+            let entry = earn(
+                &mut book,
+                settings,
                 points,
-                amount: Some(amount),
-                value: settings.value_of(points),
                 transaction_time,
-                hold_reference: None,
-                entry: ledger.credit(now, points, available_at, expires),
+                return_window_days,
+            );
+            let mut p = Posting::new(MovementKind::Cashback, entry, points, transaction_time);
+            p.amount = Some(amount);
+            p.transaction_id = transaction_id.clone();
+            let id = book.record(p);
+            Success::Cashback {
+                customer_id,
+                transaction_id: transaction_id.clone().unwrap_or_default(),
+                gameball_transaction_id: id,
+                reward_equivalent_points: points,
+                reward_amount: settings.value_of(points),
             }
         }
         LedgerOp::Redeem {
@@ -331,6 +349,7 @@ fn decide(
             with,
             ..
         } => {
+            let ledger = &mut book.record.ledger;
             let (entry, points, value, hold_reference) = match with {
                 RedeemWith::Hold(reference) => {
                     let (e, p) = ledger
@@ -346,22 +365,21 @@ fn decide(
                 ),
                 RedeemWith::Quantity(Quantity::Amount(a)) => {
                     let p = settings.points_for_redemption(a);
-                    (
-                        ledger.debit(now, p).map_err(|r| refused(r, "amount", p))?,
-                        p,
-                        a,
-                        None,
-                    )
+                    let e = ledger.debit(now, p).map_err(|r| refused(r, "amount", p))?;
+                    (e, p, a, None)
                 }
             };
-            Decided {
-                kind: MovementKind::Redemption,
-                points: -points,
-                amount: Some(value),
-                value,
-                transaction_time,
-                hold_reference,
-                entry,
+            let mut p = Posting::new(MovementKind::Redemption, entry, -points, transaction_time);
+            p.amount = Some(value);
+            p.transaction_id = transaction_id.clone();
+            p.hold_reference = hold_reference;
+            let id = book.record(p);
+            Success::Redeemed {
+                customer_id,
+                transaction_id: transaction_id.clone().unwrap_or_default(),
+                gameball_transaction_id: id,
+                redeem_equivalent_points: points,
+                redeem_amount: value,
             }
         }
         LedgerOp::Hold {
@@ -372,37 +390,337 @@ fn decide(
                 Quantity::Points(p) => (p, settings.value_of(p), "pointsToHold"),
                 Quantity::Amount(a) => (settings.points_for_redemption(a), a, "amountToHold"),
             };
-            let reference = hold_reference(id);
+            let reference = hold_reference(book.next_id());
             let expires_at = now + i64::from(settings.hold_expiry_minutes) * MINUTE;
-            let entry = ledger
+            let entry = book
+                .record
+                .ledger
                 .hold(now, reference.clone(), points, expires_at)
                 .map_err(|r| refused(r, field, points))?;
-            Decided {
-                kind: MovementKind::Hold,
-                points: -points,
-                amount: Some(value),
-                value,
-                transaction_time,
-                hold_reference: Some(reference),
-                entry,
+            let mut p = Posting::new(MovementKind::Hold, entry, -points, transaction_time);
+            p.amount = Some(value);
+            p.hold_reference = Some(reference.clone());
+            book.record(p);
+            Success::Held {
+                customer_id,
+                hold_reference: reference,
+                hold_equivalent_points: points,
+                hold_amount: value,
             }
         }
         LedgerOp::Release { reference } => {
-            let (entry, points) = ledger
+            let (entry, points) = book
+                .record
+                .ledger
                 .release_hold(now, &reference)
                 .map_err(|r| refused(r, "holdReference", 0))?;
-            Decided {
-                kind: MovementKind::HoldRelease,
-                points,
-                amount: None,
-                value: settings.value_of(points),
-                transaction_time: now,
-                hold_reference: Some(reference),
-                entry,
+            let mut p = Posting::new(MovementKind::HoldRelease, entry, points, now);
+            p.hold_reference = Some(reference);
+            book.record(p);
+            Success::Released {
+                success: true,
+                message: "Hold released successfully",
             }
         }
+        LedgerOp::Order {
+            order_id,
+            order_date,
+            total_paid,
+            return_window_days,
+            hold_reference,
+        } => {
+            // The one refusable step comes first: nothing is recorded if it fails.
+            let redeemed = match &hold_reference {
+                Some(r) => Some(
+                    book.record
+                        .ledger
+                        .use_hold(now, r)
+                        .map_err(|e| refused(e, "redemption.pointsHoldReference", 0))?,
+                ),
+                None => None,
+            };
+            let points = settings.cashback_points(total_paid);
+            let entry = earn(&mut book, settings, points, order_date, return_window_days);
+            let mut p = Posting::new(MovementKind::Order, entry, points, order_date);
+            p.amount = Some(total_paid);
+            p.transaction_id = Some(order_id.clone());
+            p.order_id = Some(order_id.clone());
+            let id = book.record(p);
+            let mut redeemed_points = 0;
+            if let Some((entry, held)) = redeemed {
+                let mut p = Posting::new(MovementKind::Redemption, entry, -held, order_date);
+                p.amount = Some(settings.value_of(held));
+                p.hold_reference = hold_reference;
+                p.order_id = Some(order_id.clone());
+                book.record(p);
+                redeemed_points = held;
+            }
+            Success::Order {
+                customer_id,
+                order_id,
+                gameball_transaction_id: id,
+                rewarded_points: points,
+                redeemed_points,
+            }
+        }
+        LedgerOp::Refund {
+            refund_transaction_id,
+            reverse_transaction_id,
+            transaction_time,
+            refund_amount,
+        } => refund(
+            &mut book,
+            settings,
+            recorded,
+            Refund {
+                customer_id,
+                refund_transaction_id,
+                reverse_transaction_id,
+                transaction_time,
+                refund_amount,
+            },
+        )?,
     };
-    Ok(d)
+    if let Some(t) = transaction_id {
+        used_transaction_ids.insert(t);
+    }
+    touched.ledger(&item.customer_id);
+    Ok(success)
+}
+
+/// Decides a credit of `points` earned at `at`: pending for the return window,
+/// then expiring `pointsExpiryDays` after it became available.
+fn earn(
+    book: &mut Book<'_>,
+    settings: &ProgramSettings,
+    points: i64,
+    at: Millis,
+    return_window_days: Option<u32>,
+) -> Entry {
+    let window = return_window_days.unwrap_or(settings.return_window_days);
+    let available_at = at + i64::from(window) * DAY;
+    let expires = settings
+        .points_expiry_days
+        .map(|d| available_at + i64::from(d) * DAY);
+    book.record
+        .ledger
+        .credit(book.now, points, available_at, expires)
+}
+
+fn adjust(
+    book: &mut Book<'_>,
+    settings: &ProgramSettings,
+    quantity: Quantity,
+    expiry_after_days: Option<u32>,
+    customer_id: String,
+    transaction_id: Option<String>,
+) -> Result<Success, ItemFailure> {
+    let now = book.now;
+    let (points, amount) = match quantity {
+        Quantity::Points(p) => (p, None),
+        Quantity::Amount(a) => (settings.points_for_adjustment(a), Some(a)),
+    };
+    let entry = match points {
+        0 => return Err(ItemFailure::invalid("amount: worth less than one point")),
+        p if p > 0 => {
+            let expires = expiry_after_days
+                .or(settings.points_expiry_days)
+                .map(|d| now + i64::from(d) * DAY);
+            book.record.ledger.credit(now, p, now, expires)
+        }
+        p => book
+            .record
+            .ledger
+            .debit(now, -p)
+            .map_err(|r| refused(r, "amount", -p))?,
+    };
+    let mut p = Posting::new(MovementKind::Manual, entry, points, now);
+    p.amount = amount;
+    p.transaction_id = transaction_id.clone();
+    let id = book.record(p);
+    Ok(Success::Adjusted {
+        customer_id,
+        transaction_id: transaction_id.clone().unwrap_or_default(),
+        gameball_transaction_id: id,
+        points,
+    })
+}
+
+struct Refund {
+    customer_id: String,
+    refund_transaction_id: String,
+    reverse_transaction_id: String,
+    transaction_time: Millis,
+    refund_amount: Option<Decimal>,
+}
+
+/// A refund (SPEC §5.9). Of an earning (cashback or order): claws back
+/// floor(points × refunded ÷ paid), counted over all its refunds so partial
+/// refunds add up exactly; the refund that completes an order also restores
+/// the points the order redeemed. Of a redemption: restores its points the same way.
+fn refund(
+    book: &mut Book<'_>,
+    settings: &ProgramSettings,
+    recorded: &[StoredMovement],
+    r: Refund,
+) -> Result<Success, ItemFailure> {
+    let reversed = &r.reverse_transaction_id;
+    let original = recorded
+        .iter()
+        .find(|m| {
+            m.transaction_id.as_deref() == Some(reversed)
+                && m.gameball_id == book.record.gameball_id
+        })
+        .ok_or_else(|| {
+            ItemFailure::new(
+                ErrorCode::TransactionNotFound,
+                format!("reverseTransactionId: no transaction {reversed:?} of this customer"),
+            )
+        })?;
+    let earning = match original.kind.as_str() {
+        "cashback" | "order" => true,
+        "redemption" => false,
+        _ => {
+            return Err(ItemFailure::invalid(
+                "reverseTransactionId: only a cashback, an order or a redemption can be refunded",
+            ));
+        }
+    };
+    let paid = original.amount.unwrap_or_default();
+    let before: Decimal = recorded
+        .iter()
+        .filter(|m| {
+            m.kind == MovementKind::Refund.as_str() && m.reverses.as_deref() == Some(reversed)
+        })
+        .filter_map(|m| m.amount)
+        .sum();
+    let remaining = paid - before;
+    if remaining <= Decimal::ZERO {
+        return Err(ItemFailure::new(
+            ErrorCode::StateConflict,
+            format!("reverseTransactionId: {reversed:?} was already refunded in full"),
+        ));
+    }
+    let amount = r.refund_amount.unwrap_or(remaining);
+    if amount > remaining {
+        return Err(ItemFailure::invalid(format!(
+            "refundAmount: only {remaining} of {paid} is left to refund"
+        )));
+    }
+    // Cumulative: the points for everything refunded so far, minus what earlier refunds moved.
+    let share = |refunded: Decimal, points: i64| -> i64 {
+        if paid.is_zero() {
+            return points;
+        }
+        i64::try_from((Decimal::from(points) * refunded / paid).floor()).unwrap_or(points)
+    };
+    let original_points = original.points.abs();
+    let moved = share(before + amount, original_points) - share(before, original_points);
+    let now = book.now;
+    let expires = settings
+        .points_expiry_days
+        .map(|d| now + i64::from(d) * DAY);
+    // A refund too small for one point still records itself (an entry that moves nothing).
+    let entry = if earning {
+        book.record.ledger.clawback(now, Some(original.id), moved)
+    } else {
+        book.record.ledger.restore(now, moved, expires)
+    };
+    let mut p = Posting::new(
+        MovementKind::Refund,
+        entry,
+        if earning { -moved } else { moved },
+        r.transaction_time,
+    );
+    p.amount = Some(amount);
+    p.transaction_id = Some(r.refund_transaction_id.clone());
+    p.reverses = Some(reversed.clone());
+    p.order_id = original.order_id.clone();
+    let id = book.record(p);
+    let completes = before + amount == paid;
+    if earning
+        && completes
+        && let Some(order) = &original.order_id
+    {
+        let redeemed: i64 = recorded
+            .iter()
+            .filter(|m| {
+                m.kind == MovementKind::Redemption.as_str() && m.order_id.as_deref() == Some(order)
+            })
+            .map(|m| m.points.abs())
+            .sum();
+        if redeemed > 0 {
+            let entry = book.record.ledger.restore(now, redeemed, expires);
+            let mut p = Posting::new(
+                MovementKind::RefundRestore,
+                entry,
+                redeemed,
+                r.transaction_time,
+            );
+            p.reverses = Some(reversed.clone());
+            p.order_id = Some(order.clone());
+            book.record(p);
+        }
+    }
+    Ok(Success::Refunded {
+        customer_id: r.customer_id,
+        refund_transaction_id: r.refund_transaction_id,
+        gameball_transaction_id: id,
+        refund_amount: amount,
+        refund_equivalent_points: moved,
+    })
+}
+
+/// One line of `GET /orders/{orderId}/transactions` and of an `orders/transactions` entry (SPEC §5.8).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderTransaction {
+    pub transaction_date: String,
+    pub gameball_transaction_id: i64,
+    pub transaction_type: String,
+    #[serde(with = "rust_decimal::serde::arbitrary_precision_option")]
+    pub amount: Option<Decimal>,
+    pub transaction_id: Option<String>,
+    pub equivalent_points: i64,
+}
+
+/// The movements of one order, oldest first; an unknown order fails with 4004.
+pub(crate) fn order_transactions(
+    recorded: &[StoredMovement],
+    index: u32,
+    order_id: String,
+) -> Outcome {
+    let transactions: Vec<OrderTransaction> = recorded
+        .iter()
+        .filter(|m| m.order_id.as_deref() == Some(order_id.as_str()))
+        .map(|m| OrderTransaction {
+            transaction_date: rfc3339(m.transaction_time),
+            gameball_transaction_id: m.id,
+            transaction_type: m.kind.clone(),
+            amount: m.amount,
+            transaction_id: m.transaction_id.clone(),
+            equivalent_points: m.points,
+        })
+        .collect();
+    if transactions.is_empty() {
+        return Outcome::failed(
+            index,
+            Some(order_id.clone()),
+            ItemFailure::new(
+                ErrorCode::NotFound,
+                format!("orderId: no order {order_id:?}"),
+            ),
+        )
+        .with_key(Some(NaturalKey::order(order_id)));
+    }
+    Outcome::succeeded(
+        index,
+        Success::OrderTransactions {
+            order_id,
+            count: transactions.len(),
+            transactions,
+        },
+    )
 }
 
 /// Credits the event rewards an events item earned; returns the points (0 when none).
@@ -411,7 +729,7 @@ pub(crate) fn reward_events(
     out: &mut ChunkEffects,
     touched: &mut Touched,
     index: u32,
-    customer: &crate::ids::CustomerId,
+    customer: &CustomerId,
     names: &[String],
 ) -> i64 {
     let points: i64 = names
@@ -429,28 +747,19 @@ pub(crate) fn reward_events(
         now,
         ..
     } = state;
-    let id = movement_ids
-        .pop()
-        .expect("the store allocates an id for every rewarded events item");
-    let record = crate::chunk::customer_entry(customers, fresh_ids, customer);
+    let mut book = Book {
+        record: crate::chunk::customer_entry(customers, fresh_ids, customer),
+        ids: movement_ids,
+        movements: &mut out.movements,
+        now: *now,
+        index,
+    };
     let expires = settings
         .points_expiry_days
         .map(|d| *now + i64::from(d) * DAY);
-    let entry = record.ledger.credit(*now, points, *now, expires);
-    record.ledger.apply(id, &entry);
+    let entry = book.record.ledger.credit(*now, points, *now, expires);
+    book.record(Posting::new(MovementKind::EventReward, entry, points, *now));
     touched.ledger(customer);
-    out.movements.push(Movement {
-        id,
-        gameball_id: record.gameball_id,
-        kind: MovementKind::EventReward,
-        transaction_id: None,
-        hold_reference: None,
-        points,
-        amount: None,
-        transaction_time: *now,
-        entry,
-        item_index: Some(index),
-    });
     points
 }
 

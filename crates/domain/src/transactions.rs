@@ -54,6 +54,21 @@ pub enum LedgerOp {
     Release {
         reference: String,
     },
+    Order {
+        order_id: String,
+        order_date: Millis,
+        total_paid: Decimal,
+        return_window_days: Option<u32>,
+        /// A hold consumed as a redemption with the order.
+        hold_reference: Option<String>,
+    },
+    Refund {
+        refund_transaction_id: String,
+        reverse_transaction_id: String,
+        transaction_time: Millis,
+        /// `None` refunds what is left of the reversed transaction.
+        refund_amount: Option<Decimal>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,20 +78,70 @@ pub struct LedgerItem {
 }
 
 impl LedgerItem {
-    /// The transaction id this item would use, when it names one.
+    /// The transaction id this item would use, when it names one. Orders use
+    /// their order id: they are transactions too (one namespace per tenant).
     pub fn transaction_id(&self) -> Option<&str> {
         match &self.op {
             LedgerOp::Adjust { transaction_id, .. } => transaction_id.as_deref(),
             LedgerOp::Cashback { transaction_id, .. } | LedgerOp::Redeem { transaction_id, .. } => {
                 Some(transaction_id)
             }
+            LedgerOp::Order { order_id, .. } => Some(order_id),
+            LedgerOp::Refund {
+                refund_transaction_id,
+                ..
+            } => Some(refund_transaction_id),
             _ => None,
+        }
+    }
+
+    /// The earlier transaction this item reads (a refund's reversed one).
+    pub fn reference_id(&self) -> Option<&str> {
+        match &self.op {
+            LedgerOp::Refund {
+                reverse_transaction_id,
+                ..
+            } => Some(reverse_transaction_id),
+            _ => None,
+        }
+    }
+
+    /// The item's own time, with its field name, when it has one (checked against 9007).
+    pub fn transaction_time(&self) -> Option<(&'static str, Millis)> {
+        match self.op {
+            LedgerOp::Cashback {
+                transaction_time, ..
+            }
+            | LedgerOp::Redeem {
+                transaction_time, ..
+            }
+            | LedgerOp::Hold {
+                transaction_time, ..
+            }
+            | LedgerOp::Refund {
+                transaction_time, ..
+            } => Some(("transactionTime", transaction_time)),
+            LedgerOp::Order { order_date, .. } => Some(("orderDate", order_date)),
+            _ => None,
+        }
+    }
+
+    /// How many movements the item may record (ids the store allocates up front).
+    pub fn movements_needed(&self) -> usize {
+        match &self.op {
+            LedgerOp::Balance => 0,
+            LedgerOp::Order {
+                hold_reference: Some(_),
+                ..
+            }
+            | LedgerOp::Refund { .. } => 2,
+            _ => 1,
         }
     }
 
     /// Unknown customers are created by earning operations only.
     pub fn creates_customer(&self) -> bool {
-        matches!(self.op, LedgerOp::Cashback { .. })
+        matches!(self.op, LedgerOp::Cashback { .. } | LedgerOp::Order { .. })
     }
 }
 
@@ -351,6 +416,95 @@ pub fn parse_hold(item: Value) -> ParseResult<LedgerItem> {
             quantity,
         })
     })
+}
+
+/// `orders` item and `POST /orders` (SPEC §5.7).
+pub fn parse_order(item: Value) -> ParseResult<LedgerItem> {
+    parse_with(item, Some("orderId"), |f| {
+        let order_id = f.required_text("orderId", MAX_TRANSACTION_ID_CHARS)?;
+        let order_date = f.required_time("orderDate")?;
+        let total_paid = f
+            .non_negative_money("totalPaid")?
+            .ok_or_else(|| ItemFailure::missing("totalPaid"))?;
+        for money in ["totalPrice", "totalDiscount", "totalShipping", "totalTax"] {
+            f.non_negative_money(money)?;
+        }
+        for (name, kind) in [
+            ("lineItems", fields::Kind::Array),
+            ("extra", fields::Kind::Object),
+            ("merchant", fields::Kind::Object),
+            ("guest", fields::Kind::Bool),
+            ("channel", fields::Kind::Text(50)),
+        ] {
+            if let Some(v) = f.take(name) {
+                fields::check(&name, kind, &v)?;
+            }
+        }
+        let hold_reference = match f.take("redemption") {
+            None => None,
+            Some(Value::Object(r)) => Fields { obj: r }
+                .text("pointsHoldReference", MAX_TRANSACTION_ID_CHARS)
+                .map_err(|e| ItemFailure::new(e.code, format!("redemption.{}", e.message)))?,
+            Some(_) => return Err(ItemFailure::invalid("redemption: must be an object")),
+        };
+        let return_window_days = match f.take("cashbackConfigurations") {
+            None => None,
+            Some(Value::Object(c)) => Fields { obj: c }
+                .days("returnWindow", crate::settings::MAX_DAYS)
+                .map_err(|e| {
+                    ItemFailure::new(e.code, format!("cashbackConfigurations.{}", e.message))
+                })?,
+            Some(_) => {
+                return Err(ItemFailure::invalid(
+                    "cashbackConfigurations: must be an object",
+                ));
+            }
+        };
+        Ok(LedgerOp::Order {
+            order_id,
+            order_date,
+            total_paid,
+            return_window_days,
+            hold_reference,
+        })
+    })
+}
+
+/// `POST /transactions/refund` (SPEC §5.9).
+pub fn parse_refund(item: Value) -> ParseResult<LedgerItem> {
+    parse_with(item, Some("refundTransactionId"), |f| {
+        let refund_transaction_id =
+            f.required_text("refundTransactionId", MAX_TRANSACTION_ID_CHARS)?;
+        let reverse_transaction_id =
+            f.required_text("reverseTransactionId", MAX_TRANSACTION_ID_CHARS)?;
+        let transaction_time = f.required_time("transactionTime")?;
+        Ok(LedgerOp::Refund {
+            refund_transaction_id,
+            reverse_transaction_id,
+            transaction_time,
+            refund_amount: f.positive_money("refundAmount")?,
+        })
+    })
+}
+
+/// An `orders/transactions` item: an order id string.
+pub fn parse_order_id(item: Value) -> ParseResult<String> {
+    match item {
+        Value::String(s) if s.trim().is_empty() => Err(Rejected::new(
+            None,
+            ItemFailure::invalid("item: the order id must not be empty"),
+        )),
+        Value::String(s) if s.chars().count() > MAX_TRANSACTION_ID_CHARS => Err(Rejected::new(
+            Some(s),
+            ItemFailure::too_long("item", MAX_TRANSACTION_ID_CHARS),
+        )),
+        Value::String(s) => Ok(s),
+        Value::Number(n) => Ok(n.to_string()),
+        _ => Err(Rejected::new(
+            None,
+            ItemFailure::invalid("item: must be an order id string"),
+        )),
+    }
 }
 
 #[cfg(test)]

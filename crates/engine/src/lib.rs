@@ -63,12 +63,6 @@ pub struct Engine {
     waker: Waker,
 }
 
-/// Why the next chunk could not be prepared.
-enum ChunkError {
-    Store(StoreError),
-    Unsupported(wire::BatchType),
-}
-
 /// How a job's run ended on this worker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum RunEnd {
@@ -218,12 +212,7 @@ impl Engine {
                 }
                 // No items left to read: the job was stopped (its items are dropped).
                 Ok(None) => return RunEnd::Fenced,
-                Err(ChunkError::Unsupported(batch_type)) => {
-                    let reason =
-                        format!("batch type '{batch_type}' cannot be processed by this server");
-                    return self.fail(claim, &reason).await;
-                }
-                Err(ChunkError::Store(e)) => Err(e),
+                Err(e) => Err(e),
             };
             match outcome {
                 Ok(committed) => {
@@ -274,12 +263,11 @@ impl Engine {
         &self,
         claim: &Claim,
         cursor: u32,
-    ) -> Result<Option<ChunkItems>, ChunkError> {
+    ) -> Result<Option<ChunkItems>, StoreError> {
         let raw = self
             .store
             .load_items(claim.fence.job_id, cursor, self.config.chunk_size)
-            .await
-            .map_err(ChunkError::Store)?;
+            .await?;
         if raw.is_empty() {
             return Ok(None);
         }
@@ -289,9 +277,8 @@ impl Engine {
             ChunkItems::parse(batch_type, raw.iter().map(|(i, t)| (*i, t.as_str())))
         })
         .await
-        .map_err(|e| ChunkError::Store(StoreError::other(e)))?
         .map(Some)
-        .map_err(|u| ChunkError::Unsupported(u.0))
+        .map_err(StoreError::other)
     }
 
     async fn purge_loop(&self, shutdown: CancellationToken) {

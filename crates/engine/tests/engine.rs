@@ -157,19 +157,6 @@ async fn drain_processes_every_runnable_job() {
 }
 
 #[tokio::test]
-async fn a_job_of_a_type_without_rules_fails_with_a_reason() {
-    let (store, tenant, job, _dir) = setup_typed(2, BatchType::Orders).await;
-    let engine = Engine::new(store.clone(), EngineConfig::default());
-    engine.drain().await.unwrap();
-    let record = store.job(tenant, job).await.unwrap().unwrap();
-    assert_eq!((record.state, record.processed), (JobState::Failed, 0));
-    assert_eq!(
-        record.error.as_deref(),
-        Some("batch type 'orders' cannot be processed by this server")
-    );
-}
-
-#[tokio::test]
 async fn a_chunk_that_keeps_failing_fails_its_job_instead_of_holding_a_worker() {
     let (store, tenant, job, dir) = setup(10).await;
     // Break the table the chunk writes to: every attempt fails.

@@ -597,7 +597,117 @@ async fn the_ledger_can_be_rebuilt_from_its_movements() {
     assert_eq!(stored.balance(at).available, 80);
 }
 
+async fn orders_refunds_and_order_transactions() {
+    let s = TestServer::paused().await;
+    cashback(&s, "c1", "seed", json!(50)).await;
+    let (_, held) = post(
+        &s,
+        "/transactions/hold",
+        json!({"customerId": "c1", "transactionTime": now(), "pointsToHold": 30}),
+    )
+    .await;
+    let reference = held["holdReference"].as_str().unwrap();
+    let (status, order) = post(&s, "/orders", json!({
+        "customerId": "c1", "orderId": "o-1", "orderDate": now(), "totalPaid": 120.5, "totalPrice": 130,
+        "lineItems": [{"productId": "p1", "quantity": 2}], "redemption": {"pointsHoldReference": reference}
+    }))
+    .await;
+    assert_eq!(status, StatusCode::OK, "{order}");
+    assert_eq!(order["rewardedPoints"], 120);
+    assert_eq!(order["redeemedPoints"], 30);
+    assert_eq!(balance(&s, "c1").await["availablePointsBalance"], 140);
+    let msg = refused(
+        &s,
+        Method::POST,
+        "/orders",
+        Some(json!({"customerId": "c1", "orderId": "o-1", "orderDate": now(), "totalPaid": 1})),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        9004,
+    )
+    .await;
+    assert_eq!(msg, "orderId: \"o-1\" was already used in this account");
+    let msg = refused(
+        &s,
+        Method::POST,
+        "/orders",
+        Some(json!({"customerId": "c1", "orderId": "o-2", "orderDate": now()})),
+        StatusCode::BAD_REQUEST,
+        3000,
+    )
+    .await;
+    assert_eq!(msg, "totalPaid: required");
+
+    let (status, rf) = post(&s, "/transactions/refund", json!({"customerId": "c1", "refundTransactionId": "rf-1", "reverseTransactionId": "o-1", "transactionTime": now(), "refundAmount": 60.25})).await;
+    assert_eq!(status, StatusCode::OK, "{rf}");
+    assert_eq!(rf["refundEquivalentPoints"], 60);
+    assert_eq!(rf["refundAmount"], json!(60.25));
+    let msg = refused(&s, Method::POST, "/transactions/refund", Some(json!({"customerId": "c1", "refundTransactionId": "rf-2", "reverseTransactionId": "o-1", "transactionTime": now(), "refundAmount": 61})), StatusCode::UNPROCESSABLE_ENTITY, 3003).await;
+    assert_eq!(msg, "refundAmount: only 60.25 of 120.5 is left to refund");
+    let (_, rf) = post(&s, "/transactions/refund", json!({"customerId": "c1", "refundTransactionId": "rf-2", "reverseTransactionId": "o-1", "transactionTime": now()})).await;
+    assert_eq!(rf["refundEquivalentPoints"], 60);
+    assert_eq!(
+        balance(&s, "c1").await["availablePointsBalance"],
+        50,
+        "earning clawed back, redeemed points given back"
+    );
+    refused(&s, Method::POST, "/transactions/refund", Some(json!({"customerId": "c1", "refundTransactionId": "rf-3", "reverseTransactionId": "o-1", "transactionTime": now()})), StatusCode::CONFLICT, 4009).await;
+    let msg = refused(&s, Method::POST, "/transactions/refund", Some(json!({"customerId": "c1", "refundTransactionId": "rf-3", "reverseTransactionId": "nope", "transactionTime": now()})), StatusCode::NOT_FOUND, 9002).await;
+    assert_eq!(
+        msg,
+        "reverseTransactionId: no transaction \"nope\" of this customer"
+    );
+
+    let (status, listed) = call(&s, Method::GET, "/orders/o-1/transactions", None).await;
+    assert_eq!(status, StatusCode::OK, "{listed}");
+    assert_eq!(listed["orderId"], "o-1");
+    assert_eq!(listed["count"], 5);
+    let types: Vec<&str> = listed["transactions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["transactionType"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        types,
+        ["order", "redemption", "refund", "refund", "refund_restore"]
+    );
+    refused(
+        &s,
+        Method::GET,
+        "/orders/none/transactions",
+        None,
+        StatusCode::NOT_FOUND,
+        4004,
+    )
+    .await;
+
+    let job = s
+        .submit(
+            "orders",
+            json!([
+                {"customerId": "new", "orderId": "o-9", "orderDate": now(), "totalPaid": 10},
+                {"customerId": "new", "orderId": "o-1", "orderDate": now(), "totalPaid": 10}
+            ]),
+        )
+        .await;
+    let listing = s
+        .submit("orders/transactions", json!(["o-9", "o-1", "zzz"]))
+        .await;
+    s.drain().await;
+    let done = s.status(job).await;
+    assert_eq!(done["operation"], "Order Batch Job");
+    assert_eq!(done["response"]["successful"][0]["rewardedPoints"], 10);
+    assert_eq!(done["response"]["failed"][0]["orderId"], "o-1");
+    let done = s.status(listing).await;
+    assert_eq!(done["operation"], "Order Transactions Batch Job");
+    assert_eq!(done["response"]["successful"][0]["count"], 1);
+    assert_eq!(done["response"]["successful"][1]["count"], 5);
+    assert_eq!(done["response"]["failed"][0]["customerId"], "zzz");
+    assert_eq!(done["response"]["failed"][0]["code"], 4004);
+}
+
 crate::on_both_backends!(
+    orders_refunds_and_order_transactions,
     cashback_then_redeem_through_single_calls,
     another_tenant_sees_nothing_and_the_secret_is_required,
     holds_reserve_points_until_used_or_released,

@@ -90,6 +90,12 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/transactions/redeem", post(handlers::transactions::redeem))
         .route("/transactions/manual", post(handlers::transactions::manual))
+        .route("/transactions/refund", post(handlers::transactions::refund))
+        .route("/orders", post(handlers::transactions::order))
+        .route(
+            "/orders/{order_id}/transactions",
+            get(handlers::transactions::order_transactions),
+        )
         .route("/transactions/hold", post(handlers::transactions::hold))
         .route(
             "/transactions/hold/{reference}",

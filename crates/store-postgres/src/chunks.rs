@@ -178,6 +178,20 @@ async fn load_and_apply(
             .map_err(pg)?;
         state.used_transaction_ids = rows.iter().map(|r| r.get(0)).collect();
     }
+    let references = items.reference_ids();
+    if !references.is_empty() {
+        let rows = tx
+            .query(
+                &format!(
+                    "SELECT {MOVEMENT_COLUMNS} FROM movements m WHERE m.tenant_id = $1 AND \
+                     (m.transaction_id = ANY($2) OR m.order_id = ANY($2) OR m.reverses = ANY($2)) ORDER BY m.id"
+                ),
+                &[&tenant, &references],
+            )
+            .await
+            .map_err(pg)?;
+        state.recorded = rows.iter().map(movement_from).collect::<Result<_, _>>()?;
+    }
     let mut ids = next_values(tx, "movement_ids", items.movements_needed(&state.settings)).await?;
     ids.reverse();
     state.movement_ids = ids;
@@ -313,10 +327,10 @@ async fn write_effects(
             .map_err(StoreError::other)?;
         tx.execute(
             "INSERT INTO movements (id, tenant_id, gameball_id, kind, transaction_id, hold_reference, \
-             points, amount, transaction_time, entry, created_at, job_id, item_index) \
-             SELECT i, $1, g, k, t, h, p, a, tt, e, $2, $3, ix FROM UNNEST($4::BIGINT[], $5::BIGINT[], \
+             points, amount, transaction_time, entry, created_at, job_id, item_index, order_id, reverses) \
+             SELECT i, $1, g, k, t, h, p, a, tt, e, $2, $3, ix, o, r FROM UNNEST($4::BIGINT[], $5::BIGINT[], \
              $6::TEXT[], $7::TEXT[], $8::TEXT[], $9::BIGINT[], $10::TEXT[], $11::BIGINT[], $12::TEXT[], \
-             $13::INTEGER[]) AS u(i, g, k, t, h, p, a, tt, e, ix)",
+             $13::INTEGER[], $14::TEXT[], $15::TEXT[]) AS u(i, g, k, t, h, p, a, tt, e, ix, o, r)",
             &[
                 &tenant,
                 &now,
@@ -331,6 +345,8 @@ async fn write_effects(
                 &m.iter().map(|m| m.transaction_time).collect::<Vec<_>>(),
                 &entries,
                 &m.iter().map(|m| m.item_index.map(|i| i as i32)).collect::<Vec<_>>(),
+                &m.iter().map(|m| m.order_id.as_deref()).collect::<Vec<_>>(),
+                &m.iter().map(|m| m.reverses.as_deref()).collect::<Vec<_>>(),
             ],
         )
         .await
@@ -408,16 +424,23 @@ pub async fn delete_customer(
 }
 
 const MOVEMENT_COLUMNS: &str = "m.id, m.kind, m.transaction_id, m.hold_reference, m.points, m.amount, \
-     m.transaction_time, m.created_at, m.entry";
+     m.transaction_time, m.created_at, m.entry, m.gameball_id, m.order_id, m.reverses";
 
 fn movement_from(r: &tokio_postgres::Row) -> Result<MovementRow, StoreError> {
+    let amount: Option<String> = r.get(5);
     Ok(MovementRow {
         id: r.get(0),
+        gameball_id: r.get(9),
         kind: r.get(1),
         transaction_id: r.get(2),
         hold_reference: r.get(3),
+        order_id: r.get(10),
+        reverses: r.get(11),
         points: r.get(4),
-        amount: r.get(5),
+        amount: amount
+            .map(|a| a.parse::<rust_decimal::Decimal>())
+            .transpose()
+            .map_err(StoreError::other)?,
         transaction_time: r.get(6),
         created_at: r.get(7),
         entry: serde_json::from_str(r.get(8)).map_err(StoreError::other)?,
@@ -459,7 +482,7 @@ pub async fn hold(
         )
         .await
         .map_err(pg)?;
-    let Some(owner) = rows.first().map(|r| r.get::<_, String>(9)) else {
+    let Some(owner) = rows.first().map(|r| r.get::<_, String>(12)) else {
         return Ok(None);
     };
     let movements = rows

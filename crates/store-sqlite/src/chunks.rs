@@ -184,6 +184,22 @@ fn load_and_apply(
             state.used_transaction_ids.insert(id.map_err(sql_err)?);
         }
     }
+    let references = items.reference_ids();
+    if !references.is_empty() {
+        let values: Rc<Vec<SqlValue>> =
+            Rc::new(references.into_iter().map(SqlValue::Text).collect());
+        let mut st = tx
+            .prepare_cached(&format!(
+                "SELECT {MOVEMENT_COLUMNS} FROM movements m WHERE m.tenant_id = ?1 AND \
+                 (m.transaction_id IN rarray(?2) OR m.order_id IN rarray(?2) OR m.reverses IN rarray(?2)) \
+                 ORDER BY m.id"
+            ))
+            .map_err(sql_err)?;
+        let rows = st
+            .query_map(params![tenant, values], movement_from)
+            .map_err(sql_err)?;
+        state.recorded = collect_rows(rows)?;
+    }
     let mut ids = allocate(tx, "movement_id", items.movements_needed(&state.settings))?;
     ids.reverse();
     state.movement_ids = ids;
@@ -273,8 +289,8 @@ fn write_effects(
         let mut insert_movement = tx
             .prepare_cached(
                 "INSERT INTO movements (id, tenant_id, gameball_id, kind, transaction_id, hold_reference, \
-                 points, amount, transaction_time, entry, created_at, job_id, item_index) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                 points, amount, transaction_time, entry, created_at, job_id, item_index, order_id, reverses) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
             )
             .map_err(sql_err)?;
         for m in &effects.movements {
@@ -292,7 +308,9 @@ fn write_effects(
                     serde_json::to_string(&m.entry).map_err(StoreError::other)?,
                     now,
                     job,
-                    m.item_index
+                    m.item_index,
+                    m.order_id,
+                    m.reverses
                 ])
                 .map_err(sql_err)?;
         }
@@ -372,7 +390,8 @@ pub fn delete_customer(
     Ok(true)
 }
 
-const MOVEMENT_COLUMNS: &str = "m.id, m.kind, m.transaction_id, m.hold_reference, m.points, m.amount, m.transaction_time, m.created_at, m.entry";
+const MOVEMENT_COLUMNS: &str = "m.id, m.kind, m.transaction_id, m.hold_reference, m.points, m.amount, \
+     m.transaction_time, m.created_at, m.entry, m.gameball_id, m.order_id, m.reverses";
 
 /// A movement row; the inner error is a stored entry that does not parse.
 fn movement_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<MovementRow, StoreError>> {
@@ -381,13 +400,24 @@ fn movement_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<MovementRow, 
         Ok(e) => e,
         Err(e) => return Ok(Err(StoreError::other(e))),
     };
+    let amount: Option<String> = r.get(5)?;
+    let amount = match amount
+        .map(|a| a.parse::<rust_decimal::Decimal>())
+        .transpose()
+    {
+        Ok(a) => a,
+        Err(e) => return Ok(Err(StoreError::other(e))),
+    };
     Ok(Ok(MovementRow {
         id: r.get(0)?,
+        gameball_id: r.get(9)?,
         kind: r.get(1)?,
         transaction_id: r.get(2)?,
         hold_reference: r.get(3)?,
+        order_id: r.get(10)?,
+        reverses: r.get(11)?,
         points: r.get(4)?,
-        amount: r.get(5)?,
+        amount,
         transaction_time: r.get(6)?,
         created_at: r.get(7)?,
         entry,
@@ -433,7 +463,7 @@ pub fn hold(
     let mut owner = None;
     let rows = st
         .query_map(params![tenant, reference], |r| {
-            owner = Some(r.get::<_, String>(9)?);
+            owner = Some(r.get::<_, String>(12)?);
             movement_from(r)
         })
         .map_err(sql_err)?;

@@ -3,22 +3,8 @@
 use domain::ledger::{Entry, Millis};
 use time::OffsetDateTime;
 
-/// One stored movement.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MovementRow {
-    /// The `gameballTransactionId`.
-    pub id: i64,
-    pub kind: String,
-    pub transaction_id: Option<String>,
-    pub hold_reference: Option<String>,
-    pub points: i64,
-    /// The money amount as stored (decimal text).
-    pub amount: Option<String>,
-    pub transaction_time: Millis,
-    /// When it was recorded: the instant its entry was decided at.
-    pub created_at: Millis,
-    pub entry: Entry,
-}
+/// A stored movement, as stores read it back.
+pub type MovementRow = domain::posting::StoredMovement;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HoldState {
@@ -44,7 +30,7 @@ impl HoldState {
 pub struct HoldRecord {
     pub customer_id: String,
     pub points: i64,
-    pub amount: Option<String>,
+    pub amount: Option<rust_decimal::Decimal>,
     pub state: HoldState,
     pub expires_at: OffsetDateTime,
 }
@@ -70,7 +56,7 @@ pub fn hold_record(customer_id: String, rows: &[MovementRow], now: Millis) -> Op
     Some(HoldRecord {
         customer_id,
         points: *points,
-        amount: first.amount.clone(),
+        amount: first.amount,
         state,
         expires_at: crate::from_millis(*expires_at),
     })

@@ -150,7 +150,8 @@ fn a_clawback_beyond_the_points_leaves_a_debt_that_later_credits_pay() {
             points: 50,
             available_at: 2,
             expires_at: None,
-            debt_paid: 50
+            debt_paid: 50,
+            restored: false
         }
     );
     l.apply(4, &e);
@@ -418,6 +419,7 @@ proptest! {
                     if credits.is_empty() { None } else {
                         let lot = credits[which % credits.len()];
                         model.take(now, points, true, Some(lot));
+                        model.earned -= points;
                         model.clawed = true;
                         Some(Ok(ledger.clawback(now, Some(lot), points)))
                     }

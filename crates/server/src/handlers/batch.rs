@@ -7,7 +7,6 @@ use crate::error::ApiError;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
-use domain::ChunkItems;
 use sha2::{Digest, Sha256};
 use store::{Idempotency, JobCreation, NewJob, segment_items};
 use time::OffsetDateTime;
@@ -42,12 +41,6 @@ async fn accept(
     headers: &HeaderMap,
     body: JsonBytes,
 ) -> Result<Json<JobCreated>, ApiError> {
-    if !ChunkItems::supports(batch_type) {
-        return Err(ApiError::new(
-            ErrorCode::NotFound,
-            format!("batch type '{batch_type}' is not available on this server yet"),
-        ));
-    }
     let idempotency = idempotency_key(headers)?.map(|key| Idempotency {
         key,
         body_hash: hex::encode(Sha256::digest(&body.0)),

@@ -1,17 +1,12 @@
 //! `GET /configurations/cashback` and `/configurations/redemption`: the tenant's program settings (SPEC §6) in Gameball's shapes.
 
+use super::decimal_number as number;
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use axum::Json;
 use axum::extract::State;
-use rust_decimal::Decimal;
 use serde_json::{Value, json};
-
-/// A decimal as a JSON number, exactly (serde_json's arbitrary precision).
-fn number(d: Decimal) -> Value {
-    serde_json::from_str(&d.normalize().to_string()).unwrap_or(Value::Null)
-}
 
 pub async fn cashback(
     State(app): State<AppState>,

@@ -70,6 +70,42 @@ pub async fn manual(
     post_one(&app, &tenant, body, transactions::parse_manual).await
 }
 
+pub async fn refund(
+    State(app): State<AppState>,
+    SecretCaller(tenant): SecretCaller,
+    body: JsonBytes,
+) -> Result<Json<Success>, ApiError> {
+    post_one(&app, &tenant, body, transactions::parse_refund).await
+}
+
+pub async fn order(
+    State(app): State<AppState>,
+    SecretCaller(tenant): SecretCaller,
+    body: JsonBytes,
+) -> Result<Json<Success>, ApiError> {
+    post_one(&app, &tenant, body, transactions::parse_order).await
+}
+
+/// `GET /orders/{orderId}/transactions` (SPEC §5.8).
+pub async fn order_transactions(
+    State(app): State<AppState>,
+    SecretCaller(tenant): SecretCaller,
+    Path(order_id): Path<String>,
+) -> Result<Json<Success>, ApiError> {
+    let items = ChunkItems::OrderTransactions(vec![domain::chunk::Parsed {
+        index: 0,
+        item: Ok(order_id),
+    }]);
+    let outcome = app
+        .store
+        .apply_single(tenant.id, items, OffsetDateTime::now_utc())
+        .await?;
+    outcome
+        .result
+        .map(Json)
+        .map_err(|f| ApiError::new(f.code, f.message))
+}
+
 pub async fn hold(
     State(app): State<AppState>,
     SecretCaller(tenant): SecretCaller,
@@ -93,10 +129,7 @@ pub async fn get_hold(
         .hold(tenant.id, &reference, now)
         .await?
         .ok_or_else(|| hold_not_found(&reference))?;
-    let amount: Value = match &hold.amount {
-        Some(a) => serde_json::from_str(a).map_err(|e| ApiError::internal(&e))?,
-        None => Value::Null,
-    };
+    let amount = hold.amount.map_or(Value::Null, super::decimal_number);
     Ok(Json(json!({
         "customerId": hold.customer_id,
         "holdReference": reference,

@@ -62,8 +62,7 @@ fn work(claim: &Claim, raw: &[(u32, String)], at: OffsetDateTime) -> ChunkWork {
     ChunkWork {
         tenant_id: claim.tenant_id,
         from: raw.first().map_or(claim.cursor, |(i, _)| *i),
-        items: ChunkItems::parse(claim.batch_type, raw.iter().map(|(i, t)| (*i, t.as_str())))
-            .unwrap(),
+        items: ChunkItems::parse(claim.batch_type, raw.iter().map(|(i, t)| (*i, t.as_str()))),
         now: at,
         retention: RETENTION,
         lease_until: add(at, LEASE),
