@@ -149,3 +149,97 @@ async fn nodes_started_together_on_an_empty_database_all_come_up_with_one_defaul
         assert!(job > 0);
     }
 }
+
+#[tokio::test]
+async fn concurrent_redemptions_through_different_nodes_never_overspend() {
+    let Some(db) = database().await else { return };
+    let flags = ["--chunk-size", "3", "--workers", "4"];
+    let a = Node::start(&db.url(), &flags, true);
+    let b = Node::start(&db.url(), &flags, true);
+    let (status, _) = call(&a.url, reqwest::Method::POST, "/transactions/manual", Some(serde_json::json!({
+        "customerId": "c", "transactionId": "seed", "username": "t", "reason": "seed", "points": 1000
+    }))).await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "the customer does not exist yet"
+    );
+    submit(
+        &a.url,
+        "customers",
+        vec![serde_json::json!({"customerId": "c"})],
+    )
+    .await;
+    wait_processed(&a.url, |n| n == 1).await;
+    let (status, _) = call(&a.url, reqwest::Method::POST, "/transactions/manual", Some(serde_json::json!({
+        "customerId": "c", "transactionId": "seed", "username": "t", "reason": "seed", "points": 1000
+    }))).await;
+    assert_eq!(status, StatusCode::OK);
+    // 2,000 points asked for in 20-point redemptions: four jobs split over the two
+    // nodes, and 25 single calls to each node, all at once.
+    let now = time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let redeem = |id: String| serde_json::json!({"customerId": "c", "transactionId": id, "transactionTime": now, "points": 20});
+    for j in 0..4 {
+        let node = if j % 2 == 0 { &a } else { &b };
+        submit(
+            &node.url,
+            "redeem",
+            (0..12).map(|i| redeem(format!("job{j}-{i}"))).collect(),
+        )
+        .await;
+    }
+    let singles = (0..52).map(|i| {
+        let url = if i % 2 == 0 {
+            a.url.clone()
+        } else {
+            b.url.clone()
+        };
+        let body = redeem(format!("single-{i}"));
+        async move {
+            call(
+                &url,
+                reqwest::Method::POST,
+                "/transactions/redeem",
+                Some(body),
+            )
+            .await
+            .0
+        }
+    });
+    let statuses = futures::future::join_all(singles).await;
+    wait_processed(&a.url, |n| n == 1 + 48).await;
+    let single_ok = statuses.iter().filter(|s| **s == StatusCode::OK).count() as i64;
+    assert!(
+        statuses
+            .iter()
+            .all(|s| *s == StatusCode::OK || *s == StatusCode::UNPROCESSABLE_ENTITY),
+        "{statuses:?}"
+    );
+    let batch_ok: i64 = jobs(&a.url)
+        .await
+        .iter()
+        .filter(|j| j["type"] == "redeem")
+        .map(|j| j["finishedCount"].as_i64().unwrap())
+        .sum();
+    // Every refusal happened below 20 points, so exactly 50 redemptions got through.
+    assert_eq!(
+        single_ok + batch_ok,
+        50,
+        "{single_ok} single + {batch_ok} batch"
+    );
+    assert_eq!(available_points(&b.url, "c").await, 0);
+    let spent: i64 = db
+        .client()
+        .await
+        .query_one(
+            "SELECT (-sum(points))::BIGINT FROM movements WHERE kind = 'redemption'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get::<_, Option<i64>>(0)
+        .unwrap();
+    assert_eq!(spent, 1000);
+}

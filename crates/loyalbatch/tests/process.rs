@@ -242,3 +242,88 @@ async fn an_empty_database_gets_a_default_tenant_whose_generated_keys_are_printe
         StatusCode::OK
     );
 }
+
+#[tokio::test]
+async fn tenant_config_shows_validates_and_changes_the_program_of_a_running_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_in(&dir);
+    let node = Node::start(&sqlite_url(&db), &[], true);
+    let shown = cli(&db, &["tenant", "config", "default", "--json"]);
+    assert!(
+        shown.status.success(),
+        "{}",
+        String::from_utf8_lossy(&shown.stderr)
+    );
+    let settings: Value = serde_json::from_slice(&shown.stdout).unwrap();
+    assert_eq!(settings["redemptionFactor"], json!(0.1));
+    assert_eq!(settings["holdExpiryMinutes"], 10);
+    assert_eq!(settings["pointsExpiryDays"], Value::Null);
+
+    let changed = cli(
+        &db,
+        &[
+            "tenant",
+            "config",
+            "default",
+            "--redemption-factor",
+            "0.25",
+            "--points-name",
+            "Stars",
+            "--points-expiry-days",
+            "90",
+            "--event-reward",
+            "review=15",
+            "--high-security",
+            "false",
+            "--json",
+        ],
+    );
+    assert!(
+        changed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&changed.stderr)
+    );
+    let settings: Value = serde_json::from_slice(&changed.stdout).unwrap();
+    assert_eq!(settings["pointsName"], "Stars");
+    assert_eq!(settings["eventRewards"], json!({"review": 15}));
+    // The running server reads the new program at once.
+    let resp = client()
+        .get(format!("{}{BASE}/configurations/redemption", node.url))
+        .header("apikey", APIKEY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        resp.status(),
+        StatusCode::OK,
+        "highSecurity is off: the apikey is enough"
+    );
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(
+        (body["redemptionFactor"].clone(), body["pointsName"].clone()),
+        (json!(0.25), json!("Stars"))
+    );
+
+    let bad = cli(
+        &db,
+        &["tenant", "config", "default", "--hold-expiry-minutes", "0"],
+    );
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("holdExpiryMinutes: must be 1–21600"));
+    let human = cli(
+        &db,
+        &[
+            "tenant",
+            "config",
+            "default",
+            "--points-expiry-days",
+            "none",
+        ],
+    );
+    assert!(String::from_utf8_lossy(&human.stdout).contains("pointsExpiryDays:      none"));
+    assert!(
+        String::from_utf8_lossy(&human.stdout).contains("redemptionFactor:      0.25"),
+        "unchanged settings stay"
+    );
+    assert!(!cli(&db, &["tenant", "config", "ghost"]).status.success());
+}

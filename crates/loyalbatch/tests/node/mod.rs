@@ -192,3 +192,51 @@ impl Node {
         }
     }
 }
+
+/// Submits a batch of any type with the default keys; returns its job id.
+pub async fn submit(url: &str, batch_type: &str, body: Vec<Value>) -> i64 {
+    let resp = client()
+        .post(format!("{url}{BASE}/batch/{batch_type}"))
+        .header("apikey", APIKEY)
+        .header("secretkey", SECRET)
+        .json(&json!({ "body": body }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    resp.json::<Value>().await.unwrap()["jobId"]
+        .as_i64()
+        .unwrap()
+}
+
+/// A single call with the default keys: status and body.
+pub async fn call(
+    url: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut req = client()
+        .request(method, format!("{url}{BASE}{path}"))
+        .header("apikey", APIKEY)
+        .header("secretkey", SECRET);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let resp = req.send().await.unwrap();
+    let status = resp.status();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+/// A customer's available points, read through the API.
+pub async fn available_points(url: &str, customer: &str) -> i64 {
+    let (status, b) = call(
+        url,
+        reqwest::Method::GET,
+        &format!("/customers/{customer}/balance"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{b}");
+    b["availablePointsBalance"].as_i64().unwrap()
+}
