@@ -31,17 +31,17 @@ impl Api {
         })
     }
 
-    /// Submits one customers batch; returns its job id and how long the POST took
+    /// Submits one batch of `batch_type`; returns its job id and how long the POST took
     /// (request sent → `{"jobId"}` received, i.e. the durable ingest).
-    pub async fn submit_batch(&self, body: Vec<u8>) -> Result<(i64, Duration)> {
+    pub async fn submit_batch(&self, batch_type: &str, body: Vec<u8>) -> Result<(i64, Duration)> {
         let start = Instant::now();
         let response = self
             .http
-            .post(format!("{}/batch/customers", self.base))
+            .post(format!("{}/batch/{batch_type}", self.base))
             .body(body)
             .send()
             .await?;
-        let created: JobCreated = json(response, "POST /batch/customers").await?;
+        let created: JobCreated = json(response, "POST /batch").await?;
         Ok((created.job_id, start.elapsed()))
     }
 

@@ -5,6 +5,7 @@ mod api;
 mod backend;
 mod cpu;
 mod instance;
+mod ledger;
 mod machine;
 mod pg;
 mod phases;
@@ -62,6 +63,12 @@ struct Cli {
     /// it, SQLite on temporary files.
     #[arg(long, value_name = "URL")]
     database_url: Option<String>,
+    /// `ledger`: existing customers of the main run.
+    #[arg(long, default_value_t = 20_000, value_parser = clap::value_parser!(u64).range(1..))]
+    customers: u64,
+    /// `ledger`: existing customers of the large run.
+    #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(1..))]
+    large_customers: u64,
     /// Print the figures as one JSON object instead of the report.
     #[arg(long)]
     json: bool,
@@ -71,6 +78,8 @@ struct Cli {
 enum Workload {
     /// Customer upserts (`POST /batch/customers`).
     Customers,
+    /// Cashback, redeem and balance-inquiry batches over existing customers (SQLite).
+    Ledger,
 }
 
 #[tokio::main]
@@ -81,10 +90,27 @@ async fn main() -> Result<()> {
         return ServeChild::parse_from(&args[1..]).run().await;
     }
     let cli = Cli::parse_from(args);
+    let date = OffsetDateTime::now_utc().format(&Rfc3339)?;
+    if let Workload::Ledger = cli.workload {
+        anyhow::ensure!(cli.database_url.is_none(), "the ledger workload runs on SQLite");
+        let settings = ledger::LedgerSettings {
+            customers: cli.customers as usize,
+            large: cli.large_customers as usize,
+            items: cli.items as usize,
+            connections: cli.connections as usize,
+            config: EngineConfig {
+                workers: cli.workers as usize,
+                chunk_size: cli.chunk_size,
+                ..EngineConfig::default()
+            },
+        };
+        return ledger::run(settings, cli.json, date).await;
+    }
     let backend = Backend::from_url(cli.database_url.as_deref())?;
     let settings = Settings {
         workload: match cli.workload {
             Workload::Customers => "customers",
+            Workload::Ledger => unreachable!("handled above"),
         },
         items: cli.items as usize,
         connections: cli.connections as usize,
@@ -98,7 +124,6 @@ async fn main() -> Result<()> {
         chunk_size: settings.chunk_size,
         ..EngineConfig::default()
     };
-    let date = OffsetDateTime::now_utc().format(&Rfc3339)?;
     let server = match &backend {
         Backend::Postgres(server) => Some(server.describe().await?),
         Backend::Sqlite => None,

@@ -14,19 +14,20 @@ use std::time::Duration;
 use wire::JobStatus;
 
 /// How long a phase may wait for its jobs before the run is declared broken.
-const DRAIN_DEADLINE: Duration = Duration::from_secs(3600);
+pub const DRAIN_DEADLINE: Duration = Duration::from_secs(3600);
 
 /// Submits `bodies` (items, body) with at most `connections` requests in flight, pulling
 /// each body only when a connection is free, the n-th to node n mod `nodes.len()`;
 /// returns the jobs (id → items) and each request's latency.
-async fn submit_all(
+pub async fn submit_all(
     nodes: &[Api],
+    batch_type: &str,
     bodies: impl Iterator<Item = (u32, Vec<u8>)>,
     connections: usize,
 ) -> Result<(BTreeMap<i64, u32>, Vec<Duration>)> {
     let answers: Vec<(i64, u32, Duration)> = stream::iter(bodies.zip(nodes.iter().cycle()))
         .map(|((items, body), api)| async move {
-            let (job, latency) = api.submit_batch(body).await?;
+            let (job, latency) = api.submit_batch(batch_type, body).await?;
             Ok::<_, anyhow::Error>((job, items, latency))
         })
         .buffer_unordered(connections)

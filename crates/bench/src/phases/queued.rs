@@ -58,6 +58,7 @@ pub async fn run(
     // memory is measured in its own.
     let (submitted, _) = submit_all(
         std::slice::from_ref(&api),
+        "customers",
         workload::batch_bodies("q", items),
         connections,
     )
