@@ -174,10 +174,7 @@ async fn end_to_end(
         submitted_all.extend(submitted);
         // Every item of every job succeeded: the work measured is the work asked.
         verify_jobs(&api.all_jobs().await?, &submitted_all, JobState::Completed)?;
-        runs.push(KindRun {
-            items,
-            elapsed,
-        });
+        runs.push(KindRun { items, elapsed });
     }
     drop(api);
     served.stop().await?;
@@ -300,7 +297,10 @@ async fn raw(population: usize, items: usize) -> Result<RawRun> {
         let redeem = write_raw(&path, &redeem_rows)?;
         let conn = Connection::open(&path)?;
         let stored: i64 = conn.query_row("SELECT count(*) FROM movements", [], |r| r.get(0))?;
-        ensure!(stored as usize == 2 * items, "{stored} raw movements stored");
+        ensure!(
+            stored as usize == 2 * items,
+            "{stored} raw movements stored"
+        );
         Ok((cashback, redeem))
     })
     .await
@@ -325,7 +325,10 @@ impl RawRun {
 
 /// Runs everything and prints the report (or JSON).
 pub async fn run(s: LedgerSettings, json_out: bool, date: String) -> Result<()> {
-    eprintln!("1/3 end to end over {} customers ({} items per kind)…", s.customers, s.items);
+    eprintln!(
+        "1/3 end to end over {} customers ({} items per kind)…",
+        s.customers, s.items
+    );
     let small = end_to_end(s.customers, s.items, s.connections, s.config.clone()).await?;
     eprintln!("2/3 raw rusqlite writes of the same ledger rows…");
     let raw = raw(s.customers, s.items).await?;
@@ -381,7 +384,8 @@ pub async fn run(s: LedgerSettings, json_out: bool, date: String) -> Result<()> 
         "kind", "items/s", "raw rows/s", "vs raw", "items/s (large)", "vs small"
     );
     for k in report["kinds"].as_array().into_iter().flatten() {
-        let opt = |v: &Value, f: &dyn Fn(f64) -> String| v.as_f64().map(f).unwrap_or_else(|| "—".into());
+        let opt =
+            |v: &Value, f: &dyn Fn(f64) -> String| v.as_f64().map(f).unwrap_or_else(|| "—".into());
         println!(
             "{:<16} {:>14} {:>12} {:>10} {:>16} {:>10}",
             k["kind"].as_str().unwrap_or_default(),

@@ -92,7 +92,10 @@ async fn main() -> Result<()> {
     let cli = Cli::parse_from(args);
     let date = OffsetDateTime::now_utc().format(&Rfc3339)?;
     if let Workload::Ledger = cli.workload {
-        anyhow::ensure!(cli.database_url.is_none(), "the ledger workload runs on SQLite");
+        anyhow::ensure!(
+            cli.database_url.is_none(),
+            "the ledger workload runs on SQLite"
+        );
         let settings = ledger::LedgerSettings {
             customers: cli.customers as usize,
             large: cli.large_customers as usize,

@@ -89,6 +89,12 @@ impl ChunkItems {
             .collect()
     }
 
+    /// Whether applying the chunk reads customers' profiles (only upserts merge
+    /// into them): the store may skip loading them otherwise.
+    pub fn reads_profiles(&self) -> bool {
+        matches!(self, ChunkItems::Customers(_))
+    }
+
     /// One ledger item outside any job (a single call).
     pub fn single(item: LedgerItem) -> ChunkItems {
         ChunkItems::Ledger(vec![Parsed {

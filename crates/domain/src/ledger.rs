@@ -15,16 +15,53 @@ pub const MINUTE: Millis = 60_000;
 pub const DAY: Millis = 24 * 60 * MINUTE;
 
 /// Points earned by one credit, pending until `available_at`, spendable until `expires_at`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+/// Stored compactly as `[id, remaining, availableAt]` or `[id, remaining, availableAt, expiresAt]`:
+/// a customer's ledger is read and rewritten by every movement.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Lot {
     /// The movement that credited it.
     pub id: i64,
     /// Points not yet spent, held or clawed back. Never negative.
     pub remaining: i64,
     pub available_at: Millis,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<Millis>,
+}
+
+impl Serialize for Lot {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.expires_at {
+            None => (self.id, self.remaining, self.available_at).serialize(s),
+            Some(e) => (self.id, self.remaining, self.available_at, e).serialize(s),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Lot {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct LotVisitor;
+        impl<'de> serde::de::Visitor<'de> for LotVisitor {
+            type Value = Lot;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("[id, remaining, availableAt, expiresAt?]")
+            }
+
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Lot, A::Error> {
+                let mut next = |what: usize| {
+                    seq.next_element::<i64>()?
+                        .ok_or_else(|| serde::de::Error::invalid_length(what, &self))
+                };
+                let (id, remaining, available_at) = (next(0)?, next(1)?, next(2)?);
+                Ok(Lot {
+                    id,
+                    remaining,
+                    available_at,
+                    expires_at: seq.next_element()?,
+                })
+            }
+        }
+        d.deserialize_seq(LotVisitor)
+    }
 }
 
 impl Lot {
@@ -46,11 +83,24 @@ impl Lot {
     }
 }
 
-/// Points taken from one lot.
+/// Points taken from one lot; stored as `[lot, points]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "(i64, i64)", into = "(i64, i64)")]
 pub struct Take {
     pub lot: i64,
     pub points: i64,
+}
+
+impl From<(i64, i64)> for Take {
+    fn from((lot, points): (i64, i64)) -> Take {
+        Take { lot, points }
+    }
+}
+
+impl From<Take> for (i64, i64) {
+    fn from(t: Take) -> (i64, i64) {
+        (t.lot, t.points)
+    }
 }
 
 /// Points reserved from lots until used, released or expired.

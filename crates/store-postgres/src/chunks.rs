@@ -146,9 +146,9 @@ async fn load_and_apply(
     if !keys.is_empty() {
         let rows = tx
             .query(
-                "SELECT gameball_id, customer_id, profile, ledger FROM customers \
-                 WHERE tenant_id = $1 AND customer_id = ANY($2)",
-                &[&tenant, &customer_ids],
+                "SELECT gameball_id, customer_id, CASE WHEN $3 THEN profile ELSE '{}' END, ledger \
+                 FROM customers WHERE tenant_id = $1 AND customer_id = ANY($2)",
+                &[&tenant, &customer_ids, &items.reads_profiles()],
             )
             .await
             .map_err(pg)?;

@@ -135,11 +135,13 @@ fn load_and_apply(
         );
         let mut st = tx
             .prepare_cached(
-                "SELECT gameball_id, customer_id, profile, ledger FROM customers \
-                 WHERE tenant_id = ?1 AND customer_id IN rarray(?2)",
+                "SELECT gameball_id, customer_id, CASE WHEN ?3 THEN profile ELSE '{}' END, ledger \
+                 FROM customers WHERE tenant_id = ?1 AND customer_id IN rarray(?2)",
             )
             .map_err(sql_err)?;
-        let mut rows = st.query(params![tenant, key_values]).map_err(sql_err)?;
+        let mut rows = st
+            .query(params![tenant, key_values, items.reads_profiles()])
+            .map_err(sql_err)?;
         while let Some(r) = rows.next().map_err(sql_err)? {
             let text = |i| -> Result<&str, StoreError> {
                 r.get_ref(i)

@@ -49,7 +49,8 @@ pub async fn run(
     let bodies: Vec<(u32, Vec<u8>)> = workload::batch_bodies("c", items).collect();
 
     let watch = Stopwatch::start()?;
-    let (submitted, latencies) = submit_all(&apis, "customers", bodies.into_iter(), connections).await?;
+    let (submitted, latencies) =
+        submit_all(&apis, "customers", bodies.into_iter(), connections).await?;
     let ingest = watch.lap()?.elapsed;
     // Any node sees every job: they share the database.
     apis[0].wait_until_drained(DRAIN_DEADLINE).await?;

@@ -182,12 +182,19 @@ fn the_stored_form_round_trips_and_an_empty_ledger_is_tiny() {
     credit(&mut l, 1, 0, 10, 0, Some(DAY));
     run(&mut l, 2, |l| l.hold(0, "h".into(), 4, H)).unwrap();
     let text = serde_json::to_string(&l).unwrap();
+    assert_eq!(
+        text,
+        r#"{"lots":[[1,6,0,86400000]],"holds":[{"reference":"h","points":4,"expiresAt":3600000,"takes":[[1,4]]}],"earned":10}"#
+    );
     assert_eq!(serde_json::from_str::<Ledger>(&text).unwrap(), l);
+    let no_expiry: Lot = serde_json::from_str("[7,5,100]").unwrap();
+    assert_eq!(no_expiry.expires_at, None);
+    assert!(serde_json::from_str::<Lot>("[7,5]").is_err());
     let entry = Entry::Debit {
         takes: vec![Take { lot: 1, points: 2 }],
     };
     let text = serde_json::to_string(&entry).unwrap();
-    assert_eq!(text, r#"{"op":"debit","takes":[{"lot":1,"points":2}]}"#);
+    assert_eq!(text, r#"{"op":"debit","takes":[[1,2]]}"#);
     assert_eq!(serde_json::from_str::<Entry>(&text).unwrap(), entry);
 }
 
