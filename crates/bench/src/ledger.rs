@@ -1,23 +1,23 @@
-//! `loyalbatch-bench ledger`: cashback, redeem and balance-inquiry batches end to end on SQLite over a population of existing customers, next to a raw rusqlite write of the same ledger rows, at a small and a large population.
+//! `loyalbatch-bench ledger`: cashback, redeem and balance-inquiry batches end to end over a population of existing customers, next to a raw write of the same ledger rows (rusqlite, or PostgreSQL binary `COPY`), at a small and a large population.
 
 use crate::api::{Api, verify_jobs};
 use crate::backend::{Backend, Database};
 use crate::cpu::{Lap, Stopwatch};
 use crate::phases::{DRAIN_DEADLINE, submit_all};
+use crate::raw_writes;
 use crate::serve::{Served, create_tenant};
 use crate::stats::per_second;
-use anyhow::{Context, Result, bail, ensure};
-use domain::ledger::{DAY, Ledger};
+use anyhow::{Context, Result, ensure};
 use engine::EngineConfig;
 use rusqlite::{Connection, TransactionBehavior, params};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use wire::JobState;
 
 /// Every item's transaction time (in the past, so the 5-minute rule never refuses one).
 const TRANSACTION_TIME: &str = "2026-01-15T10:00:00Z";
-const TRANSACTION_MILLIS: i64 = 1_768_471_200_000;
+pub const TRANSACTION_MILLIS: i64 = 1_768_471_200_000;
 
 pub struct LedgerSettings {
     /// Existing customers of the main run.
@@ -51,11 +51,11 @@ impl Kind {
 
 /// Item `i`'s customer: a stride over the whole population (7919 is prime), so a
 /// chunk's customers are spread over the table as real traffic is.
-fn customer_of(i: usize, population: usize) -> usize {
+pub fn customer_of(i: usize, population: usize) -> usize {
     i.wrapping_mul(7919) % population
 }
 
-fn amount(i: usize) -> String {
+pub fn amount(i: usize) -> String {
     format!("{}.{:02}", 10 + i % 90, i % 100)
 }
 
@@ -116,22 +116,42 @@ fn seed(path: &Path, population: usize) -> Result<()> {
     Ok(())
 }
 
-fn sqlite_path(db: &Database) -> Result<PathBuf> {
-    match db {
-        Database::Sqlite { path, .. } => Ok(path.clone()),
-        Database::Postgres(_) => bail!("the ledger benchmark runs on SQLite"),
-    }
+/// The same customers on PostgreSQL, in one statement.
+async fn seed_postgres(db: &crate::pg::Throwaway, population: usize) -> Result<()> {
+    let client = db.client().await?;
+    let tenant: i64 = client
+        .query_one("SELECT id FROM tenants", &[])
+        .await?
+        .get(0);
+    client
+        .execute(
+            "INSERT INTO customers (gameball_id, tenant_id, customer_id, profile, ledger, created_at, updated_at) \
+             SELECT g, $1, 'c' || (g - 1), '{\"email\":\"c' || (g - 1) || '@example.com\"}', '{}', 0, 0 \
+             FROM generate_series(1, $2::BIGINT) AS g",
+            &[&tenant, &(population as i64)],
+        )
+        .await?;
+    client
+        .execute("SELECT setval('gameball_ids', $1)", &[&(population as i64)])
+        .await?;
+    client.batch_execute("ANALYZE customers").await?;
+    Ok(())
 }
 
 /// A fresh database with the bench tenant and `population` customers.
-async fn seeded(population: usize) -> Result<(Database, String, String)> {
-    let db = Database::create(&Backend::Sqlite).await?;
+async fn seeded(backend: &Backend, population: usize) -> Result<(Database, String, String)> {
+    let db = Database::create(backend).await?;
     let (apikey, secret) = {
         let store = db.open_store().await?;
         create_tenant(&*store).await?
     };
-    let path = sqlite_path(&db)?;
-    tokio::task::spawn_blocking(move || seed(&path, population)).await??;
+    match &db {
+        Database::Sqlite { path, .. } => {
+            let path = path.clone();
+            tokio::task::spawn_blocking(move || seed(&path, population)).await??
+        }
+        Database::Postgres(pg) => seed_postgres(pg, population).await?,
+    }
     Ok((db, apikey, secret))
 }
 
@@ -148,12 +168,13 @@ impl KindRun {
 
 /// The three kinds, in order, end to end on one server over `population` customers.
 async fn end_to_end(
+    backend: &Backend,
     population: usize,
     items: usize,
     connections: usize,
     config: EngineConfig,
 ) -> Result<Vec<KindRun>> {
-    let (db, apikey, secret) = seeded(population).await?;
+    let (db, apikey, secret) = seeded(backend, population).await?;
     let mut served = Served::start(db.open_store().await?, config).await?;
     served.start_engine();
     let api = Api::new(&served.base_url(), &apikey, &secret)?;
@@ -182,105 +203,6 @@ async fn end_to_end(
     Ok(runs)
 }
 
-/// One precomputed raw write: a movement row and the customer's ledger after it.
-struct RawRow {
-    id: i64,
-    gameball_id: i64,
-    kind: &'static str,
-    transaction_id: String,
-    points: i64,
-    amount: Option<String>,
-    entry: String,
-    ledger: String,
-}
-
-/// The rows the e2e run writes for cashback then redeem, computed (untimed) with the
-/// same domain ledger: each item appends a movement and rewrites its customer's ledger.
-fn raw_rows(items: usize, population: usize) -> Result<(Vec<RawRow>, Vec<RawRow>)> {
-    let mut ledgers: Vec<Ledger> = vec![Ledger::default(); population];
-    let settings = domain::settings::ProgramSettings::default();
-    let mut id = 0;
-    let mut cashback = Vec::with_capacity(items);
-    for i in 0..items {
-        let k = customer_of(i, population);
-        let amount: rust_decimal::Decimal = amount(i).parse()?;
-        let points = settings.cashback_points(amount);
-        id += 1;
-        let entry = ledgers[k].credit(TRANSACTION_MILLIS, points, TRANSACTION_MILLIS, None);
-        ledgers[k].apply(id, &entry);
-        cashback.push(RawRow {
-            id,
-            gameball_id: k as i64 + 1,
-            kind: "cashback",
-            transaction_id: format!("cb-{i}"),
-            points,
-            amount: Some(amount.to_string()),
-            entry: serde_json::to_string(&entry)?,
-            ledger: serde_json::to_string(&ledgers[k])?,
-        });
-    }
-    let mut redeem = Vec::with_capacity(items);
-    let now = TRANSACTION_MILLIS + DAY;
-    for i in 0..items {
-        let k = customer_of(i, population);
-        id += 1;
-        let entry = ledgers[k]
-            .debit(now, 1)
-            .map_err(|r| anyhow::anyhow!("raw redeem {i}: {r:?}"))?;
-        ledgers[k].apply(id, &entry);
-        redeem.push(RawRow {
-            id,
-            gameball_id: k as i64 + 1,
-            kind: "redemption",
-            transaction_id: format!("rd-{i}"),
-            points: -1,
-            amount: Some("0.1".into()),
-            entry: serde_json::to_string(&entry)?,
-            ledger: serde_json::to_string(&ledgers[k])?,
-        });
-    }
-    Ok((cashback, redeem))
-}
-
-/// Writes `rows` with plain rusqlite, 1,000 per transaction, with the store's pragmas.
-fn write_raw(path: &Path, rows: &[RawRow]) -> Result<Lap> {
-    let mut conn = Connection::open(path)?;
-    conn.pragma_update(None, "journal_mode", "WAL")?;
-    conn.pragma_update(None, "synchronous", "FULL")?;
-    conn.pragma_update(None, "foreign_keys", "ON")?;
-    conn.pragma_update(None, "cache_size", -32_000)?;
-    let tenant: i64 = conn.query_row("SELECT id FROM tenants", [], |r| r.get(0))?;
-    let watch = Stopwatch::start()?;
-    for chunk in rows.chunks(1000) {
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        {
-            let mut insert = tx.prepare_cached(
-                "INSERT INTO movements (id, tenant_id, gameball_id, kind, transaction_id, points, amount, \
-                 transaction_time, entry, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?8)",
-            )?;
-            let mut update = tx.prepare_cached(
-                "UPDATE customers SET ledger = ?2, updated_at = ?3 WHERE gameball_id = ?1",
-            )?;
-            for r in chunk {
-                insert.execute(params![
-                    r.id,
-                    tenant,
-                    r.gameball_id,
-                    r.kind,
-                    r.transaction_id,
-                    r.points,
-                    r.amount,
-                    TRANSACTION_MILLIS,
-                    r.entry
-                ])?;
-                update.execute(params![r.gameball_id, r.ledger, TRANSACTION_MILLIS])?;
-            }
-        }
-        tx.commit()?;
-    }
-    watch.lap()
-}
-
 pub struct RawRun {
     items: usize,
     cashback: Lap,
@@ -288,23 +210,32 @@ pub struct RawRun {
 }
 
 /// The raw ceiling over `population` customers: the same movement rows and ledger rewrites.
-async fn raw(population: usize, items: usize) -> Result<RawRun> {
-    let (db, _, _) = seeded(population).await?;
-    let path = sqlite_path(&db)?;
-    let (cashback, redeem) = tokio::task::spawn_blocking(move || -> Result<(Lap, Lap)> {
-        let (cashback_rows, redeem_rows) = raw_rows(items, population)?;
-        let cashback = write_raw(&path, &cashback_rows)?;
-        let redeem = write_raw(&path, &redeem_rows)?;
-        let conn = Connection::open(&path)?;
-        let stored: i64 = conn.query_row("SELECT count(*) FROM movements", [], |r| r.get(0))?;
-        ensure!(
-            stored as usize == 2 * items,
-            "{stored} raw movements stored"
-        );
-        Ok((cashback, redeem))
-    })
-    .await
-    .context("the raw writer panicked")??;
+async fn raw(backend: &Backend, population: usize, items: usize) -> Result<RawRun> {
+    let (db, _, _) = seeded(backend, population).await?;
+    let (cashback_rows, redeem_rows) =
+        tokio::task::spawn_blocking(move || raw_writes::rows(items, population)).await??;
+    let (cashback, redeem) = match &db {
+        Database::Sqlite { path, .. } => {
+            let path = path.clone();
+            tokio::task::spawn_blocking(move || -> Result<(Lap, Lap)> {
+                Ok((
+                    raw_writes::sqlite(&path, &cashback_rows)?,
+                    raw_writes::sqlite(&path, &redeem_rows)?,
+                ))
+            })
+            .await
+            .context("the raw writer panicked")??
+        }
+        Database::Postgres(pg) => {
+            let client = pg.client().await?;
+            (
+                raw_writes::postgres(&client, &cashback_rows).await?,
+                raw_writes::postgres(&client, &redeem_rows).await?,
+            )
+        }
+    };
+    let stored = raw_writes::movements(&db).await?;
+    ensure!(stored == 2 * items, "{stored} raw movements stored");
     db.remove().await?;
     Ok(RawRun {
         items,
@@ -324,16 +255,24 @@ impl RawRun {
 }
 
 /// Runs everything and prints the report (or JSON).
-pub async fn run(s: LedgerSettings, json_out: bool, date: String) -> Result<()> {
+pub async fn run(s: LedgerSettings, backend: &Backend, json_out: bool, date: String) -> Result<()> {
+    let name = backend.name();
     eprintln!(
-        "1/3 end to end over {} customers ({} items per kind)…",
+        "1/3 end to end on {name} over {} customers ({} items per kind)…",
         s.customers, s.items
     );
-    let small = end_to_end(s.customers, s.items, s.connections, s.config.clone()).await?;
-    eprintln!("2/3 raw rusqlite writes of the same ledger rows…");
-    let raw = raw(s.customers, s.items).await?;
+    let small = end_to_end(
+        backend,
+        s.customers,
+        s.items,
+        s.connections,
+        s.config.clone(),
+    )
+    .await?;
+    eprintln!("2/3 raw writes of the same ledger rows…");
+    let raw = raw(backend, s.customers, s.items).await?;
     eprintln!("3/3 end to end over {} customers…", s.large);
-    let large = end_to_end(s.large, s.items, s.connections, s.config.clone()).await?;
+    let large = end_to_end(backend, s.large, s.items, s.connections, s.config.clone()).await?;
 
     let m = crate::machine::describe();
     let machine = format!(
@@ -361,7 +300,7 @@ pub async fn run(s: LedgerSettings, json_out: bool, date: String) -> Result<()> 
     let report = json!({
         "date": date,
         "machine": machine,
-        "backend": "sqlite",
+        "backend": name,
         "customers": s.customers,
         "workers": s.config.workers,
         "chunkSize": s.config.chunk_size,
@@ -375,8 +314,18 @@ pub async fn run(s: LedgerSettings, json_out: bool, date: String) -> Result<()> 
     println!("loyalbatch ledger benchmark — {date}");
     println!("machine: {machine}");
     println!(
-        "SQLite; {} workers, chunks of {}, {} requests in flight; {} items per kind",
-        s.config.workers, s.config.chunk_size, s.connections, s.items
+        "{name} ({}); {} workers, chunks of {}, {} requests in flight; {} items per kind",
+        match backend {
+            Backend::Sqlite => "raw = rusqlite, 1,000 items per transaction".to_owned(),
+            Backend::Postgres(server) => format!(
+                "{}; raw = binary COPY of the movements + UPDATE … FROM UNNEST of the ledgers, 1,000 items per transaction",
+                server.display()
+            ),
+        },
+        s.config.workers,
+        s.config.chunk_size,
+        s.connections,
+        s.items
     );
     println!();
     println!(

@@ -9,6 +9,7 @@ mod ledger;
 mod machine;
 mod pg;
 mod phases;
+mod raw_writes;
 mod report;
 mod rss;
 mod serve;
@@ -78,7 +79,7 @@ struct Cli {
 enum Workload {
     /// Customer upserts (`POST /batch/customers`).
     Customers,
-    /// Cashback, redeem and balance-inquiry batches over existing customers (SQLite).
+    /// Cashback, redeem and balance-inquiry batches over existing customers.
     Ledger,
 }
 
@@ -92,10 +93,7 @@ async fn main() -> Result<()> {
     let cli = Cli::parse_from(args);
     let date = OffsetDateTime::now_utc().format(&Rfc3339)?;
     if let Workload::Ledger = cli.workload {
-        anyhow::ensure!(
-            cli.database_url.is_none(),
-            "the ledger workload runs on SQLite"
-        );
+        let backend = Backend::from_url(cli.database_url.as_deref())?;
         let settings = ledger::LedgerSettings {
             customers: cli.customers as usize,
             large: cli.large_customers as usize,
@@ -107,7 +105,7 @@ async fn main() -> Result<()> {
                 ..EngineConfig::default()
             },
         };
-        return ledger::run(settings, cli.json, date).await;
+        return ledger::run(settings, &backend, cli.json, date).await;
     }
     let backend = Backend::from_url(cli.database_url.as_deref())?;
     let settings = Settings {
