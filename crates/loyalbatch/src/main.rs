@@ -1,7 +1,8 @@
-//! The one binary: `serve`, `migrate` and the `tenant` admin commands.
+//! The one binary: `serve`, `migrate`, the `tenant` admin commands, and the client commands (`import`, `status`, `stop`, `wait`, `jobs`).
 #![forbid(unsafe_code)]
 
 mod backend;
+mod client_cli;
 mod tenant_config;
 
 /// mimalloc: the chunk loop allocates and frees many small JSON values; glibc's
@@ -28,6 +29,8 @@ use tracing::info;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    #[command(flatten)]
+    connection: client_cli::ConnectionArgs,
 }
 
 #[derive(Args, Clone)]
@@ -55,6 +58,9 @@ enum Command {
         #[command(subcommand)]
         command: TenantCommand,
     },
+    /// Client commands over HTTP (import, status, stop, wait, jobs).
+    #[command(flatten)]
+    Client(client_cli::ClientCommand),
 }
 
 #[derive(Args)]
@@ -139,6 +145,13 @@ fn main() -> Result<()> {
                 Ok(())
             }
             Command::Tenant { db, command } => tenant(&db.database_url, command).await,
+            Command::Client(command) => {
+                let code = client_cli::run(&cli.connection, command).await?;
+                if code != 0 {
+                    std::process::exit(code);
+                }
+                Ok(())
+            }
         }
     })
 }

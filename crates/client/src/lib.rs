@@ -1,0 +1,14 @@
+//! The client side of loyalbatch: a typed HTTP client of the Batch API and the bulk import pipeline. It talks only HTTP, so it works against any server of this API.
+#![forbid(unsafe_code)]
+
+pub mod api;
+mod check;
+pub mod commands;
+mod csv_rows;
+pub mod import;
+pub mod input;
+mod progress;
+pub mod state;
+
+pub use api::{Api, ApiError, Connection, RetryPolicy};
+pub use import::{ImportOptions, Summary};
