@@ -81,6 +81,8 @@ pub struct Api {
     http: reqwest::Client,
     base: String,
     retry: RetryPolicy,
+    /// 429s answered so far (shared by clones).
+    throttled: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Api {
@@ -107,7 +109,13 @@ impl Api {
                 c.api_prefix.trim_end_matches('/')
             ),
             retry: RetryPolicy::default(),
+            throttled: Default::default(),
         })
+    }
+
+    /// How many times the server answered 429 (queue full or rate limit) so far.
+    pub fn throttled(&self) -> u64 {
+        self.throttled.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     pub fn with_retry(mut self, retry: RetryPolicy) -> Api {
@@ -221,6 +229,8 @@ impl Api {
             }
             let is_429 = matches!(&error, ApiError::Refused { status, .. } | ApiError::Unexpected { status, .. } if *status == StatusCode::TOO_MANY_REQUESTS);
             let pause = if is_429 {
+                self.throttled
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let pause = wait.unwrap_or(backoff);
                 throttled += pause;
                 if throttled > self.retry.max_throttled {

@@ -47,6 +47,8 @@ pub struct Summary {
     /// Of `failed`: refused by the local validation, never sent.
     pub refused_locally: u64,
     pub jobs: usize,
+    /// Requests the server asked to retry later (429).
+    pub throttled: u64,
     pub elapsed: Duration,
 }
 
@@ -54,7 +56,7 @@ impl Summary {
     pub fn line(&self, out: &Path) -> String {
         let secs = self.elapsed.as_secs_f64().max(0.001);
         format!(
-            "{} rows: {} succeeded, {} failed ({} refused before sending) in {} jobs, {:.1} s ({:.0} rows/s); results in {}",
+            "{} rows: {} succeeded, {} failed ({} refused before sending) in {} jobs, {:.1} s ({:.0} rows/s){}; results in {}",
             self.rows,
             self.succeeded,
             self.failed,
@@ -62,6 +64,10 @@ impl Summary {
             self.jobs,
             secs,
             self.rows as f64 / secs,
+            match self.throttled {
+                0 => String::new(),
+                n => format!(", {n} requests waited for a full queue (429)"),
+            },
             out.display()
         )
     }
@@ -194,6 +200,7 @@ pub async fn run(api: Api, opts: ImportOptions) -> Result<Summary> {
         failed: failures.len() as u64,
         refused_locally,
         jobs,
+        throttled: api.throttled(),
         elapsed: started.elapsed(),
     })
 }

@@ -94,6 +94,9 @@ struct ServeArgs {
     /// Unprocessed items a tenant may have queued before new batches get 429.
     #[arg(long, env = "LOYALBATCH_QUEUE_LIMIT", default_value_t = 1_000_000)]
     queue_limit: u64,
+    /// The `Retry-After` sent with a 429 for a full queue.
+    #[arg(long, env = "LOYALBATCH_QUEUE_RETRY_AFTER", default_value = "5s", value_parser = humantime::parse_duration)]
+    queue_retry_after: Duration,
     /// apikey of the `default` tenant created on an empty database (generated when unset).
     #[arg(long, env = "LOYALBATCH_DEFAULT_APIKEY", hide_env_values = true)]
     default_apikey: Option<String>,
@@ -179,6 +182,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
             max_body_bytes: args.max_body_bytes,
             queue_limit: args.queue_limit,
             retention: args.retention,
+            queue_retry_after: args.queue_retry_after,
         }),
     };
     let listener = tokio::net::TcpListener::bind(&args.listen)

@@ -32,6 +32,8 @@ pub struct ServerSettings {
     pub queue_limit: u64,
     /// How long finished jobs are kept (reported as `expiresAt`).
     pub retention: Duration,
+    /// The `Retry-After` of a 429 for a full queue.
+    pub queue_retry_after: Duration,
 }
 
 impl Default for ServerSettings {
@@ -41,6 +43,7 @@ impl Default for ServerSettings {
             max_body_bytes: 16 * 1024 * 1024,
             queue_limit: 1_000_000,
             retention: Duration::from_secs(30 * 24 * 3600),
+            queue_retry_after: Duration::from_secs(5),
         }
     }
 }

@@ -55,7 +55,14 @@ async fn accept(
         queue_limit: app.settings.queue_limit,
         now: OffsetDateTime::now_utc(),
     };
-    let created = app.store.create_job(job).await?;
+    let created = app.store.create_job(job).await.map_err(|e| {
+        let full = matches!(e, store::StoreError::QueueFull { .. });
+        let mut error = ApiError::from(e);
+        if full {
+            error.retry_after_secs = Some(app.settings.queue_retry_after.as_secs().max(1));
+        }
+        error
+    })?;
     if let JobCreation::Created(_) = created {
         app.waker.job_created();
     }
