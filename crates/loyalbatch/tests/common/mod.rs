@@ -3,6 +3,7 @@
 
 mod backends;
 
+#[allow(unused_imports)]
 pub use backends::{Backend, TestDb, run_on};
 
 use engine::{Engine, EngineConfig, Shutdown};
@@ -29,6 +30,8 @@ pub struct TestServer {
     pub db: TestDb,
     pub a: Keys,
     pub b: Keys,
+    /// The client crate's typed HTTP layer, as tenant A.
+    pub api: client::Api,
     http: reqwest::Client,
     shutdown: Shutdown,
     server_task: Option<tokio::task::JoinHandle<()>>,
@@ -108,6 +111,13 @@ impl TestServer {
         let engine_task = options
             .workers_running
             .then(|| tokio::spawn(engine.clone().run(shutdown.clone())));
+        let api = client::Api::new(&client::Connection {
+            server: url.clone(),
+            api_prefix: BASE.into(),
+            apikey: a.apikey.clone(),
+            secretkey: a.secretkey.clone(),
+        })
+        .unwrap();
         TestServer {
             url,
             store,
@@ -115,6 +125,7 @@ impl TestServer {
             db,
             a,
             b,
+            api,
             http: reqwest::Client::new(),
             shutdown,
             server_task: Some(server_task),
@@ -157,33 +168,20 @@ impl TestServer {
             .header("secretkey", &keys.secretkey)
     }
 
-    /// Submits a batch as tenant A and returns its job id.
+    /// Submits a batch as tenant A (through the client crate) and returns its job id.
     pub async fn submit(&self, batch_type: &str, body: Value) -> i64 {
-        let resp = self
-            .as_a(Method::POST, &format!("{BASE}/batch/{batch_type}"))
-            .json(&serde_json::json!({ "body": body }))
-            .send()
-            .await
-            .unwrap();
-        let (status, json) = read(resp).await;
-        assert_eq!(status, StatusCode::OK, "{json}");
-        json["jobId"].as_i64().unwrap()
+        let batch_type = wire::BatchType::parse(batch_type).expect("a batch type");
+        let body = serde_json::to_vec(&serde_json::json!({ "body": body })).unwrap();
+        self.api.submit(batch_type, &body, None).await.unwrap()
     }
 
+    /// The job's status as JSON (read through the client crate's typed layer).
     pub async fn status(&self, job: i64) -> Value {
-        let (status, json) = read(
-            self.as_a(Method::GET, &format!("{BASE}/batch/{job}"))
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await;
-        assert_eq!(status, StatusCode::OK, "{json}");
-        json
+        serde_json::to_value(self.typed_status(job).await).unwrap()
     }
 
     pub async fn typed_status(&self, job: i64) -> JobStatus {
-        serde_json::from_value(self.status(job).await).unwrap()
+        self.api.status(job).await.unwrap()
     }
 
     /// Polls (with a deadline, never a fixed sleep) until the job reaches `state`.
