@@ -52,6 +52,16 @@ impl Instance {
         Api::new(&self.nodes[0].base_url(), &self.apikey, &self.secret)
     }
 
+    /// The first node's API address and the tenant's keys (for a client in another process).
+    pub fn server_and_keys(&self) -> (String, String, String) {
+        let base = self.nodes[0].base_url();
+        let server = base
+            .strip_suffix(crate::serve::API_PATH)
+            .unwrap_or(&base)
+            .to_owned();
+        (server, self.apikey.clone(), self.secret.clone())
+    }
+
     /// A client of each node, in order.
     pub fn apis(&self) -> Result<Vec<Api>> {
         self.nodes

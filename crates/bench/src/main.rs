@@ -4,6 +4,8 @@
 mod api;
 mod backend;
 mod cpu;
+mod import_bench;
+mod import_child;
 mod instance;
 mod ledger;
 mod machine;
@@ -81,6 +83,8 @@ enum Workload {
     Customers,
     /// Cashback, redeem and balance-inquiry batches over existing customers.
     Ledger,
+    /// A customers CSV of `--items` rows through `loyalbatch import` (a separate client process).
+    Import,
 }
 
 #[tokio::main]
@@ -90,8 +94,30 @@ async fn main() -> Result<()> {
     if args.get(1).is_some_and(|a| a == serve_child::NAME) {
         return ServeChild::parse_from(&args[1..]).run().await;
     }
+    if args.get(1).is_some_and(|a| a == import_child::NAME) {
+        return import_child::ImportChild::parse_from(&args[1..])
+            .run()
+            .await;
+    }
     let cli = Cli::parse_from(args);
     let date = OffsetDateTime::now_utc().format(&Rfc3339)?;
+    if let Workload::Import = cli.workload {
+        let backend = Backend::from_url(cli.database_url.as_deref())?;
+        let config = EngineConfig {
+            workers: cli.workers as usize,
+            chunk_size: cli.chunk_size,
+            ..EngineConfig::default()
+        };
+        return import_bench::run(
+            &backend,
+            cli.items as usize,
+            cli.connections as usize,
+            config,
+            cli.json,
+            date,
+        )
+        .await;
+    }
     if let Workload::Ledger = cli.workload {
         let backend = Backend::from_url(cli.database_url.as_deref())?;
         let settings = ledger::LedgerSettings {
@@ -111,7 +137,7 @@ async fn main() -> Result<()> {
     let settings = Settings {
         workload: match cli.workload {
             Workload::Customers => "customers",
-            Workload::Ledger => unreachable!("handled above"),
+            Workload::Ledger | Workload::Import => unreachable!("handled above"),
         },
         items: cli.items as usize,
         connections: cli.connections as usize,

@@ -144,7 +144,10 @@ async fn a_csv_with_bad_rows_gives_exact_per_row_results() {
     )
     .await;
     assert_eq!(
-        (profile["guest"].clone(), profile["customerAttributes"]["tags"].clone()),
+        (
+            profile["guest"].clone(),
+            profile["customerAttributes"]["tags"].clone()
+        ),
         (json!(true), json!(["vip", "app"]))
     );
 }
