@@ -118,7 +118,7 @@ pub async fn run(api: Api, opts: ImportOptions) -> Result<Summary> {
 
     // Submit in order with several requests in flight; hand each job to the collector in order.
     let ahead = Arc::new(Semaphore::new(opts.ahead.max(1)));
-    let (jobs_tx, jobs_rx) = mpsc::unbounded_channel::<(Chunk, i64)>();
+    let (jobs_tx, jobs_rx) = mpsc::unbounded_channel::<(Vec<u64>, i64)>();
     let collector = {
         let api = api.clone();
         let progress = progress.clone();
@@ -168,7 +168,8 @@ pub async fn run(api: Api, opts: ImportOptions) -> Result<Summary> {
                 }
                 progress.submitted(chunk.rows.len() as u64);
                 jobs += 1;
-                if jobs_tx.send((chunk, job)).is_err() {
+                // The body is no longer needed: only the row numbers wait for the results.
+                if jobs_tx.send((chunk.rows, job)).is_err() {
                     break;
                 }
             }
@@ -290,14 +291,14 @@ fn read_chunks(
 async fn collect(
     api: Api,
     out: &Path,
-    mut jobs: mpsc::UnboundedReceiver<(Chunk, i64)>,
+    mut jobs: mpsc::UnboundedReceiver<(Vec<u64>, i64)>,
     progress: &Progress,
     ahead: &Semaphore,
 ) -> Result<(u64, Vec<Failure>)> {
     let mut successful = BufWriter::new(File::create(out.join(SUCCESSFUL))?);
     let mut succeeded = 0;
     let mut failures = Vec::new();
-    let mut pending: VecDeque<(Chunk, i64)> = VecDeque::new();
+    let mut pending: VecDeque<(Vec<u64>, i64)> = VecDeque::new();
     loop {
         if pending.is_empty() {
             match jobs.recv().await {
@@ -308,7 +309,7 @@ async fn collect(
         while let Ok(next) = jobs.try_recv() {
             pending.push_back(next);
         }
-        let (chunk, job) = pending.pop_front().expect("one is pending");
+        let (rows, job) = pending.pop_front().expect("one is pending");
         let mut reported = 0u64;
         let status = api
             .wait(job, |s: &JobStatus| {
@@ -320,19 +321,19 @@ async fn collect(
             })
             .await
             .with_context(|| format!("waiting for job {job}"))?;
-        if status.status.is_final() && (reported as usize) < chunk.rows.len() {
-            progress.processed(chunk.rows.len() as u64 - reported);
+        if status.status.is_final() && (reported as usize) < rows.len() {
+            progress.processed(rows.len() as u64 - reported);
         }
-        let mut seen = vec![false; chunk.rows.len()];
+        let mut seen = vec![false; rows.len()];
         if let Some(results) = status.response.results() {
             let ok: Vec<Map<String, Value>> = serde_json::from_str(results.successful.get())?;
             for mut entry in ok {
-                let Some(i) = entry_index(&entry, &chunk) else {
+                let Some(i) = entry_index(&entry, &rows) else {
                     continue;
                 };
                 seen[i] = true;
                 entry.remove("index");
-                entry.insert("row".into(), chunk.rows[i].into());
+                entry.insert("row".into(), rows[i].into());
                 entry.insert("jobId".into(), job.into());
                 serde_json::to_writer(&mut successful, &entry)?;
                 successful.write_all(b"\n")?;
@@ -340,12 +341,12 @@ async fn collect(
             }
             let failed: Vec<Map<String, Value>> = serde_json::from_str(results.failed.get())?;
             for entry in failed {
-                let Some(i) = entry_index(&entry, &chunk) else {
+                let Some(i) = entry_index(&entry, &rows) else {
                     continue;
                 };
                 seen[i] = true;
                 failures.push(Failure {
-                    row: chunk.rows[i],
+                    row: rows[i],
                     code: entry.get("code").and_then(Value::as_u64).unwrap_or(0) as u32,
                     error: entry
                         .get("error")
@@ -368,7 +369,7 @@ async fn collect(
                 ),
             };
             failures.push(Failure {
-                row: chunk.rows[i],
+                row: rows[i],
                 code: ErrorCode::StateConflict.code(),
                 error: why,
             });
@@ -379,9 +380,9 @@ async fn collect(
     Ok((succeeded, failures))
 }
 
-fn entry_index(entry: &Map<String, Value>, chunk: &Chunk) -> Option<usize> {
+fn entry_index(entry: &Map<String, Value>, rows: &[u64]) -> Option<usize> {
     let i = entry.get("index")?.as_u64()? as usize;
-    (i < chunk.rows.len()).then_some(i)
+    (i < rows.len()).then_some(i)
 }
 
 /// `failed.csv`: the original row's columns plus `row`, `code` and `error` (for
