@@ -75,11 +75,7 @@ pub fn rows(items: usize, population: usize) -> Result<(Vec<RawRow>, Vec<RawRow>
 
 /// Writes `rows` with plain rusqlite, 1,000 per transaction, with the store's pragmas.
 pub fn sqlite(path: &Path, rows: &[RawRow]) -> Result<Lap> {
-    let mut conn = Connection::open(path)?;
-    conn.pragma_update(None, "journal_mode", "WAL")?;
-    conn.pragma_update(None, "synchronous", "FULL")?;
-    conn.pragma_update(None, "foreign_keys", "ON")?;
-    conn.pragma_update(None, "cache_size", -32_000)?;
+    let mut conn = crate::phases::raw::open_like_the_store(path)?;
     let tenant: i64 = conn.query_row("SELECT id FROM tenants", [], |r| r.get(0))?;
     let watch = Stopwatch::start()?;
     for chunk in rows.chunks(1000) {

@@ -112,32 +112,34 @@ pub async fn by_apikey(c: &Client, apikey: &str) -> Result<Option<TenantAuth>, S
     }))
 }
 
-fn parse_settings(text: &str) -> Result<ProgramSettings, StoreError> {
-    serde_json::from_str(text).map_err(StoreError::other)
-}
-
 pub async fn settings(
     c: &impl GenericClient,
     tenant: TenantId,
 ) -> Result<ProgramSettings, StoreError> {
-    let row = c
-        .query_opt("SELECT settings FROM tenants WHERE id = $1", &[&tenant])
-        .await
-        .map_err(pg)?
-        .ok_or(StoreError::NotFound)?;
-    parse_settings(row.get(0))
+    settings_where(c, "id = $1", &tenant).await
 }
 
 pub async fn settings_by_name(
     c: &impl GenericClient,
     name: &str,
 ) -> Result<ProgramSettings, StoreError> {
+    settings_where(c, "name = $1", &name).await
+}
+
+async fn settings_where(
+    c: &impl GenericClient,
+    condition: &str,
+    key: &(dyn tokio_postgres::types::ToSql + Sync),
+) -> Result<ProgramSettings, StoreError> {
     let row = c
-        .query_opt("SELECT settings FROM tenants WHERE name = $1", &[&name])
+        .query_opt(
+            &format!("SELECT settings FROM tenants WHERE {condition}"),
+            &[key],
+        )
         .await
         .map_err(pg)?
         .ok_or(StoreError::NotFound)?;
-    parse_settings(row.get(0))
+    serde_json::from_str(row.get(0)).map_err(StoreError::other)
 }
 
 /// `high_security` is kept beside the JSON because every request's auth reads it.

@@ -40,14 +40,21 @@ pub async fn run(rows: usize) -> Result<RawRun> {
     Ok(RawRun { rows, elapsed })
 }
 
-/// Upserts `rows` in transactions of [`BATCH_SIZE`]; returns the time taken.
-fn upsert_all(path: &Path, rows: &[RawRow]) -> Result<Lap> {
-    let mut conn = Connection::open(path)?;
-    // The store's writer pragmas (store-sqlite `open_connection`).
+/// A connection with the store's writer pragmas (store-sqlite `open_connection`).
+pub fn open_like_the_store(path: &Path) -> Result<Connection> {
+    let conn = Connection::open(path)?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.pragma_update(None, "cache_size", -32_000)?;
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
+    conn.pragma_update(None, "mmap_size", 1i64 << 30)?;
+    Ok(conn)
+}
+
+/// Upserts `rows` in transactions of [`BATCH_SIZE`]; returns the time taken.
+fn upsert_all(path: &Path, rows: &[RawRow]) -> Result<Lap> {
+    let mut conn = open_like_the_store(path)?;
     let tenant: i64 = conn.query_row("SELECT id FROM tenants", [], |r| r.get(0))?;
     let now = (OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64;
 

@@ -115,18 +115,7 @@ pub async fn submit_events(url: &str, job_no: usize, items: usize) -> i64 {
     let body: Vec<Value> = (0..items)
         .map(|i| json!({"customerId": format!("c{}", i % 97), "events": {"purchase": {"job": job_no, "i": i}}}))
         .collect();
-    let resp = client()
-        .post(format!("{url}{BASE}/batch/events"))
-        .header("apikey", APIKEY)
-        .header("secretkey", SECRET)
-        .json(&json!({ "body": body }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::OK);
-    resp.json::<Value>().await.unwrap()["jobId"]
-        .as_i64()
-        .unwrap()
+    submit(url, "events", body).await
 }
 
 pub async fn jobs(url: &str) -> Vec<Value> {

@@ -46,46 +46,6 @@ async fn apply(
         .map_err(|f| ApiError::new(f.code, f.message))
 }
 
-pub async fn cashback(
-    State(app): State<AppState>,
-    SecretCaller(tenant): SecretCaller,
-    body: JsonBytes,
-) -> Result<Json<Success>, ApiError> {
-    post_one(&app, &tenant, body, transactions::parse_cashback).await
-}
-
-pub async fn redeem(
-    State(app): State<AppState>,
-    SecretCaller(tenant): SecretCaller,
-    body: JsonBytes,
-) -> Result<Json<Success>, ApiError> {
-    post_one(&app, &tenant, body, transactions::parse_redeem).await
-}
-
-pub async fn manual(
-    State(app): State<AppState>,
-    SecretCaller(tenant): SecretCaller,
-    body: JsonBytes,
-) -> Result<Json<Success>, ApiError> {
-    post_one(&app, &tenant, body, transactions::parse_manual).await
-}
-
-pub async fn refund(
-    State(app): State<AppState>,
-    SecretCaller(tenant): SecretCaller,
-    body: JsonBytes,
-) -> Result<Json<Success>, ApiError> {
-    post_one(&app, &tenant, body, transactions::parse_refund).await
-}
-
-pub async fn order(
-    State(app): State<AppState>,
-    SecretCaller(tenant): SecretCaller,
-    body: JsonBytes,
-) -> Result<Json<Success>, ApiError> {
-    post_one(&app, &tenant, body, transactions::parse_order).await
-}
-
 /// `GET /orders/{orderId}/transactions` (SPEC §5.8).
 pub async fn order_transactions(
     State(app): State<AppState>,
@@ -106,13 +66,44 @@ pub async fn order_transactions(
         .map_err(|f| ApiError::new(f.code, f.message))
 }
 
-pub async fn hold(
-    State(app): State<AppState>,
-    SecretCaller(tenant): SecretCaller,
-    body: JsonBytes,
-) -> Result<Json<Success>, ApiError> {
-    post_one(&app, &tenant, body, transactions::parse_hold).await
+/// A `POST` single call: the body parsed by `$parse`, applied as a chunk of one.
+macro_rules! post_call {
+    ($(#[$doc:meta])* $name:ident => $parse:path) => {
+        $(#[$doc])*
+        pub async fn $name(
+            State(app): State<AppState>,
+            SecretCaller(tenant): SecretCaller,
+            body: JsonBytes,
+        ) -> Result<Json<Success>, ApiError> {
+            post_one(&app, &tenant, body, $parse).await
+        }
+    };
 }
+
+post_call!(
+    /// `POST /transactions/cashback` (SPEC §5.5).
+    cashback => transactions::parse_cashback
+);
+post_call!(
+    /// `POST /transactions/redeem` (SPEC §5.6).
+    redeem => transactions::parse_redeem
+);
+post_call!(
+    /// `POST /transactions/manual` (SPEC §5.4).
+    manual => transactions::parse_manual
+);
+post_call!(
+    /// `POST /transactions/refund` (SPEC §5.9).
+    refund => transactions::parse_refund
+);
+post_call!(
+    /// `POST /orders` (SPEC §5.7).
+    order => transactions::parse_order
+);
+post_call!(
+    /// `POST /transactions/hold` (SPEC §5.6).
+    hold => transactions::parse_hold
+);
 
 fn hold_not_found(reference: &str) -> ApiError {
     ApiError::new(ErrorCode::NotFound, format!("hold '{reference}' not found"))
