@@ -5,7 +5,7 @@ use domain::chunk::{self, ChunkState};
 use domain::customers::Profile;
 use domain::ledger::Ledger;
 use domain::outcome::render;
-use domain::{ChunkEffects, ChunkItems, CustomerId, CustomerRecord, Outcome};
+use domain::{ChunkEffects, ChunkItems, CustomerId, CustomerRecord, CustomerWrite, Outcome};
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OptionalExtension, params};
 use std::rc::Rc;
@@ -128,9 +128,13 @@ fn load_and_apply(
     };
     let keys = items.customer_ids();
     if !keys.is_empty() {
+        // In key order: the index is walked forwards instead of jumping about.
+        let mut sorted: Vec<&str> = keys.iter().map(|(k, _)| k.as_str()).collect();
+        sorted.sort_unstable();
         let key_values: Rc<Vec<SqlValue>> = Rc::new(
-            keys.iter()
-                .map(|(k, _)| SqlValue::Text(k.as_str().to_owned()))
+            sorted
+                .into_iter()
+                .map(|k| SqlValue::Text(k.to_owned()))
                 .collect(),
         );
         let mut st = tx
@@ -261,7 +265,10 @@ fn write_effects(
              updated_at = ?4 WHERE gameball_id = ?1",
         )
         .map_err(sql_err)?;
-    for w in &effects.customer_writes {
+    // In row order: each page of the table is visited once, front to back.
+    let mut writes: Vec<&CustomerWrite> = effects.customer_writes.iter().collect();
+    writes.sort_unstable_by_key(|w| w.record.gameball_id);
+    for w in writes {
         let profile = (w.is_new || w.profile_changed)
             .then(|| serde_json::to_string(&w.record.profile))
             .transpose()

@@ -1,8 +1,10 @@
 //! The single writer: one thread owns the write connection and commits whatever is queued as one transaction (group commit).
 //!
-//! Each operation runs inside a savepoint of its own, so one that fails is rolled
-//! back alone; the group's `COMMIT` (one fsync under `synchronous=FULL`) makes all
-//! of them durable at once, and only then does any caller get its answer.
+//! In a group of several, each operation runs inside a savepoint of its own, so one
+//! that fails is rolled back alone; an operation alone in its group (every chunk
+//! of a job) needs none: if it fails, its transaction is rolled back. The group's
+//! `COMMIT` (one fsync under `synchronous=FULL`) makes all of them durable at
+//! once, and only then does any caller get its answer.
 //!
 //! Short operations (intake, stop, claims, single calls) and bulk ones (a chunk of
 //! a job) are grouped apart, and the two kinds take turns while both wait: an
@@ -21,8 +23,10 @@ const MAX_GROUP: usize = 32;
 
 /// Runs after the group's commit with its outcome, to answer the caller.
 type Answer = Box<dyn FnOnce(Result<(), Arc<rusqlite::Error>>) + Send>;
-/// An operation on the write connection (or the reason there is none), inside its savepoint.
-type Operation = Box<dyn FnOnce(Result<&Connection, Arc<rusqlite::Error>>) -> Answer + Send>;
+/// An operation on the write connection (or the reason there is none); told whether
+/// it is alone in its transaction; answers whether it succeeded.
+type Operation =
+    Box<dyn FnOnce(Result<&Connection, Arc<rusqlite::Error>>, bool) -> (Answer, bool) + Send>;
 
 /// How long an operation holds the writer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,19 +59,22 @@ impl Writer {
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
         let (answer, answered) = oneshot::channel();
-        let operation: Operation = Box::new(move |conn| {
+        let operation: Operation = Box::new(move |conn, alone| {
             let result = match conn {
+                Ok(conn) if alone => guarded(conn, f),
                 Ok(conn) => in_savepoint(conn, f),
                 Err(e) => Err(StoreError::Other(Box::new(e))),
             };
-            Box::new(move |committed| {
+            let succeeded = result.is_ok();
+            let answer: Answer = Box::new(move |committed| {
                 let outcome = match (result, committed) {
                     (Ok(value), Ok(())) => Ok(value),
                     (Ok(_), Err(e)) => Err(StoreError::Other(Box::new(e))),
                     (Err(e), _) => Err(e),
                 };
                 let _ = answer.send(outcome);
-            })
+            });
+            (answer, succeeded)
         });
         self.queue
             .send((weight, operation))
@@ -78,16 +85,23 @@ impl Writer {
     }
 }
 
+/// Runs `f`, turning a panic into its error: a panic must not kill the writer
+/// thread, and what it half did is rolled back like any failure.
+fn guarded<T>(
+    conn: &Connection,
+    f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(conn)))
+        .unwrap_or_else(|_| Err(StoreError::Conflict("a write operation panicked".into())))
+}
+
 fn in_savepoint<T>(
     conn: &Connection,
     f: impl FnOnce(&Connection) -> Result<T, StoreError>,
 ) -> Result<T, StoreError> {
     conn.execute_batch("SAVEPOINT operation")
         .map_err(StoreError::other)?;
-    // A panic must not leave a half-done operation inside the group's transaction,
-    // nor kill the writer thread: it becomes this operation's error and is rolled back.
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(conn)))
-        .unwrap_or_else(|_| Err(StoreError::Conflict("a write operation panicked".into())));
+    let result = guarded(conn, f);
     let end = if result.is_ok() {
         "RELEASE operation"
     } else {
@@ -145,13 +159,28 @@ fn commit_group(conn: &Connection, group: Vec<Operation>) {
         // Busy beyond the busy timeout (another process holds the write lock): nothing runs.
         let e = Arc::new(e);
         for operation in group {
-            operation(Err(e.clone()))(Err(e.clone()));
+            operation(Err(e.clone()), false).0(Err(e.clone()));
         }
         return;
     }
-    let answers: Vec<Answer> = group.into_iter().map(|op| op(Ok(conn))).collect();
-    let committed = conn.execute_batch("COMMIT").map_err(Arc::new);
-    if committed.is_err() {
+    let alone = group.len() == 1;
+    let mut failed_alone = false;
+    let answers: Vec<Answer> = group
+        .into_iter()
+        .map(|op| {
+            let (answer, succeeded) = op(Ok(conn), alone);
+            failed_alone |= alone && !succeeded;
+            answer
+        })
+        .collect();
+    let committed = if failed_alone {
+        // The one operation failed without a savepoint: undo it whole; its own
+        // error is its answer.
+        conn.execute_batch("ROLLBACK").map_err(Arc::new)
+    } else {
+        conn.execute_batch("COMMIT").map_err(Arc::new)
+    };
+    if committed.is_err() && !failed_alone {
         let _ = conn.execute_batch("ROLLBACK");
     }
     for answer in answers {
@@ -200,5 +229,37 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(rows, [1, 4]);
+    }
+
+    #[tokio::test]
+    async fn an_operation_alone_in_its_group_is_rolled_back_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = Connection::open(dir.path().join("w.db")).unwrap();
+        conn.execute_batch("CREATE TABLE t (v INTEGER UNIQUE)")
+            .unwrap();
+        let writer = Writer::start(conn).unwrap();
+        writer.write(Weight::Bulk, |c| insert(c, 1)).await.unwrap();
+        let failed = writer
+            .write(Weight::Bulk, |c| {
+                insert(c, 2)?;
+                insert(c, 1)
+            })
+            .await;
+        assert!(failed.is_err());
+        let panicked = writer
+            .write(Weight::Bulk, |c| -> Result<(), StoreError> {
+                insert(c, 3)?;
+                panic!("bug in an operation")
+            })
+            .await;
+        assert!(panicked.is_err());
+        let count: i64 = writer
+            .write(Weight::Bulk, |c| {
+                c.query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+                    .map_err(StoreError::other)
+            })
+            .await
+            .unwrap();
+        assert_eq!(count, 1, "neither the 2 nor the 3 was kept");
     }
 }
