@@ -244,4 +244,11 @@ mod tests {
         let cols = Columns::new(&csv::StringRecord::from(vec!["a"]), BatchType::Customers);
         assert!(cols.item(&csv::StringRecord::from(vec!["1", "2"])).is_err());
     }
+
+    #[test]
+    fn a_byte_order_mark_does_not_rename_the_first_column() {
+        let text = "\u{feff}customerId,email\nc1,a@b.c\n";
+        let mut r = csv::ReaderBuilder::new().from_reader(text.as_bytes());
+        assert_eq!(r.headers().unwrap().get(0), Some("customerId"));
+    }
 }

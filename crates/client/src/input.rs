@@ -30,13 +30,19 @@ impl Format {
         }
     }
 
-    /// From the extension, else from the first character (`[` array, `{` NDJSON, else CSV).
+    /// `.csv`, `.ndjson` and `.jsonl` by their extension; anything else (`.json`
+    /// included, which often holds NDJSON) by its first character: `[` an array,
+    /// `{` NDJSON, else CSV.
     pub fn detect(path: &Path) -> Result<Format, InputError> {
         let ext = path
             .extension()
             .and_then(|e| e.to_str())
             .map(str::to_ascii_lowercase);
-        if let Some(f) = ext.as_deref().and_then(Format::parse) {
+        if let Some(f) = ext
+            .as_deref()
+            .and_then(Format::parse)
+            .filter(|f| *f != Format::Json)
+        {
             return Ok(f);
         }
         let mut first = [0u8; 1];
@@ -66,6 +72,54 @@ pub struct Row {
     pub item: Result<String, String>,
     /// The original CSV record (for `failed.csv`).
     pub record: Option<csv::StringRecord>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_come_from_the_extension_or_the_first_character() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = |name: &str, text: &str| {
+            let p = dir.path().join(name);
+            std::fs::write(&p, text).unwrap();
+            p
+        };
+        let detect = |p: &Path| Format::detect(p).unwrap();
+        assert_eq!(detect(&file("a.csv", "[x")), Format::Csv);
+        assert_eq!(detect(&file("a.jsonl", "[")), Format::Ndjson);
+        assert_eq!(detect(&file("a.json", "  [{}]")), Format::Json);
+        assert_eq!(
+            detect(&file("b.json", "{\"customerId\": \"c\"}\n")),
+            Format::Ndjson
+        );
+        assert_eq!(detect(&file("export", "customerId\nc1\n")), Format::Csv);
+    }
+
+    #[test]
+    fn a_json_array_is_streamed_row_by_row() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.json");
+        std::fs::write(&p, r#"[{"customerId": "a"}, 7, {"customerId": "b"}]"#).unwrap();
+        let mut rows = Vec::new();
+        for_each_row(&p, Format::Json, BatchType::Customers, |r| {
+            rows.push((r.number, r.item.unwrap()));
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(
+            rows,
+            [
+                (1, r#"{"customerId": "a"}"#.to_owned()),
+                (2, "7".to_owned()),
+                (3, r#"{"customerId": "b"}"#.to_owned())
+            ]
+        );
+        std::fs::write(&p, r#"[{"customerId": "a"}, "#).unwrap();
+        let broken = for_each_row(&p, Format::Json, BatchType::Customers, |_| Ok(()));
+        assert!(matches!(broken, Err(InputError::Json(_))));
+    }
 }
 
 #[derive(Debug, Error)]
