@@ -124,7 +124,13 @@ pub async fn run(api: Api, opts: ImportOptions) -> Result<Summary> {
         let progress = progress.clone();
         let out = opts.out.clone();
         let ahead = ahead.clone();
-        tokio::spawn(async move { collect(api, &out, jobs_rx, &progress, &ahead).await })
+        tokio::spawn(async move {
+            let collected = collect(api, &out, jobs_rx, &progress, &ahead).await;
+            // A collector that stopped early (a fatal error) must not leave
+            // submissions waiting for permits it would have given back.
+            ahead.close();
+            collected
+        })
     };
     let batch_type = opts.batch_type;
     let known = state.known();

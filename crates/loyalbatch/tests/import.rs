@@ -390,3 +390,34 @@ async fn an_import_killed_midway_resumes_and_applies_every_adjustment_once() {
     assert_eq!(s.count_rows("SELECT count(*) FROM movements").await, 20_000);
     assert_eq!(ndjson(&out.join("successful.ndjson")).len(), 20_000);
 }
+
+#[tokio::test]
+async fn a_fatal_refusal_stops_the_import_with_exit_1_and_the_server_message() {
+    let s = TestServer::running().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "c.ndjson", "{\"customerId\": \"a\"}\n");
+    let mut cmd = Command::new(BIN);
+    cmd.args(["import", "customers"])
+        .arg(&file)
+        .arg("--out")
+        .arg(dir.path().join("out"))
+        .args([
+            "--server",
+            &s.url,
+            "--apikey",
+            &s.a.apikey,
+            "--secretkey",
+            "wrong",
+            "--quiet",
+        ]);
+    let done = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(done.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&done.stderr);
+    assert!(
+        stderr.contains("401") && stderr.contains("code 1000"),
+        "{stderr}"
+    );
+    assert_eq!(s.job_count(&s.a).await, 0);
+}
