@@ -90,11 +90,13 @@ async fn claim_and_apply(store: &dyn Store, count: u32) -> (Claim, ChunkCommitte
 mod chunks;
 mod intake;
 mod leases;
+mod ledger;
 mod tenants;
 
 pub use chunks::*;
 pub use intake::*;
 pub use leases::*;
+pub use ledger::*;
 pub use tenants::*;
 
 /// Generates one `#[tokio::test]` per behaviour, each on a fresh store from `$make`:
@@ -123,6 +125,8 @@ macro_rules! conformance_tests {
             list_is_newest_first_filtered_and_keyset_paged,
             purge_removes_only_expired_jobs,
             single_calls_apply_durably_and_customers_are_per_tenant,
+            program_settings_are_stored_per_tenant,
+            movements_are_kept_and_holds_are_found_by_reference,
             ping_answers,
         );
     };
