@@ -22,9 +22,15 @@ impl Progress {
         let tty = std::io::stderr().is_terminal();
         let style = |what: &str| {
             ProgressStyle::with_template(&format!(
-                "{{prefix:>10}} [{{bar:30}}] {{human_pos}}/{{human_len}} {what} {{per_sec}} ETA {{eta}}"
+                "{{prefix:>10}} [{{bar:30}}] {{human_pos}}/{{human_len}} {what} {{rate}} ETA {{eta}}"
             ))
             .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .with_key(
+                "rate",
+                |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                    let _ = write!(w, "{:.0}/s", state.per_sec());
+                },
+            )
             .progress_chars("=> ")
         };
         let multi = MultiProgress::with_draw_target(if tty && !quiet {
