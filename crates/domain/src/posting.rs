@@ -35,22 +35,20 @@ pub struct Movement {
     pub item_index: Option<u32>,
 }
 
-/// A movement as a store reads it back.
+/// A movement as a store reads it back: the movement, and when it was recorded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredMovement {
-    pub id: i64,
-    pub gameball_id: i64,
-    pub kind: String,
-    pub transaction_id: Option<String>,
-    pub hold_reference: Option<String>,
-    pub order_id: Option<String>,
-    pub reverses: Option<String>,
-    pub points: i64,
-    pub amount: Option<Decimal>,
-    pub transaction_time: Millis,
-    /// When it was recorded: the instant its entry was decided at.
+    pub movement: Movement,
+    /// The instant its entry was decided at (what a replay settles at).
     pub created_at: Millis,
-    pub entry: Entry,
+}
+
+impl std::ops::Deref for StoredMovement {
+    type Target = Movement;
+
+    fn deref(&self) -> &Movement {
+        &self.movement
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,6 +67,23 @@ pub enum MovementKind {
 }
 
 impl MovementKind {
+    const ALL: [MovementKind; 9] = [
+        MovementKind::Cashback,
+        MovementKind::Order,
+        MovementKind::Redemption,
+        MovementKind::Manual,
+        MovementKind::Hold,
+        MovementKind::HoldRelease,
+        MovementKind::EventReward,
+        MovementKind::Refund,
+        MovementKind::RefundRestore,
+    ];
+
+    /// The kind a stored `kind` column names.
+    pub fn parse(s: &str) -> Option<MovementKind> {
+        MovementKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             MovementKind::Cashback => "cashback",
@@ -577,9 +592,9 @@ fn refund(
                 format!("reverseTransactionId: no transaction {reversed:?} of this customer"),
             )
         })?;
-    let earning = match original.kind.as_str() {
-        "cashback" | "order" => true,
-        "redemption" => false,
+    let earning = match original.kind {
+        MovementKind::Cashback | MovementKind::Order => true,
+        MovementKind::Redemption => false,
         _ => {
             return Err(ItemFailure::invalid(
                 "reverseTransactionId: only a cashback, an order or a redemption can be refunded",
@@ -589,9 +604,7 @@ fn refund(
     let paid = original.amount.unwrap_or_default();
     let before: Decimal = recorded
         .iter()
-        .filter(|m| {
-            m.kind == MovementKind::Refund.as_str() && m.reverses.as_deref() == Some(reversed)
-        })
+        .filter(|m| m.kind == MovementKind::Refund && m.reverses.as_deref() == Some(reversed))
         .filter_map(|m| m.amount)
         .sum();
     let remaining = paid - before;
@@ -644,9 +657,7 @@ fn refund(
     {
         let redeemed: i64 = recorded
             .iter()
-            .filter(|m| {
-                m.kind == MovementKind::Redemption.as_str() && m.order_id.as_deref() == Some(order)
-            })
+            .filter(|m| m.kind == MovementKind::Redemption && m.order_id.as_deref() == Some(order))
             .map(|m| m.points.abs())
             .sum();
         if redeemed > 0 {
@@ -696,7 +707,7 @@ pub(crate) fn order_transactions(
         .map(|m| OrderTransaction {
             transaction_date: rfc3339(m.transaction_time),
             gameball_transaction_id: m.id,
-            transaction_type: m.kind.clone(),
+            transaction_type: m.kind.as_str().to_owned(),
             amount: m.amount,
             transaction_id: m.transaction_id.clone(),
             equivalent_points: m.points,

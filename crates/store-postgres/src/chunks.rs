@@ -6,6 +6,7 @@ use domain::chunk::{self, ChunkState};
 use domain::customers::Profile;
 use domain::ledger::Ledger;
 use domain::outcome::render;
+use domain::posting::{Movement, MovementKind};
 use domain::{ChunkEffects, ChunkItems, CustomerId, CustomerRecord, Outcome};
 use store::*;
 use time::OffsetDateTime;
@@ -424,26 +425,32 @@ pub async fn delete_customer(
 }
 
 const MOVEMENT_COLUMNS: &str = "m.id, m.kind, m.transaction_id, m.hold_reference, m.points, m.amount, \
-     m.transaction_time, m.created_at, m.entry, m.gameball_id, m.order_id, m.reverses";
+     m.transaction_time, m.created_at, m.entry, m.gameball_id, m.order_id, m.reverses, m.item_index";
 
 fn movement_from(r: &tokio_postgres::Row) -> Result<MovementRow, StoreError> {
     let amount: Option<String> = r.get(5);
+    let kind: &str = r.get(1);
+    let kind = MovementKind::parse(kind)
+        .ok_or_else(|| StoreError::Conflict(format!("unknown movement kind {kind:?}")))?;
     Ok(MovementRow {
-        id: r.get(0),
-        gameball_id: r.get(9),
-        kind: r.get(1),
-        transaction_id: r.get(2),
-        hold_reference: r.get(3),
-        order_id: r.get(10),
-        reverses: r.get(11),
-        points: r.get(4),
-        amount: amount
-            .map(|a| a.parse::<rust_decimal::Decimal>())
-            .transpose()
-            .map_err(StoreError::other)?,
-        transaction_time: r.get(6),
+        movement: Movement {
+            id: r.get(0),
+            gameball_id: r.get(9),
+            kind,
+            transaction_id: r.get(2),
+            hold_reference: r.get(3),
+            order_id: r.get(10),
+            reverses: r.get(11),
+            points: r.get(4),
+            amount: amount
+                .map(|a| a.parse::<rust_decimal::Decimal>())
+                .transpose()
+                .map_err(StoreError::other)?,
+            transaction_time: r.get(6),
+            entry: serde_json::from_str(r.get(8)).map_err(StoreError::other)?,
+            item_index: r.get::<_, Option<i32>>(12).map(|i| i as u32),
+        },
         created_at: r.get(7),
-        entry: serde_json::from_str(r.get(8)).map_err(StoreError::other)?,
     })
 }
 
@@ -482,7 +489,7 @@ pub async fn hold(
         )
         .await
         .map_err(pg)?;
-    let Some(owner) = rows.first().map(|r| r.get::<_, String>(12)) else {
+    let Some(owner) = rows.first().map(|r| r.get::<_, String>(13)) else {
         return Ok(None);
     };
     let movements = rows

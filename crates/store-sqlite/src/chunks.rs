@@ -5,6 +5,7 @@ use domain::chunk::{self, ChunkState};
 use domain::customers::Profile;
 use domain::ledger::Ledger;
 use domain::outcome::render;
+use domain::posting::{Movement, MovementKind};
 use domain::{ChunkEffects, ChunkItems, CustomerId, CustomerRecord, CustomerWrite, Outcome};
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OptionalExtension, params};
@@ -400,7 +401,7 @@ pub fn delete_customer(
 }
 
 const MOVEMENT_COLUMNS: &str = "m.id, m.kind, m.transaction_id, m.hold_reference, m.points, m.amount, \
-     m.transaction_time, m.created_at, m.entry, m.gameball_id, m.order_id, m.reverses";
+     m.transaction_time, m.created_at, m.entry, m.gameball_id, m.order_id, m.reverses, m.item_index";
 
 /// A movement row; the inner error is a stored entry that does not parse.
 fn movement_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<MovementRow, StoreError>> {
@@ -417,19 +418,28 @@ fn movement_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<MovementRow, 
         Ok(a) => a,
         Err(e) => return Ok(Err(StoreError::other(e))),
     };
+    let kind: String = r.get(1)?;
+    let Some(kind) = MovementKind::parse(&kind) else {
+        return Ok(Err(StoreError::Conflict(format!(
+            "unknown movement kind {kind:?}"
+        ))));
+    };
     Ok(Ok(MovementRow {
-        id: r.get(0)?,
-        gameball_id: r.get(9)?,
-        kind: r.get(1)?,
-        transaction_id: r.get(2)?,
-        hold_reference: r.get(3)?,
-        order_id: r.get(10)?,
-        reverses: r.get(11)?,
-        points: r.get(4)?,
-        amount,
-        transaction_time: r.get(6)?,
+        movement: Movement {
+            id: r.get(0)?,
+            gameball_id: r.get(9)?,
+            kind,
+            transaction_id: r.get(2)?,
+            hold_reference: r.get(3)?,
+            order_id: r.get(10)?,
+            reverses: r.get(11)?,
+            points: r.get(4)?,
+            amount,
+            transaction_time: r.get(6)?,
+            entry,
+            item_index: r.get(12)?,
+        },
         created_at: r.get(7)?,
-        entry,
     }))
 }
 
@@ -472,7 +482,7 @@ pub fn hold(
     let mut owner = None;
     let rows = st
         .query_map(params![tenant, reference], |r| {
-            owner = Some(r.get::<_, String>(12)?);
+            owner = Some(r.get::<_, String>(13)?);
             movement_from(r)
         })
         .map_err(sql_err)?;

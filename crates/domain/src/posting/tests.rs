@@ -433,18 +433,8 @@ fn stored(movements: &[Movement]) -> Vec<StoredMovement> {
     movements
         .iter()
         .map(|m| StoredMovement {
-            id: m.id,
-            gameball_id: m.gameball_id,
-            kind: m.kind.as_str().into(),
-            transaction_id: m.transaction_id.clone(),
-            hold_reference: m.hold_reference.clone(),
-            order_id: m.order_id.clone(),
-            reverses: m.reverses.clone(),
-            points: m.points,
-            amount: m.amount,
-            transaction_time: m.transaction_time,
+            movement: m.clone(),
             created_at: NOW,
-            entry: m.entry.clone(),
         })
         .collect()
 }
