@@ -95,6 +95,24 @@ impl ChunkItems {
         matches!(self, ChunkItems::Customers(_))
     }
 
+    /// Test helper: a JSON array's elements as the items of a chunk, indexed from 0.
+    #[cfg(test)]
+    pub(crate) fn from_json_array(batch_type: BatchType, body: &Value) -> ChunkItems {
+        let texts: Vec<String> = body
+            .as_array()
+            .expect("a JSON array")
+            .iter()
+            .map(Value::to_string)
+            .collect();
+        ChunkItems::parse(
+            batch_type,
+            texts
+                .iter()
+                .enumerate()
+                .map(|(i, t)| (i as u32, t.as_str())),
+        )
+    }
+
     /// One ledger item outside any job (a single call).
     pub fn single(item: LedgerItem) -> ChunkItems {
         ChunkItems::Ledger(vec![Parsed {
@@ -419,19 +437,7 @@ mod tests {
     use wire::ErrorCode;
 
     fn items(batch_type: BatchType, body: Value) -> ChunkItems {
-        let texts: Vec<String> = body
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.to_string())
-            .collect();
-        ChunkItems::parse(
-            batch_type,
-            texts
-                .iter()
-                .enumerate()
-                .map(|(i, t)| (i as u32, t.as_str())),
-        )
+        ChunkItems::from_json_array(batch_type, &body)
     }
 
     fn state_for(items: &ChunkItems, existing: Vec<CustomerRecord>) -> ChunkState {

@@ -12,19 +12,7 @@ const NOW: Millis = 1_741_946_400_000; // 2025-03-14T10:00:00Z
 const T: &str = "2025-03-14T10:00:00Z";
 
 fn chunk(batch_type: BatchType, body: Value) -> ChunkItems {
-    let texts: Vec<String> = body
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.to_string())
-        .collect();
-    ChunkItems::parse(
-        batch_type,
-        texts
-            .iter()
-            .enumerate()
-            .map(|(i, t)| (i as u32, t.as_str())),
-    )
+    ChunkItems::from_json_array(batch_type, &body)
 }
 
 /// A store's work in miniature: existing customers, fresh ids for the creatable
@@ -68,6 +56,12 @@ fn state(
     s.movement_ids = (1000..1000 + n).rev().collect();
     s.settings = settings;
     s
+}
+
+/// Applies `items` with customer "c" holding `ledger`, default settings, nothing used.
+fn on_c(items: ChunkItems, ledger: Ledger) -> crate::chunk::ChunkEffects {
+    let st = state(&items, &[("c", ledger)], &[], ProgramSettings::default());
+    apply(st, items)
 }
 
 fn entries(outcomes: &[Outcome]) -> Vec<Value> {
@@ -148,15 +142,7 @@ fn items_of_one_customer_see_each_other_in_order() {
             {"customerId": "c", "transactionId": "r3", "transactionTime": T, "amount": 4}
         ]),
     );
-    let fx = apply(
-        state(
-            &items,
-            &[("c", with_points(100))],
-            &[],
-            ProgramSettings::default(),
-        ),
-        items,
-    );
+    let fx = on_c(items, with_points(100));
     let e = entries(&fx.outcomes);
     assert_eq!(e[0]["redeemEquivalentPoints"], 60);
     assert_eq!(e[1]["code"], 9008);
@@ -210,15 +196,7 @@ fn a_refused_item_does_not_use_up_its_transaction_id() {
             {"customerId": "c", "transactionId": "r", "transactionTime": T, "points": 5}
         ]),
     );
-    let fx = apply(
-        state(
-            &items,
-            &[("c", with_points(10))],
-            &[],
-            ProgramSettings::default(),
-        ),
-        items,
-    );
+    let fx = on_c(items, with_points(10));
     assert_eq!(fx.outcomes[0].entry()["code"], 9008);
     assert!(fx.outcomes[1].is_success());
 }
@@ -235,15 +213,7 @@ fn future_transaction_times_and_unknown_customers_fail_alone() {
             {"customerId": "ghost", "transactionId": "g", "transactionTime": T, "points": 1}
         ]),
     );
-    let fx = apply(
-        state(
-            &items,
-            &[("c", with_points(10))],
-            &[],
-            ProgramSettings::default(),
-        ),
-        items,
-    );
+    let fx = on_c(items, with_points(10));
     let e = entries(&fx.outcomes);
     assert!(fx.outcomes[0].is_success(), "{}", e[0]);
     assert_eq!(e[1]["code"], 9007);
@@ -374,15 +344,7 @@ fn holds_reserve_then_a_redemption_uses_them_once() {
             item: Ok(redeem("r2")),
         },
     ]);
-    let fx = apply(
-        state(
-            &items,
-            &[("c", ledger.clone())],
-            &[],
-            ProgramSettings::default(),
-        ),
-        items,
-    );
+    let fx = on_c(items, ledger.clone());
     assert_eq!(fx.outcomes[0].entry()["redeemEquivalentPoints"], 70);
     assert_eq!(fx.outcomes[1].entry()["code"], 9006);
     assert_eq!(
