@@ -1,4 +1,4 @@
-//! The ledger benchmark's raw baseline: the movement rows and ledger rewrites the engine writes, computed beforehand with the same domain ledger, then written as plainly as each database allows.
+//! The ledger benchmark's raw baseline: the movement rows and ledgers the engine writes, computed beforehand with the same domain ledger, then written as plainly as each database allows (each in its store's layout).
 
 use crate::backend::Database;
 use crate::cpu::{Lap, Stopwatch};
@@ -73,22 +73,27 @@ pub fn rows(items: usize, population: usize) -> Result<(Vec<RawRow>, Vec<RawRow>
     Ok((cashback, redeem))
 }
 
-/// Writes `rows` with plain rusqlite, 1,000 per transaction, with the store's pragmas.
+/// Writes `rows` with plain rusqlite, 1,000 per transaction, with the store's pragmas
+/// and its layout: each customer's ledger on its last movement of the transaction.
 pub fn sqlite(path: &Path, rows: &[RawRow]) -> Result<Lap> {
     let mut conn = crate::phases::raw::open_like_the_store(path)?;
     let tenant: i64 = conn.query_row("SELECT id FROM tenants", [], |r| r.get(0))?;
     let watch = Stopwatch::start()?;
     for chunk in rows.chunks(1000) {
+        let last: HashMap<i64, usize> = chunk
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.gameball_id, i))
+            .collect();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         {
             let mut insert = tx.prepare_cached(
                 "INSERT INTO movements (id, tenant_id, gameball_id, kind, transaction_id, points, amount, \
-                 transaction_time, entry, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?8)",
+                 transaction_time, entry, created_at, ledger) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?8, ?10)",
             )?;
-            let mut update = tx.prepare_cached(
-                "UPDATE customers SET ledger = ?2, updated_at = ?3 WHERE gameball_id = ?1",
-            )?;
-            for r in chunk {
+            for (i, r) in chunk.iter().enumerate() {
+                let ledger = (last[&r.gameball_id] == i).then_some(&r.ledger);
                 insert.execute(params![
                     r.id,
                     tenant,
@@ -98,9 +103,9 @@ pub fn sqlite(path: &Path, rows: &[RawRow]) -> Result<Lap> {
                     r.points,
                     r.amount,
                     TRANSACTION_MILLIS,
-                    r.entry
+                    r.entry,
+                    ledger
                 ])?;
-                update.execute(params![r.gameball_id, r.ledger, TRANSACTION_MILLIS])?;
             }
         }
         tx.commit()?;

@@ -312,7 +312,8 @@ async fn write_effects(
         // NULL keeps the stored value: a cashback rewrites the ledger, not the profile.
         tx.execute(
             "UPDATE customers SET profile = coalesce(u.p, customers.profile), \
-             ledger = coalesce(u.l, customers.ledger), updated_at = $4 \
+             ledger = coalesce(u.l, customers.ledger), \
+             updated_at = CASE WHEN u.p IS NULL THEN customers.updated_at ELSE $4 END \
              FROM UNNEST($1::BIGINT[], $2::TEXT[], $3::TEXT[]) AS u(g, p, l) WHERE customers.gameball_id = u.g",
             &[&ids, &profiles, &ledgers, &now],
         )

@@ -9,6 +9,7 @@ use domain::posting::{Movement, MovementKind};
 use domain::{ChunkEffects, ChunkItems, CustomerId, CustomerRecord, CustomerWrite, Outcome};
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OptionalExtension, params};
+use rustc_hash::FxHashMap;
 use std::rc::Rc;
 use store::*;
 use time::OffsetDateTime;
@@ -140,8 +141,10 @@ fn load_and_apply(
         );
         let mut st = tx
             .prepare_cached(
-                "SELECT gameball_id, customer_id, CASE WHEN ?3 THEN profile ELSE '{}' END, ledger \
-                 FROM customers WHERE tenant_id = ?1 AND customer_id IN rarray(?2)",
+                &format!(
+                    "SELECT c.gameball_id, c.customer_id, CASE WHEN ?3 THEN c.profile ELSE '{{}}' END, \
+                     {CURRENT_LEDGER} FROM customers c WHERE c.tenant_id = ?1 AND c.customer_id IN rarray(?2)"
+                ),
             )
             .map_err(sql_err)?;
         let mut rows = st
@@ -226,6 +229,11 @@ fn allocate(tx: &Connection, counter: &str, n: usize) -> Result<Vec<i64>, StoreE
     Ok((last - n as i64 + 1..=last).collect())
 }
 
+/// A customer's current ledger (`c` is its row): the one on its latest movement,
+/// or the row's own when it has none (or only movements from before migration V4).
+const CURRENT_LEDGER: &str = "coalesce((SELECT m.ledger FROM movements m \
+     WHERE m.gameball_id = c.gameball_id ORDER BY m.id DESC LIMIT 1), c.ledger)";
+
 fn record_from(
     gameball_id: i64,
     customer_id: String,
@@ -255,29 +263,22 @@ fn write_effects(
     let now = to_millis(now);
     let mut insert = tx
         .prepare_cached(
-            "INSERT INTO customers (gameball_id, tenant_id, customer_id, profile, ledger, created_at, updated_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
+            "INSERT INTO customers (gameball_id, tenant_id, customer_id, profile, created_at, updated_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
         )
         .map_err(sql_err)?;
-    // NULL keeps the stored value: a cashback rewrites the ledger, not the profile.
     let mut update = tx
-        .prepare_cached(
-            "UPDATE customers SET profile = coalesce(?2, profile), ledger = coalesce(?3, ledger), \
-             updated_at = ?4 WHERE gameball_id = ?1",
-        )
+        .prepare_cached("UPDATE customers SET profile = ?2, updated_at = ?3 WHERE gameball_id = ?1")
         .map_err(sql_err)?;
     // In row order: each page of the table is visited once, front to back.
+    // Ledgers are not written here: they ride on the movements below.
     let mut writes: Vec<&CustomerWrite> = effects.customer_writes.iter().collect();
     writes.sort_unstable_by_key(|w| w.record.gameball_id);
     for w in writes {
-        let profile = (w.is_new || w.profile_changed)
-            .then(|| serde_json::to_string(&w.record.profile))
-            .transpose()
-            .map_err(StoreError::other)?;
-        let ledger = (w.is_new || w.ledger_changed)
-            .then(|| serde_json::to_string(&w.record.ledger))
-            .transpose()
-            .map_err(StoreError::other)?;
+        if !(w.is_new || w.profile_changed) {
+            continue;
+        }
+        let profile = serde_json::to_string(&w.record.profile).map_err(StoreError::other)?;
         if w.is_new {
             insert
                 .execute(params![
@@ -285,25 +286,30 @@ fn write_effects(
                     tenant,
                     w.record.customer_id.as_str(),
                     profile,
-                    ledger,
                     now
                 ])
                 .map_err(sql_err)?;
         } else {
             update
-                .execute(params![w.record.gameball_id, profile, ledger, now])
+                .execute(params![w.record.gameball_id, profile, now])
                 .map_err(sql_err)?;
         }
     }
     if !effects.movements.is_empty() {
+        let ledgers = ledgers_on_movements(effects)?;
         let mut insert_movement = tx
             .prepare_cached(
                 "INSERT INTO movements (id, tenant_id, gameball_id, kind, transaction_id, hold_reference, \
-                 points, amount, transaction_time, entry, created_at, job_id, item_index, order_id, reverses) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+                 points, amount, transaction_time, entry, created_at, job_id, item_index, order_id, reverses, \
+                 ledger) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
             )
             .map_err(sql_err)?;
         for m in &effects.movements {
+            let ledger = ledgers
+                .get(&m.id)
+                .map(serde_json::to_string)
+                .transpose()
+                .map_err(StoreError::other)?;
             insert_movement
                 .execute(params![
                     m.id,
@@ -320,7 +326,8 @@ fn write_effects(
                     job,
                     m.item_index,
                     m.order_id,
-                    m.reverses
+                    m.reverses,
+                    ledger
                 ])
                 .map_err(sql_err)?;
         }
@@ -349,19 +356,51 @@ fn write_effects(
     Ok(())
 }
 
+/// Which movement carries which ledger: each customer's ledger after the chunk goes
+/// on its highest-id movement of the chunk, so the latest movement holds the
+/// current ledger (ids grow in commit order: one writer allocates them).
+/// A customer whose ledger changed without a movement changed only by lazy
+/// settling (expiry), which every later read redoes, so nothing is lost.
+fn ledgers_on_movements(effects: &ChunkEffects) -> Result<FxHashMap<i64, &Ledger>, StoreError> {
+    let mut last: FxHashMap<i64, i64> = FxHashMap::default();
+    for m in &effects.movements {
+        let id = last.entry(m.gameball_id).or_insert(m.id);
+        *id = (*id).max(m.id);
+    }
+    let mut out = FxHashMap::default();
+    for w in &effects.customer_writes {
+        if let Some(id) = last.remove(&w.record.gameball_id) {
+            out.insert(id, &w.record.ledger);
+        }
+    }
+    if let Some(gameball_id) = last.keys().next() {
+        return Err(StoreError::Conflict(format!(
+            "a movement of customer {gameball_id}, whom the chunk did not write"
+        )));
+    }
+    Ok(out)
+}
+
 pub fn customer(
     c: &Connection,
     tenant: TenantId,
     customer_id: &str,
 ) -> Result<Option<CustomerView>, StoreError> {
     let row: Option<(i64, String, String, String, i64, i64)> = c
-        .prepare_cached(
-            "SELECT gameball_id, customer_id, profile, ledger, created_at, updated_at FROM customers \
-             WHERE tenant_id = ?1 AND customer_id = ?2",
-        )
+        .prepare_cached(&format!(
+            "SELECT c.gameball_id, c.customer_id, c.profile, {CURRENT_LEDGER}, c.created_at, \
+                 c.updated_at FROM customers c WHERE c.tenant_id = ?1 AND c.customer_id = ?2"
+        ))
         .map_err(sql_err)?
         .query_row(params![tenant, customer_id], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+            ))
         })
         .optional()
         .map_err(sql_err)?;

@@ -150,3 +150,26 @@ pub async fn movements_are_kept_and_holds_are_found_by_reference(store: Arc<dyn 
     assert_eq!(stored.balance(instant).available, 70);
     assert!(store.movements(other, "c").await.unwrap().is_empty());
 }
+
+/// `updatedAt` is the profile's last change: points moving do not touch the customer.
+pub async fn a_movement_leaves_the_customer_profile_and_updated_at_alone(store: Arc<dyn Store>) {
+    let t = tenant(&*store, "a").await;
+    let at = "2025-01-01T00:00:00Z";
+    let cashback = |tx: &str| {
+        item(
+            transactions::parse_cashback,
+            json!({"customerId": "c", "transactionId": tx, "transactionTime": at, "amount": 100}),
+        )
+    };
+    let first = now();
+    store.apply_single(t, cashback("t1"), first).await.unwrap();
+    let created = store.customer(t, "c").await.unwrap().unwrap();
+    assert_eq!(created.updated_at, first);
+    let later = first + time::Duration::minutes(1);
+    let earned = store.apply_single(t, cashback("t2"), later).await.unwrap();
+    assert!(earned.result.is_ok(), "{earned:?}");
+    let after = store.customer(t, "c").await.unwrap().unwrap();
+    assert_eq!(after.updated_at, first);
+    assert_eq!(after.record.profile, created.record.profile);
+    assert_eq!(after.record.ledger.balance(to_millis(later)).earned, 200);
+}

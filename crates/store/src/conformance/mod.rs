@@ -127,6 +127,7 @@ macro_rules! conformance_tests {
             single_calls_apply_durably_and_customers_are_per_tenant,
             program_settings_are_stored_per_tenant,
             movements_are_kept_and_holds_are_found_by_reference,
+            a_movement_leaves_the_customer_profile_and_updated_at_alone,
             ping_answers,
         );
     };
