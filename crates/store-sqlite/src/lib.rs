@@ -153,10 +153,10 @@ fn open_connection(path: &Path, writer: bool) -> Result<Connection, StoreError> 
     // WAL lets readers run beside the one writer; FULL makes every commit durable
     // before we answer (SPEC §2): a crash or power loss never loses an accepted job.
     // 2 KiB pages for a new database (an existing one keeps its own): a chunk's
-    // ledger writes dirty one customer row per item, scattered over the table,
-    // and each dirty page is written whole to the WAL and again at checkpoint.
-    // Measured against 4 KiB: redeem +40 %, cashback over a million customers
-    // +15 %, customer upserts unchanged within noise (BENCHMARKS.md).
+    // ledger items each add an entry to the movements' by-customer index,
+    // scattered over it, and each dirty page is written whole to the WAL and
+    // again at checkpoint. Measured against 4 KiB: redeem +40 %, customer upserts
+    // unchanged within noise; 1 KiB gained nothing (BENCHMARKS.md).
     conn.pragma_update(None, "page_size", PAGE_BYTES)
         .map_err(sql_err)?;
     conn.pragma_update(None, "journal_mode", "WAL")
