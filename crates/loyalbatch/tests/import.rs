@@ -49,6 +49,17 @@ async fn import(
         .await
         .unwrap()
 }
+/// Asserts the import's exit code, showing its output if not; returns its stdout.
+fn exit_code_is(done: &Output, code: i32) -> String {
+    let summary = String::from_utf8_lossy(&done.stdout).into_owned();
+    assert_eq!(
+        done.status.code(),
+        Some(code),
+        "{summary}{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    summary
+}
 
 fn lines(path: &Path) -> Vec<String> {
     std::fs::read_to_string(path)
@@ -96,13 +107,7 @@ async fn a_csv_with_bad_rows_gives_exact_per_row_results() {
     let file = write(dir.path(), "customers.csv", &csv);
     let out = dir.path().join("out");
     let done = import(&s, "customers", &file, &out, &[]).await;
-    let summary = String::from_utf8_lossy(&done.stdout);
-    assert_eq!(
-        done.status.code(),
-        Some(2),
-        "{summary}{}",
-        String::from_utf8_lossy(&done.stderr)
-    );
+    let summary = exit_code_is(&done, 2);
     assert!(
         summary.starts_with(&format!(
             "20000 rows: {} succeeded, {} failed ({} refused before sending)",
@@ -168,12 +173,7 @@ async fn server_side_failures_land_in_failed_csv_with_their_code() {
     );
     let out = dir.path().join("out");
     let done = import(&s, "cashback", &file, &out, &[]).await;
-    assert_eq!(
-        done.status.code(),
-        Some(2),
-        "{}",
-        String::from_utf8_lossy(&done.stderr)
-    );
+    exit_code_is(&done, 2);
     let ok = ndjson(&out.join("successful.ndjson"));
     assert_eq!(ok.len(), 2);
     assert_eq!(
@@ -203,12 +203,7 @@ async fn importing_the_same_file_twice_creates_no_new_jobs() {
         .collect();
     let file = write(dir.path(), "customers.ndjson", &(body.join("\n") + "\n"));
     let first = import(&s, "customers", &file, &dir.path().join("one"), &[]).await;
-    assert_eq!(
-        first.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&first.stderr)
-    );
+    exit_code_is(&first, 0);
     assert_eq!(s.job_count(&s.a).await, 3);
     let second = import(&s, "customers", &file, &dir.path().join("two"), &[]).await;
     assert_eq!(second.status.code(), Some(0));
@@ -286,13 +281,7 @@ async fn a_full_queue_is_waited_out() {
         &["--parallel", "4"],
     )
     .await;
-    let summary = String::from_utf8_lossy(&done.stdout);
-    assert_eq!(
-        done.status.code(),
-        Some(0),
-        "{summary}{}",
-        String::from_utf8_lossy(&done.stderr)
-    );
+    let summary = exit_code_is(&done, 0);
     assert!(
         summary.contains("requests waited for a full queue (429)"),
         "{summary}"
@@ -350,12 +339,7 @@ async fn an_import_killed_midway_resumes_and_applies_every_adjustment_once() {
         &["--chunk-size", "100", "--ahead", "20"],
     )
     .await;
-    assert_eq!(
-        done.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&done.stderr)
-    );
+    exit_code_is(&done, 0);
     engine.abort();
     let jobs = s
         .store

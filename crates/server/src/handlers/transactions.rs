@@ -11,7 +11,7 @@ use domain::posting::{BalanceView, rfc3339};
 use domain::transactions::{self, LedgerItem, LedgerOp};
 use domain::{ChunkItems, CustomerId, Success};
 use serde_json::{Value, json};
-use store::{HoldState, TenantAuth, to_millis};
+use store::{HoldRecord, HoldState, TenantAuth, TenantId, to_millis};
 use time::OffsetDateTime;
 use wire::ErrorCode;
 
@@ -105,8 +105,17 @@ post_call!(
     hold => transactions::parse_hold
 );
 
-fn hold_not_found(reference: &str) -> ApiError {
-    ApiError::new(ErrorCode::NotFound, format!("hold '{reference}' not found"))
+/// The tenant's hold `reference` in its state at `now`, or a 404 naming it.
+async fn find_hold(
+    app: &AppState,
+    tenant: TenantId,
+    reference: &str,
+    now: OffsetDateTime,
+) -> Result<HoldRecord, ApiError> {
+    app.store
+        .hold(tenant, reference, now)
+        .await?
+        .ok_or_else(|| ApiError::new(ErrorCode::NotFound, format!("hold '{reference}' not found")))
 }
 
 pub async fn get_hold(
@@ -115,11 +124,7 @@ pub async fn get_hold(
     Path(reference): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let now = OffsetDateTime::now_utc();
-    let hold = app
-        .store
-        .hold(tenant.id, &reference, now)
-        .await?
-        .ok_or_else(|| hold_not_found(&reference))?;
+    let hold = find_hold(&app, tenant.id, &reference, now).await?;
     let amount = hold.amount.map_or(Value::Null, super::decimal_number);
     Ok(Json(json!({
         "customerId": hold.customer_id,
@@ -138,11 +143,7 @@ pub async fn release_hold(
     Path(reference): Path<String>,
 ) -> Result<Json<Success>, ApiError> {
     let now = OffsetDateTime::now_utc();
-    let hold = app
-        .store
-        .hold(tenant.id, &reference, now)
-        .await?
-        .ok_or_else(|| hold_not_found(&reference))?;
+    let hold = find_hold(&app, tenant.id, &reference, now).await?;
     if hold.state != HoldState::Active {
         return Err(ApiError::new(
             ErrorCode::HoldNotFound,
