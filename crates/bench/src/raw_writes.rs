@@ -35,9 +35,13 @@ pub fn rows(items: usize, population: usize) -> Result<(Vec<RawRow>, Vec<RawRow>
     for i in 0..items {
         let k = customer_of(i, population);
         let amount: rust_decimal::Decimal = amount(i).parse()?;
-        let points = settings.cashback_points(amount);
+        let points = settings
+            .cashback_points(amount)
+            .ok_or_else(|| anyhow::anyhow!("amount {amount} is beyond the points limit"))?;
         id += 1;
-        let entry = ledgers[k].credit(TRANSACTION_MILLIS, points, TRANSACTION_MILLIS, None);
+        let entry = ledgers[k]
+            .credit(TRANSACTION_MILLIS, points, TRANSACTION_MILLIS, None)
+            .map_err(|r| anyhow::anyhow!("credit refused: {r:?}"))?;
         ledgers[k].apply(id, &entry);
         cashback.push(RawRow {
             id,

@@ -4,6 +4,7 @@ use crate::customers::{self, CustomerUpsert, Profile};
 use crate::events::{self, EventsItem};
 use crate::ids::CustomerId;
 use crate::ledger::{Ledger, Millis};
+use crate::limits;
 use crate::outcome::{ItemFailure, Outcome, ParseResult, Rejected, Success};
 use crate::posting::{self, Movement, StoredMovement};
 use crate::settings::ProgramSettings;
@@ -43,12 +44,16 @@ impl ChunkItems {
             raw.into_iter()
                 .map(|(index, text)| Parsed {
                     index,
-                    item: match serde_json::from_str::<Value>(text) {
-                        Ok(v) => parse(v),
-                        Err(e) => Err(Rejected::new(
-                            None,
-                            ItemFailure::invalid(format!("item: not JSON ({e})")),
-                        )),
+                    item: if text.len() > limits::MAX_ITEM_BYTES {
+                        Err(oversized(text))
+                    } else {
+                        match serde_json::from_str::<Value>(text) {
+                            Ok(v) => parse(v),
+                            Err(e) => Err(Rejected::new(
+                                None,
+                                ItemFailure::invalid(format!("item: not JSON ({e})")),
+                            )),
+                        }
                     },
                 })
                 .collect()
@@ -201,6 +206,30 @@ impl ChunkItems {
     }
 }
 
+/// An item over [`limits::MAX_ITEM_BYTES`] fails unparsed; only its `customerId`
+/// is read, for its failure entry.
+fn oversized(text: &str) -> Rejected {
+    #[derive(serde::Deserialize)]
+    struct Key {
+        #[serde(rename = "customerId")]
+        customer_id: Option<Value>,
+    }
+    let customer_id = serde_json::from_str::<Key>(text)
+        .ok()
+        .and_then(|k| match k.customer_id? {
+            Value::String(s) => Some(s),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        });
+    Rejected::new(
+        customer_id,
+        ItemFailure::new(
+            wire::ErrorCode::LimitExceeded,
+            format!("item: larger than {} bytes", limits::MAX_ITEM_BYTES),
+        ),
+    )
+}
+
 /// A stored customer.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CustomerRecord {
@@ -332,26 +361,37 @@ pub fn apply(mut state: ChunkState, items: ChunkItems) -> ChunkEffects {
             for p in parsed {
                 let outcome = match p.item {
                     Err(r) => Outcome::rejected(p.index, r),
-                    Ok(item) => {
-                        if !state.customers.contains_key(&item.customer_id) {
-                            touched.profile(&item.customer_id);
-                        }
+                    Ok(item) => 'item: {
+                        let names: Vec<String> =
+                            item.events.iter().map(|e| e.name.clone()).collect();
+                        let reported = || Some(item.customer_id.as_str().to_owned());
+                        // Refusals come before anything is created or recorded.
+                        let rewarded_points =
+                            match posting::event_reward_points(&state.settings, &names) {
+                                Ok(points) => points,
+                                Err(f) => break 'item Outcome::failed(p.index, reported(), f),
+                            };
+                        let is_new = !state.customers.contains_key(&item.customer_id);
                         let gameball_id = customer_entry(
                             &mut state.customers,
                             &state.fresh_ids,
                             &item.customer_id,
                         )
                         .gameball_id;
-                        let names: Vec<String> =
-                            item.events.iter().map(|e| e.name.clone()).collect();
-                        let rewarded_points = posting::reward_events(
+                        if let Err(f) = posting::reward_events(
                             &mut state,
                             &mut out,
                             &mut touched,
                             p.index,
                             &item.customer_id,
-                            &names,
-                        );
+                            rewarded_points,
+                        ) {
+                            // Only an existing customer's balance can be at its limit.
+                            break 'item Outcome::failed(p.index, reported(), f);
+                        }
+                        if is_new {
+                            touched.profile(&item.customer_id);
+                        }
                         for e in item.events {
                             out.events.push(NewEvent {
                                 gameball_id,

@@ -57,7 +57,7 @@ fn parse_events(mut obj: serde_json::Map<String, Value>) -> Result<Vec<Event>, I
         return Err(ItemFailure::invalid("events: must name at least one event"));
     }
     let mut parsed = Vec::with_capacity(events.len());
-    let mut metadata_bytes = 0;
+    let mut metadata_bytes: usize = 0;
     for (name, metadata) in events {
         if name.trim().is_empty() {
             return Err(ItemFailure::invalid(
@@ -66,16 +66,17 @@ fn parse_events(mut obj: serde_json::Map<String, Value>) -> Result<Vec<Event>, I
         }
         if name.chars().count() > MAX_NAME_CHARS {
             return Err(ItemFailure::too_long(
-                format_args!("events.{name}"),
+                format_args!("events.{}", crate::limits::quote(&name)),
                 MAX_NAME_CHARS,
             ));
         }
+        crate::fields::no_control(&"events: an event name", &name)?;
         let metadata = if metadata.is_null() {
             "{}".to_owned()
         } else {
             metadata.to_string()
         };
-        metadata_bytes += metadata.len();
+        metadata_bytes = metadata_bytes.saturating_add(metadata.len());
         parsed.push(Event { name, metadata });
     }
     if metadata_bytes > MAX_METADATA_BYTES {

@@ -1,26 +1,26 @@
 //! Field validators shared by the item parsers: each names the field's path in its error.
 
+use crate::limits;
 use crate::outcome::ItemFailure;
 use rust_decimal::Decimal;
 use serde_json::Value;
 use std::fmt;
-use std::str::FromStr;
 use time::macros::format_description;
 use time::{Date, OffsetDateTime, PrimitiveDateTime};
 
 /// What a field must hold.
 #[derive(Debug, Clone, Copy)]
 pub enum Kind {
-    /// A string of at most this many characters.
+    /// A string of at most this many characters, without control characters.
     Text(usize),
     Bool,
     /// `YYYY-MM-DD`.
     Date,
     /// `YYYY-MM-DD` or an RFC 3339 timestamp.
     DateOrTimestamp,
-    /// A decimal number ≥ 0.
+    /// A money amount ≥ 0 (see [`money`]).
     NonNegativeDecimal,
-    /// An integer ≥ 0.
+    /// An integer from 0 to [`limits::MAX_POINTS`].
     NonNegativeInteger,
     /// Any JSON array.
     Array,
@@ -45,6 +45,7 @@ pub fn check(path: &dyn fmt::Display, kind: Kind, value: &Value) -> Result<(), I
             if s.chars().count() > max {
                 return Err(ItemFailure::too_long(path, max));
             }
+            no_control(path, s)?;
         }
         Kind::Bool => {
             if !value.is_boolean() {
@@ -66,7 +67,7 @@ pub fn check(path: &dyn fmt::Display, kind: Kind, value: &Value) -> Result<(), I
             }
         }
         Kind::NonNegativeDecimal => {
-            let d = decimal(path, value)?;
+            let d = money(path, value)?;
             if d.is_sign_negative() && !d.is_zero() {
                 return Err(ItemFailure::invalid(format!(
                     "{path}: must not be negative"
@@ -74,9 +75,13 @@ pub fn check(path: &dyn fmt::Display, kind: Kind, value: &Value) -> Result<(), I
             }
         }
         Kind::NonNegativeInteger => {
-            if value.as_u64().is_none() {
+            if value
+                .as_u64()
+                .is_none_or(|n| n > limits::MAX_POINTS.unsigned_abs())
+            {
                 return Err(ItemFailure::invalid(format!(
-                    "{path}: must be a whole number ≥ 0"
+                    "{path}: must be a whole number from 0 to {}",
+                    limits::MAX_POINTS
                 )));
             }
         }
@@ -118,6 +123,7 @@ pub fn check(path: &dyn fmt::Display, kind: Kind, value: &Value) -> Result<(), I
                 if s.chars().count() > 100 {
                     return Err(ItemFailure::too_long(p, 100));
                 }
+                no_control(&p, s)?;
             }
         }
     }
@@ -130,16 +136,61 @@ fn expect_str<'a>(path: &dyn fmt::Display, value: &'a Value) -> Result<&'a str, 
         .ok_or_else(|| ItemFailure::invalid(format!("{path}: must be a string")))
 }
 
-/// A JSON number (or numeric string) as an exact decimal.
-pub fn decimal(path: &dyn fmt::Display, value: &Value) -> Result<Decimal, ItemFailure> {
+/// Refuses control characters (C0, DEL, C1) in ids, names and other one-line text.
+pub fn no_control(path: &dyn fmt::Display, s: &str) -> Result<(), ItemFailure> {
+    if limits::has_control(s) {
+        return Err(ItemFailure::invalid(format!(
+            "{path}: must not contain control characters"
+        )));
+    }
+    Ok(())
+}
+
+/// A money amount: a JSON number (or numeric string) as an exact decimal of at
+/// most [`limits::MAX_MONEY_DECIMALS`] decimal places and at most
+/// [`limits::MAX_MONEY_UNITS`] in size. Nothing is rounded: a value that does not
+/// fit is refused with a message naming the field and the bound.
+pub fn money(path: &dyn fmt::Display, value: &Value) -> Result<Decimal, ItemFailure> {
     let text = match value {
         Value::Number(n) => n.to_string(),
-        Value::String(s) => s.clone(),
+        Value::String(s) => s.trim().to_owned(),
         _ => return Err(ItemFailure::invalid(format!("{path}: must be a number"))),
     };
-    Decimal::from_str(&text)
-        .or_else(|_| Decimal::from_scientific(&text))
-        .map_err(|_| ItemFailure::invalid(format!("{path}: must be a number")))
+    let out_of_range = || {
+        ItemFailure::invalid(format!(
+            "{path}: must be between -{max} and {max}",
+            max = limits::MAX_MONEY_UNITS
+        ))
+    };
+    let parsed = Decimal::from_str_exact(&text).or_else(|_| Decimal::from_scientific(&text));
+    let d = match parsed {
+        Ok(d) => d,
+        // A number a decimal cannot hold exactly: too large, or too many digits.
+        Err(_) if text.parse::<f64>().is_ok_and(|f| !f.is_nan()) => {
+            let large = text.parse::<f64>().is_ok_and(|f| f.abs() > 1e12);
+            return Err(if large {
+                out_of_range()
+            } else {
+                too_many_decimals(path)
+            });
+        }
+        Err(_) => return Err(ItemFailure::invalid(format!("{path}: must be a number"))),
+    };
+    if d.abs() > limits::max_money() {
+        return Err(out_of_range());
+    }
+    let d = d.normalize();
+    if d.scale() > limits::MAX_MONEY_DECIMALS {
+        return Err(too_many_decimals(path));
+    }
+    Ok(d)
+}
+
+fn too_many_decimals(path: &dyn fmt::Display) -> ItemFailure {
+    ItemFailure::invalid(format!(
+        "{path}: at most {} decimal places",
+        limits::MAX_MONEY_DECIMALS
+    ))
 }
 
 pub fn parse_date(s: &str) -> Option<Date> {
@@ -263,12 +314,70 @@ mod tests {
     }
 
     #[test]
-    fn decimals_are_exact() {
-        assert_eq!(decimal(&"a", &json!(0.1)).unwrap().to_string(), "0.1");
+    fn money_is_exact_and_bounded() {
+        let ok = |v: Value| money(&"a", &v).map(|d| d.to_string());
+        assert_eq!(ok(json!(0.1)).unwrap(), "0.1");
+        assert_eq!(ok(json!("12.345")).unwrap(), "12.345");
+        assert_eq!(ok(json!(1.5e3)).unwrap(), "1500");
         assert_eq!(
-            decimal(&"a", &json!("12.345")).unwrap().to_string(),
-            "12.345"
+            ok(json!("1.500000000")).unwrap(),
+            "1.5",
+            "trailing zeros are no decimals"
         );
-        assert!(decimal(&"a", &json!(true)).is_err());
+        assert_eq!(ok(json!(1_000_000_000_000u64)).unwrap(), "1000000000000");
+        assert_eq!(ok(json!("0.000001")).unwrap(), "0.000001");
+        let message = |v: Value| money(&"amount", &v).unwrap_err().message;
+        let range = "amount: must be between -1000000000000 and 1000000000000";
+        for big in [
+            json!(1_000_000_000_001u64),
+            serde_json::from_str::<Value>("79228162514264337593543950335").unwrap(),
+            serde_json::from_str::<Value>("79228162514264337593543950336").unwrap(),
+            serde_json::from_str::<Value>("1e28").unwrap(),
+            serde_json::from_str::<Value>("-1e40").unwrap(),
+            json!("1e400"),
+        ] {
+            assert_eq!(message(big.clone()), range, "{big}");
+        }
+        for tiny in [
+            json!("0.0000001"),
+            json!("1e-40"),
+            json!("1.00000000000000000000000000001"),
+        ] {
+            assert_eq!(
+                message(tiny.clone()),
+                "amount: at most 6 decimal places",
+                "{tiny}"
+            );
+        }
+        for not_a_number in [json!(true), json!("ten"), json!("NaN"), json!([1])] {
+            assert_eq!(message(not_a_number), "amount: must be a number");
+        }
+        assert_eq!(
+            money(&"a", &json!("1e99")).unwrap_err().code,
+            ErrorCode::InvalidValue
+        );
+    }
+
+    #[test]
+    fn text_refuses_control_characters() {
+        let e = check(
+            &"customerAttributes.displayName",
+            Kind::Text(50),
+            &json!("a\u{0}b"),
+        )
+        .unwrap_err();
+        assert_eq!(e.code, ErrorCode::InvalidValue);
+        assert_eq!(
+            e.message,
+            "customerAttributes.displayName: must not contain control characters"
+        );
+        assert_eq!(
+            code(Kind::Tags, json!(["ok", "bad\n"])),
+            Some(ErrorCode::InvalidValue)
+        );
+        assert_eq!(
+            code(Kind::NonNegativeInteger, json!(1_000_000_000_001u64)),
+            Some(ErrorCode::InvalidValue)
+        );
     }
 }

@@ -4,7 +4,8 @@ use crate::outcome::ItemFailure;
 use serde_json::Value;
 use std::fmt;
 
-/// A merchant's customer id: 1–200 characters.
+/// A merchant's customer id: 1–200 characters, no control characters; compared
+/// byte for byte (no Unicode normalisation).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct CustomerId(String);
 
@@ -18,6 +19,7 @@ impl CustomerId {
         if s.chars().count() > Self::MAX_CHARS {
             return Err(ItemFailure::too_long("customerId", Self::MAX_CHARS));
         }
+        crate::fields::no_control(&"customerId", s)?;
         Ok(CustomerId(s.to_owned()))
     }
 
@@ -70,6 +72,13 @@ mod tests {
             CustomerId::parse(" ").unwrap_err().code,
             ErrorCode::InvalidValue
         );
+        let nul = CustomerId::parse("a\u{0}b").unwrap_err();
+        assert_eq!(nul.code, ErrorCode::InvalidValue);
+        assert_eq!(
+            nul.message,
+            "customerId: must not contain control characters"
+        );
+        assert!(CustomerId::parse("tab\there").is_err());
     }
 
     #[test]

@@ -6,13 +6,21 @@
 //! Time only enters through `now`: holds and lots expire lazily when the ledger
 //! is next read or changed, so no sweeper is needed for correctness.
 
+use crate::limits::MAX_BALANCE;
 use serde::{Deserialize, Serialize};
 
 /// Milliseconds since the epoch.
 pub type Millis = i64;
 
 pub const MINUTE: Millis = 60_000;
-pub const DAY: Millis = 24 * 60 * MINUTE;
+pub const DAY: Millis = 86_400_000;
+
+/// Sums points without overflow: every sum the ledger forms is bounded by
+/// [`MAX_BALANCE`] (a thousand times below `i64::MAX`), so saturation never
+/// happens in practice; it only rules out wrapping.
+fn sum(points: impl IntoIterator<Item = i64>) -> i64 {
+    points.into_iter().fold(0, i64::saturating_add)
+}
 
 /// Points earned by one credit, pending until `available_at`, spendable until `expires_at`.
 /// Stored compactly as `[id, remaining, availableAt]` or `[id, remaining, availableAt, expiresAt]`:
@@ -150,14 +158,14 @@ impl Entry {
     /// The signed change of the customer's points (held points count as spent
     /// while held; a release gives them back).
     pub fn points_delta(&self, hold_points: impl Fn(&str) -> i64) -> i64 {
-        let sum = |t: &[Take]| t.iter().map(|t| t.points).sum::<i64>();
+        let taken = |t: &[Take]| sum(t.iter().map(|t| t.points));
         match self {
             Entry::Credit { points, .. } => *points,
-            Entry::Debit { takes } => -sum(takes),
-            Entry::Hold { points, .. } => -points,
+            Entry::Debit { takes } => taken(takes).saturating_neg(),
+            Entry::Hold { points, .. } => points.saturating_neg(),
             Entry::HoldUsed { .. } => 0,
             Entry::HoldReleased { reference } => hold_points(reference),
-            Entry::Clawback { takes, debt } => -sum(takes) - debt,
+            Entry::Clawback { takes, debt } => taken(takes).saturating_add(*debt).saturating_neg(),
         }
     }
 }
@@ -169,6 +177,9 @@ pub enum Refusal {
     Insufficient { available: i64 },
     /// No active hold with that reference.
     NoSuchHold,
+    /// The credit would take the customer's points (or lifetime earnings) past
+    /// [`MAX_BALANCE`].
+    BalanceLimit,
 }
 
 /// A balance at one instant (SPEC §5.3, in points).
@@ -186,7 +197,7 @@ pub struct Balance {
 impl Balance {
     /// Available plus pending; held points are in neither.
     pub fn total(&self) -> i64 {
-        self.available + self.pending
+        self.available.saturating_add(self.pending)
     }
 }
 
@@ -222,13 +233,13 @@ impl Ledger {
 
     /// Expires holds and drops lots that can no longer matter at `now`.
     pub fn settle(&mut self, now: Millis) {
-        let mut i = 0;
-        while i < self.holds.len() {
-            if self.holds[i].expires_at <= now {
-                let hold = self.holds.swap_remove(i);
+        if self.holds.iter().any(|h| h.expires_at <= now) {
+            let (expired, active): (Vec<Hold>, Vec<Hold>) = std::mem::take(&mut self.holds)
+                .into_iter()
+                .partition(|h| h.expires_at <= now);
+            self.holds = active;
+            for hold in expired {
                 self.give_back(&hold.takes);
-            } else {
-                i += 1;
             }
         }
         let holds = &self.holds;
@@ -243,8 +254,8 @@ impl Ledger {
         settled.settle(now);
         let mut b = Balance {
             earned: self.earned,
-            held: settled.holds.iter().map(|h| h.points).sum(),
-            available: -settled.debt,
+            held: sum(settled.holds.iter().map(|h| h.points)),
+            available: settled.debt.saturating_neg(),
             ..Balance::default()
         };
         for lot in &settled.lots {
@@ -252,13 +263,13 @@ impl Ledger {
                 continue;
             }
             if lot.available_at > now {
-                b.pending += lot.remaining;
+                b.pending = b.pending.saturating_add(lot.remaining);
                 continue;
             }
-            b.available += lot.remaining;
+            b.available = b.available.saturating_add(lot.remaining);
             if let Some(at) = lot.expires_at {
                 b.next_expiring = match b.next_expiring {
-                    Some((t, n)) if t == at => Some((t, n + lot.remaining)),
+                    Some((t, n)) if t == at => Some((t, n.saturating_add(lot.remaining))),
                     Some((t, n)) if t < at => Some((t, n)),
                     _ => Some((at, lot.remaining)),
                 };
@@ -269,39 +280,65 @@ impl Ledger {
 
     /// Points spendable at `now` (after settling).
     fn available(&self, now: Millis) -> i64 {
-        self.lots
+        sum(self
+            .lots
             .iter()
             .filter(|l| l.available(now))
-            .map(|l| l.remaining)
-            .sum::<i64>()
-            - self.debt
+            .map(|l| l.remaining))
+        .saturating_sub(self.debt)
     }
 
-    /// Decides a credit of `points` (> 0).
+    /// Every point the customer holds in lots or holds, pending or not.
+    fn held_in_total(&self) -> i64 {
+        sum(self
+            .lots
+            .iter()
+            .map(|l| l.remaining)
+            .chain(self.holds.iter().map(|h| h.points)))
+    }
+
+    /// Decides a credit of `points` (> 0); refused when it would take the
+    /// customer's points or lifetime earnings past [`MAX_BALANCE`].
     pub fn credit(
         &mut self,
         now: Millis,
         points: i64,
         available_at: Millis,
         expires_at: Option<Millis>,
-    ) -> Entry {
+    ) -> Result<Entry, Refusal> {
+        self.decide_credit(now, points, available_at, expires_at, false)
+    }
+
+    /// Decides giving back `points` of spent points, available at once.
+    pub fn restore(
+        &mut self,
+        now: Millis,
+        points: i64,
+        expires_at: Option<Millis>,
+    ) -> Result<Entry, Refusal> {
+        self.decide_credit(now, points, now, expires_at, true)
+    }
+
+    fn decide_credit(
+        &mut self,
+        now: Millis,
+        points: i64,
+        available_at: Millis,
+        expires_at: Option<Millis>,
+        restored: bool,
+    ) -> Result<Entry, Refusal> {
         self.settle(now);
-        Entry::Credit {
+        let within = |total: i64| total.checked_add(points).is_some_and(|t| t <= MAX_BALANCE);
+        if !within(self.held_in_total()) || (!restored && !within(self.earned)) {
+            return Err(Refusal::BalanceLimit);
+        }
+        Ok(Entry::Credit {
             points,
             available_at,
             expires_at,
             debt_paid: points.min(self.debt),
-            restored: false,
-        }
-    }
-
-    /// Decides giving back `points` of spent points, available at once.
-    pub fn restore(&mut self, now: Millis, points: i64, expires_at: Option<Millis>) -> Entry {
-        let mut entry = self.credit(now, points, now, expires_at);
-        if let Entry::Credit { restored, .. } = &mut entry {
-            *restored = true;
-        }
-        entry
+            restored,
+        })
     }
 
     /// Decides spending `points` (> 0) of available points, soonest expiry first.
@@ -405,10 +442,10 @@ impl Ledger {
                 restored,
             } => {
                 if !restored {
-                    self.earned += points;
+                    self.earned = self.earned.saturating_add(*points);
                 }
-                self.debt -= debt_paid;
-                let remaining = points - debt_paid;
+                self.debt = self.debt.saturating_sub(*debt_paid);
+                let remaining = points.saturating_sub(*debt_paid);
                 if remaining > 0 {
                     self.lots.push(Lot {
                         id,
@@ -448,9 +485,10 @@ impl Ledger {
             }
             Entry::Clawback { takes, debt } => {
                 self.take(takes);
-                self.debt += debt;
+                self.debt = self.debt.saturating_add(*debt);
                 // Points taken back were never really earned.
-                self.earned -= takes.iter().map(|t| t.points).sum::<i64>() + debt;
+                let taken = sum(takes.iter().map(|t| t.points)).saturating_add(*debt);
+                self.earned = self.earned.saturating_sub(taken);
             }
         }
     }
@@ -468,7 +506,7 @@ impl Ledger {
     fn take(&mut self, takes: &[Take]) {
         for t in takes {
             if let Some(lot) = self.lots.iter_mut().find(|l| l.id == t.lot) {
-                lot.remaining -= t.points;
+                lot.remaining = lot.remaining.saturating_sub(t.points);
                 debug_assert!(lot.remaining >= 0, "a lot never goes negative");
             }
         }
@@ -477,7 +515,7 @@ impl Ledger {
     fn give_back(&mut self, takes: &[Take]) {
         for t in takes {
             if let Some(lot) = self.lots.iter_mut().find(|l| l.id == t.lot) {
-                lot.remaining += t.points;
+                lot.remaining = lot.remaining.saturating_add(t.points);
             }
         }
     }
@@ -495,7 +533,7 @@ fn take_in_order(lots: Vec<&Lot>, mut points: i64) -> (Vec<Take>, i64) {
             lot: lot.id,
             points: n,
         });
-        points -= n;
+        points = points.saturating_sub(n);
     }
     (takes, points)
 }

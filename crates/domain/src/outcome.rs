@@ -242,11 +242,13 @@ impl Outcome {
         impl serde::Serialize for Failed<'_> {
             fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
                 use serde::ser::SerializeMap;
+                // An offending value may be huge: the entry quotes a bounded part of it.
+                let quoted = self.customer_id.as_deref().map(crate::limits::quote);
                 let mut m = s.serialize_map(None)?;
                 m.serialize_entry("index", &self.index)?;
-                m.serialize_entry("customerId", self.customer_id)?;
+                m.serialize_entry("customerId", &quoted)?;
                 if let Some(k) = self.key {
-                    m.serialize_entry(k.field, &k.value)?;
+                    m.serialize_entry(k.field, &crate::limits::quote(&k.value))?;
                 }
                 m.serialize_entry("code", &self.code)?;
                 m.serialize_entry("error", self.message)?;
@@ -298,7 +300,7 @@ pub fn render(outcomes: &[Outcome]) -> RenderedOutcomes {
             buf.push(',');
         }
         o.write_entry(buf);
-        *n += 1;
+        *n = n.saturating_add(1);
     }
     r
 }
@@ -333,6 +335,30 @@ mod tests {
             json!({"index": 3, "customerId": "c1", "code": 3003,
                    "error": "customerAttributes.dateOfBirth: not a date (YYYY-MM-DD)",
                    "message": "customerAttributes.dateOfBirth: not a date (YYYY-MM-DD)"})
+        );
+    }
+
+    #[test]
+    fn failed_entries_quote_at_most_a_hundred_characters_of_a_long_value() {
+        let long = "x".repeat(15_000);
+        let o = Outcome::failed(
+            0,
+            Some(long.clone()),
+            ItemFailure::too_long("customerId", 200),
+        )
+        .with_key(Some(NaturalKey::transaction(long)));
+        let e = o.entry();
+        for field in ["customerId", "transactionId"] {
+            let quoted = e[field].as_str().unwrap();
+            assert_eq!(quoted.chars().count(), 101, "{field}");
+            assert!(quoted.ends_with('…'));
+        }
+        let id = "y".repeat(200);
+        let whole = Outcome::failed(1, Some(id.clone()), ItemFailure::missing("amount")).entry();
+        assert_eq!(
+            whole["customerId"],
+            id.as_str(),
+            "a valid id is quoted whole"
         );
     }
 

@@ -3,6 +3,7 @@
 use crate::chunk::{ChunkEffects, ChunkState, CustomerRecord, Touched};
 use crate::ids::CustomerId;
 use crate::ledger::{Balance, DAY, Entry, MINUTE, Millis, Refusal};
+use crate::limits::{MAX_BALANCE, MAX_POINTS};
 use crate::outcome::{ItemFailure, NaturalKey, Outcome, Success};
 use crate::settings::ProgramSettings;
 use crate::transactions::{LedgerItem, LedgerOp, Quantity, RedeemWith};
@@ -146,8 +147,9 @@ impl BalanceView {
 
 /// An instant as RFC 3339 UTC with `Z`.
 pub fn rfc3339(at: Millis) -> String {
-    let t = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(at) * 1_000_000)
-        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    let t =
+        time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(at).saturating_mul(1_000_000))
+            .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
     t.format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
 }
@@ -176,10 +178,17 @@ pub(crate) fn post(
         }),
         _ => transaction_id.clone().map(NaturalKey::transaction),
     };
-    let reported = item.customer_id.as_str().to_owned();
+    let customer = item.customer_id.clone();
+    let existed = state.customers.contains_key(&customer);
     match post_checked(state, out, touched, index, item, transaction_id) {
         Ok(success) => Outcome::succeeded(index, success),
-        Err(f) => Outcome::failed(index, Some(reported), f).with_key(key),
+        Err(f) => {
+            // A refused item records nothing, and creates no customer either.
+            if !existed {
+                state.customers.remove(&customer);
+            }
+            Outcome::failed(index, Some(customer.into_string()), f).with_key(key)
+        }
     }
 }
 
@@ -296,7 +305,7 @@ fn post_checked(
         ));
     }
     if let Some((field, at)) = item.transaction_time()
-        && at > now + MAX_CLOCK_SKEW
+        && at > now.saturating_add(MAX_CLOCK_SKEW)
     {
         return Err(ItemFailure::new(
             ErrorCode::TransactionTimeInvalid,
@@ -339,14 +348,17 @@ fn post_checked(
             return_window_days,
             ..
         } => {
-            let points = settings.cashback_points(amount);
+            let points = settings
+                .cashback_points(amount)
+                .ok_or_else(|| too_many_points("amount"))?;
             let entry = earn(
                 &mut book,
                 settings,
                 points,
                 transaction_time,
                 return_window_days,
-            );
+            )
+            .map_err(|r| refused(r, "amount", points))?;
             let mut p = Posting::new(MovementKind::Cashback, entry, points, transaction_time);
             p.amount = Some(amount);
             p.transaction_id = transaction_id.clone();
@@ -379,12 +391,19 @@ fn post_checked(
                     None,
                 ),
                 RedeemWith::Quantity(Quantity::Amount(a)) => {
-                    let p = settings.points_for_redemption(a);
+                    let p = settings
+                        .points_for_redemption(a)
+                        .ok_or_else(|| too_many_points("amount"))?;
                     let e = ledger.debit(now, p).map_err(|r| refused(r, "amount", p))?;
                     (e, p, a, None)
                 }
             };
-            let mut p = Posting::new(MovementKind::Redemption, entry, -points, transaction_time);
+            let mut p = Posting::new(
+                MovementKind::Redemption,
+                entry,
+                points.saturating_neg(),
+                transaction_time,
+            );
             p.amount = Some(value);
             p.transaction_id = transaction_id.clone();
             p.hold_reference = hold_reference;
@@ -403,16 +422,28 @@ fn post_checked(
         } => {
             let (points, value, field) = match quantity {
                 Quantity::Points(p) => (p, settings.value_of(p), "pointsToHold"),
-                Quantity::Amount(a) => (settings.points_for_redemption(a), a, "amountToHold"),
+                Quantity::Amount(a) => (
+                    settings
+                        .points_for_redemption(a)
+                        .ok_or_else(|| too_many_points("amountToHold"))?,
+                    a,
+                    "amountToHold",
+                ),
             };
             let reference = hold_reference(book.next_id());
-            let expires_at = now + i64::from(settings.hold_expiry_minutes) * MINUTE;
+            let expires_at =
+                now.saturating_add(i64::from(settings.hold_expiry_minutes).saturating_mul(MINUTE));
             let entry = book
                 .record
                 .ledger
                 .hold(now, reference.clone(), points, expires_at)
                 .map_err(|r| refused(r, field, points))?;
-            let mut p = Posting::new(MovementKind::Hold, entry, -points, transaction_time);
+            let mut p = Posting::new(
+                MovementKind::Hold,
+                entry,
+                points.saturating_neg(),
+                transaction_time,
+            );
             p.amount = Some(value);
             p.hold_reference = Some(reference.clone());
             book.record(p);
@@ -454,8 +485,11 @@ fn post_checked(
                 ),
                 None => None,
             };
-            let points = settings.cashback_points(total_paid);
-            let entry = earn(&mut book, settings, points, order_date, return_window_days);
+            let points = settings
+                .cashback_points(total_paid)
+                .ok_or_else(|| too_many_points("totalPaid"))?;
+            let entry = earn(&mut book, settings, points, order_date, return_window_days)
+                .map_err(|r| refused(r, "totalPaid", points))?;
             let mut p = Posting::new(MovementKind::Order, entry, points, order_date);
             p.amount = Some(total_paid);
             p.transaction_id = Some(order_id.clone());
@@ -463,7 +497,12 @@ fn post_checked(
             let id = book.record(p);
             let mut redeemed_points = 0;
             if let Some((entry, held)) = redeemed {
-                let mut p = Posting::new(MovementKind::Redemption, entry, -held, order_date);
+                let mut p = Posting::new(
+                    MovementKind::Redemption,
+                    entry,
+                    held.saturating_neg(),
+                    order_date,
+                );
                 p.amount = Some(settings.value_of(held));
                 p.hold_reference = hold_reference;
                 p.order_id = Some(order_id.clone());
@@ -511,15 +550,20 @@ fn earn(
     points: i64,
     at: Millis,
     return_window_days: Option<u32>,
-) -> Entry {
+) -> Result<Entry, Refusal> {
     let window = return_window_days.unwrap_or(settings.return_window_days);
-    let available_at = at + i64::from(window) * DAY;
+    let available_at = after_days(at, window);
     let expires = settings
         .points_expiry_days
-        .map(|d| available_at + i64::from(d) * DAY);
+        .map(|d| after_days(available_at, d));
     book.record
         .ledger
         .credit(book.now, points, available_at, expires)
+}
+
+/// The instant `days` days after `at` (instants are far from `Millis`' bounds).
+fn after_days(at: Millis, days: u32) -> Millis {
+    at.saturating_add(i64::from(days).saturating_mul(DAY))
 }
 
 fn adjust(
@@ -533,21 +577,31 @@ fn adjust(
     let now = book.now;
     let (points, amount) = match quantity {
         Quantity::Points(p) => (p, None),
-        Quantity::Amount(a) => (settings.points_for_adjustment(a), Some(a)),
+        Quantity::Amount(a) => (
+            settings
+                .points_for_adjustment(a)
+                .ok_or_else(|| too_many_points("amount"))?,
+            Some(a),
+        ),
     };
     let entry = match points {
         0 => return Err(ItemFailure::invalid("amount: worth less than one point")),
         p if p > 0 => {
             let expires = expiry_after_days
                 .or(settings.points_expiry_days)
-                .map(|d| now + i64::from(d) * DAY);
-            book.record.ledger.credit(now, p, now, expires)
+                .map(|d| after_days(now, d));
+            book.record
+                .ledger
+                .credit(now, p, now, expires)
+                .map_err(|r| refused(r, "amount", p))?
         }
-        p => book
-            .record
-            .ledger
-            .debit(now, -p)
-            .map_err(|r| refused(r, "amount", -p))?,
+        p => {
+            let spent = p.saturating_neg();
+            book.record
+                .ledger
+                .debit(now, spent)
+                .map_err(|r| refused(r, "amount", spent))?
+        }
     };
     let mut p = Posting::new(MovementKind::Manual, entry, points, now);
     p.amount = amount;
@@ -602,12 +656,13 @@ fn refund(
         }
     };
     let paid = original.amount.unwrap_or_default();
+    // Amounts are bounded (10^12 each, refunds never past the payment): the sums are exact.
     let before: Decimal = recorded
         .iter()
         .filter(|m| m.kind == MovementKind::Refund && m.reverses.as_deref() == Some(reversed))
         .filter_map(|m| m.amount)
-        .sum();
-    let remaining = paid - before;
+        .fold(Decimal::ZERO, Decimal::saturating_add);
+    let remaining = paid.saturating_sub(before);
     if remaining <= Decimal::ZERO {
         return Err(ItemFailure::new(
             ErrorCode::StateConflict,
@@ -625,24 +680,58 @@ fn refund(
         if paid.is_zero() {
             return points;
         }
-        i64::try_from((Decimal::from(points) * refunded / paid).floor()).unwrap_or(points)
+        Decimal::from(points)
+            .checked_mul(refunded)
+            .and_then(|p| p.checked_div(paid))
+            .and_then(|p| i64::try_from(p.floor()).ok())
+            .unwrap_or(points)
     };
-    let original_points = original.points.abs();
-    let moved = share(before + amount, original_points) - share(before, original_points);
+    let original_points = original.points.saturating_abs();
+    let refunded = before.saturating_add(amount);
+    let moved = share(refunded, original_points).saturating_sub(share(before, original_points));
     let now = book.now;
-    let expires = settings
-        .points_expiry_days
-        .map(|d| now + i64::from(d) * DAY);
+    let expires = settings.points_expiry_days.map(|d| after_days(now, d));
+    let completes = refunded == paid;
+    let redeemed: i64 = match &original.order_id {
+        Some(order) if earning && completes => sum_points(
+            recorded
+                .iter()
+                .filter(|m| {
+                    m.kind == MovementKind::Redemption && m.order_id.as_deref() == Some(order)
+                })
+                .map(|m| m.points.saturating_abs()),
+        ),
+        _ => 0,
+    };
     // A refund too small for one point still records itself (an entry that moves nothing).
     let entry = if earning {
         book.record.ledger.clawback(now, Some(original.id), moved)
     } else {
-        book.record.ledger.restore(now, moved, expires)
+        book.record
+            .ledger
+            .restore(now, moved, expires)
+            .map_err(|r| refused(r, "refundAmount", moved))?
+    };
+    // Both of a refund's movements are decided before either is recorded.
+    let restore = if redeemed > 0 {
+        let mut after = book.record.ledger.clone();
+        after.apply(book.next_id(), &entry);
+        Some(
+            after
+                .restore(now, redeemed, expires)
+                .map_err(|r| refused(r, "reverseTransactionId", redeemed))?,
+        )
+    } else {
+        None
     };
     let mut p = Posting::new(
         MovementKind::Refund,
         entry,
-        if earning { -moved } else { moved },
+        if earning {
+            moved.saturating_neg()
+        } else {
+            moved
+        },
         r.transaction_time,
     );
     p.amount = Some(amount);
@@ -650,28 +739,16 @@ fn refund(
     p.reverses = Some(reversed.clone());
     p.order_id = original.order_id.clone();
     let id = book.record(p);
-    let completes = before + amount == paid;
-    if earning
-        && completes
-        && let Some(order) = &original.order_id
-    {
-        let redeemed: i64 = recorded
-            .iter()
-            .filter(|m| m.kind == MovementKind::Redemption && m.order_id.as_deref() == Some(order))
-            .map(|m| m.points.abs())
-            .sum();
-        if redeemed > 0 {
-            let entry = book.record.ledger.restore(now, redeemed, expires);
-            let mut p = Posting::new(
-                MovementKind::RefundRestore,
-                entry,
-                redeemed,
-                r.transaction_time,
-            );
-            p.reverses = Some(reversed.clone());
-            p.order_id = Some(order.clone());
-            book.record(p);
-        }
+    if let Some(entry) = restore {
+        let mut p = Posting::new(
+            MovementKind::RefundRestore,
+            entry,
+            redeemed,
+            r.transaction_time,
+        );
+        p.reverses = Some(reversed.clone());
+        p.order_id = original.order_id.clone();
+        book.record(p);
     }
     Ok(Success::Refunded {
         customer_id: r.customer_id,
@@ -734,21 +811,31 @@ pub(crate) fn order_transactions(
     )
 }
 
-/// Credits the event rewards an events item earned; returns the points (0 when none).
+/// The points an events item's events earn: refused beyond [`MAX_POINTS`] in one item.
+pub(crate) fn event_reward_points(
+    settings: &ProgramSettings,
+    names: &[String],
+) -> Result<i64, ItemFailure> {
+    names
+        .iter()
+        .filter_map(|n| settings.event_rewards.get(n))
+        .try_fold(0i64, |total, p| total.checked_add(*p))
+        .filter(|p| *p <= MAX_POINTS)
+        .ok_or_else(|| too_many_points("events"))
+}
+
+/// Credits `points` (from [`event_reward_points`]) of event rewards; refused only
+/// when the customer's balance would pass its limit (never for a new customer).
 pub(crate) fn reward_events(
     state: &mut ChunkState,
     out: &mut ChunkEffects,
     touched: &mut Touched,
     index: u32,
     customer: &CustomerId,
-    names: &[String],
-) -> i64 {
-    let points: i64 = names
-        .iter()
-        .filter_map(|n| state.settings.event_rewards.get(n))
-        .sum();
+    points: i64,
+) -> Result<(), ItemFailure> {
     if points <= 0 {
-        return 0;
+        return Ok(());
     }
     let ChunkState {
         customers,
@@ -765,13 +852,25 @@ pub(crate) fn reward_events(
         now: *now,
         index,
     };
-    let expires = settings
-        .points_expiry_days
-        .map(|d| *now + i64::from(d) * DAY);
-    let entry = book.record.ledger.credit(*now, points, *now, expires);
+    let expires = settings.points_expiry_days.map(|d| after_days(*now, d));
+    let entry = book
+        .record
+        .ledger
+        .credit(*now, points, *now, expires)
+        .map_err(|r| refused(r, "events", points))?;
     book.record(Posting::new(MovementKind::EventReward, entry, points, *now));
     touched.ledger(customer);
-    points
+    Ok(())
+}
+
+fn sum_points(points: impl IntoIterator<Item = i64>) -> i64 {
+    points.into_iter().fold(0, i64::saturating_add)
+}
+
+fn too_many_points(field: &str) -> ItemFailure {
+    ItemFailure::invalid(format!(
+        "{field}: worth more than {MAX_POINTS} points at this program's factors"
+    ))
 }
 
 /// A hold's reference, unique per tenant because movement ids are.
@@ -788,6 +887,9 @@ fn refused(r: Refusal, field: &str, points: i64) -> ItemFailure {
                 available.max(0)
             ),
         ),
+        Refusal::BalanceLimit => ItemFailure::invalid(format!(
+            "{field}: {points} more points would take the customer past {MAX_BALANCE} points"
+        )),
         Refusal::NoSuchHold => ItemFailure::new(
             ErrorCode::HoldNotFound,
             format!(

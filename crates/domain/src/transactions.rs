@@ -3,6 +3,7 @@
 use crate::fields;
 use crate::ids::{CustomerId, reported_customer_id};
 use crate::ledger::Millis;
+use crate::limits;
 use crate::outcome::{ItemFailure, NaturalKey, ParseResult, Rejected};
 use rust_decimal::Decimal;
 use serde_json::{Map, Value};
@@ -174,6 +175,19 @@ impl Fields {
             .ok_or_else(|| ItemFailure::missing(name))
     }
 
+    /// A transaction id, order id or hold reference: text without control characters.
+    fn id(&mut self, name: &str) -> Result<Option<String>, ItemFailure> {
+        let id = self.text(name, MAX_TRANSACTION_ID_CHARS)?;
+        if let Some(id) = &id {
+            fields::no_control(&name, id)?;
+        }
+        Ok(id)
+    }
+
+    fn required_id(&mut self, name: &str) -> Result<String, ItemFailure> {
+        self.id(name)?.ok_or_else(|| ItemFailure::missing(name))
+    }
+
     fn time(&mut self, name: &str) -> Result<Option<Millis>, ItemFailure> {
         let Some(v) = self.take(name) else {
             return Ok(None);
@@ -193,12 +207,20 @@ impl Fields {
         self.time(name)?.ok_or_else(|| ItemFailure::missing(name))
     }
 
+    /// Signed points, at most [`limits::MAX_POINTS`] either way.
     fn integer(&mut self, name: &str) -> Result<Option<i64>, ItemFailure> {
-        match self.take(name) {
-            None => Ok(None),
-            Some(v) => v.as_i64().map(Some).ok_or_else(|| {
-                ItemFailure::invalid(format!("{name}: must be a whole number of points"))
-            }),
+        let Some(v) = self.take(name) else {
+            return Ok(None);
+        };
+        let in_range = |n: i64| n.unsigned_abs() <= limits::MAX_POINTS.unsigned_abs();
+        match v.as_i64() {
+            Some(n) if in_range(n) => Ok(Some(n)),
+            Some(_) => Err(points_out_of_range(name)),
+            // Beyond i64 (or written with an exponent): too large, or not whole.
+            None if v.as_f64().is_some_and(|f| f.abs() > 1e12) => Err(points_out_of_range(name)),
+            None => Err(ItemFailure::invalid(format!(
+                "{name}: must be a whole number of points"
+            ))),
         }
     }
 
@@ -226,7 +248,7 @@ impl Fields {
 
     fn money(&mut self, name: &str) -> Result<Option<Decimal>, ItemFailure> {
         self.take(name)
-            .map(|v| fields::decimal(&name, &v))
+            .map(|v| fields::money(&name, &v))
             .transpose()
     }
 
@@ -247,6 +269,13 @@ impl Fields {
             d => Ok(d),
         }
     }
+}
+
+fn points_out_of_range(name: &str) -> ItemFailure {
+    ItemFailure::invalid(format!(
+        "{name}: must be between -{max} and {max} points",
+        max = limits::MAX_POINTS
+    ))
 }
 
 /// Reads the customer and the item's natural key, then the op's own fields.
@@ -287,7 +316,7 @@ pub fn parse_balance(item: Value) -> ParseResult<LedgerItem> {
 /// `balance-adjustment` item: `amount` is signed points (≠ 0).
 pub fn parse_adjustment(item: Value) -> ParseResult<LedgerItem> {
     parse_with(item, Some("transactionId"), |f| {
-        let transaction_id = f.text("transactionId", MAX_TRANSACTION_ID_CHARS)?;
+        let transaction_id = f.id("transactionId")?;
         let points = f
             .integer("amount")?
             .ok_or_else(|| ItemFailure::missing("amount"))?;
@@ -313,7 +342,7 @@ pub fn parse_adjustment(item: Value) -> ParseResult<LedgerItem> {
 /// required; exactly one of `points` / `amount` (money).
 pub fn parse_manual(item: Value) -> ParseResult<LedgerItem> {
     parse_with(item, Some("transactionId"), |f| {
-        let transaction_id = f.required_text("transactionId", MAX_TRANSACTION_ID_CHARS)?;
+        let transaction_id = f.required_id("transactionId")?;
         f.required_text("username", MAX_REASON_CHARS)?;
         let reason = f.required_text("reason", MAX_REASON_CHARS)?;
         let quantity = match (f.integer("points")?, f.money("amount")?) {
@@ -344,7 +373,7 @@ pub fn parse_manual(item: Value) -> ParseResult<LedgerItem> {
 /// `cashback` item and `POST /transactions/cashback`.
 pub fn parse_cashback(item: Value) -> ParseResult<LedgerItem> {
     parse_with(item, Some("transactionId"), |f| {
-        let transaction_id = f.required_text("transactionId", MAX_TRANSACTION_ID_CHARS)?;
+        let transaction_id = f.required_id("transactionId")?;
         let transaction_time = f.required_time("transactionTime")?;
         let amount = f
             .non_negative_money("amount")?
@@ -370,11 +399,11 @@ pub fn parse_cashback(item: Value) -> ParseResult<LedgerItem> {
 /// `redeem` item and `POST /transactions/redeem`: exactly one of `amount`, `points`, `holdReference`.
 pub fn parse_redeem(item: Value) -> ParseResult<LedgerItem> {
     parse_with(item, Some("transactionId"), |f| {
-        let transaction_id = f.required_text("transactionId", MAX_TRANSACTION_ID_CHARS)?;
+        let transaction_id = f.required_id("transactionId")?;
         let transaction_time = f.required_time("transactionTime")?;
         let amount = f.positive_money("amount")?;
         let points = f.positive_integer("points")?;
-        let hold = f.text("holdReference", MAX_TRANSACTION_ID_CHARS)?;
+        let hold = f.id("holdReference")?;
         let with = match (amount, points, hold) {
             (Some(a), None, None) => RedeemWith::Quantity(Quantity::Amount(a)),
             (None, Some(p), None) => RedeemWith::Quantity(Quantity::Points(p)),
@@ -421,7 +450,7 @@ pub fn parse_hold(item: Value) -> ParseResult<LedgerItem> {
 /// `orders` item and `POST /orders` (SPEC §5.7).
 pub fn parse_order(item: Value) -> ParseResult<LedgerItem> {
     parse_with(item, Some("orderId"), |f| {
-        let order_id = f.required_text("orderId", MAX_TRANSACTION_ID_CHARS)?;
+        let order_id = f.required_id("orderId")?;
         let order_date = f.required_time("orderDate")?;
         let total_paid = f
             .non_negative_money("totalPaid")?
@@ -443,7 +472,7 @@ pub fn parse_order(item: Value) -> ParseResult<LedgerItem> {
         let hold_reference = match f.take("redemption") {
             None => None,
             Some(Value::Object(r)) => Fields { obj: r }
-                .text("pointsHoldReference", MAX_TRANSACTION_ID_CHARS)
+                .id("pointsHoldReference")
                 .map_err(|e| ItemFailure::new(e.code, format!("redemption.{}", e.message)))?,
             Some(_) => return Err(ItemFailure::invalid("redemption: must be an object")),
         };
@@ -473,10 +502,8 @@ pub fn parse_order(item: Value) -> ParseResult<LedgerItem> {
 /// `POST /transactions/refund` (SPEC §5.9).
 pub fn parse_refund(item: Value) -> ParseResult<LedgerItem> {
     parse_with(item, Some("refundTransactionId"), |f| {
-        let refund_transaction_id =
-            f.required_text("refundTransactionId", MAX_TRANSACTION_ID_CHARS)?;
-        let reverse_transaction_id =
-            f.required_text("reverseTransactionId", MAX_TRANSACTION_ID_CHARS)?;
+        let refund_transaction_id = f.required_id("refundTransactionId")?;
+        let reverse_transaction_id = f.required_id("reverseTransactionId")?;
         let transaction_time = f.required_time("transactionTime")?;
         Ok(LedgerOp::Refund {
             refund_transaction_id,
@@ -497,6 +524,10 @@ pub fn parse_order_id(item: Value) -> ParseResult<String> {
         Value::String(s) if s.chars().count() > MAX_TRANSACTION_ID_CHARS => Err(Rejected::new(
             Some(s),
             ItemFailure::too_long("item", MAX_TRANSACTION_ID_CHARS),
+        )),
+        Value::String(s) if crate::limits::has_control(&s) => Err(Rejected::new(
+            Some(s),
+            ItemFailure::invalid("item: the order id must not contain control characters"),
         )),
         Value::String(s) => Ok(s),
         Value::Number(n) => Ok(n.to_string()),

@@ -19,7 +19,7 @@ fn run(
 }
 
 fn credit(l: &mut Ledger, id: i64, now: Millis, points: i64, avail: Millis, exp: Option<Millis>) {
-    let e = l.credit(now, points, avail, exp);
+    let e = l.credit(now, points, avail, exp).unwrap();
     l.apply(id, &e);
 }
 
@@ -143,7 +143,7 @@ fn a_clawback_beyond_the_points_leaves_a_debt_that_later_credits_pay() {
         l.clone().debit(1, 1),
         Err(Refusal::Insufficient { available: -80 })
     );
-    let e = l.credit(2, 50, 2, None);
+    let e = l.credit(2, 50, 2, None).unwrap();
     assert_eq!(
         e,
         Entry::Credit {
@@ -379,7 +379,7 @@ proptest! {
                     model.earned += points;
                     model.lots.push((id, points - paid, available_at, expires_at));
                     credits.push(id);
-                    Some(Ok(ledger.credit(now, points, available_at, expires_at)))
+                    Some(ledger.credit(now, points, available_at, expires_at))
                 }
                 Op::Spend { points } => {
                     let ok = model.available(now) >= points;

@@ -70,7 +70,7 @@ fn entries(outcomes: &[Outcome]) -> Vec<Value> {
 
 fn with_points(points: i64) -> Ledger {
     let mut l = Ledger::default();
-    let e = l.credit(0, points, 0, None);
+    let e = l.credit(0, points, 0, None).unwrap();
     l.apply(1, &e);
     l
 }
@@ -273,9 +273,9 @@ fn balance_inquiry_reports_the_twelve_fields_and_moves_nothing() {
         ..ProgramSettings::default()
     };
     let mut l = with_points(100);
-    let e = l.credit(0, 20, NOW + DAY, Some(NOW + 9 * DAY));
+    let e = l.credit(0, 20, NOW + DAY, Some(NOW + 9 * DAY)).unwrap();
     l.apply(2, &e);
-    let e = l.credit(0, 30, 0, Some(NOW + 3 * DAY));
+    let e = l.credit(0, 30, 0, Some(NOW + 3 * DAY)).unwrap();
     l.apply(3, &e);
     let items = chunk(
         BatchType::BalanceInquiry,
