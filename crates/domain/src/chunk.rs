@@ -118,6 +118,33 @@ impl ChunkItems {
         )
     }
 
+    /// A chunk of the one item `text` at `index` that fails with `failure` unapplied:
+    /// how the engine records an item isolated as the cause of an internal error.
+    pub fn failing(
+        batch_type: BatchType,
+        index: u32,
+        text: &str,
+        failure: ItemFailure,
+    ) -> ChunkItems {
+        let rejected = Rejected::new(claimed_customer_id(text), failure);
+        fn one<T>(index: u32, r: Rejected) -> Vec<Parsed<T>> {
+            vec![Parsed {
+                index,
+                item: Err(r),
+            }]
+        }
+        match batch_type {
+            BatchType::Customers => ChunkItems::Customers(one(index, rejected)),
+            BatchType::Events => ChunkItems::Events(one(index, rejected)),
+            BatchType::OrderTransactions => ChunkItems::OrderTransactions(one(index, rejected)),
+            BatchType::BalanceInquiry
+            | BatchType::BalanceAdjustment
+            | BatchType::Cashback
+            | BatchType::Redeem
+            | BatchType::Orders => ChunkItems::Ledger(one(index, rejected)),
+        }
+    }
+
     /// One ledger item outside any job (a single call).
     pub fn single(item: LedgerItem) -> ChunkItems {
         ChunkItems::Ledger(vec![Parsed {
@@ -206,28 +233,30 @@ impl ChunkItems {
     }
 }
 
-/// An item over [`limits::MAX_ITEM_BYTES`] fails unparsed; only its `customerId`
-/// is read, for its failure entry.
+/// An item over [`limits::MAX_ITEM_BYTES`] fails unparsed.
 fn oversized(text: &str) -> Rejected {
-    #[derive(serde::Deserialize)]
-    struct Key {
-        #[serde(rename = "customerId")]
-        customer_id: Option<Value>,
-    }
-    let customer_id = serde_json::from_str::<Key>(text)
-        .ok()
-        .and_then(|k| match k.customer_id? {
-            Value::String(s) => Some(s),
-            Value::Number(n) => Some(n.to_string()),
-            _ => None,
-        });
     Rejected::new(
-        customer_id,
+        claimed_customer_id(text),
         ItemFailure::new(
             wire::ErrorCode::LimitExceeded,
             format!("item: larger than {} bytes", limits::MAX_ITEM_BYTES),
         ),
     )
+}
+
+/// The `customerId` an item's text names, read without building the rest of
+/// it (for the failure entry of an item that is not applied).
+fn claimed_customer_id(text: &str) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Key {
+        #[serde(rename = "customerId")]
+        customer_id: Option<Value>,
+    }
+    match serde_json::from_str::<Key>(text).ok()?.customer_id? {
+        Value::String(s) => Some(s),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
 }
 
 /// A stored customer.

@@ -1,7 +1,9 @@
 //! The job engine: workers claim jobs fairly, process them chunk by chunk under a renewed lease, and give them back on shutdown.
 #![forbid(unsafe_code)]
 
-use domain::ChunkItems;
+use domain::{ChunkItems, ErrorCode, ItemFailure};
+use futures::FutureExt;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 use store::{ChunkWork, Claim, Store, StoreError, add};
@@ -9,7 +11,7 @@ use time::OffsetDateTime;
 use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
-use tracing::{debug, info, warn};
+use tracing::{debug, error, info, warn};
 
 pub use tokio_util::sync::CancellationToken as Shutdown;
 
@@ -134,8 +136,17 @@ impl Engine {
             {
                 Ok(Some(claim)) => {
                     backoff.reset();
-                    debug!(worker, job = claim.fence.job_id, "claimed");
-                    self.run_job(claim, &shutdown).await;
+                    let job = claim.fence.job_id;
+                    debug!(worker, job, "claimed");
+                    // Chunks catch their own panics; this catches the engine's, so a
+                    // worker never dies. The job's lease then lapses and it is taken over.
+                    if AssertUnwindSafe(self.run_job(claim, &shutdown))
+                        .catch_unwind()
+                        .await
+                        .is_err()
+                    {
+                        error!(worker, job, "a job run panicked; its lease will lapse");
+                    }
                 }
                 Ok(None) => {
                     let other_processes = self.store.job_wakeups();
@@ -163,14 +174,12 @@ impl Engine {
     async fn run_job(&self, claim: Claim, shutdown: &CancellationToken) -> RunEnd {
         let fence = claim.fence;
         let lost = CancellationToken::new();
-        let heartbeat = tokio::spawn(heartbeat(
-            self.store.clone(),
-            fence,
-            self.config.lease,
-            lost.clone(),
-        ));
-        let end = self.chunk_loop(&claim, shutdown, &lost).await;
-        heartbeat.abort();
+        // The heartbeat runs in this task, not a task of its own: a lease is renewed
+        // only while the worker that holds it is alive.
+        let end = tokio::select! {
+            end = self.chunk_loop(&claim, shutdown, &lost) => end,
+            never = heartbeat(self.store.clone(), fence, self.config.lease, lost.clone()) => match never {},
+        };
         if end == RunEnd::Released
             && let Err(e) = self.store.release_job(fence).await
         {
@@ -190,6 +199,8 @@ impl Engine {
         let mut cursor = claim.cursor;
         let mut backoff = Backoff::default();
         let mut failures = 0;
+        // While a failing range is searched for its guilty item, chunks are narrowed.
+        let mut isolation = Isolation::new(self.config.chunk_size);
         loop {
             if lost.is_cancelled() {
                 return RunEnd::Fenced;
@@ -197,24 +208,23 @@ impl Engine {
             if shutdown.is_cancelled() {
                 return RunEnd::Released;
             }
-            let outcome = match self.next_chunk(claim, cursor).await {
-                Ok(Some(items)) => {
-                    let now = OffsetDateTime::now_utc();
-                    let work = ChunkWork {
-                        tenant_id: claim.tenant_id,
-                        from: cursor,
-                        items,
-                        now,
-                        retention: self.config.retention,
-                        lease_until: add(now, self.config.lease),
-                    };
-                    self.store.apply_chunk(fence, work).await
-                }
+            let size = isolation.chunk_size(cursor);
+            let raw = match self.store.load_items(fence.job_id, cursor, size).await {
                 // No items left to read: the job was stopped (its items are dropped).
-                Ok(None) => return RunEnd::Fenced,
+                Ok(raw) if raw.is_empty() => return RunEnd::Fenced,
+                Ok(raw) => raw,
+                Err(e) => {
+                    warn!(job = fence.job_id, cursor, error = %e, "loading a chunk failed");
+                    backoff.wait(shutdown).await;
+                    continue;
+                }
+            };
+            let count = raw.len() as u32;
+            let outcome = match parse(claim.batch_type, raw.clone()).await {
+                Ok(items) => self.apply(claim, cursor, items).await,
                 Err(e) => Err(e),
             };
-            match outcome {
+            let error = match outcome {
                 Ok(committed) => {
                     backoff.reset();
                     failures = 0;
@@ -223,23 +233,104 @@ impl Engine {
                         info!(job = fence.job_id, %state, "job finished");
                         return RunEnd::Finished;
                     }
+                    continue;
                 }
                 Err(StoreError::Fenced) => return RunEnd::Fenced,
-                Err(e) => {
-                    failures += 1;
-                    warn!(job = fence.job_id, cursor, failures, error = %e, "a chunk failed");
-                    if failures >= self.config.chunk_attempts {
-                        // A chunk that keeps failing must not hold a worker forever.
-                        // The cause stays in the log; the tenant sees where it stopped.
-                        let reason = format!(
-                            "an internal error stopped the job at item {cursor}; the items before it were applied"
-                        );
-                        return self.fail(claim, &reason).await;
+                Err(e) => e,
+            };
+            failures += 1;
+            warn!(job = fence.job_id, cursor, items = count, failures, error = %error, "a chunk failed");
+            // A panic is deterministic: search for its item at once. Another error may
+            // be passing (a lost connection): retry first, and search only while the
+            // database answers, so an outage never fails good items.
+            let deterministic = matches!(error, StoreError::Panicked(_));
+            if !deterministic && failures < RETRIES_BEFORE_ISOLATING {
+                backoff.wait(shutdown).await;
+                continue;
+            }
+            if !deterministic && self.store.ping().await.is_err() {
+                backoff.wait(shutdown).await;
+                continue;
+            }
+            if count > 1 {
+                isolation.narrow(cursor, count);
+                failures = 0;
+                backoff.reset();
+                continue;
+            }
+            // One item alone fails: it fails with 5000, and the job goes on.
+            let (index, text) = &raw[0];
+            match self.fail_item(claim, *index, text, &error).await {
+                Ok(committed) => {
+                    backoff.reset();
+                    failures = 0;
+                    cursor = committed.cursor;
+                    if committed.finished.is_some() {
+                        return RunEnd::Finished;
                     }
+                }
+                Err(StoreError::Fenced) => return RunEnd::Fenced,
+                Err(e) if failures >= self.config.chunk_attempts => {
+                    warn!(job = fence.job_id, cursor, error = %e, "recording an isolated item failed");
+                    // The cause stays in the log; the tenant sees where it stopped.
+                    let reason = format!(
+                        "an internal error stopped the job at item {cursor}; the items before it were applied"
+                    );
+                    return self.fail(claim, &reason).await;
+                }
+                Err(e) => {
+                    warn!(job = fence.job_id, cursor, error = %e, "recording an isolated item failed");
                     backoff.wait(shutdown).await;
                 }
             }
         }
+    }
+
+    /// Applies a chunk; a panic anywhere in it (store or domain) becomes its error.
+    async fn apply(
+        &self,
+        claim: &Claim,
+        from: u32,
+        items: ChunkItems,
+    ) -> Result<store::ChunkCommitted, StoreError> {
+        let now = OffsetDateTime::now_utc();
+        let work = ChunkWork {
+            tenant_id: claim.tenant_id,
+            from,
+            items,
+            now,
+            retention: self.config.retention,
+            lease_until: add(now, self.config.lease),
+        };
+        AssertUnwindSafe(self.store.apply_chunk(claim.fence, work))
+            .catch_unwind()
+            .await
+            .unwrap_or_else(|panic| Err(StoreError::from_panic(&*panic)))
+    }
+
+    /// Records the item at `index` as failed with 5000, unapplied; the cause goes to
+    /// the log under an id the failure entry names.
+    async fn fail_item(
+        &self,
+        claim: &Claim,
+        index: u32,
+        text: &str,
+        cause: &StoreError,
+    ) -> Result<store::ChunkCommitted, StoreError> {
+        let incident = incident_id();
+        error!(
+            job = claim.fence.job_id,
+            index,
+            request_id = %incident,
+            error = %cause,
+            "an item caused an internal error; it fails alone and the job goes on"
+        );
+        let failure = ItemFailure::new(
+            ErrorCode::Internal,
+            format!("internal error (see server log, requestId {incident})"),
+        );
+        let items = ChunkItems::failing(claim.batch_type, index, text, failure);
+        self.apply(claim, index, items).await
     }
 
     async fn fail(&self, claim: &Claim, reason: &str) -> RunEnd {
@@ -259,28 +350,6 @@ impl Engine {
         RunEnd::Failed
     }
 
-    async fn next_chunk(
-        &self,
-        claim: &Claim,
-        cursor: u32,
-    ) -> Result<Option<ChunkItems>, StoreError> {
-        let raw = self
-            .store
-            .load_items(claim.fence.job_id, cursor, self.config.chunk_size)
-            .await?;
-        if raw.is_empty() {
-            return Ok(None);
-        }
-        let batch_type = claim.batch_type;
-        // Parsing a thousand items is CPU work: keep it off the async threads.
-        tokio::task::spawn_blocking(move || {
-            ChunkItems::parse(batch_type, raw.iter().map(|(i, t)| (*i, t.as_str())))
-        })
-        .await
-        .map(Some)
-        .map_err(StoreError::other)
-    }
-
     async fn purge_loop(&self, shutdown: CancellationToken) {
         loop {
             match self.store.purge_expired(OffsetDateTime::now_utc()).await {
@@ -296,13 +365,74 @@ impl Engine {
     }
 }
 
-/// Renews the lease every third of its length; cancels `lost` when the fence broke.
+/// Consecutive failures of a chunk with an error that may pass (not a panic)
+/// before the chunk is searched for a guilty item.
+const RETRIES_BEFORE_ISOLATING: u32 = 3;
+
+/// Parses raw items off the async threads (a thousand items is CPU work); a
+/// panic while parsing is the chunk's error like any other.
+async fn parse(
+    batch_type: wire::BatchType,
+    raw: Vec<(u32, String)>,
+) -> Result<ChunkItems, StoreError> {
+    tokio::task::spawn_blocking(move || {
+        ChunkItems::parse(batch_type, raw.iter().map(|(i, t)| (*i, t.as_str())))
+    })
+    .await
+    .map_err(|e| match e.try_into_panic() {
+        Ok(panic) => StoreError::from_panic(&*panic),
+        Err(e) => StoreError::other(e),
+    })
+}
+
+/// The search for the item that makes a range of a job fail: the failing chunk
+/// is halved until one item is alone, then chunks grow back to full size once
+/// the cursor has passed the range.
+struct Isolation {
+    full: u32,
+    size: u32,
+    /// End of the range known to hold a failing item.
+    until: u32,
+}
+
+impl Isolation {
+    fn new(full: u32) -> Isolation {
+        let full = full.max(1);
+        Isolation {
+            full,
+            size: full,
+            until: 0,
+        }
+    }
+
+    /// Items to load at `cursor`.
+    fn chunk_size(&mut self, cursor: u32) -> u32 {
+        if cursor >= self.until {
+            self.size = self.full;
+        }
+        self.size
+    }
+
+    /// The `count` items at `cursor` failed together.
+    fn narrow(&mut self, cursor: u32, count: u32) {
+        self.until = cursor.saturating_add(count);
+        self.size = (count / 2).max(1);
+    }
+}
+
+/// An id for an internal error, logged with its cause and quoted to the tenant.
+fn incident_id() -> String {
+    format!("{:024x}", rand::random::<u128>() >> 32)
+}
+
+/// Renews the lease every third of its length; cancels `lost` when the fence
+/// broke, then waits forever (the run ends through `lost`).
 async fn heartbeat(
     store: Arc<dyn Store>,
     fence: store::Fence,
     lease: Duration,
     lost: CancellationToken,
-) {
+) -> std::convert::Infallible {
     let every = lease / 3;
     loop {
         tokio::time::sleep(every).await;
@@ -314,7 +444,7 @@ async fn heartbeat(
             Ok(false) => {
                 debug!(job = fence.job_id, "lease lost (stopped or taken over)");
                 lost.cancel();
-                return;
+                return std::future::pending().await;
             }
             Err(e) => warn!(job = fence.job_id, error = %e, "renewing the lease failed"),
         }

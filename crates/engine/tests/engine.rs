@@ -157,11 +157,45 @@ async fn drain_processes_every_runnable_job() {
 }
 
 #[tokio::test]
-async fn a_chunk_that_keeps_failing_fails_its_job_instead_of_holding_a_worker() {
+async fn items_that_fail_internally_fail_alone_with_5000() {
     let (store, tenant, job, dir) = setup(10).await;
-    // Break the table the chunk writes to: every attempt fails.
+    // Break the table the chunk writes to: every item fails, each alone.
     let conn = rusqlite::Connection::open(dir.path().join("e.db")).unwrap();
     conn.execute_batch("DROP TABLE events").unwrap();
+    let engine = Engine::new(store.clone(), EngineConfig::default());
+    engine.drain().await.unwrap();
+    let (record, results) = store.job_with_results(tenant, job).await.unwrap().unwrap();
+    assert_eq!(
+        (record.state, record.processed, record.error_count),
+        (JobState::Failed, 10, 10)
+    );
+    let failed: serde_json::Value = serde_json::from_str(&domain::outcome::join_fragments(
+        results.iter().map(|r| r.failed.as_str()),
+    ))
+    .unwrap();
+    for (i, f) in failed.as_array().unwrap().iter().enumerate() {
+        assert_eq!(
+            (f["index"].as_u64(), f["code"].as_u64()),
+            (Some(i as u64), Some(5000))
+        );
+        assert_eq!(f["customerId"], format!("c{i}"));
+        assert!(
+            !f["error"].as_str().unwrap().contains("events"),
+            "no internals"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_job_whose_failures_cannot_be_recorded_fails_instead_of_holding_a_worker() {
+    let (store, tenant, job, dir) = setup(10).await;
+    // No chunk can commit, not even one recording an isolated item's failure.
+    let conn = rusqlite::Connection::open(dir.path().join("e.db")).unwrap();
+    conn.execute_batch(
+        "CREATE TRIGGER no_results BEFORE INSERT ON job_results \
+         BEGIN SELECT RAISE(ABORT, 'the disk is on fire'); END;",
+    )
+    .unwrap();
     let engine = Engine::new(
         store.clone(),
         EngineConfig {
@@ -178,7 +212,7 @@ async fn a_chunk_that_keeps_failing_fails_its_job_instead_of_holding_a_worker() 
         "{error}"
     );
     assert!(
-        !error.contains("events"),
+        !error.contains("fire"),
         "no internals in what the tenant sees: {error}"
     );
 }

@@ -92,7 +92,7 @@ fn guarded<T>(
     f: impl FnOnce(&Connection) -> Result<T, StoreError>,
 ) -> Result<T, StoreError> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(conn)))
-        .unwrap_or_else(|_| Err(StoreError::Conflict("a write operation panicked".into())))
+        .unwrap_or_else(|panic| Err(StoreError::from_panic(&*panic)))
 }
 
 fn in_savepoint<T>(
@@ -217,7 +217,8 @@ mod tests {
         let after = writer.write(Weight::Short, |c| insert(c, 4));
         let (ok, fails, panics, after) = tokio::join!(ok, fails, panics, after);
         assert!(ok.is_ok() && after.is_ok());
-        assert!(fails.is_err() && panics.is_err());
+        assert!(fails.is_err());
+        assert!(matches!(panics, Err(StoreError::Panicked(m)) if m == "bug in an operation"));
         let rows: Vec<i64> = writer
             .write(Weight::Short, |c| {
                 let mut st = c

@@ -23,6 +23,10 @@ pub enum StoreError {
     IdempotencyConflict,
     #[error("the tenant's queue holds {unprocessed} unprocessed items (limit {limit})")]
     QueueFull { unprocessed: u64, limit: u64 },
+    /// The operation panicked (a bug, or input no rule foresaw); what it wrote was
+    /// rolled back. Deterministic: running it again panics again.
+    #[error("the operation panicked: {0}")]
+    Panicked(String),
     #[error(transparent)]
     Other(#[from] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -30,6 +34,16 @@ pub enum StoreError {
 impl StoreError {
     pub fn other(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
         StoreError::Other(Box::new(e))
+    }
+
+    /// The error a caught panic becomes, with its message when it has one.
+    pub fn from_panic(payload: &(dyn std::any::Any + Send)) -> StoreError {
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "(no message)".to_owned());
+        StoreError::Panicked(message)
     }
 }
 
