@@ -40,6 +40,9 @@ const PAGE_BYTES: i64 = 2048;
 /// Address space each connection may map of the database file (pages are shared with the OS cache).
 const MMAP_BYTES: i64 = 1 << 30;
 
+/// The WAL file's size kept after a checkpoint resets it (bytes).
+const WAL_SIZE_LIMIT: i64 = 64 << 20;
+
 /// How often the background checkpointer copies the WAL into the database file.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
 
@@ -71,6 +74,11 @@ impl SqliteStore {
         // commit crosses the WAL threshold: the writer's critical section stays short.
         writer
             .pragma_update(None, "wal_autocheckpoint", 0)
+            .map_err(sql_err)?;
+        // When a checkpoint has copied everything back, the next writer restarts the
+        // WAL from its start and cuts the file down to this size.
+        writer
+            .pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)
             .map_err(sql_err)?;
         let inner = Arc::new(Inner {
             path: path.clone(),
@@ -125,16 +133,38 @@ impl SqliteStore {
     }
 }
 
-/// Runs passive checkpoints (they never block the writer or readers) until the store is dropped.
+/// Runs passive checkpoints (they never block the writer or readers) until the
+/// store is dropped. Once the writer has been idle for a tick with every frame
+/// copied back, a `TRUNCATE` checkpoint empties the WAL file, so a burst's WAL
+/// does not keep its disk space; it gives up at once (no busy wait) if the
+/// writer or a reader is active.
 fn spawn_checkpointer(path: &Path, inner: std::sync::Weak<Inner>) -> Result<(), StoreError> {
     let conn = open_connection(path, false)?;
+    conn.busy_timeout(Duration::ZERO).map_err(sql_err)?;
     std::thread::Builder::new()
         .name("sqlite-checkpoint".into())
         .spawn(move || {
+            let mut last_frames = 0;
             while inner.strong_count() > 0 {
                 std::thread::sleep(CHECKPOINT_EVERY);
-                if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
-                    tracing::warn!(error = %e, "WAL checkpoint failed");
+                let passive = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+                    Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+                });
+                match passive {
+                    Ok((frames, copied))
+                        if frames > 0 && frames == copied && frames == last_frames =>
+                    {
+                        // Idle since the last tick and all copied: give the file back.
+                        match conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+                            r.get::<_, i64>(0)
+                        }) {
+                            Ok(0) => last_frames = 0,
+                            Ok(_) => {}
+                            Err(e) => tracing::debug!(error = %e, "WAL truncation deferred"),
+                        }
+                    }
+                    Ok((frames, _)) => last_frames = frames,
+                    Err(e) => tracing::warn!(error = %e, "WAL checkpoint failed"),
                 }
             }
         })
