@@ -13,7 +13,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 use engine::{Engine, EngineConfig, Shutdown};
-use server::{AppState, ServerSettings, keys};
+use server::{AppState, ConnectionSettings, ServerSettings, keys};
 use std::sync::Arc;
 use std::time::Duration;
 use store::{NewTenant, StoreError};
@@ -97,6 +97,21 @@ struct ServeArgs {
     /// The `Retry-After` sent with a 429 for a full queue.
     #[arg(long, env = "LOYALBATCH_QUEUE_RETRY_AFTER", default_value = "5s", value_parser = humantime::parse_duration)]
     queue_retry_after: Duration,
+    /// Longest wait for a request's head once its first byte arrived (408 beyond).
+    #[arg(long, env = "LOYALBATCH_HEADER_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    header_timeout: Duration,
+    /// Longest wait for a request's body once its head arrived (408 beyond).
+    #[arg(long, env = "LOYALBATCH_BODY_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
+    body_timeout: Duration,
+    /// How long a kept-alive connection may stay silent between requests.
+    #[arg(long, env = "LOYALBATCH_IDLE_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
+    idle_timeout: Duration,
+    /// Connections served at once; more get a 503 (`/health` is still answered).
+    #[arg(long, env = "LOYALBATCH_MAX_CONNECTIONS", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    max_connections: u64,
+    /// Request body bytes read or processed at once over all requests; beyond, 503 with Retry-After.
+    #[arg(long, env = "LOYALBATCH_MAX_INFLIGHT_BODY_BYTES", default_value_t = 256 * 1024 * 1024)]
+    max_inflight_body_bytes: usize,
     /// apikey of the `default` tenant created on an empty database (generated when unset).
     #[arg(long, env = "LOYALBATCH_DEFAULT_APIKEY", hide_env_values = true)]
     default_apikey: Option<String>,
@@ -183,6 +198,13 @@ async fn serve(args: ServeArgs) -> Result<()> {
             queue_limit: args.queue_limit,
             retention: args.retention,
             queue_retry_after: args.queue_retry_after,
+            body_timeout: args.body_timeout,
+            max_inflight_body_bytes: args.max_inflight_body_bytes.max(args.max_body_bytes),
+            connections: ConnectionSettings {
+                header_timeout: args.header_timeout,
+                idle_timeout: args.idle_timeout,
+                max_connections: connection_limit(args.max_connections),
+            },
         }),
     };
     let listener = tokio::net::TcpListener::bind(&args.listen)
@@ -206,6 +228,48 @@ async fn serve(args: ServeArgs) -> Result<()> {
     Ok(())
 }
 
+/// File descriptors kept for the database, logs and the listener.
+const RESERVED_DESCRIPTORS: u64 = 64;
+
+/// The connections this process can really hold: the file-descriptor limit is
+/// raised as far as the system allows, and the configured number is lowered to
+/// fit under it (so excess clients get a 503 instead of the listener failing).
+fn connection_limit(wanted: u64) -> usize {
+    let available = match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => limit.saturating_sub(RESERVED_DESCRIPTORS).max(1),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the file-descriptor limit");
+            wanted
+        }
+    };
+    if available < wanted {
+        tracing::warn!(
+            wanted,
+            available,
+            "--max-connections lowered to fit the file-descriptor limit"
+        );
+    }
+    usize::try_from(wanted.min(available)).unwrap_or(usize::MAX)
+}
+
+/// Operator-chosen keys must be long enough to be secrets (generated ones are).
+const MIN_APIKEY_CHARS: usize = 16;
+const MIN_SECRETKEY_CHARS: usize = 32;
+
+fn check_chosen_keys(apikey: &str, secret: &str) -> Result<()> {
+    if apikey.chars().count() < MIN_APIKEY_CHARS {
+        anyhow::bail!(
+            "LOYALBATCH_DEFAULT_APIKEY is shorter than {MIN_APIKEY_CHARS} characters; choose a longer one, or leave both keys unset to have them generated"
+        );
+    }
+    if secret.chars().count() < MIN_SECRETKEY_CHARS {
+        anyhow::bail!(
+            "LOYALBATCH_DEFAULT_SECRETKEY is shorter than {MIN_SECRETKEY_CHARS} characters; choose a longer one, or leave both keys unset to have them generated"
+        );
+    }
+    Ok(())
+}
+
 async fn cancel_on_signal(shutdown: Shutdown) {
     use tokio::signal::unix::{SignalKind, signal};
     let (Ok(mut term), Ok(mut int)) = (
@@ -224,7 +288,10 @@ async fn cancel_on_signal(shutdown: Shutdown) {
 
 async fn ensure_default_tenant(store: &dyn store::Store, args: &ServeArgs) -> Result<()> {
     let (apikey, secret, generated) = match (&args.default_apikey, &args.default_secretkey) {
-        (Some(a), Some(s)) => (a.clone(), s.clone(), false),
+        (Some(a), Some(s)) => {
+            check_chosen_keys(a, s)?;
+            (a.clone(), s.clone(), false)
+        }
         (None, None) => {
             let (a, s) = keys::generate();
             (a, s, true)

@@ -31,6 +31,12 @@ impl ApiError {
         self
     }
 
+    /// Adds `Retry-After: secs`.
+    pub fn retry_after(mut self, secs: u64) -> ApiError {
+        self.retry_after_secs = Some(secs);
+        self
+    }
+
     pub fn job_not_found(key: &str) -> ApiError {
         ApiError::new(ErrorCode::NotFound, format!("job {key} not found"))
     }

@@ -3,11 +3,14 @@
 
 mod auth;
 mod body;
+mod connections;
+mod envelope;
 mod error;
 mod handlers;
 pub mod keys;
 mod request_id;
 
+pub use connections::ConnectionSettings;
 pub use error::ApiError;
 
 use axum::Router;
@@ -34,6 +37,12 @@ pub struct ServerSettings {
     pub retention: Duration,
     /// The `Retry-After` of a 429 for a full queue.
     pub queue_retry_after: Duration,
+    /// Longest time to receive a request's body once its head arrived (408 beyond).
+    pub body_timeout: Duration,
+    /// Request body bytes being read or processed at once, over all requests;
+    /// beyond it a request gets a 503 with `Retry-After` (memory stays bounded).
+    pub max_inflight_body_bytes: usize,
+    pub connections: ConnectionSettings,
 }
 
 impl Default for ServerSettings {
@@ -44,6 +53,9 @@ impl Default for ServerSettings {
             queue_limit: 1_000_000,
             retention: Duration::from_secs(30 * 24 * 3600),
             queue_retry_after: Duration::from_secs(5),
+            body_timeout: Duration::from_secs(30),
+            max_inflight_body_bytes: 256 * 1024 * 1024,
+            connections: ConnectionSettings::default(),
         }
     }
 }
@@ -119,10 +131,15 @@ pub fn router(state: AppState) -> Router {
         app = app.nest(base, api.clone());
     }
     let max_body = state.settings.max_body_bytes;
+    let budget = body::BodyBudget::new(state.settings.max_inflight_body_bytes);
     app.fallback(handlers::health::not_found)
         .with_state(state)
         .layer(DefaultBodyLimit::max(max_body))
+        .layer(axum::Extension(budget))
         .layer(CatchPanicLayer::custom(error::panic_response))
+        .layer(axum::middleware::from_fn(
+            envelope::every_error_is_an_envelope,
+        ))
         .layer(axum::middleware::from_fn(request_id::assign))
         .layer(TraceLayer::new_for_http())
 }
@@ -133,7 +150,12 @@ pub async fn launch(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    let token = tokio_util::sync::CancellationToken::new();
+    let cancel = token.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        cancel.cancel();
+    });
+    let settings = state.settings.connections.clone();
+    connections::serve(listener, router(state), settings, token).await
 }

@@ -38,6 +38,11 @@ fn is_acceptable(id: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
+/// Runs `f` under a fresh request id (for answers made outside the router).
+pub async fn scope_new<T>(f: impl std::future::Future<Output = T>) -> T {
+    REQUEST_ID.scope(new_id(), f).await
+}
+
 fn new_id() -> String {
     hex::encode(rand::random::<[u8; 12]>())
 }

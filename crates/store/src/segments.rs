@@ -11,32 +11,31 @@ pub struct Segment {
 /// Items per stored segment.
 pub const SEGMENT_ITEMS: usize = 100;
 
-/// Splits raw item texts into segments.
+/// Splits raw item texts into segments; each segment's text is allocated once,
+/// at its exact size (memory proportional to the items, whatever their shape).
 pub fn segment_items<'a>(items: impl IntoIterator<Item = &'a str>) -> Vec<Segment> {
-    let mut out: Vec<Segment> = Vec::new();
-    for (i, text) in items.into_iter().enumerate() {
-        match out.last_mut() {
-            Some(seg) if (seg.count as usize) < SEGMENT_ITEMS => {
-                seg.json.pop();
-                seg.json.push(',');
-                seg.json.push_str(text);
-                seg.json.push(']');
-                seg.count += 1;
-            }
-            _ => {
-                let mut json = String::with_capacity(text.len() * SEGMENT_ITEMS + 2);
-                json.push('[');
+    let items: Vec<&str> = items.into_iter().collect();
+    items
+        .chunks(SEGMENT_ITEMS)
+        .enumerate()
+        .map(|(n, texts)| {
+            let bytes = texts.iter().map(|t| t.len() + 1).sum::<usize>() + 1;
+            let mut json = String::with_capacity(bytes);
+            json.push('[');
+            for (i, text) in texts.iter().enumerate() {
+                if i > 0 {
+                    json.push(',');
+                }
                 json.push_str(text);
-                json.push(']');
-                out.push(Segment {
-                    first_index: i as u32,
-                    count: 1,
-                    json,
-                });
             }
-        }
-    }
-    out
+            json.push(']');
+            Segment {
+                first_index: (n * SEGMENT_ITEMS) as u32,
+                count: texts.len() as u32,
+                json,
+            }
+        })
+        .collect()
 }
 
 /// Cuts `[from, from + count)` out of stored segments (given in index order).
@@ -74,5 +73,13 @@ mod tests {
         assert_eq!(slice.len(), 10);
         assert_eq!(slice[0], (95, "{\"n\":95}".to_owned()));
         assert_eq!(slice[9], (104, "{\"n\":104}".to_owned()));
+    }
+
+    #[test]
+    fn a_segment_takes_the_size_of_its_items_not_a_hundred_times_the_first() {
+        let big = format!("\"{}\"", "x".repeat(1_000_000));
+        let segs = segment_items([big.as_str(), "1"]);
+        assert_eq!(segs[0].json.len(), big.len() + 4);
+        assert!(segs[0].json.capacity() <= big.len() + 4);
     }
 }

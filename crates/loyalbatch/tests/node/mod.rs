@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_loyalbatch");
 pub const BASE: &str = "/api/v4.0/integrations";
-pub const APIKEY: &str = "test-apikey";
-pub const SECRET: &str = "test-secretkey";
+pub const APIKEY: &str = "test-apikey-0123456789";
+pub const SECRET: &str = "test-secretkey-0123456789abcdef01234567";
 
 /// One `loyalbatch serve` process.
 pub struct Node {

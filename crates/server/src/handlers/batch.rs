@@ -43,7 +43,7 @@ async fn accept(
 ) -> Result<Json<JobCreated>, ApiError> {
     let idempotency = idempotency_key(headers)?.map(|key| Idempotency {
         key,
-        body_hash: hex::encode(Sha256::digest(&body.0)),
+        body_hash: fingerprint(batch_type, &body.0),
     });
     let items = body.batch_items(app.settings.max_batch_items)?;
     let job = NewJob {
@@ -69,6 +69,16 @@ async fn accept(
     Ok(Json(JobCreated {
         job_id: created.job_id(),
     }))
+}
+
+/// What an idempotency key names: the batch type and the exact body. The same
+/// key with another type or body is a conflict (4009).
+fn fingerprint(batch_type: BatchType, body: &[u8]) -> String {
+    let mut hash = Sha256::new();
+    hash.update(batch_type.as_str().as_bytes());
+    hash.update(b"\n");
+    hash.update(body);
+    hex::encode(hash.finalize())
 }
 
 fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
