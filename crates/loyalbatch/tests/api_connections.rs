@@ -1,0 +1,186 @@
+//! Slow, idle and too many clients cannot hold the server (issue: hostile input and faults, row 4): short timeouts configured, raw sockets.
+
+mod common;
+
+use common::*;
+use server::{ConnectionSettings, ServerSettings};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// A deadline for what must happen; never a pause to wait for work.
+const PATIENCE: Duration = Duration::from_secs(20);
+
+async fn server(connections: ConnectionSettings, body_timeout: Duration) -> TestServer {
+    TestServer::start(Options {
+        settings: ServerSettings {
+            body_timeout,
+            connections,
+            ..ServerSettings::default()
+        },
+        ..Options::default()
+    })
+    .await
+}
+
+fn short() -> ConnectionSettings {
+    ConnectionSettings {
+        header_timeout: Duration::from_millis(300),
+        idle_timeout: Duration::from_millis(300),
+        max_connections: 100,
+    }
+}
+
+async fn connect(s: &TestServer) -> TcpStream {
+    TcpStream::connect(s.url.trim_start_matches("http://"))
+        .await
+        .unwrap()
+}
+
+/// Everything the server sends until it closes the connection.
+async fn until_closed(stream: &mut TcpStream) -> String {
+    let mut out = Vec::new();
+    tokio::time::timeout(PATIENCE, stream.read_to_end(&mut out))
+        .await
+        .expect("the server closes the connection")
+        .unwrap();
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn envelope(response: &str) -> serde_json::Value {
+    let body = response.split("\r\n\r\n").nth(1).expect("a body");
+    serde_json::from_str(body).expect("a JSON envelope")
+}
+
+#[tokio::test]
+async fn a_head_trickled_a_byte_at_a_time_is_cut_off_with_a_408() {
+    let s = server(short(), Duration::from_secs(30)).await;
+    let mut stream = connect(&s).await;
+    let head = b"GET /health HTTP/1.1\r\nHost: x\r\nX-Slow: ";
+    let trickle = async {
+        for b in head.iter().chain(std::iter::repeat(&b'a')) {
+            if stream.write_all(&[*b]).await.is_err() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    // The trickle goes on until the server gives up on it.
+    tokio::time::timeout(PATIENCE, trickle)
+        .await
+        .expect("the server stops reading");
+    let response = until_closed(&mut stream).await;
+    assert!(response.starts_with("HTTP/1.1 408"), "{response}");
+    let e = envelope(&response);
+    assert_eq!(e["code"], 3016);
+    assert!(
+        e["message"].as_str().unwrap().contains("request head"),
+        "{e}"
+    );
+}
+
+#[tokio::test]
+async fn idle_connections_are_closed_before_and_between_requests() {
+    let s = server(short(), Duration::from_secs(30)).await;
+    let mut silent = connect(&s).await;
+    assert_eq!(until_closed(&mut silent).await, "", "no request, no answer");
+    let mut kept_alive = connect(&s).await;
+    kept_alive
+        .write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let response = until_closed(&mut kept_alive).await;
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert_eq!(response.matches("HTTP/1.1").count(), 1);
+}
+
+#[tokio::test]
+async fn a_body_that_never_ends_is_answered_with_a_408_envelope() {
+    let s = server(
+        ConnectionSettings {
+            idle_timeout: Duration::from_secs(30),
+            ..short()
+        },
+        Duration::from_millis(300),
+    )
+    .await;
+    let mut stream = connect(&s).await;
+    let head = format!(
+        "POST {BASE}/batch/customers HTTP/1.1\r\nHost: x\r\napikey: {}\r\nsecretkey: {}\r\n\
+         content-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n5\r\n{{\"bod\r\n",
+        s.a.apikey, s.a.secretkey
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut buf = vec![0u8; 4096];
+    let n = tokio::time::timeout(PATIENCE, stream.read(&mut buf))
+        .await
+        .expect("an answer")
+        .unwrap();
+    let response = String::from_utf8_lossy(&buf[..n]).into_owned();
+    assert!(response.starts_with("HTTP/1.1 408"), "{response}");
+    let e = envelope(&response);
+    assert_eq!(e["code"], 3016);
+    assert!(e["message"].as_str().unwrap().contains("body"), "{e}");
+    assert_eq!(s.job_count(&s.a).await, 0);
+}
+
+#[tokio::test]
+async fn past_the_connection_limit_clients_get_a_503_and_health_still_answers() {
+    let s = server(
+        ConnectionSettings {
+            header_timeout: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(60),
+            max_connections: 5,
+        },
+        Duration::from_secs(30),
+    )
+    .await;
+    let mut held = Vec::new();
+    for _ in 0..5 {
+        let mut c = connect(&s).await;
+        // A served request proves the connection took a slot.
+        c.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
+        let mut buf = [0u8; 512];
+        let n = c.read(&mut buf).await.unwrap();
+        assert!(buf[..n].starts_with(b"HTTP/1.1 200"));
+        held.push(c);
+    }
+    let mut extra = connect(&s).await;
+    extra
+        .write_all(format!("GET {BASE}/batch HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    let response = until_closed(&mut extra).await;
+    assert!(response.starts_with("HTTP/1.1 503"), "{response}");
+    assert!(
+        response.to_ascii_lowercase().contains("retry-after: 1"),
+        "{response}"
+    );
+    assert_eq!(envelope(&response)["code"], 5000);
+    let mut probe = connect(&s).await;
+    probe
+        .write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let response = until_closed(&mut probe).await;
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    // A slot given back is served again.
+    drop(held.pop());
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let (status, _) = read(
+            s.as_a(reqwest::Method::GET, &format!("{BASE}/batch"))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        if status == reqwest::StatusCode::OK {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "still {status}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
