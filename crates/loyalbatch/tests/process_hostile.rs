@@ -1,0 +1,195 @@
+//! Hostile input against real `loyalbatch serve` processes: poisoned jobs on two PostgreSQL nodes never stop other tenants' work, and short operator-chosen keys are refused at start.
+
+mod node;
+
+use node::*;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use std::process::Command;
+use std::time::{Duration, Instant};
+use store_postgres::testing::TestDatabase;
+
+/// The amount whose decimal division once overflowed and killed workers for good.
+const DECIMAL_MAX: &str = "79228162514264337593543950335";
+
+fn now() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap()
+}
+
+/// A second tenant, created with the CLI: (apikey, secretkey).
+fn create_tenant(database_url: &str, name: &str) -> (String, String) {
+    let out = Command::new(BIN)
+        .args([
+            "tenant",
+            "create",
+            name,
+            "--json",
+            "--database-url",
+            database_url,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let keys: Value = serde_json::from_slice(&out.stdout).unwrap();
+    (
+        keys["apikey"].as_str().unwrap().to_owned(),
+        keys["secretkey"].as_str().unwrap().to_owned(),
+    )
+}
+
+async fn submit_as(url: &str, keys: (&str, &str), batch_type: &str, body: String) -> i64 {
+    let resp = client()
+        .post(format!("{url}{BASE}/batch/{batch_type}"))
+        .header("apikey", keys.0)
+        .header("secretkey", keys.1)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    resp.json::<Value>().await.unwrap()["jobId"]
+        .as_i64()
+        .unwrap()
+}
+
+async fn finished(url: &str, keys: (&str, &str), job: i64) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let status: Value = client()
+            .get(format!("{url}{BASE}/batch/{job}"))
+            .header("apikey", keys.0)
+            .header("secretkey", keys.1)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if ["completed", "failed", "stopped"].contains(&status["status"].as_str().unwrap()) {
+            return status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "job {job} never finished: {status}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn poisoned_jobs_on_two_nodes_fail_only_their_poison_and_other_tenants_run() {
+    let Some(db) = TestDatabase::create().await else {
+        eprintln!("skipped a multi-node test: set LOYALBATCH_TEST_POSTGRES_URL");
+        return;
+    };
+    let flags = ["--chunk-size", "5", "--workers", "2"];
+    let a = Node::start(&db.url(), &flags, true);
+    let b = Node::start(&db.url(), &flags, true);
+    let other = create_tenant(&db.url(), "other");
+    let default = (APIKEY, SECRET);
+    let t = now();
+    let (status, _) = call(
+        &a.url,
+        reqwest::Method::POST,
+        "/transactions/cashback",
+        Some(json!({"customerId": "pp", "transactionId": "seed", "transactionTime": t, "amount": 1000})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let mut poisoned = Vec::new();
+    let mut ordinary = Vec::new();
+    for j in 0..8 {
+        let mut items: Vec<String> = (0..9)
+            .map(|i| format!(r#"{{"customerId":"pp","transactionId":"ok{j}-{i}","transactionTime":"{t}","points":1}}"#))
+            .collect();
+        items.insert(
+            j % 10,
+            format!(r#"{{"customerId":"pp","transactionId":"bad{j}","transactionTime":"{t}","amount":{DECIMAL_MAX}}}"#),
+        );
+        let node = if j % 2 == 0 { &a } else { &b };
+        poisoned.push((
+            node.url.clone(),
+            submit_as(
+                &node.url,
+                default,
+                "redeem",
+                format!(r#"{{"body":[{}]}}"#, items.join(",")),
+            )
+            .await,
+        ));
+        let events: Vec<Value> = (0..200)
+            .map(|i| json!({"customerId": format!("o{i}"), "events": {"visit": {"j": j}}}))
+            .collect();
+        let body = json!({ "body": events }).to_string();
+        let node = if j % 2 == 0 { &b } else { &a };
+        ordinary.push((
+            node.url.clone(),
+            submit_as(&node.url, (&other.0, &other.1), "events", body).await,
+        ));
+    }
+    for (url, job) in &ordinary {
+        let s = finished(url, (&other.0, &other.1), *job).await;
+        assert_eq!(
+            (s["status"].as_str(), s["finishedCount"].as_u64()),
+            (Some("completed"), Some(200)),
+            "{s}"
+        );
+    }
+    for (j, (url, job)) in poisoned.iter().enumerate() {
+        let s = finished(url, default, *job).await;
+        assert_eq!(
+            (
+                s["status"].as_str(),
+                s["finishedCount"].as_u64(),
+                s["errorCount"].as_u64()
+            ),
+            (Some("completed"), Some(9), Some(1)),
+            "{s}"
+        );
+        let f = &s["response"]["failed"][0];
+        assert_eq!(
+            (f["index"].as_u64(), f["code"].as_u64()),
+            (Some((j % 10) as u64), Some(3003)),
+            "{s}"
+        );
+    }
+    assert_eq!(available_points(&a.url, "pp").await, 1000 - 8 * 9);
+}
+
+#[test]
+fn short_operator_chosen_keys_are_refused_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("k.db").display());
+    for (apikey, secret, named) in [
+        ("a", "b".repeat(40), "LOYALBATCH_DEFAULT_APIKEY"),
+        (
+            "a".repeat(16).as_str(),
+            "b".to_owned(),
+            "LOYALBATCH_DEFAULT_SECRETKEY",
+        ),
+    ] {
+        let out = Command::new(BIN)
+            .args(["serve", "--listen", "127.0.0.1:0", "--database-url", &url])
+            .env("LOYALBATCH_DEFAULT_APIKEY", apikey)
+            .env("LOYALBATCH_DEFAULT_SECRETKEY", &secret)
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains(named) && stderr.contains("shorter than"),
+            "{stderr}"
+        );
+        assert!(
+            !stderr.contains(&secret) || secret.len() < 2,
+            "the secret is not echoed"
+        );
+    }
+}
