@@ -163,6 +163,73 @@ async fn poisoned_jobs_on_two_nodes_fail_only_their_poison_and_other_tenants_run
     assert_eq!(available_points(&a.url, "pp").await, 1000 - 8 * 9);
 }
 
+/// A server whose address space is capped (`ulimit -v`, KiB): an allocation a
+/// hundred times an item's size would abort it.
+fn start_capped(database_url: &str, kib: u64) -> Node {
+    use std::io::{BufRead, BufReader};
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "ulimit -v {kib} && exec \"$0\" serve --listen 127.0.0.1:0 --database-url \"$1\" --poll-interval 20ms"
+        ))
+        .arg(BIN)
+        .arg(database_url)
+        .env("LOYALBATCH_LOG", "warn")
+        .env("LOYALBATCH_DEFAULT_APIKEY", APIKEY)
+        .env("LOYALBATCH_DEFAULT_SECRETKEY", SECRET)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let out = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut node = Node {
+        child,
+        url: String::new(),
+        stdout: rx,
+    };
+    node.url = node
+        .line_starting("loyalbatch listening on ")
+        .trim_start_matches("loyalbatch listening on ")
+        .to_owned();
+    node
+}
+
+#[tokio::test]
+async fn a_fifteen_megabyte_id_fails_alone_in_a_server_with_little_address_space() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("m.db").display());
+    // 2.7 GiB: the 1.5 GB that intake once reserved for this item would not fit.
+    let node = start_capped(&url, 2_800_000);
+    let huge = "x".repeat(15_000_000);
+    let body = json!({"body": [{"customerId": huge}, {"customerId": "fine"}]}).to_string();
+    let job = submit_as(&node.url, (APIKEY, SECRET), "customers", body).await;
+    let s = finished(&node.url, (APIKEY, SECRET), job).await;
+    assert_eq!(
+        (s["finishedCount"].as_u64(), s["errorCount"].as_u64()),
+        (Some(1), Some(1)),
+        "{s}"
+    );
+    let f = &s["response"]["failed"][0];
+    assert_eq!(
+        (f["code"].as_u64(), f["error"].as_str()),
+        (Some(3011), Some("item: larger than 65536 bytes"))
+    );
+    assert_eq!(f["customerId"].as_str().unwrap().chars().count(), 101);
+    let (status, _) = call(&node.url, reqwest::Method::GET, "/customers/fine", None).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "the server is alive and applied the other item"
+    );
+}
+
 #[test]
 fn short_operator_chosen_keys_are_refused_at_start() {
     let dir = tempfile::tempdir().unwrap();
