@@ -18,7 +18,7 @@ pub const DAY: Millis = 86_400_000;
 /// Sums points without overflow: every sum the ledger forms is bounded by
 /// [`MAX_BALANCE`] (a thousand times below `i64::MAX`), so saturation never
 /// happens in practice; it only rules out wrapping.
-fn sum(points: impl IntoIterator<Item = i64>) -> i64 {
+pub(crate) fn sum(points: impl IntoIterator<Item = i64>) -> i64 {
     points.into_iter().fold(0, i64::saturating_add)
 }
 

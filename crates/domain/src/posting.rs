@@ -693,7 +693,7 @@ fn refund(
     let expires = settings.points_expiry_days.map(|d| after_days(now, d));
     let completes = refunded == paid;
     let redeemed: i64 = match &original.order_id {
-        Some(order) if earning && completes => sum_points(
+        Some(order) if earning && completes => crate::ledger::sum(
             recorded
                 .iter()
                 .filter(|m| {
@@ -861,10 +861,6 @@ pub(crate) fn reward_events(
     book.record(Posting::new(MovementKind::EventReward, entry, points, *now));
     touched.ledger(customer);
     Ok(())
-}
-
-fn sum_points(points: impl IntoIterator<Item = i64>) -> i64 {
-    points.into_iter().fold(0, i64::saturating_add)
 }
 
 fn too_many_points(field: &str) -> ItemFailure {

@@ -209,20 +209,19 @@ impl Engine {
                 return RunEnd::Released;
             }
             let size = isolation.chunk_size(cursor);
-            let raw = match self.store.load_items(fence.job_id, cursor, size).await {
+            let (count, outcome) = match self.store.load_items(fence.job_id, cursor, size).await {
                 // No items left to read: the job was stopped (its items are dropped).
                 Ok(raw) if raw.is_empty() => return RunEnd::Fenced,
-                Ok(raw) => raw,
-                Err(e) => {
-                    warn!(job = fence.job_id, cursor, error = %e, "loading a chunk failed");
-                    backoff.wait(shutdown).await;
-                    continue;
+                Ok(raw) => {
+                    let count = raw.len() as u32;
+                    let outcome = match parse(claim.batch_type, raw).await {
+                        Ok(items) => self.apply(claim, cursor, items).await,
+                        Err(e) => Err(e),
+                    };
+                    (count, outcome)
                 }
-            };
-            let count = raw.len() as u32;
-            let outcome = match parse(claim.batch_type, raw.clone()).await {
-                Ok(items) => self.apply(claim, cursor, items).await,
-                Err(e) => Err(e),
+                // The items could not even be read: there is nothing to isolate.
+                Err(e) => (0, Err(e)),
             };
             let error = match outcome {
                 Ok(committed) => {
@@ -259,8 +258,12 @@ impl Engine {
                 continue;
             }
             // One item alone fails: it fails with 5000, and the job goes on.
-            let (index, text) = &raw[0];
-            match self.fail_item(claim, *index, text, &error).await {
+            let recorded = if count == 1 {
+                self.fail_item(claim, cursor, &error).await
+            } else {
+                Err(error)
+            };
+            match recorded {
                 Ok(committed) => {
                     backoff.reset();
                     failures = 0;
@@ -270,9 +273,10 @@ impl Engine {
                     }
                 }
                 Err(StoreError::Fenced) => return RunEnd::Fenced,
+                // Not even a failure can be recorded here: a job must not hold a
+                // worker forever. The cause stays in the log; the tenant sees where it stopped.
                 Err(e) if failures >= self.config.chunk_attempts => {
-                    warn!(job = fence.job_id, cursor, error = %e, "recording an isolated item failed");
-                    // The cause stays in the log; the tenant sees where it stopped.
+                    warn!(job = fence.job_id, cursor, error = %e, "the job cannot go on");
                     let reason = format!(
                         "an internal error stopped the job at item {cursor}; the items before it were applied"
                     );
@@ -314,9 +318,13 @@ impl Engine {
         &self,
         claim: &Claim,
         index: u32,
-        text: &str,
         cause: &StoreError,
     ) -> Result<store::ChunkCommitted, StoreError> {
+        // Read again: the chunk's texts are not kept for a failure that is rare.
+        let raw = self.store.load_items(claim.fence.job_id, index, 1).await?;
+        let Some((_, text)) = raw.first() else {
+            return Err(StoreError::Fenced);
+        };
         let incident = incident_id();
         error!(
             job = claim.fence.job_id,
