@@ -100,6 +100,9 @@ impl Api {
         let http = reqwest::Client::builder()
             .default_headers(headers)
             .timeout(Duration::from_secs(120))
+            // Below a server's idle timeout (30 s by default): a pooled connection
+            // is dropped here before the server closes it under a request.
+            .pool_idle_timeout(Duration::from_secs(20))
             .build()?;
         Ok(Api {
             http,
