@@ -166,8 +166,7 @@ async fn poisoned_jobs_on_two_nodes_fail_only_their_poison_and_other_tenants_run
 /// A server whose address space is capped (`ulimit -v`, KiB): an allocation a
 /// hundred times an item's size would abort it.
 fn start_capped(database_url: &str, kib: u64) -> Node {
-    use std::io::{BufRead, BufReader};
-    let mut child = Command::new("sh")
+    let child = Command::new("sh")
         .arg("-c")
         .arg(format!(
             "ulimit -v {kib} && exec \"$0\" serve --listen 127.0.0.1:0 --database-url \"$1\" --poll-interval 20ms"
@@ -180,25 +179,7 @@ fn start_capped(database_url: &str, kib: u64) -> Node {
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    let out = child.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(out).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let mut node = Node {
-        child,
-        url: String::new(),
-        stdout: rx,
-    };
-    node.url = node
-        .line_starting("loyalbatch listening on ")
-        .trim_start_matches("loyalbatch listening on ")
-        .to_owned();
-    node
+    Node::listening(child)
 }
 
 #[tokio::test]

@@ -40,7 +40,11 @@ impl Node {
             cmd.env("LOYALBATCH_DEFAULT_APIKEY", APIKEY)
                 .env("LOYALBATCH_DEFAULT_SECRETKEY", SECRET);
         }
-        let mut child = cmd.spawn().expect("the binary starts");
+        Node::listening(cmd.spawn().expect("the binary starts"))
+    }
+
+    /// A `serve` process spawned with piped stdout, once it says where it listens.
+    pub fn listening(mut child: Child) -> Node {
         let (tx, rx) = channel();
         let out = child.stdout.take().unwrap();
         std::thread::spawn(move || {
