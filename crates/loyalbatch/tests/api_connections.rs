@@ -184,3 +184,60 @@ async fn past_the_connection_limit_clients_get_a_503_and_health_still_answers() 
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+#[tokio::test]
+async fn bodies_past_the_in_flight_budget_get_a_503_until_bytes_are_freed() {
+    let s = TestServer::start(Options {
+        settings: ServerSettings {
+            max_inflight_body_bytes: 1000,
+            ..ServerSettings::default()
+        },
+        ..Options::default()
+    })
+    .await;
+    // A request that holds 990 bytes of the budget while its body trickles in.
+    let mut slow = connect(&s).await;
+    let head = format!(
+        "POST {BASE}/batch/customers HTTP/1.1\r\nHost: x\r\napikey: {}\r\nsecretkey: {}\r\n\
+         content-type: application/json\r\ncontent-length: 990\r\n\r\n{{\"body\":",
+        s.a.apikey, s.a.secretkey
+    );
+    slow.write_all(head.as_bytes()).await.unwrap();
+    let small = serde_json::json!({"body": [{"customerId": "c1"}]});
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    // Once the slow body's bytes are reserved, a second body does not fit.
+    let refused = loop {
+        let resp = s
+            .as_a(reqwest::Method::POST, &format!("{BASE}/batch/customers"))
+            .json(&small)
+            .send()
+            .await
+            .unwrap();
+        if resp.status() == reqwest::StatusCode::SERVICE_UNAVAILABLE {
+            break resp;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "never refused");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    assert_eq!(refused.headers()["retry-after"], "1");
+    let message = expect_error(refused, reqwest::StatusCode::SERVICE_UNAVAILABLE, 5000).await;
+    assert!(message.contains("busy"), "{message}");
+    // The slow client goes away: its bytes are freed and the next body is taken.
+    drop(slow);
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let (status, _) = read(
+            s.as_a(reqwest::Method::POST, &format!("{BASE}/batch/customers"))
+                .json(&small)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        if status == reqwest::StatusCode::OK {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "still {status}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
