@@ -2,20 +2,16 @@
 
 use crate::{count, pg};
 use deadpool_postgres::{Client, GenericClient};
-use domain::chunk::{self, ChunkState};
-use domain::customers::Profile;
-use domain::ledger::Ledger;
-use domain::outcome::render;
-use domain::posting::{Movement, MovementKind};
-use domain::{ChunkEffects, ChunkItems, CustomerId, CustomerRecord, Outcome};
+use domain::chunk;
+use domain::{ChunkEffects, ChunkItems, CustomerRecord, Outcome};
+use store::chunk::*;
 use store::*;
 use time::OffsetDateTime;
-use wire::JobState;
 
 pub async fn apply_chunk(
     c: &mut Client,
     fence: Fence,
-    work: ChunkWork,
+    mut work: ChunkWork,
 ) -> Result<ChunkCommitted, StoreError> {
     let tx = c.transaction().await.map_err(pg)?;
     // The job row's lock orders this commit against a stop or a takeover.
@@ -26,84 +22,75 @@ pub async fn apply_chunk(
             &[&fence.job_id],
         )
         .await
-        .map_err(pg)?;
-    let Some(job) = job else {
-        return Err(StoreError::Fenced);
-    };
-    let (status, token): (String, i64) = (job.get(0), job.get(1));
-    let (cursor, item_count) = (count(job.get(2)), count(job.get(3)));
-    if status != "running" || token != fence.token || cursor != work.from {
-        return Err(StoreError::Fenced);
-    }
-    let effects = load_and_apply(
-        &tx,
-        work.tenant_id,
-        work.items,
-        work.now,
-        Some(fence.job_id),
-    )
-    .await?;
+        .map_err(pg)?
+        .map(|r| JobProgress {
+            status: r.get(0),
+            token: r.get(1),
+            cursor: count(r.get(2)),
+            item_count: count(r.get(3)),
+            finished_count: count(r.get(4)),
+            error_count: count(r.get(5)),
+        });
+    let job = check_fence(job.as_ref(), fence, work.from)?;
+    let items = work.take_items();
+    let effects = load_and_apply(&tx, work.tenant_id, items, work.now, Some(fence.job_id)).await?;
     write_effects(&tx, work.tenant_id, &effects, Some(fence.job_id), work.now).await?;
+    let advance = Advance::after(job, fence, &work, &effects.outcomes);
+    write_advance(&tx, &advance).await?;
+    tx.commit().await.map_err(pg)?;
+    Ok(advance.committed())
+}
 
-    let rendered = render(&effects.outcomes);
+/// The job's results row, counts and cursor, and its end when the chunk was its last.
+async fn write_advance(tx: &impl GenericClient, a: &Advance) -> Result<(), StoreError> {
     tx.execute(
         "INSERT INTO job_results (job_id, first_index, successful, failed) VALUES ($1, $2, $3, $4)",
         &[
-            &fence.job_id,
-            &(work.from as i32),
-            &rendered.successful,
-            &rendered.failed,
+            &a.job_id,
+            &(a.from as i32),
+            &a.results.successful,
+            &a.results.failed,
         ],
     )
     .await
     .map_err(pg)?;
-
-    let new_cursor = work.from + effects.outcomes.len() as u32;
-    let finished = count(job.get(4)) + rendered.succeeded;
-    let errored = count(job.get(5)) + rendered.errored;
-    let final_state = (new_cursor >= item_count).then(|| final_state(finished));
-    match final_state {
+    let counts = [
+        a.cursor as i32,
+        a.finished_count as i32,
+        a.error_count as i32,
+    ];
+    match a.finish {
         None => {
             tx.execute(
                 "UPDATE jobs SET cursor = $2, finished_count = $3, error_count = $4, lease_expires_at = $5 \
                  WHERE id = $1",
-                &[
-                    &fence.job_id,
-                    &(new_cursor as i32),
-                    &(finished as i32),
-                    &(errored as i32),
-                    &to_millis(work.lease_until),
-                ],
+                &[&a.job_id, &counts[0], &counts[1], &counts[2], &a.lease_until],
             )
             .await
             .map_err(pg)?;
         }
-        Some(state) => {
+        Some(f) => {
             tx.execute(
                 "UPDATE jobs SET cursor = $2, finished_count = $3, error_count = $4, status = $5, \
                  finished_at = $6, expires_at = $7, lease_expires_at = NULL WHERE id = $1",
                 &[
-                    &fence.job_id,
-                    &(new_cursor as i32),
-                    &(finished as i32),
-                    &(errored as i32),
-                    &state.as_str(),
-                    &to_millis(work.now),
-                    &to_millis(add(work.now, work.retention)),
+                    &a.job_id,
+                    &counts[0],
+                    &counts[1],
+                    &counts[2],
+                    &f.state.as_str(),
+                    &f.finished_at,
+                    &f.expires_at,
                 ],
             )
             .await
             .map_err(pg)?;
-            tx.execute("DELETE FROM job_items WHERE job_id = $1", &[&fence.job_id])
+            tx.execute("DELETE FROM job_items WHERE job_id = $1", &[&a.job_id])
                 .await
                 .map_err(pg)?;
         }
     }
-    tx.commit().await.map_err(pg)?;
-    Ok(ChunkCommitted {
-        cursor: new_cursor,
-        finished: final_state.filter(|s: &JobState| s.is_final()),
-    })
+    Ok(())
 }
 
 pub async fn apply_single(
@@ -113,13 +100,10 @@ pub async fn apply_single(
     now: OffsetDateTime,
 ) -> Result<Outcome, StoreError> {
     let tx = c.transaction().await.map_err(pg)?;
-    let mut effects = load_and_apply(&tx, tenant, items, now, None).await?;
+    let effects = load_and_apply(&tx, tenant, items, now, None).await?;
     write_effects(&tx, tenant, &effects, None, now).await?;
     tx.commit().await.map_err(pg)?;
-    effects
-        .outcomes
-        .pop()
-        .ok_or_else(|| StoreError::Conflict("a single call needs exactly one item".into()))
+    single_outcome(effects.outcomes)
 }
 
 /// Locks the chunk's customers and transaction ids (in one fixed order, so two
@@ -134,68 +118,60 @@ async fn load_and_apply(
     now: OffsetDateTime,
     job: Option<JobId>,
 ) -> Result<ChunkEffects, StoreError> {
-    let keys = items.customer_ids();
-    let transaction_ids = items.transaction_ids();
-    let customer_ids: Vec<&str> = keys.iter().map(|(k, _)| k.as_str()).collect();
-    lock_keys(tx, tenant, &customer_ids, &transaction_ids).await?;
-    let mut state = ChunkState {
-        settings: crate::tenants::settings(tx, tenant).await?,
-        now: to_millis(now),
-        job_id: job,
-        ..ChunkState::default()
-    };
-    if !keys.is_empty() {
+    let needs = Needs::of(&items);
+    let customer_keys = needs.customer_keys();
+    lock_keys(tx, tenant, &customer_keys, &needs.transaction_ids).await?;
+    let settings = crate::tenants::settings(tx, tenant).await?;
+    let mut customers = Vec::with_capacity(customer_keys.len());
+    if !customer_keys.is_empty() {
         let rows = tx
             .query(
                 "SELECT gameball_id, customer_id, CASE WHEN $3 THEN profile ELSE '{}' END, ledger \
                  FROM customers WHERE tenant_id = $1 AND customer_id = ANY($2)",
-                &[&tenant, &customer_ids, &items.reads_profiles()],
+                &[&tenant, &customer_keys, &needs.profiles],
             )
             .await
             .map_err(pg)?;
         for r in &rows {
-            let record = record_from(r.get(0), r.get(1), r.get(2), r.get(3))?;
-            state.customers.insert(record.customer_id.clone(), record);
-        }
-        let missing: Vec<&CustomerId> = keys
-            .iter()
-            .filter(|(k, creates)| *creates && !state.customers.contains_key(k))
-            .map(|(k, _)| k)
-            .collect();
-        for (key, id) in missing
-            .iter()
-            .zip(next_values(tx, "gameball_ids", missing.len()).await?)
-        {
-            state.fresh_ids.insert((*key).clone(), id);
+            customers.push(record_from(r.get(0), r.get(1), r.get(2), r.get(3))?);
         }
     }
-    if !transaction_ids.is_empty() {
+    let mut used_transaction_ids = Vec::new();
+    if !needs.transaction_ids.is_empty() {
         let rows = tx
             .query(
                 "SELECT transaction_id FROM movements WHERE tenant_id = $1 AND transaction_id = ANY($2)",
-                &[&tenant, &transaction_ids],
+                &[&tenant, &needs.transaction_ids],
             )
             .await
             .map_err(pg)?;
-        state.used_transaction_ids = rows.iter().map(|r| r.get(0)).collect();
+        used_transaction_ids = rows.iter().map(|r| r.get(0)).collect();
     }
-    let references = items.reference_ids();
-    if !references.is_empty() {
+    let mut recorded = Vec::new();
+    if !needs.references.is_empty() {
         let rows = tx
             .query(
                 &format!(
                     "SELECT {MOVEMENT_COLUMNS} FROM movements m WHERE m.tenant_id = $1 AND \
                      (m.transaction_id = ANY($2) OR m.order_id = ANY($2) OR m.reverses = ANY($2)) ORDER BY m.id"
                 ),
-                &[&tenant, &references],
+                &[&tenant, &needs.references],
             )
             .await
             .map_err(pg)?;
-        state.recorded = rows.iter().map(movement_from).collect::<Result<_, _>>()?;
+        recorded = rows.iter().map(movement_from).collect::<Result<_, _>>()?;
     }
-    let mut ids = next_values(tx, "movement_ids", items.movements_needed(&state.settings)).await?;
-    ids.reverse();
-    state.movement_ids = ids;
+    let fresh = next_values(tx, "gameball_ids", needs.missing(&customers).len()).await?;
+    let movement_ids = next_values(tx, "movement_ids", items.movements_needed(&settings)).await?;
+    let loaded = Loaded {
+        settings,
+        customers,
+        used_transaction_ids,
+        recorded,
+        now,
+        job,
+    };
+    let state = needs.state(loaded, fresh, movement_ids);
     Ok(chunk::apply(state, items))
 }
 
@@ -242,25 +218,6 @@ async fn lock_keys(
     .await
     .map_err(pg)?;
     Ok(())
-}
-
-fn record_from(
-    gameball_id: i64,
-    customer_id: String,
-    profile: String,
-    ledger: String,
-) -> Result<CustomerRecord, StoreError> {
-    Ok(CustomerRecord {
-        gameball_id,
-        customer_id: CustomerId::parse(&customer_id)
-            .map_err(|f| StoreError::Conflict(f.message))?,
-        profile: serde_json::from_str::<Profile>(&profile).map_err(StoreError::other)?,
-        ledger: if ledger == "{}" {
-            Ledger::default()
-        } else {
-            serde_json::from_str::<Ledger>(&ledger).map_err(StoreError::other)?
-        },
-    })
 }
 
 async fn write_effects(
@@ -425,34 +382,23 @@ pub async fn delete_customer(
     Ok(true)
 }
 
-const MOVEMENT_COLUMNS: &str = "m.id, m.kind, m.transaction_id, m.hold_reference, m.points, m.amount, \
-     m.transaction_time, m.created_at, m.entry, m.gameball_id, m.order_id, m.reverses, m.item_index";
-
 fn movement_from(r: &tokio_postgres::Row) -> Result<MovementRow, StoreError> {
-    let amount: Option<String> = r.get(5);
-    let kind: &str = r.get(1);
-    let kind = MovementKind::parse(kind)
-        .ok_or_else(|| StoreError::Conflict(format!("unknown movement kind {kind:?}")))?;
-    Ok(MovementRow {
-        movement: Movement {
-            id: r.get(0),
-            gameball_id: r.get(9),
-            kind,
-            transaction_id: r.get(2),
-            hold_reference: r.get(3),
-            order_id: r.get(10),
-            reverses: r.get(11),
-            points: r.get(4),
-            amount: amount
-                .map(|a| a.parse::<rust_decimal::Decimal>())
-                .transpose()
-                .map_err(StoreError::other)?,
-            transaction_time: r.get(6),
-            entry: serde_json::from_str(r.get(8)).map_err(StoreError::other)?,
-            item_index: r.get::<_, Option<i32>>(12).map(|i| i as u32),
-        },
+    MovementColumns {
+        id: r.get(0),
+        kind: r.get(1),
+        transaction_id: r.get(2),
+        hold_reference: r.get(3),
+        points: r.get(4),
+        amount: r.get(5),
+        transaction_time: r.get(6),
         created_at: r.get(7),
-    })
+        entry: r.get(8),
+        gameball_id: r.get(9),
+        order_id: r.get(10),
+        reverses: r.get(11),
+        item_index: r.get::<_, Option<i32>>(12).map(|i| i as u32),
+    }
+    .parse()
 }
 
 pub async fn movements(

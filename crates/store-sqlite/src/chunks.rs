@@ -1,101 +1,95 @@
 //! Chunk transactions: load the state a chunk needs in bulk, run the pure domain rules, write effects, results and cursor.
 
 use crate::sql_err;
-use domain::chunk::{self, ChunkState};
-use domain::customers::Profile;
+use domain::chunk;
 use domain::ledger::Ledger;
-use domain::outcome::render;
-use domain::posting::{Movement, MovementKind};
-use domain::{ChunkEffects, ChunkItems, CustomerId, CustomerRecord, CustomerWrite, Outcome};
+use domain::{ChunkEffects, ChunkItems, CustomerWrite, Outcome};
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OptionalExtension, params};
 use rustc_hash::FxHashMap;
 use std::rc::Rc;
+use store::chunk::*;
 use store::*;
 use time::OffsetDateTime;
-use wire::JobState;
 
 /// Returns the chunk's effects too, so the caller frees them outside the writer lock.
 pub fn apply_chunk(
     c: &Connection,
     fence: Fence,
-    work: ChunkWork,
+    mut work: ChunkWork,
 ) -> Result<(ChunkCommitted, ChunkEffects), StoreError> {
-    let job: Option<(String, i64, u32, u32, u32, u32)> = c
+    let job: Option<JobProgress> = c
         .prepare_cached(
             "SELECT status, lease_token, cursor, item_count, finished_count, error_count FROM jobs WHERE id = ?1",
         )
         .map_err(sql_err)?
         .query_row([fence.job_id], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+            Ok(JobProgress {
+                status: r.get(0)?,
+                token: r.get(1)?,
+                cursor: r.get(2)?,
+                item_count: r.get(3)?,
+                finished_count: r.get(4)?,
+                error_count: r.get(5)?,
+            })
         })
         .optional()
         .map_err(sql_err)?;
-    let Some((status, token, cursor, item_count, finished, errored)) = job else {
-        return Err(StoreError::Fenced);
-    };
-    // The fence: a stop, a takeover or a concurrent commit makes this chunk void.
-    if status != "running" || token != fence.token || cursor != work.from {
-        return Err(StoreError::Fenced);
-    }
-    let effects = load_and_apply(c, work.tenant_id, work.items, work.now, Some(fence.job_id))?;
+    let job = check_fence(job.as_ref(), fence, work.from)?;
+    let items = work.take_items();
+    let effects = load_and_apply(c, work.tenant_id, items, work.now, Some(fence.job_id))?;
     write_effects(c, work.tenant_id, &effects, Some(fence.job_id), work.now)?;
+    let advance = Advance::after(job, fence, &work, &effects.outcomes);
+    write_advance(c, &advance)?;
+    Ok((advance.committed(), effects))
+}
 
-    let rendered = render(&effects.outcomes);
+/// The job's results row, counts and cursor, and its end when the chunk was its last.
+fn write_advance(c: &Connection, a: &Advance) -> Result<(), StoreError> {
     c.prepare_cached(
         "INSERT INTO job_results (job_id, first_index, successful, failed) VALUES (?1, ?2, ?3, ?4)",
     )
     .map_err(sql_err)?
     .execute(params![
-        fence.job_id,
-        work.from,
-        rendered.successful,
-        rendered.failed
+        a.job_id,
+        a.from,
+        a.results.successful,
+        a.results.failed
     ])
     .map_err(sql_err)?;
-
-    let new_cursor = work.from + effects.outcomes.len() as u32;
-    let finished = finished + rendered.succeeded;
-    let errored = errored + rendered.errored;
-    let now = to_millis(work.now);
-    let final_state = (new_cursor >= item_count).then(|| final_state(finished));
-    match final_state {
+    match a.finish {
         None => {
             c.prepare_cached(
                 "UPDATE jobs SET cursor = ?2, finished_count = ?3, error_count = ?4, lease_expires_at = ?5 \
                  WHERE id = ?1",
             )
             .map_err(sql_err)?
-            .execute(params![fence.job_id, new_cursor, finished, errored, to_millis(work.lease_until)])
+            .execute(params![a.job_id, a.cursor, a.finished_count, a.error_count, a.lease_until])
             .map_err(sql_err)?;
         }
-        Some(state) => {
+        Some(f) => {
             c.prepare_cached(
                 "UPDATE jobs SET cursor = ?2, finished_count = ?3, error_count = ?4, status = ?5, \
                  finished_at = ?6, expires_at = ?7, lease_expires_at = NULL WHERE id = ?1",
             )
             .map_err(sql_err)?
             .execute(params![
-                fence.job_id,
-                new_cursor,
-                finished,
-                errored,
-                state.as_str(),
-                now,
-                to_millis(add(work.now, work.retention))
+                a.job_id,
+                a.cursor,
+                a.finished_count,
+                a.error_count,
+                f.state.as_str(),
+                f.finished_at,
+                f.expires_at
             ])
             .map_err(sql_err)?;
             c.prepare_cached("DELETE FROM job_items WHERE job_id = ?1")
                 .map_err(sql_err)?
-                .execute([fence.job_id])
+                .execute([a.job_id])
                 .map_err(sql_err)?;
         }
     }
-    let committed = ChunkCommitted {
-        cursor: new_cursor,
-        finished: final_state.filter(|s: &JobState| s.is_final()),
-    };
-    Ok((committed, effects))
+    Ok(())
 }
 
 pub fn apply_single(
@@ -104,17 +98,15 @@ pub fn apply_single(
     items: ChunkItems,
     now: OffsetDateTime,
 ) -> Result<Outcome, StoreError> {
-    let mut effects = load_and_apply(c, tenant, items, now, None)?;
+    let effects = load_and_apply(c, tenant, items, now, None)?;
     write_effects(c, tenant, &effects, None, now)?;
-    effects
-        .outcomes
-        .pop()
-        .ok_or_else(|| StoreError::Conflict("a single call needs exactly one item".into()))
+    single_outcome(effects.outcomes)
 }
 
 /// Loads what the chunk needs in a few statements — the tenant's settings, the
 /// customers it names (one query), which of its transaction ids are taken (one
-/// query) — allocates ids for new customers and movements, and runs the domain rules.
+/// query), the movements it refers to — allocates ids for new customers and
+/// movements, and runs the domain rules.
 fn load_and_apply(
     tx: &Connection,
     tenant: TenantId,
@@ -122,23 +114,11 @@ fn load_and_apply(
     now: OffsetDateTime,
     job: Option<JobId>,
 ) -> Result<ChunkEffects, StoreError> {
-    let mut state = ChunkState {
-        settings: crate::tenants::settings(tx, tenant)?,
-        now: to_millis(now),
-        job_id: job,
-        ..ChunkState::default()
-    };
-    let keys = items.customer_ids();
-    if !keys.is_empty() {
-        // In key order: the index is walked forwards instead of jumping about.
-        let mut sorted: Vec<&str> = keys.iter().map(|(k, _)| k.as_str()).collect();
-        sorted.sort_unstable();
-        let key_values: Rc<Vec<SqlValue>> = Rc::new(
-            sorted
-                .into_iter()
-                .map(|k| SqlValue::Text(k.to_owned()))
-                .collect(),
-        );
+    let needs = Needs::of(&items);
+    let settings = crate::tenants::settings(tx, tenant)?;
+    let mut customers = Vec::with_capacity(needs.customers.len());
+    if !needs.customers.is_empty() {
+        let keys = texts(needs.customer_keys().into_iter().map(str::to_owned));
         let mut st = tx
             .prepare_cached(
                 &format!(
@@ -148,7 +128,7 @@ fn load_and_apply(
             )
             .map_err(sql_err)?;
         let mut rows = st
-            .query(params![tenant, key_values, items.reads_profiles()])
+            .query(params![tenant, keys, needs.profiles])
             .map_err(sql_err)?;
         while let Some(r) = rows.next().map_err(sql_err)? {
             let text = |i| -> Result<&str, StoreError> {
@@ -157,30 +137,16 @@ fn load_and_apply(
                     .as_str()
                     .map_err(|e| sql_err(e.into()))
             };
-            let record = record_from(
+            customers.push(record_from(
                 r.get(0).map_err(sql_err)?,
-                r.get(1).map_err(sql_err)?,
+                text(1)?,
                 text(2)?,
                 text(3)?,
-            )?;
-            state.customers.insert(record.customer_id.clone(), record);
-        }
-        let missing: Vec<&CustomerId> = keys
-            .iter()
-            .filter(|(k, creates)| *creates && !state.customers.contains_key(k))
-            .map(|(k, _)| k)
-            .collect();
-        for (key, id) in missing
-            .iter()
-            .zip(allocate(tx, "gameball_id", missing.len())?)
-        {
-            state.fresh_ids.insert((*key).clone(), id);
+            )?);
         }
     }
-    let transaction_ids = items.transaction_ids();
-    if !transaction_ids.is_empty() {
-        let values: Rc<Vec<SqlValue>> =
-            Rc::new(transaction_ids.into_iter().map(SqlValue::Text).collect());
+    let mut used_transaction_ids = Vec::new();
+    if !needs.transaction_ids.is_empty() {
         let mut st = tx
             .prepare_cached(
                 "SELECT transaction_id FROM movements \
@@ -188,16 +154,17 @@ fn load_and_apply(
             )
             .map_err(sql_err)?;
         let used = st
-            .query_map(params![tenant, values], |r| r.get::<_, String>(0))
+            .query_map(
+                params![tenant, texts(needs.transaction_ids.iter().cloned())],
+                |r| r.get::<_, String>(0),
+            )
             .map_err(sql_err)?;
         for id in used {
-            state.used_transaction_ids.insert(id.map_err(sql_err)?);
+            used_transaction_ids.push(id.map_err(sql_err)?);
         }
     }
-    let references = items.reference_ids();
-    if !references.is_empty() {
-        let values: Rc<Vec<SqlValue>> =
-            Rc::new(references.into_iter().map(SqlValue::Text).collect());
+    let mut recorded = Vec::new();
+    if !needs.references.is_empty() {
         let mut st = tx
             .prepare_cached(&format!(
                 "SELECT {MOVEMENT_COLUMNS} FROM movements m WHERE m.tenant_id = ?1 AND \
@@ -206,14 +173,30 @@ fn load_and_apply(
             ))
             .map_err(sql_err)?;
         let rows = st
-            .query_map(params![tenant, values], movement_from)
+            .query_map(
+                params![tenant, texts(needs.references.iter().cloned())],
+                movement_from,
+            )
             .map_err(sql_err)?;
-        state.recorded = collect_rows(rows)?;
+        recorded = collect_rows(rows)?;
     }
-    let mut ids = allocate(tx, "movement_id", items.movements_needed(&state.settings))?;
-    ids.reverse();
-    state.movement_ids = ids;
+    let fresh = allocate(tx, "gameball_id", needs.missing(&customers).len())?;
+    let movement_ids = allocate(tx, "movement_id", items.movements_needed(&settings))?;
+    let loaded = Loaded {
+        settings,
+        customers,
+        used_transaction_ids,
+        recorded,
+        now,
+        job,
+    };
+    let state = needs.state(loaded, fresh, movement_ids);
     Ok(chunk::apply(state, items))
+}
+
+/// Texts as an `rarray` parameter.
+fn texts(values: impl Iterator<Item = String>) -> Rc<Vec<SqlValue>> {
+    Rc::new(values.map(SqlValue::Text).collect())
 }
 
 /// `n` fresh values of a counter, ascending (one statement).
@@ -233,25 +216,6 @@ fn allocate(tx: &Connection, counter: &str, n: usize) -> Result<Vec<i64>, StoreE
 /// or the row's own when it has none (or only movements from before migration V4).
 const CURRENT_LEDGER: &str = "coalesce((SELECT m.ledger FROM movements m \
      WHERE m.gameball_id = c.gameball_id ORDER BY m.id DESC LIMIT 1), c.ledger)";
-
-fn record_from(
-    gameball_id: i64,
-    customer_id: String,
-    profile: &str,
-    ledger: &str,
-) -> Result<CustomerRecord, StoreError> {
-    Ok(CustomerRecord {
-        gameball_id,
-        customer_id: CustomerId::parse(&customer_id)
-            .map_err(|f| StoreError::Conflict(f.message))?,
-        profile: serde_json::from_str::<Profile>(profile).map_err(StoreError::other)?,
-        ledger: if ledger == "{}" {
-            Ledger::default()
-        } else {
-            serde_json::from_str::<Ledger>(ledger).map_err(StoreError::other)?
-        },
-    })
-}
 
 fn write_effects(
     tx: &Connection,
@@ -406,7 +370,7 @@ pub fn customer(
         .map_err(sql_err)?;
     row.map(|(gid, cid, profile, ledger, created, updated)| {
         Ok(CustomerView {
-            record: record_from(gid, cid, &profile, &ledger)?,
+            record: record_from(gid, &cid, &profile, &ledger)?,
             created_at: from_millis(created),
             updated_at: from_millis(updated),
         })
@@ -439,47 +403,25 @@ pub fn delete_customer(
     Ok(true)
 }
 
-const MOVEMENT_COLUMNS: &str = "m.id, m.kind, m.transaction_id, m.hold_reference, m.points, m.amount, \
-     m.transaction_time, m.created_at, m.entry, m.gameball_id, m.order_id, m.reverses, m.item_index";
-
-/// A movement row; the inner error is a stored entry that does not parse.
+/// A movement row; the inner error is a stored row that does not parse.
 fn movement_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<MovementRow, StoreError>> {
-    let entry: String = r.get(8)?;
-    let entry = match serde_json::from_str(&entry) {
-        Ok(e) => e,
-        Err(e) => return Ok(Err(StoreError::other(e))),
-    };
-    let amount: Option<String> = r.get(5)?;
-    let amount = match amount
-        .map(|a| a.parse::<rust_decimal::Decimal>())
-        .transpose()
-    {
-        Ok(a) => a,
-        Err(e) => return Ok(Err(StoreError::other(e))),
-    };
-    let kind: String = r.get(1)?;
-    let Some(kind) = MovementKind::parse(&kind) else {
-        return Ok(Err(StoreError::Conflict(format!(
-            "unknown movement kind {kind:?}"
-        ))));
-    };
-    Ok(Ok(MovementRow {
-        movement: Movement {
-            id: r.get(0)?,
-            gameball_id: r.get(9)?,
-            kind,
-            transaction_id: r.get(2)?,
-            hold_reference: r.get(3)?,
-            order_id: r.get(10)?,
-            reverses: r.get(11)?,
-            points: r.get(4)?,
-            amount,
-            transaction_time: r.get(6)?,
-            entry,
-            item_index: r.get(12)?,
-        },
+    let (kind, amount, entry): (String, Option<String>, String) = (r.get(1)?, r.get(5)?, r.get(8)?);
+    Ok(MovementColumns {
+        id: r.get(0)?,
+        kind: &kind,
+        transaction_id: r.get(2)?,
+        hold_reference: r.get(3)?,
+        points: r.get(4)?,
+        amount: amount.as_deref(),
+        transaction_time: r.get(6)?,
         created_at: r.get(7)?,
-    }))
+        entry: &entry,
+        gameball_id: r.get(9)?,
+        order_id: r.get(10)?,
+        reverses: r.get(11)?,
+        item_index: r.get(12)?,
+    }
+    .parse())
 }
 
 fn collect_rows(

@@ -1,6 +1,7 @@
 //! The store seam: the one trait every backend implements (bulk load + bulk commit per chunk, fenced by a lease token).
 #![forbid(unsafe_code)]
 
+pub mod chunk;
 pub mod conformance;
 mod holds;
 pub mod rules;

@@ -181,6 +181,14 @@ pub struct ChunkWork {
     pub lease_until: OffsetDateTime,
 }
 
+impl ChunkWork {
+    /// Takes the items out (to hand them to the domain) and leaves the rest of the
+    /// work for the commit's bookkeeping.
+    pub fn take_items(&mut self) -> ChunkItems {
+        std::mem::replace(&mut self.items, ChunkItems::Customers(Vec::new()))
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ChunkCommitted {
     pub cursor: u32,

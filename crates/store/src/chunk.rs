@@ -1,0 +1,498 @@
+//! The chunk transaction's rules, once for every backend: the fence, what a chunk loads, how the loaded rows become the domain's state, and what a commit writes to its job. Backends keep only the SQL around them.
+//!
+//! Every backend runs the same script inside one transaction:
+//! 1. read the job's [`JobProgress`] (locked) and [`check_fence`];
+//! 2. load what [`Needs::of`] the items asks for;
+//! 3. allocate ids for [`Needs::missing`] customers and [`ChunkItems::movements_needed`];
+//! 4. [`Needs::state`] → `domain::chunk::apply` → effects;
+//! 5. write the effects, then the job's [`Advance`].
+
+use crate::types::*;
+use crate::{MovementRow, final_state};
+use domain::chunk::ChunkState;
+use domain::customers::Profile;
+use domain::ledger::{Entry, Ledger};
+use domain::outcome::{RenderedOutcomes, render};
+use domain::posting::{Movement, MovementKind};
+use domain::settings::ProgramSettings;
+use domain::{ChunkItems, CustomerId, CustomerRecord, Outcome};
+use time::OffsetDateTime;
+use wire::JobState;
+
+/// The job row as a chunk commit reads it (under a lock where the database has row locks).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobProgress {
+    pub status: String,
+    pub token: i64,
+    pub cursor: u32,
+    pub item_count: u32,
+    pub finished_count: u32,
+    pub error_count: u32,
+}
+
+/// The fence: a stop, a takeover or a concurrent commit makes the chunk void.
+pub fn check_fence(
+    job: Option<&JobProgress>,
+    fence: Fence,
+    from: u32,
+) -> Result<&JobProgress, StoreError> {
+    match job {
+        Some(j)
+            if j.status == JobState::Running.as_str()
+                && j.token == fence.token
+                && j.cursor == from =>
+        {
+            Ok(j)
+        }
+        _ => Err(StoreError::Fenced),
+    }
+}
+
+/// What a chunk reads, derived from its items alone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Needs {
+    /// The distinct customers, each with whether an item may create it.
+    pub customers: Vec<(CustomerId, bool)>,
+    /// The transaction ids the items would use (locked and checked for reuse).
+    pub transaction_ids: Vec<String>,
+    /// Earlier transactions the items read (refunded ones, listed orders).
+    pub references: Vec<String>,
+    /// Whether customers' profiles are read (only upserts merge into them).
+    pub profiles: bool,
+}
+
+impl Needs {
+    pub fn of(items: &ChunkItems) -> Needs {
+        Needs {
+            customers: items.customer_ids(),
+            transaction_ids: items.transaction_ids(),
+            references: items.reference_ids(),
+            profiles: items.reads_profiles(),
+        }
+    }
+
+    /// The customer ids to load, in key order (an index is then walked forwards).
+    pub fn customer_keys(&self) -> Vec<&str> {
+        let mut keys: Vec<&str> = self.customers.iter().map(|(k, _)| k.as_str()).collect();
+        keys.sort_unstable();
+        keys
+    }
+
+    /// The customers that do not exist and may be created: each needs a fresh id.
+    pub fn missing<'a>(&'a self, loaded: &[CustomerRecord]) -> Vec<&'a CustomerId> {
+        let existing: rustc_hash::FxHashSet<&CustomerId> =
+            loaded.iter().map(|r| &r.customer_id).collect();
+        self.customers
+            .iter()
+            .filter(|(k, creates)| *creates && !existing.contains(k))
+            .map(|(k, _)| k)
+            .collect()
+    }
+
+    /// The domain's state from what the backend loaded and allocated: `fresh_ids`
+    /// pair with [`Needs::missing`] in order, `movement_ids` ascend.
+    pub fn state(
+        &self,
+        loaded: Loaded,
+        fresh_ids: Vec<i64>,
+        mut movement_ids: Vec<i64>,
+    ) -> ChunkState {
+        let fresh_ids = self
+            .missing(&loaded.customers)
+            .into_iter()
+            .cloned()
+            .zip(fresh_ids)
+            .collect();
+        // The domain takes ids from the end.
+        movement_ids.reverse();
+        ChunkState {
+            customers: loaded
+                .customers
+                .into_iter()
+                .map(|r| (r.customer_id.clone(), r))
+                .collect(),
+            fresh_ids,
+            settings: loaded.settings,
+            used_transaction_ids: loaded.used_transaction_ids.into_iter().collect(),
+            movement_ids,
+            recorded: loaded.recorded,
+            now: to_millis(loaded.now),
+            job_id: loaded.job,
+        }
+    }
+}
+
+/// What a backend loaded for a chunk.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub settings: ProgramSettings,
+    pub customers: Vec<CustomerRecord>,
+    pub used_transaction_ids: Vec<String>,
+    pub recorded: Vec<MovementRow>,
+    pub now: OffsetDateTime,
+    /// The job the chunk belongs to; `None` for a single call.
+    pub job: Option<JobId>,
+}
+
+/// What a committed chunk writes to its job: a results row, the counts and the
+/// cursor, and the final state when the chunk was the job's last.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Advance {
+    pub job_id: JobId,
+    /// The chunk's first item (the results row's key).
+    pub from: u32,
+    pub results: RenderedOutcomes,
+    pub cursor: u32,
+    pub finished_count: u32,
+    pub error_count: u32,
+    /// The commit extends the lease to this instant (milliseconds) while the job runs.
+    pub lease_until: i64,
+    pub finish: Option<Finish>,
+}
+
+/// How a job ends: its state, when, and until when it is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Finish {
+    pub state: JobState,
+    pub finished_at: i64,
+    pub expires_at: i64,
+}
+
+impl Advance {
+    /// The job after `outcomes` (a chunk starting at `work.from`) on top of `job`.
+    pub fn after(
+        job: &JobProgress,
+        fence: Fence,
+        work: &ChunkWork,
+        outcomes: &[Outcome],
+    ) -> Advance {
+        let results = render(outcomes);
+        let cursor = work.from.saturating_add(outcomes.len() as u32);
+        let finished_count = job.finished_count.saturating_add(results.succeeded);
+        let error_count = job.error_count.saturating_add(results.errored);
+        let finish = (cursor >= job.item_count).then(|| Finish {
+            state: final_state(finished_count),
+            finished_at: to_millis(work.now),
+            expires_at: to_millis(add(work.now, work.retention)),
+        });
+        Advance {
+            job_id: fence.job_id,
+            from: work.from,
+            results,
+            cursor,
+            finished_count,
+            error_count,
+            lease_until: to_millis(work.lease_until),
+            finish,
+        }
+    }
+
+    pub fn committed(&self) -> ChunkCommitted {
+        ChunkCommitted {
+            cursor: self.cursor,
+            finished: self.finish.map(|f| f.state),
+        }
+    }
+}
+
+/// The outcome of a single call: its chunk has exactly one item.
+pub fn single_outcome(mut outcomes: Vec<Outcome>) -> Result<Outcome, StoreError> {
+    match (outcomes.pop(), outcomes.is_empty()) {
+        (Some(o), true) => Ok(o),
+        _ => Err(StoreError::Conflict(
+            "a single call needs exactly one item".into(),
+        )),
+    }
+}
+
+/// A stored customer from its columns: ids, the profile and the ledger as JSON text.
+pub fn record_from(
+    gameball_id: i64,
+    customer_id: &str,
+    profile: &str,
+    ledger: &str,
+) -> Result<CustomerRecord, StoreError> {
+    Ok(CustomerRecord {
+        gameball_id,
+        customer_id: CustomerId::parse(customer_id).map_err(|f| StoreError::Conflict(f.message))?,
+        profile: serde_json::from_str::<Profile>(profile).map_err(StoreError::other)?,
+        ledger: if ledger == "{}" {
+            Ledger::default()
+        } else {
+            serde_json::from_str::<Ledger>(ledger).map_err(StoreError::other)?
+        },
+    })
+}
+
+/// The columns of a stored movement, in the order of [`MOVEMENT_COLUMNS`].
+#[derive(Debug, Clone)]
+pub struct MovementColumns<'a> {
+    pub id: i64,
+    pub kind: &'a str,
+    pub transaction_id: Option<String>,
+    pub hold_reference: Option<String>,
+    pub points: i64,
+    pub amount: Option<&'a str>,
+    pub transaction_time: i64,
+    pub created_at: i64,
+    pub entry: &'a str,
+    pub gameball_id: i64,
+    pub order_id: Option<String>,
+    pub reverses: Option<String>,
+    pub item_index: Option<u32>,
+}
+
+/// What every movement read selects (`m` is the movements table).
+pub const MOVEMENT_COLUMNS: &str = "m.id, m.kind, m.transaction_id, m.hold_reference, m.points, m.amount, \
+     m.transaction_time, m.created_at, m.entry, m.gameball_id, m.order_id, m.reverses, m.item_index";
+
+impl MovementColumns<'_> {
+    pub fn parse(self) -> Result<MovementRow, StoreError> {
+        let kind = MovementKind::parse(self.kind).ok_or_else(|| {
+            StoreError::Conflict(format!("unknown movement kind {:?}", self.kind))
+        })?;
+        let entry: Entry = serde_json::from_str(self.entry).map_err(StoreError::other)?;
+        let amount = self
+            .amount
+            .map(str::parse::<rust_decimal::Decimal>)
+            .transpose()
+            .map_err(StoreError::other)?;
+        Ok(MovementRow {
+            movement: Movement {
+                id: self.id,
+                gameball_id: self.gameball_id,
+                kind,
+                transaction_id: self.transaction_id,
+                hold_reference: self.hold_reference,
+                order_id: self.order_id,
+                reverses: self.reverses,
+                points: self.points,
+                amount,
+                transaction_time: self.transaction_time,
+                entry,
+                item_index: self.item_index,
+            },
+            created_at: self.created_at,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use std::time::Duration;
+    use wire::BatchType;
+
+    fn progress(cursor: u32, item_count: u32) -> JobProgress {
+        JobProgress {
+            status: "running".into(),
+            token: 7,
+            cursor,
+            item_count,
+            finished_count: 3,
+            error_count: 1,
+        }
+    }
+
+    const FENCE: Fence = Fence {
+        job_id: 9,
+        token: 7,
+    };
+
+    #[test]
+    fn the_fence_holds_only_for_the_running_claim_at_its_cursor() {
+        let ok = progress(10, 20);
+        assert!(check_fence(Some(&ok), FENCE, 10).is_ok());
+        for (job, from) in [
+            (
+                JobProgress {
+                    status: "stopped".into(),
+                    ..ok.clone()
+                },
+                10,
+            ),
+            (
+                JobProgress {
+                    token: 8,
+                    ..ok.clone()
+                },
+                10,
+            ),
+            (ok.clone(), 11),
+        ] {
+            assert!(matches!(
+                check_fence(Some(&job), FENCE, from),
+                Err(StoreError::Fenced)
+            ));
+        }
+        assert!(matches!(
+            check_fence(None, FENCE, 10),
+            Err(StoreError::Fenced)
+        ));
+    }
+
+    fn items(body: serde_json::Value) -> ChunkItems {
+        let texts: Vec<String> = body
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.to_string())
+            .collect();
+        ChunkItems::parse(
+            BatchType::Cashback,
+            texts
+                .iter()
+                .enumerate()
+                .map(|(i, t)| (i as u32, t.as_str())),
+        )
+    }
+
+    fn work(from: u32, items: ChunkItems) -> ChunkWork {
+        let now = OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap();
+        ChunkWork {
+            tenant_id: 1,
+            from,
+            items,
+            now,
+            retention: Duration::from_secs(60),
+            lease_until: add(now, Duration::from_secs(30)),
+        }
+    }
+
+    #[test]
+    fn a_commit_advances_counts_and_cursor_and_the_last_one_finishes_the_job() {
+        let t = "2020-01-01T00:00:00Z";
+        let chunk = items(json!([
+            {"customerId": "a", "transactionId": "t1", "transactionTime": t, "amount": 5},
+            {"customerId": "a"}
+        ]));
+        let outcomes: Vec<Outcome> = match &chunk {
+            ChunkItems::Ledger(v) => v
+                .iter()
+                .map(|p| match &p.item {
+                    Ok(_) => Outcome::succeeded(
+                        p.index,
+                        domain::Success::Released {
+                            success: true,
+                            message: "x",
+                        },
+                    ),
+                    Err(r) => Outcome::rejected(p.index, r.clone()),
+                })
+                .collect(),
+            _ => unreachable!(),
+        };
+        let w = work(10, chunk);
+        let mid = Advance::after(&progress(10, 20), FENCE, &w, &outcomes);
+        assert_eq!(
+            (mid.cursor, mid.finished_count, mid.error_count),
+            (12, 4, 2)
+        );
+        assert_eq!(mid.finish, None);
+        assert_eq!(
+            mid.committed(),
+            ChunkCommitted {
+                cursor: 12,
+                finished: None
+            }
+        );
+        assert_eq!(mid.lease_until, to_millis(w.lease_until));
+        let last = Advance::after(&progress(10, 12), FENCE, &w, &outcomes);
+        let finish = last.finish.unwrap();
+        assert_eq!(finish.state, JobState::Completed);
+        assert_eq!(finish.expires_at - finish.finished_at, 60_000);
+        let none_succeeded = JobProgress {
+            finished_count: 0,
+            ..progress(11, 12)
+        };
+        let failed = Advance::after(
+            &none_succeeded,
+            FENCE,
+            &work(11, items(json!([{}]))),
+            &outcomes[1..],
+        );
+        assert_eq!(failed.finish.unwrap().state, JobState::Failed);
+    }
+
+    #[test]
+    fn needs_and_state_pair_fresh_ids_with_the_missing_creatable_customers() {
+        let t = "2020-01-01T00:00:00Z";
+        let chunk = items(json!([
+            {"customerId": "b", "transactionId": "t1", "transactionTime": t, "amount": 5},
+            {"customerId": "a", "transactionId": "t2", "transactionTime": t, "amount": 5},
+            {"customerId": "c", "transactionId": "t2", "transactionTime": t, "amount": 5}
+        ]));
+        let needs = Needs::of(&chunk);
+        assert_eq!(needs.customer_keys(), ["a", "b", "c"]);
+        assert_eq!(needs.transaction_ids, ["t1", "t2"]);
+        assert!(!needs.profiles);
+        let existing = record_from(5, "a", "{}", "{}").unwrap();
+        let missing: Vec<&str> = needs
+            .missing(std::slice::from_ref(&existing))
+            .iter()
+            .map(|c| c.as_str())
+            .collect();
+        assert_eq!(missing, ["b", "c"], "in order of first appearance");
+        let loaded = Loaded {
+            settings: ProgramSettings::default(),
+            customers: vec![existing],
+            used_transaction_ids: vec!["t2".into()],
+            recorded: Vec::new(),
+            now: OffsetDateTime::UNIX_EPOCH,
+            job: Some(9),
+        };
+        let state = needs.state(loaded, vec![100, 101], vec![1, 2, 3]);
+        assert_eq!(state.fresh_ids[&CustomerId::parse("b").unwrap()], 100);
+        assert_eq!(state.fresh_ids[&CustomerId::parse("c").unwrap()], 101);
+        assert_eq!(
+            state.movement_ids,
+            [3, 2, 1],
+            "taken from the end: lowest first"
+        );
+        assert!(state.used_transaction_ids.contains("t2"));
+        assert_eq!(state.customers.len(), 1);
+    }
+
+    #[test]
+    fn stored_columns_parse_back_into_records_and_movements() {
+        assert!(record_from(1, "a\u{0}", "{}", "{}").is_err());
+        assert!(record_from(1, "a", "[", "{}").is_err());
+        let row = MovementColumns {
+            id: 4,
+            kind: "cashback",
+            transaction_id: Some("t".into()),
+            hold_reference: None,
+            points: 10,
+            amount: Some("1.5"),
+            transaction_time: 1,
+            created_at: 2,
+            entry: r#"{"op":"credit","points":10,"availableAt":1}"#,
+            gameball_id: 3,
+            order_id: None,
+            reverses: None,
+            item_index: Some(0),
+        };
+        let m = row.clone().parse().unwrap();
+        assert_eq!(
+            (m.kind, m.amount.unwrap().to_string()),
+            (MovementKind::Cashback, "1.5".into())
+        );
+        assert!(
+            MovementColumns {
+                kind: "gift",
+                ..row.clone()
+            }
+            .parse()
+            .is_err()
+        );
+        assert!(
+            MovementColumns {
+                amount: Some("x"),
+                ..row
+            }
+            .parse()
+            .is_err()
+        );
+    }
+}
