@@ -5,6 +5,7 @@ use deadpool_postgres::{Client, GenericClient};
 use domain::chunk;
 use domain::{ChunkEffects, ChunkItems, CustomerRecord, Outcome};
 use store::chunk::*;
+use store::rows::{MOVEMENT_COLUMNS, MovementColumns, record_from};
 use store::*;
 use time::OffsetDateTime;
 

@@ -3,34 +3,29 @@
 use crate::{count, pg};
 use deadpool_postgres::{Client, GenericClient};
 use std::time::Duration;
+use store::rows::{JOB_COLUMNS, JobColumns};
 use store::*;
 use time::OffsetDateTime;
 use tokio_postgres::{IsolationLevel, Row};
 use wire::{BatchType, JobState};
 
-const JOB_COLUMNS: &str = "id, tenant_id, type, status, item_count, cursor, finished_count, \
-     error_count, error, created_at, started_at, finished_at, expires_at";
-
 fn job_from_row(r: &Row) -> Result<JobRecord, StoreError> {
-    let type_text: String = r.get(2);
-    let status_text: String = r.get(3);
-    Ok(JobRecord {
+    JobColumns {
         id: r.get(0),
         tenant_id: r.get(1),
-        batch_type: BatchType::parse(&type_text)
-            .ok_or_else(|| StoreError::Conflict(format!("unknown job type '{type_text}'")))?,
-        state: JobState::parse(&status_text)
-            .ok_or_else(|| StoreError::Conflict(format!("unknown job status '{status_text}'")))?,
+        batch_type: r.get(2),
+        status: r.get(3),
         item_count: count(r.get(4)),
-        processed: count(r.get(5)),
+        cursor: count(r.get(5)),
         finished_count: count(r.get(6)),
         error_count: count(r.get(7)),
         error: r.get(8),
-        created_at: from_millis(r.get(9)),
-        started_at: r.get::<_, Option<i64>>(10).map(from_millis),
-        finished_at: r.get::<_, Option<i64>>(11).map(from_millis),
-        expires_at: r.get::<_, Option<i64>>(12).map(from_millis),
-    })
+        created_at: r.get(9),
+        started_at: r.get(10),
+        finished_at: r.get(11),
+        expires_at: r.get(12),
+    }
+    .parse()
 }
 
 pub async fn create(c: &mut Client, job: &NewJob) -> Result<JobCreation, StoreError> {
@@ -256,9 +251,7 @@ pub async fn claim(
     .await
     .map_err(pg)?;
     tx.commit().await.map_err(pg)?;
-    let batch_type = BatchType::parse(&type_text).ok_or_else(|| {
-        StoreError::Conflict(format!("job {job_id} has unknown type {type_text}"))
-    })?;
+    let batch_type = store::rows::batch_type(&type_text)?;
     Ok(Some(Claim {
         fence: Fence {
             job_id,

@@ -9,6 +9,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use rustc_hash::FxHashMap;
 use std::rc::Rc;
 use store::chunk::*;
+use store::rows::{MOVEMENT_COLUMNS, MovementColumns, record_from};
 use store::*;
 use time::OffsetDateTime;
 

@@ -3,38 +3,29 @@
 use crate::sql_err;
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 use std::time::Duration;
+use store::rows::{JOB_COLUMNS, JobColumns};
 use store::*;
 use time::OffsetDateTime;
 use wire::{BatchType, JobState};
 
-const JOB_COLUMNS: &str = "id, tenant_id, type, status, item_count, cursor, finished_count, \
-     error_count, error, created_at, started_at, finished_at, expires_at";
-
-fn job_from_row(r: &Row<'_>) -> rusqlite::Result<JobRecord> {
-    let type_text: String = r.get(2)?;
-    let status_text: String = r.get(3)?;
-    let bad = |what: &str, v: &str| {
-        rusqlite::Error::FromSqlConversionFailure(
-            0,
-            rusqlite::types::Type::Text,
-            format!("unknown job {what} '{v}'").into(),
-        )
-    };
-    Ok(JobRecord {
+fn job_from_row(r: &Row<'_>) -> rusqlite::Result<Result<JobRecord, StoreError>> {
+    let (batch_type, status): (String, String) = (r.get(2)?, r.get(3)?);
+    Ok(JobColumns {
         id: r.get(0)?,
         tenant_id: r.get(1)?,
-        batch_type: BatchType::parse(&type_text).ok_or_else(|| bad("type", &type_text))?,
-        state: JobState::parse(&status_text).ok_or_else(|| bad("status", &status_text))?,
+        batch_type: &batch_type,
+        status: &status,
         item_count: r.get(4)?,
-        processed: r.get(5)?,
+        cursor: r.get(5)?,
         finished_count: r.get(6)?,
         error_count: r.get(7)?,
         error: r.get(8)?,
-        created_at: from_millis(r.get(9)?),
-        started_at: r.get::<_, Option<i64>>(10)?.map(from_millis),
-        finished_at: r.get::<_, Option<i64>>(11)?.map(from_millis),
-        expires_at: r.get::<_, Option<i64>>(12)?.map(from_millis),
-    })
+        created_at: r.get(9)?,
+        started_at: r.get(10)?,
+        finished_at: r.get(11)?,
+        expires_at: r.get(12)?,
+    }
+    .parse())
 }
 
 pub fn create(c: &Connection, job: &NewJob) -> Result<JobCreation, StoreError> {
@@ -113,7 +104,8 @@ pub fn get(c: &Connection, tenant: TenantId, job: JobId) -> Result<Option<JobRec
     .map_err(sql_err)?
     .query_row(params![job, tenant], job_from_row)
     .optional()
-    .map_err(sql_err)
+    .map_err(sql_err)?
+    .transpose()
 }
 
 pub fn get_with_results(
@@ -168,7 +160,7 @@ pub fn list(c: &Connection, tenant: TenantId, f: &JobFilter) -> Result<Vec<JobRe
             job_from_row,
         )
         .map_err(sql_err)?;
-    rows.collect::<Result<_, _>>().map_err(sql_err)
+    rows.map(|r| r.map_err(sql_err)?).collect()
 }
 
 pub fn stop(
@@ -239,9 +231,7 @@ pub fn claim(
         .map_err(sql_err)?
         .execute(params![tenant_id, seq])
         .map_err(sql_err)?;
-    let batch_type = BatchType::parse(&type_text).ok_or_else(|| {
-        StoreError::Conflict(format!("job {job_id} has unknown type {type_text}"))
-    })?;
+    let batch_type = store::rows::batch_type(&type_text)?;
     Ok(Some(Claim {
         fence: Fence { job_id, token },
         tenant_id,

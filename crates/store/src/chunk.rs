@@ -10,10 +10,7 @@
 use crate::types::*;
 use crate::{MovementRow, final_state};
 use domain::chunk::ChunkState;
-use domain::customers::Profile;
-use domain::ledger::{Entry, Ledger};
 use domain::outcome::{RenderedOutcomes, render};
-use domain::posting::{Movement, MovementKind};
 use domain::settings::ProgramSettings;
 use domain::{ChunkItems, CustomerId, CustomerRecord, Outcome};
 use time::OffsetDateTime;
@@ -205,81 +202,10 @@ pub fn single_outcome(mut outcomes: Vec<Outcome>) -> Result<Outcome, StoreError>
     }
 }
 
-/// A stored customer from its columns: ids, the profile and the ledger as JSON text.
-pub fn record_from(
-    gameball_id: i64,
-    customer_id: &str,
-    profile: &str,
-    ledger: &str,
-) -> Result<CustomerRecord, StoreError> {
-    Ok(CustomerRecord {
-        gameball_id,
-        customer_id: CustomerId::parse(customer_id).map_err(|f| StoreError::Conflict(f.message))?,
-        profile: serde_json::from_str::<Profile>(profile).map_err(StoreError::other)?,
-        ledger: if ledger == "{}" {
-            Ledger::default()
-        } else {
-            serde_json::from_str::<Ledger>(ledger).map_err(StoreError::other)?
-        },
-    })
-}
-
-/// The columns of a stored movement, in the order of [`MOVEMENT_COLUMNS`].
-#[derive(Debug, Clone)]
-pub struct MovementColumns<'a> {
-    pub id: i64,
-    pub kind: &'a str,
-    pub transaction_id: Option<String>,
-    pub hold_reference: Option<String>,
-    pub points: i64,
-    pub amount: Option<&'a str>,
-    pub transaction_time: i64,
-    pub created_at: i64,
-    pub entry: &'a str,
-    pub gameball_id: i64,
-    pub order_id: Option<String>,
-    pub reverses: Option<String>,
-    pub item_index: Option<u32>,
-}
-
-/// What every movement read selects (`m` is the movements table).
-pub const MOVEMENT_COLUMNS: &str = "m.id, m.kind, m.transaction_id, m.hold_reference, m.points, m.amount, \
-     m.transaction_time, m.created_at, m.entry, m.gameball_id, m.order_id, m.reverses, m.item_index";
-
-impl MovementColumns<'_> {
-    pub fn parse(self) -> Result<MovementRow, StoreError> {
-        let kind = MovementKind::parse(self.kind).ok_or_else(|| {
-            StoreError::Conflict(format!("unknown movement kind {:?}", self.kind))
-        })?;
-        let entry: Entry = serde_json::from_str(self.entry).map_err(StoreError::other)?;
-        let amount = self
-            .amount
-            .map(str::parse::<rust_decimal::Decimal>)
-            .transpose()
-            .map_err(StoreError::other)?;
-        Ok(MovementRow {
-            movement: Movement {
-                id: self.id,
-                gameball_id: self.gameball_id,
-                kind,
-                transaction_id: self.transaction_id,
-                hold_reference: self.hold_reference,
-                order_id: self.order_id,
-                reverses: self.reverses,
-                points: self.points,
-                amount,
-                transaction_time: self.transaction_time,
-                entry,
-                item_index: self.item_index,
-            },
-            created_at: self.created_at,
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rows::record_from;
     use serde_json::json;
     use std::time::Duration;
     use wire::BatchType;
@@ -452,47 +378,5 @@ mod tests {
         );
         assert!(state.used_transaction_ids.contains("t2"));
         assert_eq!(state.customers.len(), 1);
-    }
-
-    #[test]
-    fn stored_columns_parse_back_into_records_and_movements() {
-        assert!(record_from(1, "a\u{0}", "{}", "{}").is_err());
-        assert!(record_from(1, "a", "[", "{}").is_err());
-        let row = MovementColumns {
-            id: 4,
-            kind: "cashback",
-            transaction_id: Some("t".into()),
-            hold_reference: None,
-            points: 10,
-            amount: Some("1.5"),
-            transaction_time: 1,
-            created_at: 2,
-            entry: r#"{"op":"credit","points":10,"availableAt":1}"#,
-            gameball_id: 3,
-            order_id: None,
-            reverses: None,
-            item_index: Some(0),
-        };
-        let m = row.clone().parse().unwrap();
-        assert_eq!(
-            (m.kind, m.amount.unwrap().to_string()),
-            (MovementKind::Cashback, "1.5".into())
-        );
-        assert!(
-            MovementColumns {
-                kind: "gift",
-                ..row.clone()
-            }
-            .parse()
-            .is_err()
-        );
-        assert!(
-            MovementColumns {
-                amount: Some("x"),
-                ..row
-            }
-            .parse()
-            .is_err()
-        );
     }
 }

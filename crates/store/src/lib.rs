@@ -4,6 +4,7 @@
 pub mod chunk;
 pub mod conformance;
 mod holds;
+pub mod rows;
 pub mod rules;
 mod segments;
 mod types;
