@@ -147,10 +147,12 @@ impl ChunkItems {
 
     /// One ledger item outside any job (a single call).
     pub fn single(item: LedgerItem) -> ChunkItems {
-        ChunkItems::Ledger(vec![Parsed {
-            index: 0,
-            item: Ok(item),
-        }])
+        item.into()
+    }
+
+    /// The transactions of one order, outside any job (`GET /orders/{id}/transactions`).
+    pub fn order_transactions(order_id: String) -> ChunkItems {
+        ChunkItems::OrderTransactions(first(order_id))
     }
 
     /// The transaction ids the valid items name, distinct: the store reports
@@ -230,6 +232,32 @@ impl ChunkItems {
             }
         }
         keys
+    }
+}
+
+/// A valid item as the only one of its chunk (a single call).
+fn first<T>(item: T) -> Vec<Parsed<T>> {
+    vec![Parsed {
+        index: 0,
+        item: Ok(item),
+    }]
+}
+
+impl From<CustomerUpsert> for ChunkItems {
+    fn from(item: CustomerUpsert) -> ChunkItems {
+        ChunkItems::Customers(first(item))
+    }
+}
+
+impl From<EventsItem> for ChunkItems {
+    fn from(item: EventsItem) -> ChunkItems {
+        ChunkItems::Events(first(item))
+    }
+}
+
+impl From<LedgerItem> for ChunkItems {
+    fn from(item: LedgerItem) -> ChunkItems {
+        ChunkItems::Ledger(first(item))
     }
 }
 

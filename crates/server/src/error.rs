@@ -48,6 +48,19 @@ impl ApiError {
     }
 }
 
+/// An item's failure is the single call's error: the same code and sentence.
+impl From<domain::ItemFailure> for ApiError {
+    fn from(f: domain::ItemFailure) -> ApiError {
+        ApiError::new(f.code, f.message)
+    }
+}
+
+impl From<domain::outcome::Rejected> for ApiError {
+    fn from(r: domain::outcome::Rejected) -> ApiError {
+        r.failure.into()
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> ApiError {
         match e {

@@ -4,35 +4,22 @@ use crate::AppState;
 use crate::auth::{Caller, SecretCaller};
 use crate::body::JsonBytes;
 use crate::error::ApiError;
+use crate::handlers::apply_one;
 use axum::Json;
 use axum::extract::{Path, State};
-use domain::chunk::Parsed;
-use domain::{ChunkItems, Outcome, Success, customers, events};
+use domain::{Success, customers, events};
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use wire::{CustomerCreated, ErrorCode, EventsAccepted};
-
-fn succeeded(outcome: Outcome) -> Result<Success, ApiError> {
-    outcome.result.map_err(|f| ApiError::new(f.code, f.message))
-}
 
 pub async fn upsert(
     State(app): State<AppState>,
     Caller(tenant): Caller,
     body: JsonBytes,
 ) -> Result<Json<CustomerCreated>, ApiError> {
-    let item = customers::parse(body.value()?)
-        .map_err(|r| ApiError::new(r.failure.code, r.failure.message))?;
-    let items = ChunkItems::Customers(vec![Parsed {
-        index: 0,
-        item: Ok(item),
-    }]);
-    match succeeded(
-        app.store
-            .apply_single(tenant.id, items, OffsetDateTime::now_utc())
-            .await?,
-    )? {
+    let item = customers::parse(body.value()?)?;
+    match apply_one(&app, tenant.id, item.into()).await? {
         Success::Customer { gameball_id, .. } => Ok(Json(CustomerCreated { gameball_id })),
         other => Err(ApiError::internal(&format!(
             "a customer upsert answered {other:?}"
@@ -45,17 +32,8 @@ pub async fn events(
     Caller(tenant): Caller,
     body: JsonBytes,
 ) -> Result<Json<EventsAccepted>, ApiError> {
-    let item = events::parse(body.value()?)
-        .map_err(|r| ApiError::new(r.failure.code, r.failure.message))?;
-    let items = ChunkItems::Events(vec![Parsed {
-        index: 0,
-        item: Ok(item),
-    }]);
-    succeeded(
-        app.store
-            .apply_single(tenant.id, items, OffsetDateTime::now_utc())
-            .await?,
-    )?;
+    let item = events::parse(body.value()?)?;
+    apply_one(&app, tenant.id, item.into()).await?;
     Ok(Json(EventsAccepted {
         success: true,
         message: "Events processed".into(),

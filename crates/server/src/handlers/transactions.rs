@@ -4,6 +4,7 @@ use crate::AppState;
 use crate::auth::SecretCaller;
 use crate::body::JsonBytes;
 use crate::error::ApiError;
+use crate::handlers::apply_one;
 use axum::Json;
 use axum::extract::{Path, State};
 use domain::ledger::Millis;
@@ -22,28 +23,8 @@ async fn post_one(
     body: JsonBytes,
     parse: fn(Value) -> domain::outcome::ParseResult<LedgerItem>,
 ) -> Result<Json<Success>, ApiError> {
-    let item =
-        parse(body.value()?).map_err(|r| ApiError::new(r.failure.code, r.failure.message))?;
-    apply(app, tenant, item).await
-}
-
-async fn apply(
-    app: &AppState,
-    tenant: &TenantAuth,
-    item: LedgerItem,
-) -> Result<Json<Success>, ApiError> {
-    let outcome = app
-        .store
-        .apply_single(
-            tenant.id,
-            ChunkItems::single(item),
-            OffsetDateTime::now_utc(),
-        )
-        .await?;
-    outcome
-        .result
-        .map(Json)
-        .map_err(|f| ApiError::new(f.code, f.message))
+    let item = parse(body.value()?)?;
+    Ok(Json(apply_one(app, tenant.id, item.into()).await?))
 }
 
 /// `GET /orders/{orderId}/transactions` (SPEC §5.8).
@@ -52,18 +33,8 @@ pub async fn order_transactions(
     SecretCaller(tenant): SecretCaller,
     Path(order_id): Path<String>,
 ) -> Result<Json<Success>, ApiError> {
-    let items = ChunkItems::OrderTransactions(vec![domain::chunk::Parsed {
-        index: 0,
-        item: Ok(order_id),
-    }]);
-    let outcome = app
-        .store
-        .apply_single(tenant.id, items, OffsetDateTime::now_utc())
-        .await?;
-    outcome
-        .result
-        .map(Json)
-        .map_err(|f| ApiError::new(f.code, f.message))
+    let items = ChunkItems::order_transactions(order_id);
+    Ok(Json(apply_one(&app, tenant.id, items).await?))
 }
 
 /// A `POST` single call: the body parsed by `$parse`, applied as a chunk of one.
@@ -153,15 +124,11 @@ pub async fn release_hold(
     let customer_id =
         CustomerId::parse(&hold.customer_id).map_err(|f| ApiError::internal(&f.message))?;
     // The ledger decides again inside the transaction: a concurrent use or expiry wins cleanly.
-    apply(
-        &app,
-        &tenant,
-        LedgerItem {
-            customer_id,
-            op: LedgerOp::Release { reference },
-        },
-    )
-    .await
+    let release = LedgerItem {
+        customer_id,
+        op: LedgerOp::Release { reference },
+    };
+    Ok(Json(apply_one(&app, tenant.id, release.into()).await?))
 }
 
 /// `GET /customers/{id}/balance`: the same view a balance-inquiry item reports,
