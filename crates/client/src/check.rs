@@ -1,7 +1,8 @@
 //! Local validation of one item with the server's own domain rules, so bad rows are reported with their row number before anything is sent.
 
+use domain::ledger::parse as transactions;
 use domain::outcome::ItemFailure;
-use domain::{customers, events, transactions};
+use domain::{customers, events};
 use serde_json::Value;
 use wire::{BatchType, ErrorCode};
 

@@ -1,14 +1,14 @@
 //! A chunk of items of one job: parsed in order, applied to the state the store loaded, giving effects and outcomes.
 
-use crate::customers::{self, CustomerUpsert, Profile};
+use crate::customers::{self, CustomerUpsert};
 use crate::events::{self, EventsItem};
 use crate::ids::CustomerId;
-use crate::ledger::{Ledger, Millis};
+use crate::ledger::parse::{self, LedgerItem};
+use crate::ledger::post;
 use crate::limits;
 use crate::outcome::{ItemFailure, Outcome, ParseResult, Rejected, Success};
-use crate::posting::{self, Movement, StoredMovement};
 use crate::settings::ProgramSettings;
-use crate::transactions::{self, LedgerItem};
+use crate::state::{ChunkEffects, ChunkState, CustomerWrite, NewEvent, Touched, customer_entry};
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde_json::Value;
 use wire::BatchType;
@@ -61,15 +61,13 @@ impl ChunkItems {
         match batch_type {
             BatchType::Customers => ChunkItems::Customers(each(raw, customers::parse)),
             BatchType::Events => ChunkItems::Events(each(raw, events::parse)),
-            BatchType::BalanceInquiry => ChunkItems::Ledger(each(raw, transactions::parse_balance)),
-            BatchType::BalanceAdjustment => {
-                ChunkItems::Ledger(each(raw, transactions::parse_adjustment))
-            }
-            BatchType::Cashback => ChunkItems::Ledger(each(raw, transactions::parse_cashback)),
-            BatchType::Redeem => ChunkItems::Ledger(each(raw, transactions::parse_redeem)),
-            BatchType::Orders => ChunkItems::Ledger(each(raw, transactions::parse_order)),
+            BatchType::BalanceInquiry => ChunkItems::Ledger(each(raw, parse::parse_balance)),
+            BatchType::BalanceAdjustment => ChunkItems::Ledger(each(raw, parse::parse_adjustment)),
+            BatchType::Cashback => ChunkItems::Ledger(each(raw, parse::parse_cashback)),
+            BatchType::Redeem => ChunkItems::Ledger(each(raw, parse::parse_redeem)),
+            BatchType::Orders => ChunkItems::Ledger(each(raw, parse::parse_order)),
             BatchType::OrderTransactions => {
-                ChunkItems::OrderTransactions(each(raw, transactions::parse_order_id))
+                ChunkItems::OrderTransactions(each(raw, parse::parse_order_id))
             }
         }
     }
@@ -287,93 +285,6 @@ fn claimed_customer_id(text: &str) -> Option<String> {
     }
 }
 
-/// A stored customer.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CustomerRecord {
-    pub gameball_id: i64,
-    pub customer_id: CustomerId,
-    pub profile: Profile,
-    pub ledger: Ledger,
-}
-
-/// What the store loaded for a chunk, and the context it runs in.
-#[derive(Debug, Clone, Default)]
-pub struct ChunkState {
-    /// The existing customers among the chunk's keys.
-    pub customers: FxHashMap<CustomerId, CustomerRecord>,
-    /// Fresh `gameballId`s for the keys that do not exist yet and may be created.
-    pub fresh_ids: FxHashMap<CustomerId, i64>,
-    pub settings: ProgramSettings,
-    /// The transaction ids among the chunk's that the tenant already used.
-    pub used_transaction_ids: FxHashSet<String>,
-    /// Fresh movement ids (`gameballTransactionId`s), used from the end.
-    pub movement_ids: Vec<i64>,
-    /// The stored movements naming the chunk's `reference_ids`.
-    pub recorded: Vec<StoredMovement>,
-    pub now: Millis,
-    /// The job the chunk belongs to; `None` for a single call.
-    pub job_id: Option<i64>,
-}
-
-/// A customer row to insert (`is_new`) or update, in its final state for the chunk.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CustomerWrite {
-    pub record: CustomerRecord,
-    pub is_new: bool,
-    /// Which parts of an existing row changed.
-    pub profile_changed: bool,
-    pub ledger_changed: bool,
-}
-
-/// An event to append.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewEvent {
-    pub gameball_id: i64,
-    pub name: String,
-    pub metadata: String,
-    pub item_index: u32,
-}
-
-/// Everything a chunk does: rows to write and one outcome per item, in item order.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct ChunkEffects {
-    pub customer_writes: Vec<CustomerWrite>,
-    pub events: Vec<NewEvent>,
-    pub movements: Vec<Movement>,
-    pub outcomes: Vec<Outcome>,
-}
-
-/// Customers a chunk changed, in order of first change, with what changed.
-#[derive(Default)]
-pub(crate) struct Touched {
-    order: Vec<CustomerId>,
-    /// Index in `order` → (profile changed, ledger changed).
-    seen: FxHashMap<CustomerId, (bool, bool)>,
-}
-
-impl Touched {
-    fn mark(&mut self, id: &CustomerId, profile: bool, ledger: bool) {
-        match self.seen.get_mut(id) {
-            Some(flags) => {
-                flags.0 |= profile;
-                flags.1 |= ledger;
-            }
-            None => {
-                self.seen.insert(id.clone(), (profile, ledger));
-                self.order.push(id.clone());
-            }
-        }
-    }
-
-    fn profile(&mut self, id: &CustomerId) {
-        self.mark(id, true, false);
-    }
-
-    pub(crate) fn ledger(&mut self, id: &CustomerId) {
-        self.mark(id, false, true);
-    }
-}
-
 /// Applies the items in order. Items of one chunk that touch the same customer see
 /// each other's effects; each customer is written once, in its final state.
 pub fn apply(mut state: ChunkState, items: ChunkItems) -> ChunkEffects {
@@ -424,7 +335,7 @@ pub fn apply(mut state: ChunkState, items: ChunkItems) -> ChunkEffects {
                         let reported = || Some(item.customer_id.as_str().to_owned());
                         // Refusals come before anything is created or recorded.
                         let rewarded_points =
-                            match posting::event_reward_points(&state.settings, &names) {
+                            match post::event_reward_points(&state.settings, &names) {
                                 Ok(points) => points,
                                 Err(f) => break 'item Outcome::failed(p.index, reported(), f),
                             };
@@ -435,7 +346,7 @@ pub fn apply(mut state: ChunkState, items: ChunkItems) -> ChunkEffects {
                             &item.customer_id,
                         )
                         .gameball_id;
-                        if let Err(f) = posting::reward_events(
+                        if let Err(f) = post::reward_events(
                             &mut state,
                             &mut out,
                             &mut touched,
@@ -475,7 +386,7 @@ pub fn apply(mut state: ChunkState, items: ChunkItems) -> ChunkEffects {
             for p in parsed {
                 let outcome = match p.item {
                     Err(r) => Outcome::rejected(p.index, r),
-                    Ok(item) => posting::post(&mut state, &mut out, &mut touched, p.index, item),
+                    Ok(item) => post::post(&mut state, &mut out, &mut touched, p.index, item),
                 };
                 out.outcomes.push(outcome);
             }
@@ -485,7 +396,7 @@ pub fn apply(mut state: ChunkState, items: ChunkItems) -> ChunkEffects {
                 .into_iter()
                 .map(|p| match p.item {
                     Err(r) => Outcome::rejected(p.index, r),
-                    Ok(order_id) => posting::order_transactions(&state.recorded, p.index, order_id),
+                    Ok(order_id) => post::order_transactions(&state.recorded, p.index, order_id),
                 })
                 .collect();
         }
@@ -509,27 +420,11 @@ pub fn apply(mut state: ChunkState, items: ChunkItems) -> ChunkEffects {
     out
 }
 
-/// The customer's record in the chunk state, created with its fresh id when new.
-pub(crate) fn customer_entry<'a>(
-    customers: &'a mut FxHashMap<CustomerId, CustomerRecord>,
-    fresh_ids: &FxHashMap<CustomerId, i64>,
-    id: &CustomerId,
-) -> &'a mut CustomerRecord {
-    customers
-        .entry(id.clone())
-        .or_insert_with(|| CustomerRecord {
-            gameball_id: *fresh_ids
-                .get(id)
-                .expect("the store allocates an id for every missing customer it may create"),
-            customer_id: id.clone(),
-            profile: Profile::new(),
-            ledger: Ledger::default(),
-        })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ledger::Ledger;
+    use crate::state::CustomerRecord;
     use serde_json::json;
     use wire::ErrorCode;
 

@@ -211,6 +211,15 @@ pub fn parse_timestamp(s: &str) -> Option<OffsetDateTime> {
         .map(PrimitiveDateTime::assume_utc)
 }
 
+/// An instant as RFC 3339 UTC with `Z`.
+pub fn rfc3339(at: crate::ledger::Millis) -> String {
+    let t =
+        time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(at).saturating_mul(1_000_000))
+            .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,19 +4,23 @@
 // checked or saturating operations only, with the bounds of `limits`.
 #![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
 
+// Bottom: values and limits; then the state every rule shares; then the rules.
+pub mod fields;
+pub mod ids;
+pub mod limits;
+pub mod outcome;
+pub mod settings;
+
+pub mod movement;
+pub mod state;
+
 pub mod chunk;
 pub mod customers;
 pub mod events;
-pub mod fields;
-pub mod ids;
 pub mod ledger;
-pub mod limits;
-pub mod outcome;
-pub mod posting;
-pub mod settings;
-pub mod transactions;
 
-pub use chunk::{ChunkEffects, ChunkItems, ChunkState, CustomerRecord, CustomerWrite, NewEvent};
+pub use chunk::{ChunkItems, Parsed};
 pub use ids::CustomerId;
 pub use outcome::{ItemFailure, Outcome, Success};
+pub use state::{ChunkEffects, ChunkState, CustomerRecord, CustomerWrite, NewEvent};
 pub use wire::{BatchType, ErrorCode};

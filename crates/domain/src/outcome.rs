@@ -2,6 +2,7 @@
 
 use serde_json::Value;
 use wire::ErrorCode;
+pub use wire::Success;
 
 /// Why one item failed: a code and a sentence naming the field.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,90 +84,6 @@ impl NaturalKey {
 
 /// An item parsed into `T`, or why it failed.
 pub type ParseResult<T> = Result<T, Rejected>;
-
-/// What a succeeded item reports, per batch type (the fields of its entry).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-#[serde(untagged)]
-pub enum Success {
-    #[serde(rename_all = "camelCase")]
-    Customer {
-        customer_id: String,
-        gameball_id: i64,
-        message: &'static str,
-    },
-    #[serde(rename_all = "camelCase")]
-    Events {
-        customer_id: String,
-        events: Vec<String>,
-        rewarded_points: i64,
-    },
-    #[serde(rename_all = "camelCase")]
-    Balance {
-        customer_id: String,
-        #[serde(flatten)]
-        balance: Box<crate::posting::BalanceView>,
-    },
-    #[serde(rename_all = "camelCase")]
-    Adjusted {
-        customer_id: String,
-        transaction_id: String,
-        gameball_transaction_id: i64,
-        points: i64,
-    },
-    #[serde(rename_all = "camelCase")]
-    Cashback {
-        customer_id: String,
-        transaction_id: String,
-        gameball_transaction_id: i64,
-        reward_equivalent_points: i64,
-        #[serde(with = "rust_decimal::serde::arbitrary_precision")]
-        reward_amount: rust_decimal::Decimal,
-    },
-    #[serde(rename_all = "camelCase")]
-    Redeemed {
-        customer_id: String,
-        transaction_id: String,
-        gameball_transaction_id: i64,
-        redeem_equivalent_points: i64,
-        #[serde(with = "rust_decimal::serde::arbitrary_precision")]
-        redeem_amount: rust_decimal::Decimal,
-    },
-    #[serde(rename_all = "camelCase")]
-    Held {
-        customer_id: String,
-        hold_reference: String,
-        hold_equivalent_points: i64,
-        #[serde(with = "rust_decimal::serde::arbitrary_precision")]
-        hold_amount: rust_decimal::Decimal,
-    },
-    Released {
-        success: bool,
-        message: &'static str,
-    },
-    #[serde(rename_all = "camelCase")]
-    Order {
-        customer_id: String,
-        order_id: String,
-        gameball_transaction_id: i64,
-        rewarded_points: i64,
-        redeemed_points: i64,
-    },
-    #[serde(rename_all = "camelCase")]
-    Refunded {
-        customer_id: String,
-        refund_transaction_id: String,
-        gameball_transaction_id: i64,
-        #[serde(with = "rust_decimal::serde::arbitrary_precision")]
-        refund_amount: rust_decimal::Decimal,
-        refund_equivalent_points: i64,
-    },
-    #[serde(rename_all = "camelCase")]
-    OrderTransactions {
-        order_id: String,
-        transactions: Vec<crate::posting::OrderTransaction>,
-        count: usize,
-    },
-}
 
 /// The result of one item of a chunk.
 #[derive(Debug, Clone, PartialEq)]

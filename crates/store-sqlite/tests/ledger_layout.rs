@@ -3,7 +3,7 @@
 
 use domain::ChunkItems;
 use domain::ledger::Ledger;
-use domain::transactions::{self, LedgerItem};
+use domain::ledger::parse::{self as transactions, LedgerItem};
 use loyalbatch_store_sqlite::SqliteStore;
 use rusqlite::Connection;
 use serde_json::{Value, json};

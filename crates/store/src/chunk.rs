@@ -9,9 +9,9 @@
 
 use crate::types::*;
 use crate::{MovementRow, final_state};
-use domain::chunk::ChunkState;
 use domain::outcome::{RenderedOutcomes, render};
 use domain::settings::ProgramSettings;
+use domain::state::ChunkState;
 use domain::{ChunkItems, CustomerId, CustomerRecord, Outcome};
 use time::OffsetDateTime;
 use wire::JobState;

@@ -4,7 +4,7 @@ use domain::ledger::{Entry, Millis};
 use time::OffsetDateTime;
 
 /// A stored movement, as stores read it back.
-pub type MovementRow = domain::posting::StoredMovement;
+pub type MovementRow = domain::movement::StoredMovement;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HoldState {

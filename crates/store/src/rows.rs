@@ -4,7 +4,7 @@ use crate::MovementRow;
 use crate::types::*;
 use domain::customers::Profile;
 use domain::ledger::{Entry, Ledger};
-use domain::posting::{Movement, MovementKind};
+use domain::movement::{Movement, MovementKind};
 use domain::{CustomerId, CustomerRecord};
 use wire::{BatchType, JobState};
 

@@ -1,6 +1,9 @@
 //! Wire types of the Gameball-compatible API: what goes over HTTP, shared by server and clients.
 #![forbid(unsafe_code)]
 
+mod results;
+pub use results::{BalanceView, OrderTransaction, Success};
+
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use std::fmt;

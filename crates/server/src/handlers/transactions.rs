@@ -7,13 +7,15 @@ use crate::error::ApiError;
 use crate::handlers::apply_one;
 use axum::Json;
 use axum::extract::{Path, State};
+use domain::fields::rfc3339;
 use domain::ledger::Millis;
-use domain::posting::{BalanceView, rfc3339};
-use domain::transactions::{self, LedgerItem, LedgerOp};
+use domain::ledger::parse::{self as transactions, LedgerItem, LedgerOp};
+use domain::ledger::post::balance_view;
 use domain::{ChunkItems, CustomerId, Success};
 use serde_json::{Value, json};
 use store::{HoldRecord, HoldState, TenantAuth, TenantId, to_millis};
 use time::OffsetDateTime;
+use wire::BalanceView;
 use wire::ErrorCode;
 
 /// Parses the body with `parse`, applies it as a chunk of one, answers its success entry.
@@ -149,7 +151,7 @@ pub async fn balance(
             format!("customer '{customer_id}' not found"),
         )
     })?;
-    Ok(Json(BalanceView::new(
+    Ok(Json(balance_view(
         &view.record.ledger.balance(now),
         &settings,
     )))

@@ -1,8 +1,8 @@
 //! Conformance: program settings, ledger movements, holds and transaction-id uniqueness.
 
 use super::*;
+use domain::ledger::parse::{self as transactions, LedgerItem};
 use domain::settings::ProgramSettings;
-use domain::transactions::{self, LedgerItem};
 use domain::{ErrorCode, Success};
 use serde_json::json;
 use std::sync::Arc;

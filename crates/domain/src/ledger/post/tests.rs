@@ -1,10 +1,11 @@
 //! Ledger items through `chunk::apply`: the checks, the maths and the entries, as a store would run them.
 
-use crate::chunk::{ChunkItems, ChunkState, CustomerRecord, apply};
+use crate::chunk::{ChunkItems, apply};
 use crate::ids::CustomerId;
 use crate::ledger::{DAY, Ledger, MINUTE, Millis};
 use crate::outcome::Outcome;
 use crate::settings::ProgramSettings;
+use crate::state::{ChunkState, CustomerRecord};
 use serde_json::{Value, json};
 use wire::BatchType;
 
@@ -59,7 +60,7 @@ fn state(
 }
 
 /// Applies `items` with customer "c" holding `ledger`, default settings, nothing used.
-fn on_c(items: ChunkItems, ledger: Ledger) -> crate::chunk::ChunkEffects {
+fn on_c(items: ChunkItems, ledger: Ledger) -> crate::state::ChunkEffects {
     let st = state(&items, &[("c", ledger)], &[], ProgramSettings::default());
     apply(st, items)
 }
@@ -203,8 +204,8 @@ fn a_refused_item_does_not_use_up_its_transaction_id() {
 
 #[test]
 fn future_transaction_times_and_unknown_customers_fail_alone() {
-    let soon = crate::posting::rfc3339(NOW + 5 * MINUTE);
-    let late = crate::posting::rfc3339(NOW + 5 * MINUTE + 1000);
+    let soon = crate::fields::rfc3339(NOW + 5 * MINUTE);
+    let late = crate::fields::rfc3339(NOW + 5 * MINUTE + 1000);
     let items = chunk(
         BatchType::Redeem,
         json!([
@@ -301,7 +302,7 @@ fn balance_inquiry_reports_the_twelve_fields_and_moves_nothing() {
 
 #[test]
 fn holds_reserve_then_a_redemption_uses_them_once() {
-    use crate::transactions::{LedgerItem, LedgerOp, Quantity, RedeemWith};
+    use crate::ledger::parse::{LedgerItem, LedgerOp, Quantity, RedeemWith};
     let c = CustomerId::parse("c").unwrap();
     let hold = ChunkItems::single(LedgerItem {
         customer_id: c.clone(),
@@ -388,8 +389,8 @@ fn rewarded_events_credit_points() {
 
 // ---- orders, refunds, order transactions ----
 
-use crate::posting::{Movement, StoredMovement};
-use crate::transactions::{LedgerItem, LedgerOp};
+use crate::ledger::parse::{LedgerItem, LedgerOp};
+use crate::movement::{Movement, StoredMovement};
 
 fn stored(movements: &[Movement]) -> Vec<StoredMovement> {
     movements
@@ -402,7 +403,7 @@ fn stored(movements: &[Movement]) -> Vec<StoredMovement> {
 }
 
 /// Runs `items` for customer "c" (with `ledger`) over `history`; returns the effects.
-fn run_with(items: ChunkItems, ledger: Ledger, history: &[Movement]) -> crate::chunk::ChunkEffects {
+fn run_with(items: ChunkItems, ledger: Ledger, history: &[Movement]) -> crate::state::ChunkEffects {
     let mut st = state(&items, &[("c", ledger)], &[], ProgramSettings::default());
     st.recorded = stored(history);
     st.used_transaction_ids = history
@@ -421,7 +422,7 @@ fn refund(reverse: &str, id: &str, amount: Option<f64>) -> ChunkItems {
     if let Some(a) = amount {
         body["refundAmount"] = json!(a);
     }
-    ChunkItems::single(crate::transactions::parse_refund(body).unwrap())
+    ChunkItems::single(crate::ledger::parse::parse_refund(body).unwrap())
 }
 
 #[test]
@@ -431,7 +432,7 @@ fn an_order_earns_on_total_paid_and_consumes_its_hold() {
         customer_id: c.clone(),
         op: LedgerOp::Hold {
             transaction_time: NOW,
-            quantity: crate::transactions::Quantity::Points(40),
+            quantity: crate::ledger::parse::Quantity::Points(40),
         },
     });
     let fx = apply(
@@ -455,7 +456,7 @@ fn an_order_earns_on_total_paid_and_consumes_its_hold() {
             {"customerId": "c", "orderId": "o1", "orderDate": T, "totalPaid": 99.5, "totalPrice": 120,
              "lineItems": [{"productId": "p"}], "redemption": {"pointsHoldReference": reference}},
             {"customerId": "c", "orderId": "o1", "orderDate": T, "totalPaid": 1},
-            {"customerId": "c", "orderId": "o2", "orderDate": crate::posting::rfc3339(NOW + 6 * MINUTE), "totalPaid": 1},
+            {"customerId": "c", "orderId": "o2", "orderDate": crate::fields::rfc3339(NOW + 6 * MINUTE), "totalPaid": 1},
             {"customerId": "c", "orderId": "o3", "orderDate": T, "totalPaid": 1, "redemption": {"pointsHoldReference": "hold-9"}},
             {"customerId": "c", "orderId": "o4", "orderDate": T, "totalPaid": 1, "totalTax": -1}
         ]),
@@ -575,7 +576,7 @@ fn refunding_a_redemption_or_a_whole_order_gives_points_back() {
         customer_id: c,
         op: LedgerOp::Hold {
             transaction_time: NOW,
-            quantity: crate::transactions::Quantity::Points(30),
+            quantity: crate::ledger::parse::Quantity::Points(30),
         },
     });
     let fx = apply(

@@ -1,157 +1,40 @@
 //! Posting ledger operations to a chunk's state: the checks every movement passes (customer, uniqueness, time), the points maths, and the success entries.
 
-use crate::chunk::{ChunkEffects, ChunkState, CustomerRecord, Touched};
 use crate::ids::CustomerId;
+use crate::ledger::parse::{LedgerItem, LedgerOp, Quantity, RedeemWith};
 use crate::ledger::{Balance, DAY, Entry, MINUTE, Millis, Refusal};
 use crate::limits::{MAX_BALANCE, MAX_POINTS};
-use crate::outcome::{ItemFailure, NaturalKey, Outcome, Success};
+use crate::movement::{Movement, MovementKind, StoredMovement};
+use crate::outcome::{ItemFailure, NaturalKey, Outcome};
 use crate::settings::ProgramSettings;
-use crate::transactions::{LedgerItem, LedgerOp, Quantity, RedeemWith};
+use crate::state::{ChunkEffects, ChunkState, CustomerRecord, Touched, customer_entry};
 use rust_decimal::Decimal;
-use serde::Serialize;
 use wire::ErrorCode;
+use wire::{BalanceView, OrderTransaction, Success};
 
 /// How far in the future a transaction time may be (SPEC §1.1, 9007).
 pub const MAX_CLOCK_SKEW: Millis = 5 * MINUTE;
 
-/// One movement of points as a chunk records it: the auditable history a ledger is rebuilt from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Movement {
-    /// The `gameballTransactionId`.
-    pub id: i64,
-    pub gameball_id: i64,
-    pub kind: MovementKind,
-    pub transaction_id: Option<String>,
-    pub hold_reference: Option<String>,
-    /// The order it belongs to (an order's earning and redemption, and their refunds).
-    pub order_id: Option<String>,
-    /// The transaction a refund reverses.
-    pub reverses: Option<String>,
-    /// The points the operation reported: positive earns, negative spends.
-    pub points: i64,
-    /// The money amount the operation named, when it named one.
-    pub amount: Option<Decimal>,
-    pub transaction_time: Millis,
-    pub entry: Entry,
-    pub item_index: Option<u32>,
-}
-
-/// A movement as a store reads it back: the movement, and when it was recorded.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredMovement {
-    pub movement: Movement,
-    /// The instant its entry was decided at (what a replay settles at).
-    pub created_at: Millis,
-}
-
-impl std::ops::Deref for StoredMovement {
-    type Target = Movement;
-
-    fn deref(&self) -> &Movement {
-        &self.movement
+/// A balance as the API shows it, in the program's currency and names.
+pub fn balance_view(b: &Balance, s: &ProgramSettings) -> BalanceView {
+    let (date, expiring) = match b.next_expiring {
+        Some((at, n)) => (Some(crate::fields::rfc3339(at)), n),
+        None => (None, 0),
+    };
+    BalanceView {
+        total_points_balance: b.total(),
+        total_points_value: s.value_of(b.total()),
+        available_points_balance: b.available,
+        available_points_value: s.value_of(b.available),
+        pending_points: b.pending,
+        pending_points_value: s.value_of(b.pending),
+        currency: s.currency.clone(),
+        points_name: s.points_name.clone(),
+        next_expiring_points_amount: expiring,
+        next_expiring_points_value: s.value_of(expiring),
+        next_expiring_points_date: date,
+        total_earned_points: b.earned,
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MovementKind {
-    Cashback,
-    Order,
-    Redemption,
-    Manual,
-    Hold,
-    HoldRelease,
-    EventReward,
-    /// A refund: its clawback of an earning, or its restoring of a redemption.
-    Refund,
-    /// The points an order redeemed, given back by the order's full refund.
-    RefundRestore,
-}
-
-impl MovementKind {
-    const ALL: [MovementKind; 9] = [
-        MovementKind::Cashback,
-        MovementKind::Order,
-        MovementKind::Redemption,
-        MovementKind::Manual,
-        MovementKind::Hold,
-        MovementKind::HoldRelease,
-        MovementKind::EventReward,
-        MovementKind::Refund,
-        MovementKind::RefundRestore,
-    ];
-
-    /// The kind a stored `kind` column names.
-    pub fn parse(s: &str) -> Option<MovementKind> {
-        MovementKind::ALL.into_iter().find(|k| k.as_str() == s)
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MovementKind::Cashback => "cashback",
-            MovementKind::Order => "order",
-            MovementKind::Redemption => "redemption",
-            MovementKind::Manual => "manual",
-            MovementKind::Hold => "hold",
-            MovementKind::HoldRelease => "hold_release",
-            MovementKind::EventReward => "event_reward",
-            MovementKind::Refund => "refund",
-            MovementKind::RefundRestore => "refund_restore",
-        }
-    }
-}
-
-/// A balance as the API shows it (SPEC §5.3).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct BalanceView {
-    pub total_points_balance: i64,
-    #[serde(with = "rust_decimal::serde::arbitrary_precision")]
-    pub total_points_value: Decimal,
-    pub available_points_balance: i64,
-    #[serde(with = "rust_decimal::serde::arbitrary_precision")]
-    pub available_points_value: Decimal,
-    pub pending_points: i64,
-    #[serde(with = "rust_decimal::serde::arbitrary_precision")]
-    pub pending_points_value: Decimal,
-    pub currency: String,
-    pub points_name: String,
-    pub next_expiring_points_amount: i64,
-    #[serde(with = "rust_decimal::serde::arbitrary_precision")]
-    pub next_expiring_points_value: Decimal,
-    pub next_expiring_points_date: Option<String>,
-    pub total_earned_points: i64,
-}
-
-impl BalanceView {
-    pub fn new(b: &Balance, s: &ProgramSettings) -> BalanceView {
-        let (date, expiring) = match b.next_expiring {
-            Some((at, n)) => (Some(rfc3339(at)), n),
-            None => (None, 0),
-        };
-        BalanceView {
-            total_points_balance: b.total(),
-            total_points_value: s.value_of(b.total()),
-            available_points_balance: b.available,
-            available_points_value: s.value_of(b.available),
-            pending_points: b.pending,
-            pending_points_value: s.value_of(b.pending),
-            currency: s.currency.clone(),
-            points_name: s.points_name.clone(),
-            next_expiring_points_amount: expiring,
-            next_expiring_points_value: s.value_of(expiring),
-            next_expiring_points_date: date,
-            total_earned_points: b.earned,
-        }
-    }
-}
-
-/// An instant as RFC 3339 UTC with `Z`.
-pub fn rfc3339(at: Millis) -> String {
-    let t =
-        time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(at).saturating_mul(1_000_000))
-            .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    t.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
 }
 
 /// Posts one ledger item: checks, decides the entries, applies them to the customer's ledger.
@@ -313,9 +196,9 @@ fn post_checked(
         ));
     }
     let customer_id = item.customer_id.as_str().to_owned();
-    let record = crate::chunk::customer_entry(customers, fresh_ids, &item.customer_id);
+    let record = customer_entry(customers, fresh_ids, &item.customer_id);
     if let LedgerOp::Balance = item.op {
-        let view = BalanceView::new(&record.ledger.balance(now), settings);
+        let view = balance_view(&record.ledger.balance(now), settings);
         return Ok(Success::Balance {
             customer_id,
             balance: Box::new(view),
@@ -328,6 +211,7 @@ fn post_checked(
         now,
         index,
     };
+    let tx = transaction_id.clone();
     let success = match item.op {
         LedgerOp::Balance => unreachable!("answered above"),
         LedgerOp::Adjust {
@@ -340,183 +224,50 @@ fn post_checked(
             quantity,
             expiry_after_days,
             customer_id,
-            transaction_id.clone(),
+            tx,
         )?,
         LedgerOp::Cashback {
             transaction_time,
             amount,
             return_window_days,
             ..
-        } => {
-            let points = settings
-                .cashback_points(amount)
-                .ok_or_else(|| too_many_points("amount"))?;
-            let entry = earn(
-                &mut book,
-                settings,
-                points,
-                transaction_time,
-                return_window_days,
-            )
-            .map_err(|r| refused(r, "amount", points))?;
-            let mut p = Posting::new(MovementKind::Cashback, entry, points, transaction_time);
-            p.amount = Some(amount);
-            p.transaction_id = transaction_id.clone();
-            let id = book.record(p);
-            Success::Cashback {
-                customer_id,
-                transaction_id: transaction_id.clone().unwrap_or_default(),
-                gameball_transaction_id: id,
-                reward_equivalent_points: points,
-                reward_amount: settings.value_of(points),
-            }
-        }
+        } => cashback(
+            &mut book,
+            settings,
+            customer_id,
+            tx,
+            transaction_time,
+            amount,
+            return_window_days,
+        )?,
         LedgerOp::Redeem {
             transaction_time,
             with,
             ..
-        } => {
-            let ledger = &mut book.record.ledger;
-            let (entry, points, value, hold_reference) = match with {
-                RedeemWith::Hold(reference) => {
-                    let (e, p) = ledger
-                        .use_hold(now, &reference)
-                        .map_err(|r| refused(r, "holdReference", 0))?;
-                    (e, p, settings.value_of(p), Some(reference))
-                }
-                RedeemWith::Quantity(Quantity::Points(p)) => (
-                    ledger.debit(now, p).map_err(|r| refused(r, "points", p))?,
-                    p,
-                    settings.value_of(p),
-                    None,
-                ),
-                RedeemWith::Quantity(Quantity::Amount(a)) => {
-                    let p = settings
-                        .points_for_redemption(a)
-                        .ok_or_else(|| too_many_points("amount"))?;
-                    let e = ledger.debit(now, p).map_err(|r| refused(r, "amount", p))?;
-                    (e, p, a, None)
-                }
-            };
-            let mut p = Posting::new(
-                MovementKind::Redemption,
-                entry,
-                points.saturating_neg(),
-                transaction_time,
-            );
-            p.amount = Some(value);
-            p.transaction_id = transaction_id.clone();
-            p.hold_reference = hold_reference;
-            let id = book.record(p);
-            Success::Redeemed {
-                customer_id,
-                transaction_id: transaction_id.clone().unwrap_or_default(),
-                gameball_transaction_id: id,
-                redeem_equivalent_points: points,
-                redeem_amount: value,
-            }
-        }
+        } => redeem(&mut book, settings, customer_id, tx, transaction_time, with)?,
         LedgerOp::Hold {
             transaction_time,
             quantity,
-        } => {
-            let (points, value, field) = match quantity {
-                Quantity::Points(p) => (p, settings.value_of(p), "pointsToHold"),
-                Quantity::Amount(a) => (
-                    settings
-                        .points_for_redemption(a)
-                        .ok_or_else(|| too_many_points("amountToHold"))?,
-                    a,
-                    "amountToHold",
-                ),
-            };
-            let reference = hold_reference(book.next_id());
-            let expires_at =
-                now.saturating_add(i64::from(settings.hold_expiry_minutes).saturating_mul(MINUTE));
-            let entry = book
-                .record
-                .ledger
-                .hold(now, reference.clone(), points, expires_at)
-                .map_err(|r| refused(r, field, points))?;
-            let mut p = Posting::new(
-                MovementKind::Hold,
-                entry,
-                points.saturating_neg(),
-                transaction_time,
-            );
-            p.amount = Some(value);
-            p.hold_reference = Some(reference.clone());
-            book.record(p);
-            Success::Held {
-                customer_id,
-                hold_reference: reference,
-                hold_equivalent_points: points,
-                hold_amount: value,
-            }
-        }
-        LedgerOp::Release { reference } => {
-            let (entry, points) = book
-                .record
-                .ledger
-                .release_hold(now, &reference)
-                .map_err(|r| refused(r, "holdReference", 0))?;
-            let mut p = Posting::new(MovementKind::HoldRelease, entry, points, now);
-            p.hold_reference = Some(reference);
-            book.record(p);
-            Success::Released {
-                success: true,
-                message: "Hold released successfully",
-            }
-        }
+        } => hold(&mut book, settings, customer_id, transaction_time, quantity)?,
+        LedgerOp::Release { reference } => release(&mut book, reference)?,
         LedgerOp::Order {
             order_id,
             order_date,
             total_paid,
             return_window_days,
             hold_reference,
-        } => {
-            // The one refusable step comes first: nothing is recorded if it fails.
-            let redeemed = match &hold_reference {
-                Some(r) => Some(
-                    book.record
-                        .ledger
-                        .use_hold(now, r)
-                        .map_err(|e| refused(e, "redemption.pointsHoldReference", 0))?,
-                ),
-                None => None,
-            };
-            let points = settings
-                .cashback_points(total_paid)
-                .ok_or_else(|| too_many_points("totalPaid"))?;
-            let entry = earn(&mut book, settings, points, order_date, return_window_days)
-                .map_err(|r| refused(r, "totalPaid", points))?;
-            let mut p = Posting::new(MovementKind::Order, entry, points, order_date);
-            p.amount = Some(total_paid);
-            p.transaction_id = Some(order_id.clone());
-            p.order_id = Some(order_id.clone());
-            let id = book.record(p);
-            let mut redeemed_points = 0;
-            if let Some((entry, held)) = redeemed {
-                let mut p = Posting::new(
-                    MovementKind::Redemption,
-                    entry,
-                    held.saturating_neg(),
-                    order_date,
-                );
-                p.amount = Some(settings.value_of(held));
-                p.hold_reference = hold_reference;
-                p.order_id = Some(order_id.clone());
-                book.record(p);
-                redeemed_points = held;
-            }
-            Success::Order {
-                customer_id,
+        } => order(
+            &mut book,
+            settings,
+            customer_id,
+            Order {
                 order_id,
-                gameball_transaction_id: id,
-                rewarded_points: points,
-                redeemed_points,
-            }
-        }
+                order_date,
+                total_paid,
+                return_window_days,
+                hold_reference,
+            },
+        )?,
         LedgerOp::Refund {
             refund_transaction_id,
             reverse_transaction_id,
@@ -540,6 +291,203 @@ fn post_checked(
     }
     touched.ledger(&item.customer_id);
     Ok(success)
+}
+
+/// Cashback (SPEC §5.5): earns floor(amount × factor ÷ threshold) points.
+fn cashback(
+    book: &mut Book<'_>,
+    settings: &ProgramSettings,
+    customer_id: String,
+    transaction_id: Option<String>,
+    transaction_time: Millis,
+    amount: Decimal,
+    return_window_days: Option<u32>,
+) -> Result<Success, ItemFailure> {
+    let points = settings
+        .cashback_points(amount)
+        .ok_or_else(|| too_many_points("amount"))?;
+    let entry = earn(book, settings, points, transaction_time, return_window_days)
+        .map_err(|r| refused(r, "amount", points))?;
+    let mut p = Posting::new(MovementKind::Cashback, entry, points, transaction_time);
+    p.amount = Some(amount);
+    p.transaction_id = transaction_id.clone();
+    let id = book.record(p);
+    Ok(Success::Cashback {
+        customer_id,
+        transaction_id: transaction_id.unwrap_or_default(),
+        gameball_transaction_id: id,
+        reward_equivalent_points: points,
+        reward_amount: settings.value_of(points),
+    })
+}
+
+/// A redemption (SPEC §5.6): spends points, money's worth of points, or a hold.
+fn redeem(
+    book: &mut Book<'_>,
+    settings: &ProgramSettings,
+    customer_id: String,
+    transaction_id: Option<String>,
+    transaction_time: Millis,
+    with: RedeemWith,
+) -> Result<Success, ItemFailure> {
+    let now = book.now;
+    let ledger = &mut book.record.ledger;
+    let (entry, points, value, hold_reference) = match with {
+        RedeemWith::Hold(reference) => {
+            let (e, p) = ledger
+                .use_hold(now, &reference)
+                .map_err(|r| refused(r, "holdReference", 0))?;
+            (e, p, settings.value_of(p), Some(reference))
+        }
+        RedeemWith::Quantity(Quantity::Points(p)) => (
+            ledger.debit(now, p).map_err(|r| refused(r, "points", p))?,
+            p,
+            settings.value_of(p),
+            None,
+        ),
+        RedeemWith::Quantity(Quantity::Amount(a)) => {
+            let p = settings
+                .points_for_redemption(a)
+                .ok_or_else(|| too_many_points("amount"))?;
+            let e = ledger.debit(now, p).map_err(|r| refused(r, "amount", p))?;
+            (e, p, a, None)
+        }
+    };
+    let mut p = Posting::new(
+        MovementKind::Redemption,
+        entry,
+        points.saturating_neg(),
+        transaction_time,
+    );
+    p.amount = Some(value);
+    p.transaction_id = transaction_id.clone();
+    p.hold_reference = hold_reference;
+    let id = book.record(p);
+    Ok(Success::Redeemed {
+        customer_id,
+        transaction_id: transaction_id.unwrap_or_default(),
+        gameball_transaction_id: id,
+        redeem_equivalent_points: points,
+        redeem_amount: value,
+    })
+}
+
+/// A hold (SPEC §5.6): reserves points for the program's hold expiry.
+fn hold(
+    book: &mut Book<'_>,
+    settings: &ProgramSettings,
+    customer_id: String,
+    transaction_time: Millis,
+    quantity: Quantity,
+) -> Result<Success, ItemFailure> {
+    let (points, value, field) = match quantity {
+        Quantity::Points(p) => (p, settings.value_of(p), "pointsToHold"),
+        Quantity::Amount(a) => (
+            settings
+                .points_for_redemption(a)
+                .ok_or_else(|| too_many_points("amountToHold"))?,
+            a,
+            "amountToHold",
+        ),
+    };
+    let reference = hold_reference(book.next_id());
+    let expires_at = book
+        .now
+        .saturating_add(i64::from(settings.hold_expiry_minutes).saturating_mul(MINUTE));
+    let entry = book
+        .record
+        .ledger
+        .hold(book.now, reference.clone(), points, expires_at)
+        .map_err(|r| refused(r, field, points))?;
+    let mut p = Posting::new(
+        MovementKind::Hold,
+        entry,
+        points.saturating_neg(),
+        transaction_time,
+    );
+    p.amount = Some(value);
+    p.hold_reference = Some(reference.clone());
+    book.record(p);
+    Ok(Success::Held {
+        customer_id,
+        hold_reference: reference,
+        hold_equivalent_points: points,
+        hold_amount: value,
+    })
+}
+
+/// Gives an active hold's points back.
+fn release(book: &mut Book<'_>, reference: String) -> Result<Success, ItemFailure> {
+    let (entry, points) = book
+        .record
+        .ledger
+        .release_hold(book.now, &reference)
+        .map_err(|r| refused(r, "holdReference", 0))?;
+    let mut p = Posting::new(MovementKind::HoldRelease, entry, points, book.now);
+    p.hold_reference = Some(reference);
+    book.record(p);
+    Ok(Success::Released {
+        success: true,
+        message: "Hold released successfully",
+    })
+}
+
+struct Order {
+    order_id: String,
+    order_date: Millis,
+    total_paid: Decimal,
+    return_window_days: Option<u32>,
+    hold_reference: Option<String>,
+}
+
+/// An order (SPEC §5.7): earns on `totalPaid` and spends its hold, if it names one.
+fn order(
+    book: &mut Book<'_>,
+    settings: &ProgramSettings,
+    customer_id: String,
+    o: Order,
+) -> Result<Success, ItemFailure> {
+    // Every refusable step comes first: nothing is recorded if one fails.
+    let redeemed = match &o.hold_reference {
+        Some(r) => Some(
+            book.record
+                .ledger
+                .use_hold(book.now, r)
+                .map_err(|e| refused(e, "redemption.pointsHoldReference", 0))?,
+        ),
+        None => None,
+    };
+    let points = settings
+        .cashback_points(o.total_paid)
+        .ok_or_else(|| too_many_points("totalPaid"))?;
+    let entry = earn(book, settings, points, o.order_date, o.return_window_days)
+        .map_err(|r| refused(r, "totalPaid", points))?;
+    let mut p = Posting::new(MovementKind::Order, entry, points, o.order_date);
+    p.amount = Some(o.total_paid);
+    p.transaction_id = Some(o.order_id.clone());
+    p.order_id = Some(o.order_id.clone());
+    let id = book.record(p);
+    let mut redeemed_points = 0;
+    if let Some((entry, held)) = redeemed {
+        let mut p = Posting::new(
+            MovementKind::Redemption,
+            entry,
+            held.saturating_neg(),
+            o.order_date,
+        );
+        p.amount = Some(settings.value_of(held));
+        p.hold_reference = o.hold_reference;
+        p.order_id = Some(o.order_id.clone());
+        book.record(p);
+        redeemed_points = held;
+    }
+    Ok(Success::Order {
+        customer_id,
+        order_id: o.order_id,
+        gameball_transaction_id: id,
+        rewarded_points: points,
+        redeemed_points,
+    })
 }
 
 /// Decides a credit of `points` earned at `at`: pending for the return window,
@@ -759,19 +707,6 @@ fn refund(
     })
 }
 
-/// One line of `GET /orders/{orderId}/transactions` and of an `orders/transactions` entry (SPEC §5.8).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct OrderTransaction {
-    pub transaction_date: String,
-    pub gameball_transaction_id: i64,
-    pub transaction_type: String,
-    #[serde(with = "rust_decimal::serde::arbitrary_precision_option")]
-    pub amount: Option<Decimal>,
-    pub transaction_id: Option<String>,
-    pub equivalent_points: i64,
-}
-
 /// The movements of one order, oldest first; an unknown order fails with 4004.
 pub(crate) fn order_transactions(
     recorded: &[StoredMovement],
@@ -782,7 +717,7 @@ pub(crate) fn order_transactions(
         .iter()
         .filter(|m| m.order_id.as_deref() == Some(order_id.as_str()))
         .map(|m| OrderTransaction {
-            transaction_date: rfc3339(m.transaction_time),
+            transaction_date: crate::fields::rfc3339(m.transaction_time),
             gameball_transaction_id: m.id,
             transaction_type: m.kind.as_str().to_owned(),
             amount: m.amount,
@@ -846,7 +781,7 @@ pub(crate) fn reward_events(
         ..
     } = state;
     let mut book = Book {
-        record: crate::chunk::customer_entry(customers, fresh_ids, customer),
+        record: customer_entry(customers, fresh_ids, customer),
         ids: movement_ids,
         movements: &mut out.movements,
         now: *now,
