@@ -200,7 +200,7 @@ mod tests {
     /// Needs a server: runs only when `LOYALBATCH_TEST_POSTGRES_URL` names one (as the store's tests).
     #[tokio::test(flavor = "multi_thread")]
     async fn throwaway_databases_are_dropped_whether_removed_or_not() {
-        let Ok(url) = std::env::var(store_postgres::testing::TEST_URL_VAR) else {
+        let Ok(url) = std::env::var(test_support::postgres::TEST_URL_VAR) else {
             return;
         };
         let server = Server::parse(&url).unwrap();

@@ -3,9 +3,8 @@
 use loyalbatch_engine::{Engine, EngineConfig, Shutdown};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use store::{JobFilter, NewJob, NewTenant, Store, segment_items};
+use store::{JobFilter, Store};
 use store_sqlite::SqliteStore;
-use time::OffsetDateTime;
 use wire::{BatchType, JobState};
 
 async fn setup(items: usize) -> (Arc<dyn Store>, i64, i64, tempfile::TempDir) {
@@ -18,34 +17,11 @@ async fn setup_typed(
 ) -> (Arc<dyn Store>, i64, i64, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.path().join("e.db")).unwrap());
-    let tenant = store
-        .create_tenant(
-            NewTenant {
-                name: "t".into(),
-                apikey: "k".into(),
-                secret_hash: "h".into(),
-            },
-            OffsetDateTime::now_utc(),
-        )
-        .await
-        .unwrap()
-        .id;
+    let tenant = test_support::fixtures::tenant(&*store, "t").await;
     let texts: Vec<String> = (0..items)
         .map(|i| format!(r#"{{"customerId":"c{i}","events":{{"e":{{}}}}}}"#))
         .collect();
-    let job = store
-        .create_job(NewJob {
-            tenant_id: tenant,
-            batch_type,
-            item_count: items as u32,
-            segments: segment_items(texts.iter().map(String::as_str)),
-            idempotency: None,
-            queue_limit: u64::MAX,
-            now: OffsetDateTime::now_utc(),
-        })
-        .await
-        .unwrap()
-        .job_id();
+    let job = test_support::fixtures::job(&*store, tenant, batch_type, &texts).await;
     (store, tenant, job, dir)
 }
 

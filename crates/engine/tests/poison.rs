@@ -213,18 +213,7 @@ struct Setup {
 async fn setup(fault: Fault) -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let inner: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.path().join("p.db")).unwrap());
-    let tenant = inner
-        .create_tenant(
-            NewTenant {
-                name: "t".into(),
-                apikey: "k".into(),
-                secret_hash: "h".into(),
-            },
-            OffsetDateTime::now_utc(),
-        )
-        .await
-        .unwrap()
-        .id;
+    let tenant = test_support::fixtures::tenant(&*inner, "t").await;
     let store: Arc<dyn Store> = Arc::new(Faulty {
         inner,
         fault,
@@ -249,19 +238,7 @@ async fn submit(s: &Setup, items: usize, poison_at: &[usize]) -> JobId {
             format!(r#"{{"customerId":"{id}","events":{{"e":{{}}}}}}"#)
         })
         .collect();
-    s.store
-        .create_job(NewJob {
-            tenant_id: s.tenant,
-            batch_type: BatchType::Events,
-            item_count: items as u32,
-            segments: segment_items(texts.iter().map(String::as_str)),
-            idempotency: None,
-            queue_limit: u64::MAX,
-            now: OffsetDateTime::now_utc(),
-        })
-        .await
-        .unwrap()
-        .job_id()
+    test_support::fixtures::job(&*s.store, s.tenant, BatchType::Events, &texts).await
 }
 
 fn config() -> EngineConfig {

@@ -5,7 +5,7 @@ mod node;
 use node::*;
 use reqwest::StatusCode;
 use serde_json::Value;
-use store_postgres::testing::TestDatabase;
+use test_support::postgres::TestDatabase;
 
 /// A database of its own, or `None` (and a visible skip) without PostgreSQL.
 async fn database() -> Option<TestDatabase> {

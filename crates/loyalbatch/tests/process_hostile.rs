@@ -7,7 +7,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::process::Command;
 use std::time::{Duration, Instant};
-use store_postgres::testing::TestDatabase;
+use test_support::postgres::TestDatabase;
 
 /// The amount whose decimal division once overflowed and killed workers for good.
 const DECIMAL_MAX: &str = "79228162514264337593543950335";

@@ -5,7 +5,6 @@ mod chunks;
 mod jobs;
 mod listener;
 mod tenants;
-pub mod testing;
 
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};

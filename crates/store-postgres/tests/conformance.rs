@@ -1,9 +1,9 @@
 //! The store conformance suite on PostgreSQL (when `LOYALBATCH_TEST_POSTGRES_URL` is set): each test on a database of its own.
 
 use loyalbatch_store_postgres::PostgresStore;
-use loyalbatch_store_postgres::testing::TestDatabase;
 use std::sync::Arc;
 use store::Store;
+use test_support::postgres::TestDatabase;
 
 async fn fresh_store() -> Option<(Arc<dyn Store>, TestDatabase)> {
     let db = TestDatabase::create().await?;
@@ -13,4 +13,4 @@ async fn fresh_store() -> Option<(Arc<dyn Store>, TestDatabase)> {
     Some((Arc::new(store), db))
 }
 
-store::conformance_tests!(fresh_store);
+test_support::conformance_tests!(fresh_store);

@@ -1,9 +1,9 @@
 //! LISTEN/NOTIFY: a job created through one node wakes the idle workers of another.
 
 use loyalbatch_store_postgres::PostgresStore;
-use loyalbatch_store_postgres::testing::TestDatabase;
 use std::time::{Duration, Instant};
-use store::{NewJob, NewTenant, Store, segment_items};
+use store::{NewJob, Store, segment_items};
+use test_support::postgres::TestDatabase;
 use time::OffsetDateTime;
 use wire::BatchType;
 
@@ -23,18 +23,7 @@ async fn a_job_created_on_one_node_wakes_another() {
     let b = PostgresStore::connect_with(db.config().clone(), 2)
         .await
         .unwrap();
-    let tenant = a
-        .create_tenant(
-            NewTenant {
-                name: "t".into(),
-                apikey: "k".into(),
-                secret_hash: "h".into(),
-            },
-            OffsetDateTime::now_utc(),
-        )
-        .await
-        .unwrap()
-        .id;
+    let tenant = test_support::fixtures::tenant(&a, "t").await;
     let wakeups = b.job_wakeups().expect("PostgreSQL nodes listen for jobs");
     let item = [r#"{"customerId":"c"}"#];
     let deadline = Instant::now() + Duration::from_secs(20);

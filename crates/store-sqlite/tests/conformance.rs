@@ -10,4 +10,4 @@ async fn fresh_store() -> Option<(Arc<dyn Store>, tempfile::TempDir)> {
     Some((Arc::new(store), dir))
 }
 
-store::conformance_tests!(fresh_store);
+test_support::conformance_tests!(fresh_store);

@@ -2,7 +2,6 @@
 #![forbid(unsafe_code)]
 
 pub mod chunk;
-pub mod conformance;
 mod holds;
 pub mod rows;
 pub mod rules;

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use store::Store;
 use store_postgres::PostgresStore;
-use store_postgres::testing::TestDatabase;
 use store_sqlite::SqliteStore;
+use test_support::postgres::TestDatabase;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -27,13 +27,13 @@ impl Backend {
 
 /// Runs a test body on `backend`; on PostgreSQL only when it is configured.
 pub async fn run_on(backend: Backend, test: impl Future<Output = ()>) {
-    if backend == Backend::Postgres && std::env::var(store_postgres::testing::TEST_URL_VAR).is_err()
+    if backend == Backend::Postgres && std::env::var(test_support::postgres::TEST_URL_VAR).is_err()
     {
         use std::io::Write as _;
         let _ = writeln!(
             std::io::stderr(),
             "skipped a PostgreSQL API test: set {}",
-            store_postgres::testing::TEST_URL_VAR
+            test_support::postgres::TEST_URL_VAR
         );
         return;
     }

@@ -1,12 +1,12 @@
 //! The backend conformance suite: every store behaviour, run against each backend by `conformance_tests!`.
 //!
-//! A backend's test file calls `store::conformance_tests!(async_fn_returning_a_fresh_store)`;
+//! A backend's test file calls `test_support::conformance_tests!(async_fn_returning_a_fresh_store)`;
 //! each behaviour becomes its own `#[tokio::test]` on a database of its own.
 
-use crate::*;
 use domain::chunk::Parsed;
 use domain::{ChunkItems, customers};
 use std::time::Duration;
+use store::*;
 use time::OffsetDateTime;
 use wire::{BatchType, JobState};
 
@@ -18,18 +18,7 @@ fn now() -> OffsetDateTime {
 }
 
 async fn tenant(store: &dyn Store, name: &str) -> TenantId {
-    store
-        .create_tenant(
-            NewTenant {
-                name: name.into(),
-                apikey: format!("key-{name}"),
-                secret_hash: format!("hash-{name}"),
-            },
-            now(),
-        )
-        .await
-        .unwrap()
-        .id
+    crate::fixtures::tenant(store, name).await
 }
 
 fn customer_items(n: u32, prefix: &str) -> Vec<String> {
