@@ -1,9 +1,7 @@
 //! Test harness: the real router on port 0 over a fresh database (SQLite file, or a PostgreSQL database of its own), with keys, a typed HTTP helper and deterministic draining.
-#![allow(dead_code)]
 
 mod backends;
 
-#[allow(unused_imports)]
 pub use backends::{Backend, TestDb, run_on};
 
 use engine::{Engine, EngineConfig, Shutdown};

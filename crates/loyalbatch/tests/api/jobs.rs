@@ -1,8 +1,6 @@
 //! API tests: job status, stop and list (SPEC §3.1–§3.3), tenant isolation on every job and customer route.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use engine::EngineConfig;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};

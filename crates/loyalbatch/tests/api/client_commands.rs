@@ -1,8 +1,6 @@
 //! `loyalbatch status|stop|wait|jobs` (the real binary) against a server started in the test.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 use std::process::Output;
 

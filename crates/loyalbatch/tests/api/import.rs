@@ -1,8 +1,6 @@
 //! The bulk import client end to end: `loyalbatch import` (the real binary) against a server started in the test.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

@@ -1,8 +1,6 @@
 //! Process-level tests of the real binary: SIGKILL mid-workload and exactly-once resume, clean SIGTERM, the tenant CLI.
 
-mod node;
-
-use node::*;
+use crate::node::*;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};

@@ -1,8 +1,6 @@
 //! Several `loyalbatch serve` processes on one PostgreSQL database (when `LOYALBATCH_TEST_POSTGRES_URL` is set).
 
-mod node;
-
-use node::*;
+use crate::node::*;
 use reqwest::StatusCode;
 use serde_json::Value;
 use test_support::postgres::TestDatabase;

@@ -1,8 +1,6 @@
 //! API tests: single calls on customers and events (SPEC §4, §5.1, §5.2).
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 

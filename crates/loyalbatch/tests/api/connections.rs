@@ -1,8 +1,6 @@
 //! Slow, idle and too many clients cannot hold the server (issue: hostile input and faults, row 4): short timeouts configured, raw sockets.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use server::{ConnectionSettings, ServerSettings};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

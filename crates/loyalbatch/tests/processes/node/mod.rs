@@ -1,5 +1,4 @@
 //! Real `loyalbatch serve` processes for tests: start one on a database URL, read its address, SIGKILL or SIGTERM it; small HTTP helpers.
-#![allow(dead_code)]
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};

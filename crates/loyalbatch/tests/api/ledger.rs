@@ -1,8 +1,6 @@
 //! API tests: the points ledger through single calls and batches (SPEC §4, §5.3–§5.6, §6).
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use domain::settings::ProgramSettings;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};

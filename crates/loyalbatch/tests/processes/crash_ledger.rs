@@ -1,8 +1,6 @@
 //! Process-level: SIGKILL the real binary several times during thousands of balance adjustments; every balance is then exactly the sum of its items.
 
-mod node;
-
-use node::*;
+use crate::node::*;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 

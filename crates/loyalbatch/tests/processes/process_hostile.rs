@@ -1,8 +1,6 @@
 //! Hostile input against real `loyalbatch serve` processes: poisoned jobs on two PostgreSQL nodes never stop other tenants' work, and short operator-chosen keys are refused at start.
 
-mod node;
-
-use node::*;
+use crate::node::*;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::process::Command;

@@ -1,8 +1,6 @@
 //! API tests: authentication (SPEC §1), the error envelope, request ids, health and unknown routes.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use reqwest::{Method, StatusCode};
 
 async fn missing_or_unknown_apikey_is_1000_and_reveals_nothing() {

@@ -1,8 +1,6 @@
 //! Hostile input through the real HTTP server, on both backends: numbers at their limits, poison items among good ones, oversized and control-character values, reused idempotency keys, and requests the framework would answer outside the envelope.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use time::OffsetDateTime;

@@ -1,8 +1,6 @@
 //! API tests: batch creation (SPEC §2) — refusals that create nothing, item-level failures, idempotency, the seed example.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use server::ServerSettings;

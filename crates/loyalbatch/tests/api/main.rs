@@ -1,0 +1,13 @@
+//! The API tests: the real router on port 0 over a fresh database per test, on SQLite and (when configured) PostgreSQL; one test binary.
+
+mod common;
+
+mod auth;
+mod batches;
+mod client_commands;
+mod connections;
+mod customers;
+mod hostile;
+mod import;
+mod jobs;
+mod ledger;

@@ -1,0 +1,8 @@
+//! Process tests: real `loyalbatch serve` processes, killed with SIGKILL, several on one PostgreSQL; one test binary.
+
+mod node;
+
+mod crash_ledger;
+mod multinode;
+mod process;
+mod process_hostile;
