@@ -6,7 +6,7 @@ use futures::FutureExt;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
-use store::{ChunkWork, Claim, Store, StoreError, add};
+use store::{ChunkWork, Claim, EngineStore, StoreError, add};
 use time::OffsetDateTime;
 use tokio::sync::Notify;
 use tokio::task::JoinSet;
@@ -60,7 +60,7 @@ impl Waker {
 
 #[derive(Clone)]
 pub struct Engine {
-    store: Arc<dyn Store>,
+    store: Arc<dyn EngineStore>,
     config: EngineConfig,
     waker: Waker,
 }
@@ -78,7 +78,7 @@ enum RunEnd {
 }
 
 impl Engine {
-    pub fn new(store: Arc<dyn Store>, config: EngineConfig) -> Engine {
+    pub fn new(store: Arc<dyn EngineStore>, config: EngineConfig) -> Engine {
         Engine {
             store,
             config,
@@ -436,7 +436,7 @@ fn incident_id() -> String {
 /// Renews the lease every third of its length; cancels `lost` when the fence
 /// broke, then waits forever (the run ends through `lost`).
 async fn heartbeat(
-    store: Arc<dyn Store>,
+    store: Arc<dyn EngineStore>,
     fence: store::Fence,
     lease: Duration,
     lost: CancellationToken,

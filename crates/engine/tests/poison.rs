@@ -49,13 +49,17 @@ fn outage() -> StoreError {
 }
 
 #[async_trait]
-impl Store for Faulty {
+impl Reachable for Faulty {
     async fn ping(&self) -> Result<(), StoreError> {
         if self.down() {
             return Err(outage());
         }
         self.inner.ping().await
     }
+}
+
+#[async_trait]
+impl TenantStore for Faulty {
     async fn create_tenant(
         &self,
         t: NewTenant,
@@ -88,6 +92,10 @@ impl Store for Faulty {
     async fn set_tenant_settings(&self, name: &str, s: ProgramSettings) -> Result<(), StoreError> {
         self.inner.set_tenant_settings(name, s).await
     }
+}
+
+#[async_trait]
+impl JobStore for Faulty {
     async fn create_job(&self, job: NewJob) -> Result<JobCreation, StoreError> {
         self.inner.create_job(job).await
     }
@@ -117,6 +125,10 @@ impl Store for Faulty {
     ) -> Result<StopOutcome, StoreError> {
         self.inner.stop_job(tenant, job, now, retention).await
     }
+}
+
+#[async_trait]
+impl EngineStore for Faulty {
     async fn claim_job(
         &self,
         now: OffsetDateTime,
@@ -173,6 +185,10 @@ impl Store for Faulty {
     async fn purge_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
         self.inner.purge_expired(now).await
     }
+}
+
+#[async_trait]
+impl CustomerStore for Faulty {
     async fn apply_single(
         &self,
         tenant: TenantId,

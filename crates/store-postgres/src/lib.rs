@@ -107,11 +107,7 @@ impl PostgresStore {
 }
 
 #[async_trait]
-impl Store for PostgresStore {
-    fn job_wakeups(&self) -> Option<std::sync::Arc<tokio::sync::Notify>> {
-        Some(self.wakeups.clone())
-    }
-
+impl Reachable for PostgresStore {
     async fn ping(&self) -> Result<(), StoreError> {
         self.client()
             .await?
@@ -120,7 +116,10 @@ impl Store for PostgresStore {
             .map_err(pg)?;
         Ok(())
     }
+}
 
+#[async_trait]
+impl TenantStore for PostgresStore {
     async fn create_tenant(
         &self,
         tenant: NewTenant,
@@ -164,7 +163,10 @@ impl Store for PostgresStore {
     ) -> Result<(), StoreError> {
         tenants::set_settings(&self.client().await?, name, &settings).await
     }
+}
 
+#[async_trait]
+impl JobStore for PostgresStore {
     async fn create_job(&self, job: NewJob) -> Result<JobCreation, StoreError> {
         jobs::create(&mut self.client().await?, &job).await
     }
@@ -197,6 +199,13 @@ impl Store for PostgresStore {
         retention: Duration,
     ) -> Result<StopOutcome, StoreError> {
         jobs::stop(&mut self.client().await?, tenant, job, now, retention).await
+    }
+}
+
+#[async_trait]
+impl EngineStore for PostgresStore {
+    fn job_wakeups(&self) -> Option<std::sync::Arc<tokio::sync::Notify>> {
+        Some(self.wakeups.clone())
     }
 
     async fn claim_job(
@@ -245,7 +254,10 @@ impl Store for PostgresStore {
     async fn purge_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
         jobs::purge_expired(&self.client().await?, now).await
     }
+}
 
+#[async_trait]
+impl CustomerStore for PostgresStore {
     async fn apply_single(
         &self,
         tenant: TenantId,

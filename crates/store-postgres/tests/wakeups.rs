@@ -2,7 +2,8 @@
 
 use loyalbatch_store_postgres::PostgresStore;
 use std::time::{Duration, Instant};
-use store::{NewJob, Store, segment_items};
+use store::prelude::*;
+use store::{NewJob, segment_items};
 use test_support::postgres::TestDatabase;
 use time::OffsetDateTime;
 use wire::BatchType;

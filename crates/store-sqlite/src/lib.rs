@@ -214,12 +214,15 @@ fn open_connection(path: &Path, writer: bool) -> Result<Connection, StoreError> 
 }
 
 #[async_trait]
-impl Store for SqliteStore {
+impl Reachable for SqliteStore {
     async fn ping(&self) -> Result<(), StoreError> {
         self.read(|c| c.query_row("SELECT 1", [], |_| Ok(())).map_err(sql_err))
             .await
     }
+}
 
+#[async_trait]
+impl TenantStore for SqliteStore {
     async fn create_tenant(
         &self,
         tenant: NewTenant,
@@ -271,7 +274,10 @@ impl Store for SqliteStore {
         self.write(move |c| tenants::set_settings(c, &name, &settings))
             .await
     }
+}
 
+#[async_trait]
+impl JobStore for SqliteStore {
     async fn create_job(&self, job: NewJob) -> Result<JobCreation, StoreError> {
         self.write(move |c| jobs::create(c, &job)).await
     }
@@ -308,7 +314,10 @@ impl Store for SqliteStore {
         self.write(move |c| jobs::stop(c, tenant, job, now, retention))
             .await
     }
+}
 
+#[async_trait]
+impl EngineStore for SqliteStore {
     async fn claim_job(
         &self,
         now: OffsetDateTime,
@@ -366,7 +375,10 @@ impl Store for SqliteStore {
     async fn purge_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
         self.write(move |c| jobs::purge_expired(c, now)).await
     }
+}
 
+#[async_trait]
+impl CustomerStore for SqliteStore {
     async fn apply_single(
         &self,
         tenant: TenantId,

@@ -8,7 +8,8 @@ use loyalbatch_store_sqlite::SqliteStore;
 use rusqlite::Connection;
 use serde_json::{Value, json};
 use std::path::Path;
-use store::{NewTenant, Store, TenantId};
+use store::prelude::*;
+use store::{NewTenant, TenantId};
 use time::OffsetDateTime;
 
 const AT: &str = "2025-01-01T00:00:00Z";

@@ -2,7 +2,7 @@
 
 use loyalbatch_store_sqlite::SqliteStore;
 use std::time::{Duration, Instant};
-use store::Store;
+use store::prelude::*;
 use wire::BatchType;
 
 #[tokio::test]

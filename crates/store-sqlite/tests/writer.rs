@@ -3,6 +3,7 @@
 use futures::future::join_all;
 use loyalbatch_store_sqlite::SqliteStore;
 use std::sync::Arc;
+use store::prelude::*;
 use store::{NewTenant, Store, StoreError};
 use time::OffsetDateTime;
 

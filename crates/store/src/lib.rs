@@ -12,29 +12,35 @@ pub use holds::{HoldRecord, HoldState, MovementRow, hold_record};
 pub use segments::{Segment, segment_items, slice_segments};
 pub use types::*;
 
+/// The store's role traits, for calling them on a `dyn Store`: `use store::prelude::*;`.
+pub mod prelude {
+    pub use crate::{CustomerStore, EngineStore, JobStore, Reachable, Store, TenantStore};
+}
+
 use async_trait::async_trait;
 use domain::settings::ProgramSettings;
 use domain::{ChunkItems, Outcome};
 use std::time::Duration;
 use time::OffsetDateTime;
 
-/// Everything loyalbatch keeps. Implemented by `store-sqlite` and `store-postgres`.
-///
-/// Chunk processing is one call (`apply_chunk`) so that loading the state, running
-/// the pure domain rules and writing the effects happen in one transaction, with
-/// the rows the chunk reads locked until it commits.
+/// Everything loyalbatch keeps, in four roles: tenants and their settings (the
+/// admin CLI, auth), jobs as the API sees them (intake, status, stop, list),
+/// the engine's work (claims, leases, chunks, purge), and customers with their
+/// ledgers (single calls, reads). Implemented by `store-sqlite` and
+/// `store-postgres`; each user holds the narrowest role it needs.
+pub trait Store: TenantStore + JobStore + EngineStore + CustomerStore {}
+
+impl<T: TenantStore + JobStore + EngineStore + CustomerStore> Store for T {}
+
+/// The database answers (health checks, and the engine telling an outage from a bad item).
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
-    /// The database is reachable.
+pub trait Reachable: Send + Sync + 'static {
     async fn ping(&self) -> Result<(), StoreError>;
+}
 
-    /// Notified when any process creates a job (PostgreSQL `LISTEN/NOTIFY`);
-    /// `None` where the engine's own in-process wake-up is all there is.
-    fn job_wakeups(&self) -> Option<std::sync::Arc<tokio::sync::Notify>> {
-        None
-    }
-
-    // ---- tenants ----
+/// Tenants, their keys and their program settings.
+#[async_trait]
+pub trait TenantStore: Reachable {
     async fn create_tenant(
         &self,
         tenant: NewTenant,
@@ -60,8 +66,11 @@ pub trait Store: Send + Sync + 'static {
         name: &str,
         settings: ProgramSettings,
     ) -> Result<(), StoreError>;
+}
 
-    // ---- job intake and reads ----
+/// Jobs as the API sees them: intake, reads, stop.
+#[async_trait]
+pub trait JobStore: Reachable {
     /// Stores the job and all its items durably before returning.
     async fn create_job(&self, job: NewJob) -> Result<JobCreation, StoreError>;
     async fn job(&self, tenant: TenantId, job: JobId) -> Result<Option<JobRecord>, StoreError>;
@@ -84,8 +93,21 @@ pub trait Store: Send + Sync + 'static {
         now: OffsetDateTime,
         retention: Duration,
     ) -> Result<StopOutcome, StoreError>;
+}
 
-    // ---- engine ----
+/// The engine's work: claims under a lease, chunks, failure, purge.
+///
+/// Chunk processing is one call (`apply_chunk`) so that loading the state, running
+/// the pure domain rules and writing the effects happen in one transaction, with
+/// the rows the chunk reads locked until it commits.
+#[async_trait]
+pub trait EngineStore: Reachable {
+    /// Notified when any process creates a job (PostgreSQL `LISTEN/NOTIFY`);
+    /// `None` where the engine's own in-process wake-up is all there is.
+    fn job_wakeups(&self) -> Option<std::sync::Arc<tokio::sync::Notify>> {
+        None
+    }
+
     /// Claims the next runnable job (queued, or running with a lapsed lease), fairly
     /// across tenants, issuing a new fencing token.
     async fn claim_job(
@@ -123,8 +145,11 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<ChunkCommitted, StoreError>;
     /// Deletes jobs (and their items and results) whose `expires_at` passed.
     async fn purge_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
+}
 
-    // ---- single calls ----
+/// Customers and their ledgers: single calls and reads.
+#[async_trait]
+pub trait CustomerStore: Reachable {
     /// Applies one item outside any job, in one transaction, durably.
     async fn apply_single(
         &self,
