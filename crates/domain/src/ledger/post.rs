@@ -4,13 +4,16 @@ use crate::ids::CustomerId;
 use crate::ledger::parse::{LedgerItem, LedgerOp, Quantity, RedeemWith};
 use crate::ledger::{Balance, DAY, Entry, MINUTE, Millis, Refusal};
 use crate::limits::{MAX_BALANCE, MAX_POINTS};
-use crate::movement::{Movement, MovementKind, StoredMovement};
+use crate::movement::{Movement, MovementKind};
 use crate::outcome::{ItemFailure, NaturalKey, Outcome};
 use crate::settings::ProgramSettings;
 use crate::state::{ChunkEffects, ChunkState, CustomerRecord, Touched, customer_entry};
+pub(crate) use orders::order_transactions;
+use orders::{Order, order};
+use refund::{Refund, refund};
 use rust_decimal::Decimal;
 use wire::ErrorCode;
-use wire::{BalanceView, OrderTransaction, Success};
+use wire::{BalanceView, Success};
 
 /// How far in the future a transaction time may be (SPEC §1.1, 9007).
 pub const MAX_CLOCK_SKEW: Millis = 5 * MINUTE;
@@ -432,64 +435,6 @@ fn release(book: &mut Book<'_>, reference: String) -> Result<Success, ItemFailur
     })
 }
 
-struct Order {
-    order_id: String,
-    order_date: Millis,
-    total_paid: Decimal,
-    return_window_days: Option<u32>,
-    hold_reference: Option<String>,
-}
-
-/// An order (SPEC §5.7): earns on `totalPaid` and spends its hold, if it names one.
-fn order(
-    book: &mut Book<'_>,
-    settings: &ProgramSettings,
-    customer_id: String,
-    o: Order,
-) -> Result<Success, ItemFailure> {
-    // Every refusable step comes first: nothing is recorded if one fails.
-    let redeemed = match &o.hold_reference {
-        Some(r) => Some(
-            book.record
-                .ledger
-                .use_hold(book.now, r)
-                .map_err(|e| refused(e, "redemption.pointsHoldReference", 0))?,
-        ),
-        None => None,
-    };
-    let points = settings
-        .cashback_points(o.total_paid)
-        .ok_or_else(|| too_many_points("totalPaid"))?;
-    let entry = earn(book, settings, points, o.order_date, o.return_window_days)
-        .map_err(|r| refused(r, "totalPaid", points))?;
-    let mut p = Posting::new(MovementKind::Order, entry, points, o.order_date);
-    p.amount = Some(o.total_paid);
-    p.transaction_id = Some(o.order_id.clone());
-    p.order_id = Some(o.order_id.clone());
-    let id = book.record(p);
-    let mut redeemed_points = 0;
-    if let Some((entry, held)) = redeemed {
-        let mut p = Posting::new(
-            MovementKind::Redemption,
-            entry,
-            held.saturating_neg(),
-            o.order_date,
-        );
-        p.amount = Some(settings.value_of(held));
-        p.hold_reference = o.hold_reference;
-        p.order_id = Some(o.order_id.clone());
-        book.record(p);
-        redeemed_points = held;
-    }
-    Ok(Success::Order {
-        customer_id,
-        order_id: o.order_id,
-        gameball_transaction_id: id,
-        rewarded_points: points,
-        redeemed_points,
-    })
-}
-
 /// Decides a credit of `points` earned at `at`: pending for the return window,
 /// then expiring `pointsExpiryDays` after it became available.
 fn earn(
@@ -561,189 +506,6 @@ fn adjust(
         gameball_transaction_id: id,
         points,
     })
-}
-
-struct Refund {
-    customer_id: String,
-    refund_transaction_id: String,
-    reverse_transaction_id: String,
-    transaction_time: Millis,
-    refund_amount: Option<Decimal>,
-}
-
-/// A refund (SPEC §5.9). Of an earning (cashback or order): claws back
-/// floor(points × refunded ÷ paid), counted over all its refunds so partial
-/// refunds add up exactly; the refund that completes an order also restores
-/// the points the order redeemed. Of a redemption: restores its points the same way.
-fn refund(
-    book: &mut Book<'_>,
-    settings: &ProgramSettings,
-    recorded: &[StoredMovement],
-    r: Refund,
-) -> Result<Success, ItemFailure> {
-    let reversed = &r.reverse_transaction_id;
-    let original = recorded
-        .iter()
-        .find(|m| {
-            m.transaction_id.as_deref() == Some(reversed)
-                && m.gameball_id == book.record.gameball_id
-        })
-        .ok_or_else(|| {
-            ItemFailure::new(
-                ErrorCode::TransactionNotFound,
-                format!("reverseTransactionId: no transaction {reversed:?} of this customer"),
-            )
-        })?;
-    let earning = match original.kind {
-        MovementKind::Cashback | MovementKind::Order => true,
-        MovementKind::Redemption => false,
-        _ => {
-            return Err(ItemFailure::invalid(
-                "reverseTransactionId: only a cashback, an order or a redemption can be refunded",
-            ));
-        }
-    };
-    let paid = original.amount.unwrap_or_default();
-    // Amounts are bounded (10^12 each, refunds never past the payment): the sums are exact.
-    let before: Decimal = recorded
-        .iter()
-        .filter(|m| m.kind == MovementKind::Refund && m.reverses.as_deref() == Some(reversed))
-        .filter_map(|m| m.amount)
-        .fold(Decimal::ZERO, Decimal::saturating_add);
-    let remaining = paid.saturating_sub(before);
-    if remaining <= Decimal::ZERO {
-        return Err(ItemFailure::new(
-            ErrorCode::StateConflict,
-            format!("reverseTransactionId: {reversed:?} was already refunded in full"),
-        ));
-    }
-    let amount = r.refund_amount.unwrap_or(remaining);
-    if amount > remaining {
-        return Err(ItemFailure::invalid(format!(
-            "refundAmount: only {remaining} of {paid} is left to refund"
-        )));
-    }
-    // Cumulative: the points for everything refunded so far, minus what earlier refunds moved.
-    let share = |refunded: Decimal, points: i64| -> i64 {
-        if paid.is_zero() {
-            return points;
-        }
-        Decimal::from(points)
-            .checked_mul(refunded)
-            .and_then(|p| p.checked_div(paid))
-            .and_then(|p| i64::try_from(p.floor()).ok())
-            .unwrap_or(points)
-    };
-    let original_points = original.points.saturating_abs();
-    let refunded = before.saturating_add(amount);
-    let moved = share(refunded, original_points).saturating_sub(share(before, original_points));
-    let now = book.now;
-    let expires = settings.points_expiry_days.map(|d| after_days(now, d));
-    let completes = refunded == paid;
-    let redeemed: i64 = match &original.order_id {
-        Some(order) if earning && completes => crate::ledger::sum(
-            recorded
-                .iter()
-                .filter(|m| {
-                    m.kind == MovementKind::Redemption && m.order_id.as_deref() == Some(order)
-                })
-                .map(|m| m.points.saturating_abs()),
-        ),
-        _ => 0,
-    };
-    // A refund too small for one point still records itself (an entry that moves nothing).
-    let entry = if earning {
-        book.record.ledger.clawback(now, Some(original.id), moved)
-    } else {
-        book.record
-            .ledger
-            .restore(now, moved, expires)
-            .map_err(|r| refused(r, "refundAmount", moved))?
-    };
-    // Both of a refund's movements are decided before either is recorded.
-    let restore = if redeemed > 0 {
-        let mut after = book.record.ledger.clone();
-        after.apply(book.next_id(), &entry);
-        Some(
-            after
-                .restore(now, redeemed, expires)
-                .map_err(|r| refused(r, "reverseTransactionId", redeemed))?,
-        )
-    } else {
-        None
-    };
-    let mut p = Posting::new(
-        MovementKind::Refund,
-        entry,
-        if earning {
-            moved.saturating_neg()
-        } else {
-            moved
-        },
-        r.transaction_time,
-    );
-    p.amount = Some(amount);
-    p.transaction_id = Some(r.refund_transaction_id.clone());
-    p.reverses = Some(reversed.clone());
-    p.order_id = original.order_id.clone();
-    let id = book.record(p);
-    if let Some(entry) = restore {
-        let mut p = Posting::new(
-            MovementKind::RefundRestore,
-            entry,
-            redeemed,
-            r.transaction_time,
-        );
-        p.reverses = Some(reversed.clone());
-        p.order_id = original.order_id.clone();
-        book.record(p);
-    }
-    Ok(Success::Refunded {
-        customer_id: r.customer_id,
-        refund_transaction_id: r.refund_transaction_id,
-        gameball_transaction_id: id,
-        refund_amount: amount,
-        refund_equivalent_points: moved,
-    })
-}
-
-/// The movements of one order, oldest first; an unknown order fails with 4004.
-pub(crate) fn order_transactions(
-    recorded: &[StoredMovement],
-    index: u32,
-    order_id: String,
-) -> Outcome {
-    let transactions: Vec<OrderTransaction> = recorded
-        .iter()
-        .filter(|m| m.order_id.as_deref() == Some(order_id.as_str()))
-        .map(|m| OrderTransaction {
-            transaction_date: crate::fields::rfc3339(m.transaction_time),
-            gameball_transaction_id: m.id,
-            transaction_type: m.kind.as_str().to_owned(),
-            amount: m.amount,
-            transaction_id: m.transaction_id.clone(),
-            equivalent_points: m.points,
-        })
-        .collect();
-    if transactions.is_empty() {
-        return Outcome::failed(
-            index,
-            Some(order_id.clone()),
-            ItemFailure::new(
-                ErrorCode::NotFound,
-                format!("orderId: no order {order_id:?}"),
-            ),
-        )
-        .with_key(Some(NaturalKey::order(order_id)));
-    }
-    Outcome::succeeded(
-        index,
-        Success::OrderTransactions {
-            order_id,
-            count: transactions.len(),
-            transactions,
-        },
-    )
 }
 
 /// The points an events item's events earn: refused beyond [`MAX_POINTS`] in one item.
@@ -829,6 +591,9 @@ fn refused(r: Refusal, field: &str, points: i64) -> ItemFailure {
         ),
     }
 }
+
+mod orders;
+mod refund;
 
 #[cfg(test)]
 mod tests;
