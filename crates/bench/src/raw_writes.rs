@@ -118,8 +118,8 @@ pub fn sqlite(path: &Path, rows: &[RawRow]) -> Result<Lap> {
 }
 
 const COPY: &str = "COPY movements (id, tenant_id, gameball_id, kind, transaction_id, points, amount, \
-                    transaction_time, entry, created_at) FROM STDIN BINARY";
-const COLUMNS: [Type; 10] = [
+                    transaction_time, entry, created_at, ledger) FROM STDIN BINARY";
+const COLUMNS: [Type; 11] = [
     Type::INT8,
     Type::INT8,
     Type::INT8,
@@ -130,10 +130,12 @@ const COLUMNS: [Type; 10] = [
     Type::INT8,
     Type::TEXT,
     Type::INT8,
+    Type::TEXT,
 ];
 
-/// Writes `rows` on PostgreSQL, 1,000 per transaction: a binary `COPY` of the
-/// movements and one `UPDATE … FROM UNNEST` of the customers' final ledgers.
+/// Writes `rows` on PostgreSQL, 1,000 per transaction, in the store's layout: a
+/// binary `COPY` of the movements, each customer's ledger on its last movement
+/// of the transaction.
 pub async fn postgres(client: &Client, rows: &[RawRow]) -> Result<Lap> {
     let tenant: i64 = client
         .query_one("SELECT id FROM tenants", &[])
@@ -141,11 +143,17 @@ pub async fn postgres(client: &Client, rows: &[RawRow]) -> Result<Lap> {
         .get(0);
     let watch = Stopwatch::start()?;
     for chunk in rows.chunks(1000) {
+        let last: HashMap<i64, usize> = chunk
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.gameball_id, i))
+            .collect();
         client.batch_execute("BEGIN").await?;
         let sink = client.copy_in(COPY).await?;
         let mut writer = pin!(BinaryCopyInWriter::new(sink, &COLUMNS));
-        for r in chunk {
-            let values: [&(dyn ToSql + Sync); 10] = [
+        for (i, r) in chunk.iter().enumerate() {
+            let ledger = (last[&r.gameball_id] == i).then_some(r.ledger.as_str());
+            let values: [&(dyn ToSql + Sync); 11] = [
                 &r.id,
                 &tenant,
                 &r.gameball_id,
@@ -156,23 +164,11 @@ pub async fn postgres(client: &Client, rows: &[RawRow]) -> Result<Lap> {
                 &TRANSACTION_MILLIS,
                 &r.entry,
                 &TRANSACTION_MILLIS,
+                &ledger,
             ];
             writer.as_mut().write(&values).await?;
         }
         writer.finish().await?;
-        // Each customer once, in its final state for the chunk (as the engine writes it).
-        let mut last: HashMap<i64, &str> = HashMap::with_capacity(chunk.len());
-        for r in chunk {
-            last.insert(r.gameball_id, &r.ledger);
-        }
-        let (ids, ledgers): (Vec<i64>, Vec<&str>) = last.into_iter().unzip();
-        client
-            .execute(
-                "UPDATE customers SET ledger = u.l, updated_at = $3 \
-                 FROM UNNEST($1::BIGINT[], $2::TEXT[]) AS u(g, l) WHERE customers.gameball_id = u.g",
-                &[&ids, &ledgers, &TRANSACTION_MILLIS],
-            )
-            .await?;
         client.batch_execute("COMMIT").await?;
     }
     watch.lap()

@@ -3,9 +3,9 @@
 use crate::{count, pg};
 use deadpool_postgres::{Client, GenericClient};
 use domain::chunk;
-use domain::{ChunkEffects, ChunkItems, CustomerRecord, Outcome};
+use domain::{ChunkEffects, ChunkItems, Outcome};
 use store::chunk::*;
-use store::rows::{MOVEMENT_COLUMNS, MovementColumns, record_from};
+use store::rows::{CURRENT_LEDGER, MOVEMENT_COLUMNS, MovementColumns, record_from};
 use store::*;
 use time::OffsetDateTime;
 
@@ -127,8 +127,10 @@ async fn load_and_apply(
     if !customer_keys.is_empty() {
         let rows = tx
             .query(
-                "SELECT gameball_id, customer_id, CASE WHEN $3 THEN profile ELSE '{}' END, ledger \
-                 FROM customers WHERE tenant_id = $1 AND customer_id = ANY($2)",
+                &format!(
+                    "SELECT c.gameball_id, c.customer_id, CASE WHEN $3 THEN c.profile ELSE '{{}}' END, \
+                     {CURRENT_LEDGER} FROM customers c WHERE c.tenant_id = $1 AND c.customer_id = ANY($2)"
+                ),
                 &[&tenant, &customer_keys, &needs.profiles],
             )
             .await
@@ -229,51 +231,37 @@ async fn write_effects(
     now: OffsetDateTime,
 ) -> Result<(), StoreError> {
     let now = to_millis(now);
-    let (mut new_ids, mut new_keys, mut new_profiles, mut new_ledgers) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    let (mut ids, mut profiles, mut ledgers) = (Vec::new(), Vec::new(), Vec::new());
+    // Rows only for new customers and changed profiles; ledgers ride on the movements.
+    let (mut new_ids, mut new_keys, mut new_profiles) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut ids, mut profiles) = (Vec::new(), Vec::new());
     for w in &effects.customer_writes {
-        let json = |changed: bool, text: fn(&CustomerRecord) -> serde_json::Result<String>| {
-            changed
-                .then(|| text(&w.record))
-                .transpose()
-                .map_err(StoreError::other)
-        };
-        let profile = json(w.is_new || w.profile_changed, |r| {
-            serde_json::to_string(&r.profile)
-        })?;
-        let ledger = json(w.is_new || w.ledger_changed, |r| {
-            serde_json::to_string(&r.ledger)
-        })?;
+        if !(w.is_new || w.profile_changed) {
+            continue;
+        }
+        let profile = serde_json::to_string(&w.record.profile).map_err(StoreError::other)?;
         if w.is_new {
             new_ids.push(w.record.gameball_id);
             new_keys.push(w.record.customer_id.as_str());
             new_profiles.push(profile);
-            new_ledgers.push(ledger);
         } else {
             ids.push(w.record.gameball_id);
             profiles.push(profile);
-            ledgers.push(ledger);
         }
     }
     if !new_ids.is_empty() {
         tx.execute(
-            "INSERT INTO customers (gameball_id, tenant_id, customer_id, profile, ledger, created_at, updated_at) \
-             SELECT g, $1, c, p, l, $6, $6 \
-             FROM UNNEST($2::BIGINT[], $3::TEXT[], $4::TEXT[], $5::TEXT[]) AS u(g, c, p, l)",
-            &[&tenant, &new_ids, &new_keys, &new_profiles, &new_ledgers, &now],
+            "INSERT INTO customers (gameball_id, tenant_id, customer_id, profile, created_at, updated_at) \
+             SELECT g, $1, c, p, $5, $5 FROM UNNEST($2::BIGINT[], $3::TEXT[], $4::TEXT[]) AS u(g, c, p)",
+            &[&tenant, &new_ids, &new_keys, &new_profiles, &now],
         )
         .await
         .map_err(pg)?;
     }
     if !ids.is_empty() {
-        // NULL keeps the stored value: a cashback rewrites the ledger, not the profile.
         tx.execute(
-            "UPDATE customers SET profile = coalesce(u.p, customers.profile), \
-             ledger = coalesce(u.l, customers.ledger), \
-             updated_at = CASE WHEN u.p IS NULL THEN customers.updated_at ELSE $4 END \
-             FROM UNNEST($1::BIGINT[], $2::TEXT[], $3::TEXT[]) AS u(g, p, l) WHERE customers.gameball_id = u.g",
-            &[&ids, &profiles, &ledgers, &now],
+            "UPDATE customers SET profile = u.p, updated_at = $3 \
+             FROM UNNEST($1::BIGINT[], $2::TEXT[]) AS u(g, p) WHERE customers.gameball_id = u.g",
+            &[&ids, &profiles, &now],
         )
         .await
         .map_err(pg)?;
@@ -285,12 +273,23 @@ async fn write_effects(
             .map(|m| serde_json::to_string(&m.entry))
             .collect::<Result<Vec<_>, _>>()
             .map_err(StoreError::other)?;
+        let on_movement = ledgers_on_movements(effects)?;
+        let ledgers = m
+            .iter()
+            .map(|m| {
+                on_movement
+                    .get(&m.id)
+                    .map(serde_json::to_string)
+                    .transpose()
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(StoreError::other)?;
         tx.execute(
             "INSERT INTO movements (id, tenant_id, gameball_id, kind, transaction_id, hold_reference, \
-             points, amount, transaction_time, entry, created_at, job_id, item_index, order_id, reverses) \
-             SELECT i, $1, g, k, t, h, p, a, tt, e, $2, $3, ix, o, r FROM UNNEST($4::BIGINT[], $5::BIGINT[], \
+             points, amount, transaction_time, entry, created_at, job_id, item_index, order_id, reverses, ledger) \
+             SELECT i, $1, g, k, t, h, p, a, tt, e, $2, $3, ix, o, r, l FROM UNNEST($4::BIGINT[], $5::BIGINT[], \
              $6::TEXT[], $7::TEXT[], $8::TEXT[], $9::BIGINT[], $10::TEXT[], $11::BIGINT[], $12::TEXT[], \
-             $13::INTEGER[], $14::TEXT[], $15::TEXT[]) AS u(i, g, k, t, h, p, a, tt, e, ix, o, r)",
+             $13::INTEGER[], $14::TEXT[], $15::TEXT[], $16::TEXT[]) AS u(i, g, k, t, h, p, a, tt, e, ix, o, r, l)",
             &[
                 &tenant,
                 &now,
@@ -307,6 +306,7 @@ async fn write_effects(
                 &m.iter().map(|m| m.item_index.map(|i| i as i32)).collect::<Vec<_>>(),
                 &m.iter().map(|m| m.order_id.as_deref()).collect::<Vec<_>>(),
                 &m.iter().map(|m| m.reverses.as_deref()).collect::<Vec<_>>(),
+                &ledgers,
             ],
         )
         .await
@@ -336,8 +336,10 @@ pub async fn customer(
 ) -> Result<Option<CustomerView>, StoreError> {
     let row = c
         .query_opt(
-            "SELECT gameball_id, customer_id, profile, ledger, created_at, updated_at FROM customers \
-             WHERE tenant_id = $1 AND customer_id = $2",
+            &format!(
+                "SELECT c.gameball_id, c.customer_id, c.profile, {CURRENT_LEDGER}, c.created_at, \
+                 c.updated_at FROM customers c WHERE c.tenant_id = $1 AND c.customer_id = $2"
+            ),
             &[&tenant, &customer_id],
         )
         .await

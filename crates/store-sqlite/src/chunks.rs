@@ -2,14 +2,12 @@
 
 use crate::sql_err;
 use domain::chunk;
-use domain::ledger::Ledger;
 use domain::{ChunkEffects, ChunkItems, CustomerWrite, Outcome};
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OptionalExtension, params};
-use rustc_hash::FxHashMap;
 use std::rc::Rc;
 use store::chunk::*;
-use store::rows::{MOVEMENT_COLUMNS, MovementColumns, record_from};
+use store::rows::{CURRENT_LEDGER, MOVEMENT_COLUMNS, MovementColumns, record_from};
 use store::*;
 use time::OffsetDateTime;
 
@@ -213,11 +211,6 @@ fn allocate(tx: &Connection, counter: &str, n: usize) -> Result<Vec<i64>, StoreE
     Ok((last - n as i64 + 1..=last).collect())
 }
 
-/// A customer's current ledger (`c` is its row): the one on its latest movement,
-/// or the row's own when it has none (or only movements from before migration V4).
-const CURRENT_LEDGER: &str = "coalesce((SELECT m.ledger FROM movements m \
-     WHERE m.gameball_id = c.gameball_id ORDER BY m.id DESC LIMIT 1), c.ledger)";
-
 fn write_effects(
     tx: &Connection,
     tenant: TenantId,
@@ -319,31 +312,6 @@ fn write_effects(
         }
     }
     Ok(())
-}
-
-/// Which movement carries which ledger: each customer's ledger after the chunk goes
-/// on its highest-id movement of the chunk, so the latest movement holds the
-/// current ledger (ids grow in commit order: one writer allocates them).
-/// A customer whose ledger changed without a movement changed only by lazy
-/// settling (expiry), which every later read redoes, so nothing is lost.
-fn ledgers_on_movements(effects: &ChunkEffects) -> Result<FxHashMap<i64, &Ledger>, StoreError> {
-    let mut last: FxHashMap<i64, i64> = FxHashMap::default();
-    for m in &effects.movements {
-        let id = last.entry(m.gameball_id).or_insert(m.id);
-        *id = (*id).max(m.id);
-    }
-    let mut out = FxHashMap::default();
-    for w in &effects.customer_writes {
-        if let Some(id) = last.remove(&w.record.gameball_id) {
-            out.insert(id, &w.record.ledger);
-        }
-    }
-    if let Some(gameball_id) = last.keys().next() {
-        return Err(StoreError::Conflict(format!(
-            "a movement of customer {gameball_id}, whom the chunk did not write"
-        )));
-    }
-    Ok(out)
 }
 
 pub fn customer(

@@ -9,10 +9,12 @@
 
 use crate::types::*;
 use crate::{MovementRow, final_state};
+use domain::ledger::Ledger;
 use domain::outcome::{RenderedOutcomes, render};
 use domain::settings::ProgramSettings;
 use domain::state::ChunkState;
-use domain::{ChunkItems, CustomerId, CustomerRecord, Outcome};
+use domain::{ChunkEffects, ChunkItems, CustomerId, CustomerRecord, Outcome};
+use rustc_hash::FxHashMap;
 use time::OffsetDateTime;
 use wire::JobState;
 
@@ -190,6 +192,33 @@ impl Advance {
             finished: self.finish.map(|f| f.state),
         }
     }
+}
+
+/// Which movement carries which ledger: each customer's ledger after the chunk goes
+/// on its highest-id movement of the chunk, so the latest movement holds the
+/// current ledger. Ids grow in commit order for each customer: SQLite's one
+/// writer allocates them, and on PostgreSQL a chunk allocates its ids while it
+/// holds its customers' locks, so a later chunk of the same customer gets higher ids.
+/// A customer whose ledger changed without a movement changed only by lazy
+/// settling (expiry), which every later read redoes, so nothing is lost.
+pub fn ledgers_on_movements(effects: &ChunkEffects) -> Result<FxHashMap<i64, &Ledger>, StoreError> {
+    let mut last: FxHashMap<i64, i64> = FxHashMap::default();
+    for m in &effects.movements {
+        let id = last.entry(m.gameball_id).or_insert(m.id);
+        *id = (*id).max(m.id);
+    }
+    let mut out = FxHashMap::default();
+    for w in &effects.customer_writes {
+        if let Some(id) = last.remove(&w.record.gameball_id) {
+            out.insert(id, &w.record.ledger);
+        }
+    }
+    if let Some(gameball_id) = last.keys().next() {
+        return Err(StoreError::Conflict(format!(
+            "a movement of customer {gameball_id}, whom the chunk did not write"
+        )));
+    }
+    Ok(out)
 }
 
 /// The outcome of a single call: its chunk has exactly one item.

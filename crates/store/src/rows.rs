@@ -76,6 +76,12 @@ pub fn record_from(
     })
 }
 
+/// A customer's current ledger (`c` is its row), as both backends select it: the
+/// one on its latest movement, or the row's own when it has none (or only
+/// movements written before the ledger moved onto them: SQLite V4, PostgreSQL V5).
+pub const CURRENT_LEDGER: &str = "coalesce((SELECT m.ledger FROM movements m \
+     WHERE m.gameball_id = c.gameball_id ORDER BY m.id DESC LIMIT 1), c.ledger)";
+
 /// The columns of a stored movement, in the order of [`MOVEMENT_COLUMNS`].
 #[derive(Debug, Clone)]
 pub struct MovementColumns<'a> {
