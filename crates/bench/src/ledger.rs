@@ -318,7 +318,7 @@ pub async fn run(s: LedgerSettings, backend: &Backend, json_out: bool, date: Str
         match backend {
             Backend::Sqlite => "raw = rusqlite, 1,000 items per transaction".to_owned(),
             Backend::Postgres(server) => format!(
-                "{}; raw = binary COPY of the movements + UPDATE … FROM UNNEST of the ledgers, 1,000 items per transaction",
+                "{}; raw = binary COPY of the movements, each customer's ledger on its last one, 1,000 items per transaction",
                 server.display()
             ),
         },
