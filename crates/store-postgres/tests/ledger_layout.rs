@@ -1,5 +1,5 @@
 //! Where PostgreSQL keeps a customer's ledger: on the customer's latest movement
-//! (migration V5, as SQLite since its V4), with the customer row's own column as
+//! (migration V5, as on SQLite), with the customer row's own column as
 //! the fallback for ledgers written before it.
 
 use domain::ChunkItems;

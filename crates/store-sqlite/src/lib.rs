@@ -18,6 +18,8 @@ use std::time::Duration;
 use store::*;
 use time::OffsetDateTime;
 
+mod migrations;
+
 mod embedded {
     refinery::embed_migrations!("migrations");
 }
@@ -67,9 +69,9 @@ impl SqliteStore {
             std::fs::create_dir_all(dir).map_err(StoreError::other)?;
         }
         let mut writer = open_connection(&path, true)?;
-        embedded::migrations::runner()
-            .run(&mut writer)
-            .map_err(StoreError::other)?;
+        let runner = embedded::migrations::runner();
+        migrations::renumber_history(&writer, &runner)?;
+        runner.run(&mut writer).map_err(StoreError::other)?;
         // Checkpoints run on a thread of their own instead of inside whichever
         // commit crosses the WAL threshold: the writer's critical section stays short.
         writer

@@ -1,4 +1,4 @@
-//! Where SQLite keeps a customer's ledger: on the customer's latest movement (migration V4),
+//! Where SQLite keeps a customer's ledger: on the customer's latest movement (migration V5; V4 before the renumbering),
 //! with the customer row's own column as the fallback for ledgers written before it.
 
 use domain::ChunkItems;
@@ -79,7 +79,7 @@ async fn a_ledger_change_appends_to_movements_and_leaves_the_customer_row_alone(
         .unwrap();
     assert_eq!(
         row, "{}",
-        "the row's ledger column is only the pre-V4 fallback"
+        "the row's ledger column is only the pre-V5 fallback"
     );
     assert_eq!(after.record.ledger.balance(i64::MAX / 2).earned, 150);
 
@@ -122,7 +122,7 @@ async fn a_ledger_change_appends_to_movements_and_leaves_the_customer_row_alone(
 }
 
 #[tokio::test]
-async fn ledgers_written_before_v4_are_read_from_the_customer_row_until_the_next_movement() {
+async fn ledgers_written_before_v5_are_read_from_the_customer_row_until_the_next_movement() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("test.db");
     let store = SqliteStore::open(&path).unwrap();

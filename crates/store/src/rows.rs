@@ -78,7 +78,7 @@ pub fn record_from(
 
 /// A customer's current ledger (`c` is its row), as both backends select it: the
 /// one on its latest movement, or the row's own when it has none (or only
-/// movements written before the ledger moved onto them: SQLite V4, PostgreSQL V5).
+/// movements written before the ledger moved onto them: migration V5 on both).
 pub const CURRENT_LEDGER: &str = "coalesce((SELECT m.ledger FROM movements m \
      WHERE m.gameball_id = c.gameball_id ORDER BY m.id DESC LIMIT 1), c.ledger)";
 
