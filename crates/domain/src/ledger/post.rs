@@ -1,6 +1,5 @@
 //! Posting ledger operations to a chunk's state: the checks every movement passes (customer, uniqueness, time), the points maths, and the success entries.
 
-use crate::ids::CustomerId;
 use crate::ledger::parse::{LedgerItem, LedgerOp, Quantity, RedeemWith};
 use crate::ledger::{Balance, DAY, Entry, MINUTE, Millis, Refusal};
 use crate::limits::{MAX_BALANCE, MAX_POINTS};
@@ -8,6 +7,8 @@ use crate::movement::{Movement, MovementKind};
 use crate::outcome::{ItemFailure, NaturalKey, Outcome};
 use crate::settings::ProgramSettings;
 use crate::state::{ChunkEffects, ChunkState, CustomerRecord, Touched, customer_entry};
+use adjust::adjust;
+pub(crate) use events::{event_reward_points, reward_events};
 pub(crate) use orders::order_transactions;
 use orders::{Order, order};
 use refund::{Refund, refund};
@@ -459,107 +460,6 @@ fn after_days(at: Millis, days: u32) -> Millis {
     at.saturating_add(i64::from(days).saturating_mul(DAY))
 }
 
-fn adjust(
-    book: &mut Book<'_>,
-    settings: &ProgramSettings,
-    quantity: Quantity,
-    expiry_after_days: Option<u32>,
-    customer_id: String,
-    transaction_id: Option<String>,
-) -> Result<Success, ItemFailure> {
-    let now = book.now;
-    let (points, amount) = match quantity {
-        Quantity::Points(p) => (p, None),
-        Quantity::Amount(a) => (
-            settings
-                .points_for_adjustment(a)
-                .ok_or_else(|| too_many_points("amount"))?,
-            Some(a),
-        ),
-    };
-    let entry = match points {
-        0 => return Err(ItemFailure::invalid("amount: worth less than one point")),
-        p if p > 0 => {
-            let expires = expiry_after_days
-                .or(settings.points_expiry_days)
-                .map(|d| after_days(now, d));
-            book.record
-                .ledger
-                .credit(now, p, now, expires)
-                .map_err(|r| refused(r, "amount", p))?
-        }
-        p => {
-            let spent = p.saturating_neg();
-            book.record
-                .ledger
-                .debit(now, spent)
-                .map_err(|r| refused(r, "amount", spent))?
-        }
-    };
-    let mut p = Posting::new(MovementKind::Manual, entry, points, now);
-    p.amount = amount;
-    p.transaction_id = transaction_id.clone();
-    let id = book.record(p);
-    Ok(Success::Adjusted {
-        customer_id,
-        transaction_id: transaction_id.clone().unwrap_or_default(),
-        gameball_transaction_id: id,
-        points,
-    })
-}
-
-/// The points an events item's events earn: refused beyond [`MAX_POINTS`] in one item.
-pub(crate) fn event_reward_points(
-    settings: &ProgramSettings,
-    names: &[String],
-) -> Result<i64, ItemFailure> {
-    names
-        .iter()
-        .filter_map(|n| settings.event_rewards.get(n))
-        .try_fold(0i64, |total, p| total.checked_add(*p))
-        .filter(|p| *p <= MAX_POINTS)
-        .ok_or_else(|| too_many_points("events"))
-}
-
-/// Credits `points` (from [`event_reward_points`]) of event rewards; refused only
-/// when the customer's balance would pass its limit (never for a new customer).
-pub(crate) fn reward_events(
-    state: &mut ChunkState,
-    out: &mut ChunkEffects,
-    touched: &mut Touched,
-    index: u32,
-    customer: &CustomerId,
-    points: i64,
-) -> Result<(), ItemFailure> {
-    if points <= 0 {
-        return Ok(());
-    }
-    let ChunkState {
-        customers,
-        fresh_ids,
-        settings,
-        movement_ids,
-        now,
-        ..
-    } = state;
-    let mut book = Book {
-        record: customer_entry(customers, fresh_ids, customer),
-        ids: movement_ids,
-        movements: &mut out.movements,
-        now: *now,
-        index,
-    };
-    let expires = settings.points_expiry_days.map(|d| after_days(*now, d));
-    let entry = book
-        .record
-        .ledger
-        .credit(*now, points, *now, expires)
-        .map_err(|r| refused(r, "events", points))?;
-    book.record(Posting::new(MovementKind::EventReward, entry, points, *now));
-    touched.ledger(customer);
-    Ok(())
-}
-
 fn too_many_points(field: &str) -> ItemFailure {
     ItemFailure::invalid(format!(
         "{field}: worth more than {MAX_POINTS} points at this program's factors"
@@ -592,6 +492,8 @@ fn refused(r: Refusal, field: &str, points: i64) -> ItemFailure {
     }
 }
 
+mod adjust;
+mod events;
 mod orders;
 mod refund;
 
