@@ -28,17 +28,11 @@ pub async fn every_error_is_an_envelope(req: Request, next: Next) -> Response {
         .map(|b| String::from_utf8_lossy(&b).trim().to_owned())
         .unwrap_or_default();
     let (code, message) = match status {
-        StatusCode::METHOD_NOT_ALLOWED => {
-            let allowed = parts
-                .headers
-                .get(header::ALLOW)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or_default();
-            (
-                ErrorCode::NotFound,
-                format!("method {method} is not allowed here (allowed: {allowed})"),
-            )
-        }
+        // The router adds `Allow` on the way out, after this layer.
+        StatusCode::METHOD_NOT_ALLOWED => (
+            ErrorCode::NotFound,
+            format!("method {method} is not allowed here; the Allow header lists those that are"),
+        ),
         StatusCode::NOT_FOUND => (ErrorCode::NotFound, "not found".to_owned()),
         StatusCode::PAYLOAD_TOO_LARGE => (ErrorCode::LimitExceeded, text),
         StatusCode::UNSUPPORTED_MEDIA_TYPE => (ErrorCode::NotJson, text),

@@ -102,13 +102,10 @@ async fn invalid_upserts_are_refused_with_the_field_and_code() {
         ),
     ];
     for (body, status, code, message) in cases {
-        let resp = s
-            .as_a(Method::POST, &format!("{BASE}/customers"))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(expect_error(resp, status, code).await, message);
+        let got = s
+            .refused(Method::POST, "/customers", Some(body), status, code)
+            .await;
+        assert_eq!(got, message);
     }
     let malformed = s
         .as_a(Method::POST, &format!("{BASE}/customers"))
@@ -154,20 +151,18 @@ async fn delete_removes_the_profile_and_its_events() {
     .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["customerId"], "gone");
-    expect_error(
-        s.as_a(Method::GET, &format!("{BASE}/customers/gone"))
-            .send()
-            .await
-            .unwrap(),
+    s.refused(
+        Method::GET,
+        "/customers/gone",
+        None,
         StatusCode::NOT_FOUND,
         7000,
     )
     .await;
-    expect_error(
-        s.as_a(Method::DELETE, &format!("{BASE}/customers/gone"))
-            .send()
-            .await
-            .unwrap(),
+    s.refused(
+        Method::DELETE,
+        "/customers/gone",
+        None,
         StatusCode::NOT_FOUND,
         7000,
     )
@@ -248,13 +243,10 @@ async fn invalid_events_are_refused_with_the_field_and_code() {
             "events: metadata larger than 16384 bytes",
         ),
     ] {
-        let resp = s
-            .as_a(Method::POST, &format!("{BASE}/events"))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(expect_error(resp, status, code).await, message);
+        let got = s
+            .refused(Method::POST, "/events", Some(body), status, code)
+            .await;
+        assert_eq!(got, message);
     }
     assert_eq!(s.count_rows("SELECT count(*) FROM events").await, 0);
     assert_eq!(s.count_rows("SELECT count(*) FROM customers").await, 0);

@@ -32,18 +32,6 @@ async fn post_raw(s: &TestServer, path: &str, body: String) -> reqwest::Response
         .unwrap()
 }
 
-async fn balance(s: &TestServer, customer: &str) -> Value {
-    let (status, body) = read(
-        s.as_a(Method::GET, &format!("{BASE}/customers/{customer}/balance"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    body
-}
-
 fn failed(status: &Value) -> Vec<Value> {
     status["response"]["failed"].as_array().unwrap().clone()
 }
@@ -101,7 +89,7 @@ async fn an_overflowing_amount_fails_alone_and_every_job_still_runs() {
     );
     assert_eq!(f["transactionId"], "bad");
     assert!(f["error"].as_str().unwrap().starts_with("amount: "), "{f}");
-    assert_eq!(balance(&s, "pp").await["availablePointsBalance"], 900);
+    assert_eq!(s.balance("pp").await["availablePointsBalance"], 900);
     for job in poisoned {
         let status = s.wait_for(job, JobState::Failed).await;
         assert_eq!(failed(&status)[0]["code"], 3003);
@@ -147,7 +135,7 @@ async fn an_overflowing_amount_fails_alone_and_every_job_still_runs() {
             "{path}: {message}"
         );
     }
-    assert_eq!(balance(&s, "pp").await["availablePointsBalance"], 900);
+    assert_eq!(s.balance("pp").await["availablePointsBalance"], 900);
 }
 
 /// Row 3: the ledger never wraps — huge amounts and points are refused, and no
@@ -227,7 +215,7 @@ async fn points_and_balances_never_wrap() {
             .contains("past 1000000000000000 points"),
         "{f}"
     );
-    let b = balance(&s, "c").await;
+    let b = s.balance("c").await;
     assert_eq!(b["availablePointsBalance"], 999_000_000_000_100i64);
     assert_eq!(b["totalEarnedPoints"], 999_000_000_000_100i64);
     let (status, value) = read(
@@ -349,8 +337,8 @@ async fn control_characters_are_refused_alike_on_both_backends() {
         f[1]["error"],
         "transactionId: must not contain control characters"
     );
-    assert_eq!(balance(&s, "ok1").await["availablePointsBalance"], 5);
-    assert_eq!(balance(&s, "ok3").await["availablePointsBalance"], 5);
+    assert_eq!(s.balance("ok1").await["availablePointsBalance"], 5);
+    assert_eq!(s.balance("ok3").await["availablePointsBalance"], 5);
     let status = s.status(events).await;
     assert_eq!(
         failed(&status)[0]["error"],
@@ -394,15 +382,15 @@ async fn every_refusal_is_an_envelope() {
     let allow = allow.expect("405 says what is allowed");
     assert!(allow.contains("GET") && allow.contains("DELETE"), "{allow}");
     assert!(message.contains("PUT"), "{message}");
-    let message = expect_error(
-        s.as_a(Method::GET, &format!("{BASE}/batch?limit=1&limit=2"))
-            .send()
-            .await
-            .unwrap(),
-        StatusCode::BAD_REQUEST,
-        3003,
-    )
-    .await;
+    let message = s
+        .refused(
+            Method::GET,
+            "/batch?limit=1&limit=2",
+            None,
+            StatusCode::BAD_REQUEST,
+            3003,
+        )
+        .await;
     assert!(message.contains("limit"), "{message}");
     let resp = s
         .as_a(Method::GET, &format!("{BASE}/customers/%ff%fe"))

@@ -89,11 +89,10 @@ async fn unknown_and_non_numeric_job_ids_are_4004() {
         )
         .await;
     }
-    expect_error(
-        s.as_a(Method::DELETE, &format!("{BASE}/batch/999"))
-            .send()
-            .await
-            .unwrap(),
+    s.refused(
+        Method::DELETE,
+        "/batch/999",
+        None,
         StatusCode::NOT_FOUND,
         4004,
     )
@@ -145,21 +144,20 @@ async fn stopping_a_finished_job_is_409() {
     s.drain().await;
     assert_eq!(s.status(failed).await["status"], "failed");
     for job in [completed, failed] {
-        let message = expect_error(
-            s.as_a(Method::DELETE, &format!("{BASE}/batch/{job}"))
-                .send()
-                .await
-                .unwrap(),
-            StatusCode::CONFLICT,
-            4009,
-        )
-        .await;
+        let message = s
+            .refused(
+                Method::DELETE,
+                &format!("/batch/{job}"),
+                None,
+                StatusCode::CONFLICT,
+                4009,
+            )
+            .await;
         assert!(message.contains("cannot be stopped"));
-        expect_error(
-            s.as_a(Method::POST, &format!("{BASE}/batches/{job}/stop"))
-                .send()
-                .await
-                .unwrap(),
+        s.refused(
+            Method::POST,
+            &format!("/batches/{job}/stop"),
+            None,
             StatusCode::CONFLICT,
             4009,
         )
@@ -357,15 +355,15 @@ async fn list_parameters_are_validated() {
         ("type=widgets", "type"),
         ("after=x", "after"),
     ] {
-        let message = expect_error(
-            s.as_a(Method::GET, &format!("{BASE}/batch?{query}"))
-                .send()
-                .await
-                .unwrap(),
-            StatusCode::UNPROCESSABLE_ENTITY,
-            3003,
-        )
-        .await;
+        let message = s
+            .refused(
+                Method::GET,
+                &format!("/batch?{query}"),
+                None,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                3003,
+            )
+            .await;
         assert!(message.starts_with(field), "{query}: {message}");
     }
     let (status, _) = read(

@@ -17,56 +17,9 @@ fn in_minutes(m: i64) -> String {
         .unwrap()
 }
 
-async fn call(
-    s: &TestServer,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let mut req = s.as_a(method, &format!("{BASE}{path}"));
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    read(req.send().await.unwrap()).await
-}
-
-async fn post(s: &TestServer, path: &str, body: Value) -> (StatusCode, Value) {
-    call(s, Method::POST, path, Some(body)).await
-}
-
-/// A request expected to fail: asserts the envelope and returns the message.
-async fn refused(
-    s: &TestServer,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-    status: StatusCode,
-    code: u32,
-) -> String {
-    let mut req = s.as_a(method, &format!("{BASE}{path}"));
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    expect_error(req.send().await.unwrap(), status, code).await
-}
-
 async fn cashback(s: &TestServer, customer: &str, tx: &str, amount: Value) -> Value {
-    let (status, body) = post(
-        s,
-        "/transactions/cashback",
+    let (status, body) = s.post("/transactions/cashback",
         json!({"customerId": customer, "transactionId": tx, "transactionTime": now(), "amount": amount}),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    body
-}
-
-async fn balance(s: &TestServer, customer: &str) -> Value {
-    let (status, body) = call(
-        s,
-        Method::GET,
-        &format!("/customers/{customer}/balance"),
-        None,
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -92,7 +45,7 @@ async fn cashback_then_redeem_through_single_calls() {
     assert_eq!(earned["rewardAmount"], json!(25));
     assert!(earned["gameballTransactionId"].as_i64().unwrap() > 0);
 
-    let b = balance(&s, "c1").await;
+    let b = s.balance("c1").await;
     assert_eq!(b["availablePointsBalance"], 250);
     assert_eq!(b["availablePointsValue"], json!(25));
     assert_eq!(b["totalPointsBalance"], 250);
@@ -102,32 +55,29 @@ async fn cashback_then_redeem_through_single_calls() {
     assert_eq!(b["totalEarnedPoints"], 250);
     assert_eq!(b["nextExpiringPointsDate"], Value::Null);
 
-    let (status, spent) = post(&s, "/transactions/redeem", json!({"customerId": "c1", "transactionId": "r-1", "transactionTime": now(), "amount": 5.01})).await;
+    let (status, spent) = s.post("/transactions/redeem", json!({"customerId": "c1", "transactionId": "r-1", "transactionTime": now(), "amount": 5.01})).await;
     assert_eq!(status, StatusCode::OK, "{spent}");
     assert_eq!(spent["redeemEquivalentPoints"], 51, "ceil(5.01 / 0.1)");
     assert_eq!(spent["redeemAmount"], json!(5.01));
-    let (_, spent) = post(
-        &s,
-        "/transactions/redeem",
+    let (_, spent) = s.post("/transactions/redeem",
         json!({"customerId": "c1", "transactionId": "r-2", "transactionTime": now(), "points": 99}),
     )
     .await;
     assert_eq!(spent["redeemEquivalentPoints"], 99);
-    assert_eq!(balance(&s, "c1").await["availablePointsBalance"], 100);
+    assert_eq!(s.balance("c1").await["availablePointsBalance"], 100);
 
-    let msg = refused(&s, Method::POST, "/transactions/redeem", Some(json!({"customerId": "c1", "transactionId": "r-3", "transactionTime": now(), "points": 101})), StatusCode::UNPROCESSABLE_ENTITY, 9008).await;
+    let msg = s.refused(Method::POST, "/transactions/redeem", Some(json!({"customerId": "c1", "transactionId": "r-3", "transactionTime": now(), "points": 101})), StatusCode::UNPROCESSABLE_ENTITY, 9008).await;
     assert_eq!(msg, "points: needs 101 points but only 100 are available");
-    let msg = refused(&s, Method::POST, "/transactions/redeem", Some(json!({"customerId": "c1", "transactionId": "r-1", "transactionTime": now(), "points": 1})), StatusCode::UNPROCESSABLE_ENTITY, 9004).await;
+    let msg = s.refused(Method::POST, "/transactions/redeem", Some(json!({"customerId": "c1", "transactionId": "r-1", "transactionTime": now(), "points": 1})), StatusCode::UNPROCESSABLE_ENTITY, 9004).await;
     assert_eq!(
         msg,
         "transactionId: \"r-1\" was already used in this account"
     );
-    let msg = refused(&s, Method::POST, "/transactions/cashback", Some(json!({"customerId": "c1", "transactionId": "late", "transactionTime": in_minutes(6), "amount": 1})), StatusCode::UNPROCESSABLE_ENTITY, 9007).await;
+    let msg = s.refused(Method::POST, "/transactions/cashback", Some(json!({"customerId": "c1", "transactionId": "late", "transactionTime": in_minutes(6), "amount": 1})), StatusCode::UNPROCESSABLE_ENTITY, 9007).await;
     assert_eq!(msg, "transactionTime: more than 5 minutes in the future");
-    let msg = refused(&s, Method::POST, "/transactions/redeem", Some(json!({"customerId": "ghost", "transactionId": "g", "transactionTime": now(), "points": 1})), StatusCode::NOT_FOUND, 7000).await;
+    let msg = s.refused(Method::POST, "/transactions/redeem", Some(json!({"customerId": "ghost", "transactionId": "g", "transactionTime": now(), "points": 1})), StatusCode::NOT_FOUND, 7000).await;
     assert_eq!(msg, "customerId: no customer \"ghost\"");
-    refused(
-        &s,
+    s.refused(
         Method::GET,
         "/customers/ghost/balance",
         None,
@@ -135,20 +85,20 @@ async fn cashback_then_redeem_through_single_calls() {
         7000,
     )
     .await;
-    let msg = refused(
-        &s,
-        Method::POST,
-        "/transactions/cashback",
-        Some(json!({"customerId": "c1", "transactionTime": now(), "amount": 1})),
-        StatusCode::BAD_REQUEST,
-        3000,
-    )
-    .await;
+    let msg = s
+        .refused(
+            Method::POST,
+            "/transactions/cashback",
+            Some(json!({"customerId": "c1", "transactionTime": now(), "amount": 1})),
+            StatusCode::BAD_REQUEST,
+            3000,
+        )
+        .await;
     assert_eq!(msg, "transactionId: required");
-    let msg = refused(&s, Method::POST, "/transactions/cashback", Some(json!({"customerId": "c1", "transactionId": "neg", "transactionTime": now(), "amount": -1})), StatusCode::UNPROCESSABLE_ENTITY, 3003).await;
+    let msg = s.refused(Method::POST, "/transactions/cashback", Some(json!({"customerId": "c1", "transactionId": "neg", "transactionTime": now(), "amount": -1})), StatusCode::UNPROCESSABLE_ENTITY, 3003).await;
     assert_eq!(msg, "amount: must not be negative");
     assert_eq!(
-        balance(&s, "c1").await["availablePointsBalance"],
+        s.balance("c1").await["availablePointsBalance"],
         100,
         "refusals moved nothing"
     );
@@ -185,69 +135,68 @@ async fn another_tenant_sees_nothing_and_the_secret_is_required() {
 async fn holds_reserve_points_until_used_or_released() {
     let s = TestServer::paused().await;
     cashback(&s, "c1", "t1", json!(100)).await;
-    let (status, held) = post(
-        &s,
-        "/transactions/hold",
-        json!({"customerId": "c1", "transactionTime": now(), "pointsToHold": 60}),
-    )
-    .await;
+    let (status, held) = s
+        .post(
+            "/transactions/hold",
+            json!({"customerId": "c1", "transactionTime": now(), "pointsToHold": 60}),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{held}");
     assert_eq!(held["holdEquivalentPoints"], 60);
     assert_eq!(held["holdAmount"], json!(6));
     let reference = held["holdReference"].as_str().unwrap().to_owned();
     assert_eq!(
-        balance(&s, "c1").await["availablePointsBalance"],
+        s.balance("c1").await["availablePointsBalance"],
         40,
         "held points are not available"
     );
     assert_eq!(
-        balance(&s, "c1").await["totalPointsBalance"],
+        s.balance("c1").await["totalPointsBalance"],
         40,
         "nor pending"
     );
 
-    let (status, view) = call(
-        &s,
-        Method::GET,
-        &format!("/transactions/hold/{reference}"),
-        None,
-    )
-    .await;
+    let (status, view) = s
+        .call(
+            Method::GET,
+            &format!("/transactions/hold/{reference}"),
+            None,
+        )
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(view["state"], "active");
     assert_eq!(view["customerId"], "c1");
     assert_eq!(view["holdEquivalentPoints"], 60);
     assert!(view["dateToExpire"].as_str().unwrap().ends_with('Z'));
 
-    let msg = refused(
-        &s,
-        Method::POST,
-        "/transactions/hold",
-        Some(json!({"customerId": "c1", "transactionTime": now(), "pointsToHold": 41})),
-        StatusCode::UNPROCESSABLE_ENTITY,
-        9008,
-    )
-    .await;
+    let msg = s
+        .refused(
+            Method::POST,
+            "/transactions/hold",
+            Some(json!({"customerId": "c1", "transactionTime": now(), "pointsToHold": 41})),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            9008,
+        )
+        .await;
     assert_eq!(
         msg,
         "pointsToHold: needs 41 points but only 40 are available"
     );
 
-    let (status, spent) = post(&s, "/transactions/redeem", json!({"customerId": "c1", "transactionId": "r1", "transactionTime": now(), "holdReference": reference})).await;
+    let (status, spent) = s.post("/transactions/redeem", json!({"customerId": "c1", "transactionId": "r1", "transactionTime": now(), "holdReference": reference})).await;
     assert_eq!(status, StatusCode::OK, "{spent}");
     assert_eq!(spent["redeemEquivalentPoints"], 60);
-    let (_, view) = call(
-        &s,
-        Method::GET,
-        &format!("/transactions/hold/{reference}"),
-        None,
-    )
-    .await;
+    let (_, view) = s
+        .call(
+            Method::GET,
+            &format!("/transactions/hold/{reference}"),
+            None,
+        )
+        .await;
     assert_eq!(view["state"], "used");
-    let msg = refused(&s, Method::POST, "/transactions/redeem", Some(json!({"customerId": "c1", "transactionId": "r2", "transactionTime": now(), "holdReference": reference})), StatusCode::NOT_FOUND, 9006).await;
+    let msg = s.refused(Method::POST, "/transactions/redeem", Some(json!({"customerId": "c1", "transactionId": "r2", "transactionTime": now(), "holdReference": reference})), StatusCode::NOT_FOUND, 9006).await;
     assert!(msg.starts_with("holdReference: "), "{msg}");
-    refused(
-        &s,
+    s.refused(
         Method::DELETE,
         &format!("/transactions/hold/{reference}"),
         None,
@@ -256,12 +205,12 @@ async fn holds_reserve_points_until_used_or_released() {
     )
     .await;
 
-    let (_, second) = post(
-        &s,
-        "/transactions/hold",
-        json!({"customerId": "c1", "transactionTime": now(), "amountToHold": 2.05}),
-    )
-    .await;
+    let (_, second) = s
+        .post(
+            "/transactions/hold",
+            json!({"customerId": "c1", "transactionTime": now(), "amountToHold": 2.05}),
+        )
+        .await;
     assert_eq!(second["holdEquivalentPoints"], 21, "ceil(2.05 / 0.1)");
     let second = second["holdReference"].as_str().unwrap().to_owned();
     let resp = s
@@ -270,29 +219,24 @@ async fn holds_reserve_points_until_used_or_released() {
         .await
         .unwrap();
     expect_error(resp, StatusCode::NOT_FOUND, 4004).await;
-    let (status, released) = call(
-        &s,
-        Method::DELETE,
-        &format!("/transactions/hold/{second}"),
-        None,
-    )
-    .await;
+    let (status, released) = s
+        .call(
+            Method::DELETE,
+            &format!("/transactions/hold/{second}"),
+            None,
+        )
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
         released,
         json!({"success": true, "message": "Hold released successfully"})
     );
-    let (_, view) = call(
-        &s,
-        Method::GET,
-        &format!("/transactions/hold/{second}"),
-        None,
-    )
-    .await;
+    let (_, view) = s
+        .call(Method::GET, &format!("/transactions/hold/{second}"), None)
+        .await;
     assert_eq!(view["state"], "released");
-    assert_eq!(balance(&s, "c1").await["availablePointsBalance"], 40);
-    refused(
-        &s,
+    assert_eq!(s.balance("c1").await["availablePointsBalance"], 40);
+    s.refused(
         Method::GET,
         "/transactions/hold/nope",
         None,
@@ -305,43 +249,45 @@ async fn holds_reserve_points_until_used_or_released() {
 async fn manual_adjustments_follow_gameball() {
     let s = TestServer::paused().await;
     cashback(&s, "c1", "t1", json!(10)).await;
-    let (status, added) = post(&s, "/transactions/manual", json!({"customerId": "c1", "transactionId": "m1", "username": "ops", "reason": "goodwill", "points": 50, "expiryAfter": 30})).await;
+    let (status, added) = s.post("/transactions/manual", json!({"customerId": "c1", "transactionId": "m1", "username": "ops", "reason": "goodwill", "points": 50, "expiryAfter": 30})).await;
     assert_eq!(status, StatusCode::OK, "{added}");
     assert_eq!(added["points"], 50);
-    let (_, by_money) = post(&s, "/transactions/manual", json!({"customerId": "c1", "transactionId": "m2", "username": "ops", "reason": "refund", "amount": 2.59})).await;
+    let (_, by_money) = s.post("/transactions/manual", json!({"customerId": "c1", "transactionId": "m2", "username": "ops", "reason": "refund", "amount": 2.59})).await;
     assert_eq!(
         by_money["points"], 25,
         "money converts at redemptionFactor, rounded toward zero"
     );
-    let b = balance(&s, "c1").await;
+    let b = s.balance("c1").await;
     assert_eq!(b["availablePointsBalance"], 85);
     assert_eq!(b["nextExpiringPointsAmount"], 50);
-    let msg = refused(&s, Method::POST, "/transactions/manual", Some(json!({"customerId": "c1", "transactionId": "m3", "username": "ops", "reason": "fix", "points": -86})), StatusCode::UNPROCESSABLE_ENTITY, 9008).await;
+    let msg = s.refused(Method::POST, "/transactions/manual", Some(json!({"customerId": "c1", "transactionId": "m3", "username": "ops", "reason": "fix", "points": -86})), StatusCode::UNPROCESSABLE_ENTITY, 9008).await;
     assert_eq!(msg, "amount: needs 86 points but only 85 are available");
-    let msg = refused(
-        &s,
-        Method::POST,
-        "/transactions/manual",
-        Some(json!({"customerId": "c1", "transactionId": "m3", "reason": "fix", "points": 1})),
-        StatusCode::BAD_REQUEST,
-        3000,
-    )
-    .await;
+    let msg = s
+        .refused(
+            Method::POST,
+            "/transactions/manual",
+            Some(json!({"customerId": "c1", "transactionId": "m3", "reason": "fix", "points": 1})),
+            StatusCode::BAD_REQUEST,
+            3000,
+        )
+        .await;
     assert_eq!(msg, "username: required");
-    let (status, _) = post(&s, "/transactions/manual", json!({"customerId": "c1", "transactionId": "m3", "username": "ops", "reason": "fix", "points": -85})).await;
+    let (status, _) = s.post("/transactions/manual", json!({"customerId": "c1", "transactionId": "m3", "username": "ops", "reason": "fix", "points": -85})).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(balance(&s, "c1").await["availablePointsBalance"], 0);
+    assert_eq!(s.balance("c1").await["availablePointsBalance"], 0);
 }
 
 async fn settings_shape_the_maths_and_the_configuration_routes() {
     let s = TestServer::paused().await;
-    let (status, c) = call(&s, Method::GET, "/configurations/cashback", None).await;
+    let (status, c) = s.call(Method::GET, "/configurations/cashback", None).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
         c["defaultCashbackRule"],
         json!({"amountRewardThreshold": 1, "rewardWalletFactor": 1})
     );
-    let (_, r) = call(&s, Method::GET, "/configurations/redemption", None).await;
+    let (_, r) = s
+        .call(Method::GET, "/configurations/redemption", None)
+        .await;
     assert_eq!(r["redemptionFactor"], json!(0.1));
     assert_eq!(r["currency"], "USD");
     configure(&s, |p| {
@@ -353,7 +299,7 @@ async fn settings_shape_the_maths_and_the_configuration_routes() {
         p.currency = "EGP".into();
     })
     .await;
-    let (_, c) = call(&s, Method::GET, "/configurations/cashback", None).await;
+    let (_, c) = s.call(Method::GET, "/configurations/cashback", None).await;
     assert_eq!(
         c["defaultCashbackRule"],
         json!({"amountRewardThreshold": 2, "rewardWalletFactor": 5})
@@ -361,7 +307,7 @@ async fn settings_shape_the_maths_and_the_configuration_routes() {
     assert_eq!(c["returnWindowDays"], 14);
     let earned = cashback(&s, "c1", "t1", json!(9.99)).await;
     assert_eq!(earned["rewardEquivalentPoints"], 24, "floor(9.99 × 5 ÷ 2)");
-    let b = balance(&s, "c1").await;
+    let b = s.balance("c1").await;
     assert_eq!(
         (
             b["availablePointsBalance"].clone(),
@@ -375,11 +321,11 @@ async fn settings_shape_the_maths_and_the_configuration_routes() {
         (json!("Stars"), json!("EGP"))
     );
     // Pending points cannot be spent.
-    refused(&s, Method::POST, "/transactions/redeem", Some(json!({"customerId": "c1", "transactionId": "r", "transactionTime": now(), "points": 1})), StatusCode::UNPROCESSABLE_ENTITY, 9008).await;
+    s.refused(Method::POST, "/transactions/redeem", Some(json!({"customerId": "c1", "transactionId": "r", "transactionTime": now(), "points": 1})), StatusCode::UNPROCESSABLE_ENTITY, 9008).await;
     // A per-transaction return window overrides the tenant's.
-    let (_, earned) = post(&s, "/transactions/cashback", json!({"customerId": "c1", "transactionId": "t2", "transactionTime": now(), "amount": 2, "configurations": {"returnWindow": 0}})).await;
+    let (_, earned) = s.post("/transactions/cashback", json!({"customerId": "c1", "transactionId": "t2", "transactionTime": now(), "amount": 2, "configurations": {"returnWindow": 0}})).await;
     assert_eq!(earned["rewardEquivalentPoints"], 5);
-    assert_eq!(balance(&s, "c1").await["availablePointsBalance"], 5);
+    assert_eq!(s.balance("c1").await["availablePointsBalance"], 5);
 }
 
 async fn high_security_off_opens_reads_but_not_points() {
@@ -430,14 +376,14 @@ async fn rewarded_events_credit_points() {
     let done = s.status(job).await;
     assert_eq!(done["response"]["successful"][0]["rewardedPoints"], 20);
     assert_eq!(done["response"]["successful"][1]["rewardedPoints"], 0);
-    let (status, _) = post(
-        &s,
-        "/events",
-        json!({"customerId": "c1", "events": {"review": {}}}),
-    )
-    .await;
+    let (status, _) = s
+        .post(
+            "/events",
+            json!({"customerId": "c1", "events": {"review": {}}}),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(balance(&s, "c1").await["availablePointsBalance"], 40);
+    assert_eq!(s.balance("c1").await["availablePointsBalance"], 40);
 }
 
 async fn ledger_batches_report_every_item() {
@@ -548,20 +494,18 @@ async fn ledger_batches_report_every_item() {
 async fn the_ledger_can_be_rebuilt_from_its_movements() {
     let s = TestServer::paused().await;
     cashback(&s, "c1", "t1", json!(100)).await;
-    let (_, held) = post(
-        &s,
-        "/transactions/hold",
-        json!({"customerId": "c1", "transactionTime": now(), "pointsToHold": 30}),
-    )
-    .await;
-    post(
-        &s,
+    let (_, held) = s
+        .post(
+            "/transactions/hold",
+            json!({"customerId": "c1", "transactionTime": now(), "pointsToHold": 30}),
+        )
+        .await;
+    s.post(
         "/transactions/redeem",
         json!({"customerId": "c1", "transactionId": "r1", "transactionTime": now(), "points": 20}),
     )
     .await;
-    call(
-        &s,
+    s.call(
         Method::DELETE,
         &format!(
             "/transactions/hold/{}",
@@ -598,14 +542,14 @@ async fn the_ledger_can_be_rebuilt_from_its_movements() {
 async fn orders_refunds_and_order_transactions() {
     let s = TestServer::paused().await;
     cashback(&s, "c1", "seed", json!(50)).await;
-    let (_, held) = post(
-        &s,
-        "/transactions/hold",
-        json!({"customerId": "c1", "transactionTime": now(), "pointsToHold": 30}),
-    )
-    .await;
+    let (_, held) = s
+        .post(
+            "/transactions/hold",
+            json!({"customerId": "c1", "transactionTime": now(), "pointsToHold": 30}),
+        )
+        .await;
     let reference = held["holdReference"].as_str().unwrap();
-    let (status, order) = post(&s, "/orders", json!({
+    let (status, order) = s.post("/orders", json!({
         "customerId": "c1", "orderId": "o-1", "orderDate": now(), "totalPaid": 120.5, "totalPrice": 130,
         "lineItems": [{"productId": "p1", "quantity": 2}], "redemption": {"pointsHoldReference": reference}
     }))
@@ -613,49 +557,49 @@ async fn orders_refunds_and_order_transactions() {
     assert_eq!(status, StatusCode::OK, "{order}");
     assert_eq!(order["rewardedPoints"], 120);
     assert_eq!(order["redeemedPoints"], 30);
-    assert_eq!(balance(&s, "c1").await["availablePointsBalance"], 140);
-    let msg = refused(
-        &s,
-        Method::POST,
-        "/orders",
-        Some(json!({"customerId": "c1", "orderId": "o-1", "orderDate": now(), "totalPaid": 1})),
-        StatusCode::UNPROCESSABLE_ENTITY,
-        9004,
-    )
-    .await;
+    assert_eq!(s.balance("c1").await["availablePointsBalance"], 140);
+    let msg = s
+        .refused(
+            Method::POST,
+            "/orders",
+            Some(json!({"customerId": "c1", "orderId": "o-1", "orderDate": now(), "totalPaid": 1})),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            9004,
+        )
+        .await;
     assert_eq!(msg, "orderId: \"o-1\" was already used in this account");
-    let msg = refused(
-        &s,
-        Method::POST,
-        "/orders",
-        Some(json!({"customerId": "c1", "orderId": "o-2", "orderDate": now()})),
-        StatusCode::BAD_REQUEST,
-        3000,
-    )
-    .await;
+    let msg = s
+        .refused(
+            Method::POST,
+            "/orders",
+            Some(json!({"customerId": "c1", "orderId": "o-2", "orderDate": now()})),
+            StatusCode::BAD_REQUEST,
+            3000,
+        )
+        .await;
     assert_eq!(msg, "totalPaid: required");
 
-    let (status, rf) = post(&s, "/transactions/refund", json!({"customerId": "c1", "refundTransactionId": "rf-1", "reverseTransactionId": "o-1", "transactionTime": now(), "refundAmount": 60.25})).await;
+    let (status, rf) = s.post("/transactions/refund", json!({"customerId": "c1", "refundTransactionId": "rf-1", "reverseTransactionId": "o-1", "transactionTime": now(), "refundAmount": 60.25})).await;
     assert_eq!(status, StatusCode::OK, "{rf}");
     assert_eq!(rf["refundEquivalentPoints"], 60);
     assert_eq!(rf["refundAmount"], json!(60.25));
-    let msg = refused(&s, Method::POST, "/transactions/refund", Some(json!({"customerId": "c1", "refundTransactionId": "rf-2", "reverseTransactionId": "o-1", "transactionTime": now(), "refundAmount": 61})), StatusCode::UNPROCESSABLE_ENTITY, 3003).await;
+    let msg = s.refused(Method::POST, "/transactions/refund", Some(json!({"customerId": "c1", "refundTransactionId": "rf-2", "reverseTransactionId": "o-1", "transactionTime": now(), "refundAmount": 61})), StatusCode::UNPROCESSABLE_ENTITY, 3003).await;
     assert_eq!(msg, "refundAmount: only 60.25 of 120.5 is left to refund");
-    let (_, rf) = post(&s, "/transactions/refund", json!({"customerId": "c1", "refundTransactionId": "rf-2", "reverseTransactionId": "o-1", "transactionTime": now()})).await;
+    let (_, rf) = s.post("/transactions/refund", json!({"customerId": "c1", "refundTransactionId": "rf-2", "reverseTransactionId": "o-1", "transactionTime": now()})).await;
     assert_eq!(rf["refundEquivalentPoints"], 60);
     assert_eq!(
-        balance(&s, "c1").await["availablePointsBalance"],
+        s.balance("c1").await["availablePointsBalance"],
         50,
         "earning clawed back, redeemed points given back"
     );
-    refused(&s, Method::POST, "/transactions/refund", Some(json!({"customerId": "c1", "refundTransactionId": "rf-3", "reverseTransactionId": "o-1", "transactionTime": now()})), StatusCode::CONFLICT, 4009).await;
-    let msg = refused(&s, Method::POST, "/transactions/refund", Some(json!({"customerId": "c1", "refundTransactionId": "rf-3", "reverseTransactionId": "nope", "transactionTime": now()})), StatusCode::NOT_FOUND, 9002).await;
+    s.refused(Method::POST, "/transactions/refund", Some(json!({"customerId": "c1", "refundTransactionId": "rf-3", "reverseTransactionId": "o-1", "transactionTime": now()})), StatusCode::CONFLICT, 4009).await;
+    let msg = s.refused(Method::POST, "/transactions/refund", Some(json!({"customerId": "c1", "refundTransactionId": "rf-3", "reverseTransactionId": "nope", "transactionTime": now()})), StatusCode::NOT_FOUND, 9002).await;
     assert_eq!(
         msg,
         "reverseTransactionId: no transaction \"nope\" of this customer"
     );
 
-    let (status, listed) = call(&s, Method::GET, "/orders/o-1/transactions", None).await;
+    let (status, listed) = s.call(Method::GET, "/orders/o-1/transactions", None).await;
     assert_eq!(status, StatusCode::OK, "{listed}");
     assert_eq!(listed["orderId"], "o-1");
     assert_eq!(listed["count"], 5);
@@ -669,8 +613,7 @@ async fn orders_refunds_and_order_transactions() {
         types,
         ["order", "redemption", "refund", "refund", "refund_restore"]
     );
-    refused(
-        &s,
+    s.refused(
         Method::GET,
         "/orders/none/transactions",
         None,
@@ -732,7 +675,7 @@ async fn concurrent_jobs_and_single_calls_never_overspend() {
             .await,
         );
     }
-    let singles = (0..52).map(|i| post(&s, "/transactions/redeem", redeem(format!("single-{i}"))));
+    let singles = (0..52).map(|i| s.post("/transactions/redeem", redeem(format!("single-{i}"))));
     let answers = futures::future::join_all(singles).await;
     let mut batch_ok = 0;
     for job in jobs {
@@ -755,7 +698,7 @@ async fn concurrent_jobs_and_single_calls_never_overspend() {
         50,
         "{single_ok} single + {batch_ok} batch"
     );
-    assert_eq!(balance(&s, "c").await["availablePointsBalance"], 0);
+    assert_eq!(s.balance("c").await["availablePointsBalance"], 0);
     assert_eq!(
         s.count_rows("SELECT count(*) FROM movements WHERE kind = 'redemption'")
             .await,

@@ -11,3 +11,4 @@ mod hostile;
 mod import;
 mod jobs;
 mod ledger;
+mod snapshots;

@@ -166,6 +166,51 @@ impl TestServer {
             .header("secretkey", &keys.secretkey)
     }
 
+    /// `method {BASE}{path}` as tenant A, with a JSON body when given: status and JSON.
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = self.as_a(method, &format!("{BASE}{path}"));
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        read(req.send().await.unwrap()).await
+    }
+
+    /// `POST {BASE}{path}` as tenant A with a JSON body.
+    pub async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Method::POST, path, Some(body)).await
+    }
+
+    /// A call expected to be refused: asserts the envelope's status and code and
+    /// returns its message.
+    pub async fn refused(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        status: StatusCode,
+        code: u32,
+    ) -> String {
+        let mut req = self.as_a(method, &format!("{BASE}{path}"));
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        expect_error(req.send().await.unwrap(), status, code).await
+    }
+
+    /// A customer's balance through `GET /customers/{id}/balance` (must answer 200).
+    pub async fn balance(&self, customer: &str) -> Value {
+        let (status, body) = self
+            .call(Method::GET, &format!("/customers/{customer}/balance"), None)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body
+    }
+
     /// Submits a batch as tenant A (through the client crate) and returns its job id.
     pub async fn submit(&self, batch_type: &str, body: Value) -> i64 {
         let batch_type = wire::BatchType::parse(batch_type).expect("a batch type");
