@@ -11,4 +11,6 @@ mod hostile;
 mod import;
 mod jobs;
 mod ledger;
+mod ledger_batches;
+mod ledger_orders;
 mod snapshots;
