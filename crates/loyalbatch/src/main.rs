@@ -146,13 +146,7 @@ enum TenantCommand {
 
 fn main() -> Result<()> {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("LOYALBATCH_LOG")
-                .unwrap_or_else(|_| "info,tower_http=warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    init_logs()?;
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
         match cli.command {
@@ -172,6 +166,25 @@ fn main() -> Result<()> {
             }
         }
     })
+}
+
+/// Logs go to stderr: `LOYALBATCH_LOG` filters them (tracing `EnvFilter`),
+/// `LOYALBATCH_LOG_FORMAT=json` writes one JSON object per line, and colour codes
+/// are used only when stderr is a terminal (never in files or collectors).
+fn init_logs() -> Result<()> {
+    use std::io::IsTerminal;
+    let filter = tracing_subscriber::EnvFilter::try_from_env("LOYALBATCH_LOG")
+        .unwrap_or_else(|_| "info,tower_http=warn".into());
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal());
+    match std::env::var("LOYALBATCH_LOG_FORMAT").as_deref() {
+        Ok("json") => logs.json().init(),
+        Ok("text") | Err(_) => logs.init(),
+        Ok(other) => anyhow::bail!("LOYALBATCH_LOG_FORMAT must be text or json, not {other:?}"),
+    }
+    Ok(())
 }
 
 async fn serve(args: ServeArgs) -> Result<()> {

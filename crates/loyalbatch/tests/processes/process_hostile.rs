@@ -239,3 +239,58 @@ fn short_operator_chosen_keys_are_refused_at_start() {
         );
     }
 }
+
+/// Starts `serve` with `format` and returns every stderr line it wrote until SIGTERM.
+async fn log_lines(format: &str) -> Vec<String> {
+    use std::io::Read;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("l.db").display());
+    let mut child = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--database-url", &url])
+        .env("LOYALBATCH_LOG", "info")
+        .env("LOYALBATCH_LOG_FORMAT", format)
+        .env("LOYALBATCH_DEFAULT_APIKEY", APIKEY)
+        .env("LOYALBATCH_DEFAULT_SECRETKEY", SECRET)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let collected = std::thread::spawn(move || {
+        let mut text = String::new();
+        stderr.read_to_string(&mut text).unwrap();
+        text
+    });
+    let node = Node::listening(child);
+    let job = submit(&node.url, "customers", vec![json!({"customerId": "c1"})]).await;
+    finished(&node.url, (APIKEY, SECRET), job).await;
+    assert!(node.terminate_and_wait().success());
+    let text = collected.join().unwrap();
+    assert!(
+        !text.contains('\u{1b}'),
+        "no colour codes when stderr is not a terminal: {text}"
+    );
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+#[tokio::test]
+async fn logs_are_one_json_object_per_line_on_request_and_never_coloured_in_a_pipe() {
+    let lines = log_lines("json").await;
+    assert!(!lines.is_empty());
+    for line in &lines {
+        let v: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        assert!(v["level"].is_string() && v["fields"].is_object(), "{line}");
+    }
+    assert!(
+        lines.iter().any(|l| l.contains("job finished")),
+        "the engine's lines are there: {lines:?}"
+    );
+    let text = log_lines("text").await;
+    assert!(
+        text.iter()
+            .any(|l| l.contains("job finished") && !l.starts_with('{'))
+    );
+}
