@@ -211,13 +211,11 @@ pub fn parse_timestamp(s: &str) -> Option<OffsetDateTime> {
         .map(PrimitiveDateTime::assume_utc)
 }
 
-/// An instant as RFC 3339 UTC with `Z`.
+/// An instant (milliseconds) as every body shows it: RFC 3339 UTC, three fractional digits.
 pub fn rfc3339(at: crate::ledger::Millis) -> String {
-    let t =
-        time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(at).saturating_mul(1_000_000))
-            .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    t.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
+    let t = OffsetDateTime::from_unix_timestamp_nanos(i128::from(at).saturating_mul(1_000_000))
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    wire::instant::format(t)
 }
 
 #[cfg(test)]

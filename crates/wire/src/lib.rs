@@ -1,6 +1,7 @@
 //! Wire types of the Gameball-compatible API: what goes over HTTP, shared by server and clients.
 #![forbid(unsafe_code)]
 
+pub mod instant;
 mod results;
 pub use results::{BalanceView, OrderTransaction, Success};
 
@@ -167,13 +168,13 @@ pub struct JobStatus {
     pub finished_count: u32,
     pub item_count: u32,
     pub unprocessed_count: u32,
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "crate::instant")]
     pub created_at: OffsetDateTime,
-    #[serde(with = "time::serde::rfc3339::option")]
+    #[serde(with = "crate::instant::option")]
     pub started_at: Option<OffsetDateTime>,
-    #[serde(with = "time::serde::rfc3339::option")]
+    #[serde(with = "crate::instant::option")]
     pub finished_at: Option<OffsetDateTime>,
-    #[serde(with = "time::serde::rfc3339::option")]
+    #[serde(with = "crate::instant::option")]
     pub expires_at: Option<OffsetDateTime>,
     /// Why a job failed as a whole (absent otherwise).
     #[serde(default, skip_serializing_if = "Option::is_none")]

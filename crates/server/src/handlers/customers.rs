@@ -9,8 +9,6 @@ use axum::Json;
 use axum::extract::{Path, State};
 use domain::{Success, customers, events};
 use serde_json::{Map, Value, json};
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 use wire::{CustomerCreated, ErrorCode, EventsAccepted};
 
 pub async fn upsert(
@@ -63,9 +61,9 @@ pub async fn get(
     for (k, v) in view.record.profile {
         out.insert(k, v);
     }
-    let ts = |t: OffsetDateTime| t.format(&Rfc3339).map_err(|e| ApiError::internal(&e));
-    out.insert("createdAt".into(), ts(view.created_at)?.into());
-    out.insert("updatedAt".into(), ts(view.updated_at)?.into());
+    let ts = wire::instant::format;
+    out.insert("createdAt".into(), ts(view.created_at).into());
+    out.insert("updatedAt".into(), ts(view.updated_at).into());
     Ok(Json(Value::Object(out)))
 }
 

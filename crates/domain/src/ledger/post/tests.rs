@@ -292,7 +292,7 @@ fn balance_inquiry_reports_the_twelve_fields_and_moves_nothing() {
             "pendingPoints": 20, "pendingPointsValue": 2,
             "currency": "USD", "pointsName": "Stars",
             "nextExpiringPointsAmount": 30, "nextExpiringPointsValue": 3,
-            "nextExpiringPointsDate": "2025-03-17T10:00:00Z",
+            "nextExpiringPointsDate": "2025-03-17T10:00:00.000Z",
             "totalEarnedPoints": 150
         })
     );
