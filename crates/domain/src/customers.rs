@@ -12,7 +12,7 @@ pub type Profile = Map<String, Value>;
 pub const ATTRIBUTES: &str = "customerAttributes";
 pub const CUSTOM: &str = "custom";
 
-const TOP_LEVEL: &[(&str, Kind)] = &[
+pub const TOP_LEVEL: &[(&str, Kind)] = &[
     ("email", Kind::Text(255)),
     ("mobile", Kind::Text(50)),
     ("deviceToken", Kind::Text(4096)),
@@ -21,9 +21,9 @@ const TOP_LEVEL: &[(&str, Kind)] = &[
     ("guest", Kind::Bool),
 ];
 
-const CHANNELS: &[&str] = &["mobile", "pos", "web", "callcenter"];
+pub const CHANNELS: &[&str] = &["mobile", "pos", "web", "callcenter"];
 
-const ATTRIBUTE_FIELDS: &[(&str, Kind)] = &[
+pub const ATTRIBUTE_FIELDS: &[(&str, Kind)] = &[
     ("displayName", Kind::Text(255)),
     ("firstName", Kind::Text(255)),
     ("lastName", Kind::Text(255)),
@@ -50,7 +50,7 @@ const ATTRIBUTE_FIELDS: &[(&str, Kind)] = &[
 ];
 
 /// The seed example's top-level shorthands and the attribute each one sets.
-const TOP_LEVEL_ALIASES: &[(&str, &str)] = &[
+pub const TOP_LEVEL_ALIASES: &[(&str, &str)] = &[
     ("name", "displayName"),
     ("gender", "gender"),
     ("dateOfBirth", "dateOfBirth"),

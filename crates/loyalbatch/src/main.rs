@@ -58,6 +58,8 @@ enum Command {
         #[command(subcommand)]
         command: TenantCommand,
     },
+    /// Print the API's OpenAPI 3.1 document (what `/api/openapi.json` serves).
+    Openapi,
     /// Client commands over HTTP (import, status, stop, wait, jobs).
     #[command(flatten)]
     Client(client_cli::ClientCommand),
@@ -157,6 +159,10 @@ fn main() -> Result<()> {
                 Ok(())
             }
             Command::Tenant { db, command } => tenant(&db.database_url, command).await,
+            Command::Openapi => {
+                print!("{}", server::openapi::document_text());
+                Ok(())
+            }
             Command::Client(command) => {
                 let code = client_cli::run(&cli.connection, command).await?;
                 if code != 0 {

@@ -8,15 +8,17 @@ mod envelope;
 mod error;
 mod handlers;
 pub mod keys;
+pub mod openapi;
 mod request_id;
+mod routes;
 
 pub use connections::ConnectionSettings;
 pub use error::ApiError;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
 use engine::Waker;
+use routes::Routes;
 use std::sync::Arc;
 use std::time::Duration;
 use store::Store;
@@ -74,59 +76,66 @@ pub const BASE_PATHS: [&str; 3] = [
     "/api/v4.1/integrations",
 ];
 
-pub fn router(state: AppState) -> Router {
-    let api = Router::new()
-        .route("/batch", get(handlers::jobs::list))
-        .route(
+/// The API's routes, served under each of [`BASE_PATHS`].
+fn api_routes() -> Routes<AppState> {
+    use handlers::{batch, configurations, customers, jobs, transactions};
+    Routes::new()
+        .get("/batch", jobs::list)
+        .post(
             "/batch/orders/transactions",
-            post(handlers::batch::create_order_transactions),
+            batch::create_order_transactions,
         )
-        .route(
-            "/batch/{key}",
-            post(handlers::batch::create)
-                .get(handlers::jobs::status)
-                .delete(handlers::jobs::stop),
-        )
-        .route("/batches/{key}/status", get(handlers::jobs::status))
-        .route("/batches/{key}/stop", post(handlers::jobs::stop))
-        .route("/customers", post(handlers::customers::upsert))
-        .route(
-            "/customers/{customer_id}",
-            get(handlers::customers::get).delete(handlers::customers::delete),
-        )
-        .route(
-            "/customers/{customer_id}/balance",
-            get(handlers::transactions::balance),
-        )
-        .route("/events", post(handlers::customers::events))
-        .route(
-            "/transactions/cashback",
-            post(handlers::transactions::cashback),
-        )
-        .route("/transactions/redeem", post(handlers::transactions::redeem))
-        .route("/transactions/manual", post(handlers::transactions::manual))
-        .route("/transactions/refund", post(handlers::transactions::refund))
-        .route("/orders", post(handlers::transactions::order))
-        .route(
+        .post("/batch/{key}", batch::create)
+        .get("/batch/{key}", jobs::status)
+        .delete("/batch/{key}", jobs::stop)
+        .get("/batches/{key}/status", jobs::status)
+        .post("/batches/{key}/stop", jobs::stop)
+        .post("/customers", customers::upsert)
+        .get("/customers/{customer_id}", customers::get)
+        .delete("/customers/{customer_id}", customers::delete)
+        .get("/customers/{customer_id}/balance", transactions::balance)
+        .post("/events", customers::events)
+        .post("/transactions/cashback", transactions::cashback)
+        .post("/transactions/redeem", transactions::redeem)
+        .post("/transactions/manual", transactions::manual)
+        .post("/transactions/refund", transactions::refund)
+        .post("/orders", transactions::order)
+        .get(
             "/orders/{order_id}/transactions",
-            get(handlers::transactions::order_transactions),
+            transactions::order_transactions,
         )
-        .route("/transactions/hold", post(handlers::transactions::hold))
-        .route(
-            "/transactions/hold/{reference}",
-            get(handlers::transactions::get_hold).delete(handlers::transactions::release_hold),
-        )
-        .route(
-            "/configurations/cashback",
-            get(handlers::configurations::cashback),
-        )
-        .route(
-            "/configurations/redemption",
-            get(handlers::configurations::redemption),
-        );
-    let mut app = Router::new()
-        .route("/health", get(handlers::health::health))
-        .route("/ready", get(handlers::health::ready));
+        .post("/transactions/hold", transactions::hold)
+        .get("/transactions/hold/{reference}", transactions::get_hold)
+        .delete("/transactions/hold/{reference}", transactions::release_hold)
+        .get("/configurations/cashback", configurations::cashback)
+        .get("/configurations/redemption", configurations::redemption)
+}
+
+/// Routes outside the base paths: probes and the API's own description (no keys).
+fn top_level_routes() -> Routes<AppState> {
+    Routes::new()
+        .get("/health", handlers::health::health)
+        .get("/ready", handlers::health::ready)
+        .get(openapi::DOCUMENT_PATH, openapi::document)
+        .get(openapi::REFERENCE_PATH, openapi::reference)
+}
+
+/// Every (method, full path template) the router serves: the top-level routes
+/// and the API's routes under each base path.
+pub fn route_table() -> Vec<(axum::http::Method, String)> {
+    let top = top_level_routes().table.into_iter();
+    let api = api_routes().table;
+    top.map(|(m, p)| (m, p.to_owned()))
+        .chain(BASE_PATHS.iter().flat_map(|base| {
+            api.iter()
+                .map(move |(m, p)| (m.clone(), format!("{base}{p}")))
+        }))
+        .collect()
+}
+
+pub fn router(state: AppState) -> Router {
+    let api = api_routes().router;
+    let mut app = top_level_routes().router;
     for base in BASE_PATHS {
         app = app.nest(base, api.clone());
     }

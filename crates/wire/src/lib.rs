@@ -3,15 +3,22 @@
 
 pub mod instant;
 mod results;
-pub use results::{BalanceView, OrderTransaction, Success};
+mod schema;
+mod views;
+pub use results::{BalanceView, FailureEntry, OrderTransaction, Success, SuccessEntry};
+pub use views::{
+    CashbackConfiguration, CashbackRule, CustomerDeleted, CustomerView, HoldView, Probe,
+    RedemptionConfiguration,
+};
 
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use std::fmt;
 use time::OffsetDateTime;
+use utoipa::ToSchema;
 
 /// The kinds of batch job, named as in the URL path `POST /batch/{type}`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 pub enum BatchType {
     #[serde(rename = "customers")]
     Customers,
@@ -82,8 +89,8 @@ impl fmt::Display for BatchType {
     }
 }
 
-/// Job states of SPEC §3.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// A job's state: `queued` → `running` → `completed`, `failed` or `stopped`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum JobState {
     Queued,
@@ -130,32 +137,39 @@ impl fmt::Display for JobState {
     }
 }
 
-/// The error envelope of SPEC §1.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+/// Every refused request's body: a Gameball code, its type, a sentence naming
+/// the field, and the request id (also the `x-request-id` header).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ErrorBody {
+    #[schema(value_type = ErrorCode)]
     pub code: u32,
+    /// The code's family: `Authentication Error`, `Payload Error`, `Not Found`, …
     #[serde(rename = "type")]
     pub kind: String,
     pub message: String,
     pub request_id: String,
 }
 
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+/// The id of the job a batch request created (or, replayed with the same
+/// `Idempotency-Key`, created before).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct JobCreated {
     pub job_id: i64,
 }
 
 /// `response` of a job status: the per-item results, in submission order.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct JobResults {
+    #[schema(value_type = Vec<SuccessEntry>)]
     pub successful: Box<RawValue>,
+    #[schema(value_type = Vec<FailureEntry>)]
     pub failed: Box<RawValue>,
 }
 
-/// The status object of SPEC §3.1 (also a list entry, without `response`).
-#[derive(Debug, Serialize, Deserialize)]
+/// A job's status (also a list entry, without `response`).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct JobStatus {
     pub job_id: i64,
@@ -169,18 +183,25 @@ pub struct JobStatus {
     pub item_count: u32,
     pub unprocessed_count: u32,
     #[serde(with = "crate::instant")]
+    #[schema(value_type = String, format = DateTime)]
     pub created_at: OffsetDateTime,
     #[serde(with = "crate::instant::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub started_at: Option<OffsetDateTime>,
     #[serde(with = "crate::instant::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub finished_at: Option<OffsetDateTime>,
+    /// When a finished job's results are deleted (`null` until it finishes).
     #[serde(with = "crate::instant::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub expires_at: Option<OffsetDateTime>,
     /// Why a job failed as a whole (absent otherwise).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = String)]
     pub error: Option<String>,
     /// Absent in list entries; `null` until the first item is processed.
     #[serde(default, skip_serializing_if = "ResponseField::is_omitted")]
+    #[schema(value_type = Option<JobResults>)]
     pub response: ResponseField,
 }
 
@@ -224,13 +245,15 @@ impl<'de> Deserialize<'de> for ResponseField {
     }
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+/// A page of the tenant's jobs, newest first.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct JobList {
     pub jobs: Vec<JobStatus>,
+    /// The `after` of the next page; `null` on the last.
     pub next: Option<i64>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct JobStopped {
     pub job_id: i64,
@@ -238,13 +261,13 @@ pub struct JobStopped {
     pub message: String,
 }
 
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CustomerCreated {
     pub gameball_id: i64,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
 pub struct EventsAccepted {
     pub success: bool,
     pub message: String,
@@ -300,6 +323,25 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    pub const ALL: [ErrorCode; 16] = [
+        ErrorCode::InvalidApiKey,
+        ErrorCode::SecretRequired,
+        ErrorCode::MissingField,
+        ErrorCode::InvalidValue,
+        ErrorCode::LimitExceeded,
+        ErrorCode::NotJson,
+        ErrorCode::MalformedPayload,
+        ErrorCode::NotFound,
+        ErrorCode::StateConflict,
+        ErrorCode::Internal,
+        ErrorCode::CustomerNotFound,
+        ErrorCode::TransactionNotFound,
+        ErrorCode::DuplicateTransaction,
+        ErrorCode::HoldNotFound,
+        ErrorCode::TransactionTimeInvalid,
+        ErrorCode::InsufficientPoints,
+    ];
+
     /// The numeric Gameball code.
     pub fn code(self) -> u32 {
         match self {

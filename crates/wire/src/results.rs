@@ -2,64 +2,75 @@
 
 use rust_decimal::Decimal;
 use serde::Serialize;
+use utoipa::ToSchema;
 
 /// A balance as the API shows it (SPEC §5.3).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct BalanceView {
     pub total_points_balance: i64,
     #[serde(with = "rust_decimal::serde::arbitrary_precision")]
+    #[schema(value_type = f64)]
     pub total_points_value: Decimal,
     pub available_points_balance: i64,
     #[serde(with = "rust_decimal::serde::arbitrary_precision")]
+    #[schema(value_type = f64)]
     pub available_points_value: Decimal,
     pub pending_points: i64,
     #[serde(with = "rust_decimal::serde::arbitrary_precision")]
+    #[schema(value_type = f64)]
     pub pending_points_value: Decimal,
     pub currency: String,
     pub points_name: String,
     pub next_expiring_points_amount: i64,
     #[serde(with = "rust_decimal::serde::arbitrary_precision")]
+    #[schema(value_type = f64)]
     pub next_expiring_points_value: Decimal,
     pub next_expiring_points_date: Option<String>,
     pub total_earned_points: i64,
 }
 
 /// One line of `GET /orders/{orderId}/transactions` and of an `orders/transactions` entry (SPEC §5.8).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct OrderTransaction {
     pub transaction_date: String,
     pub gameball_transaction_id: i64,
     pub transaction_type: String,
     #[serde(with = "rust_decimal::serde::arbitrary_precision_option")]
+    #[schema(value_type = Option<f64>)]
     pub amount: Option<Decimal>,
     pub transaction_id: Option<String>,
     pub equivalent_points: i64,
 }
 
 /// What a succeeded item reports, per batch type (the fields of its entry).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, ToSchema)]
 #[serde(untagged)]
 pub enum Success {
+    #[schema(title = "CustomerSaved")]
     #[serde(rename_all = "camelCase")]
     Customer {
         customer_id: String,
         gameball_id: i64,
+        #[schema(value_type = String)]
         message: &'static str,
     },
+    #[schema(title = "EventsRecorded")]
     #[serde(rename_all = "camelCase")]
     Events {
         customer_id: String,
         events: Vec<String>,
         rewarded_points: i64,
     },
+    #[schema(title = "CustomerBalance")]
     #[serde(rename_all = "camelCase")]
     Balance {
         customer_id: String,
         #[serde(flatten)]
         balance: Box<BalanceView>,
     },
+    #[schema(title = "PointsAdjusted")]
     #[serde(rename_all = "camelCase")]
     Adjusted {
         customer_id: String,
@@ -67,6 +78,7 @@ pub enum Success {
         gameball_transaction_id: i64,
         points: i64,
     },
+    #[schema(title = "CashbackRewarded")]
     #[serde(rename_all = "camelCase")]
     Cashback {
         customer_id: String,
@@ -74,8 +86,10 @@ pub enum Success {
         gameball_transaction_id: i64,
         reward_equivalent_points: i64,
         #[serde(with = "rust_decimal::serde::arbitrary_precision")]
+        #[schema(value_type = f64)]
         reward_amount: Decimal,
     },
+    #[schema(title = "PointsRedeemed")]
     #[serde(rename_all = "camelCase")]
     Redeemed {
         customer_id: String,
@@ -83,20 +97,26 @@ pub enum Success {
         gameball_transaction_id: i64,
         redeem_equivalent_points: i64,
         #[serde(with = "rust_decimal::serde::arbitrary_precision")]
+        #[schema(value_type = f64)]
         redeem_amount: Decimal,
     },
+    #[schema(title = "PointsHeld")]
     #[serde(rename_all = "camelCase")]
     Held {
         customer_id: String,
         hold_reference: String,
         hold_equivalent_points: i64,
         #[serde(with = "rust_decimal::serde::arbitrary_precision")]
+        #[schema(value_type = f64)]
         hold_amount: Decimal,
     },
+    #[schema(title = "HoldReleased")]
     Released {
         success: bool,
+        #[schema(value_type = String)]
         message: &'static str,
     },
+    #[schema(title = "OrderRewarded")]
     #[serde(rename_all = "camelCase")]
     Order {
         customer_id: String,
@@ -105,19 +125,57 @@ pub enum Success {
         rewarded_points: i64,
         redeemed_points: i64,
     },
+    #[schema(title = "Refunded")]
     #[serde(rename_all = "camelCase")]
     Refunded {
         customer_id: String,
         refund_transaction_id: String,
         gameball_transaction_id: i64,
         #[serde(with = "rust_decimal::serde::arbitrary_precision")]
+        #[schema(value_type = f64)]
         refund_amount: Decimal,
         refund_equivalent_points: i64,
     },
+    #[schema(title = "OrderTransactionList")]
     #[serde(rename_all = "camelCase")]
     OrderTransactions {
         order_id: String,
         transactions: Vec<OrderTransaction>,
         count: usize,
     },
+}
+
+/// A `response.successful` entry: the item's `index` in the job's `body` and
+/// its type's success fields (the shape of the single call's answer).
+#[derive(ToSchema)]
+#[allow(dead_code)] // the documented shape; entries are written by the domain
+pub struct SuccessEntry {
+    pub index: u32,
+    #[serde(flatten)]
+    pub success: Success,
+}
+
+/// A `response.failed` entry: the item's `index`, the customer and the natural
+/// key it named (values over 200 characters cut to 100 and `…`), and why it failed.
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)] // the documented shape; entries are written by the domain
+pub struct FailureEntry {
+    pub index: u32,
+    /// `null` when the item named none that could be read.
+    pub customer_id: Option<String>,
+    /// Items keyed by a transaction (`cashback`, `redeem`, `balance-adjustment`).
+    #[serde(default)]
+    #[schema(value_type = String)]
+    pub transaction_id: Option<String>,
+    /// `orders` items.
+    #[serde(default)]
+    #[schema(value_type = String)]
+    pub order_id: Option<String>,
+    #[schema(value_type = crate::ErrorCode)]
+    pub code: u32,
+    /// The sentence naming the field, as the single call would answer it.
+    pub error: String,
+    /// The same sentence.
+    pub message: String,
 }

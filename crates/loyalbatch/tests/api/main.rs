@@ -13,4 +13,5 @@ mod jobs;
 mod ledger;
 mod ledger_batches;
 mod ledger_orders;
+mod openapi;
 mod snapshots;

@@ -2,6 +2,7 @@
 
 mod node;
 
+mod contract;
 mod crash_ledger;
 mod multinode;
 mod process;

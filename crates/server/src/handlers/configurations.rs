@@ -1,40 +1,39 @@
 //! `GET /configurations/cashback` and `/configurations/redemption`: the tenant's program settings (SPEC §6) in Gameball's shapes.
 
-use super::decimal_number as number;
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use axum::Json;
 use axum::extract::State;
-use serde_json::{Value, json};
+use wire::{CashbackConfiguration, CashbackRule, RedemptionConfiguration};
 
 pub async fn cashback(
     State(app): State<AppState>,
     Caller(tenant): Caller,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<CashbackConfiguration>, ApiError> {
     let s = app.store.program_settings(tenant.id).await?;
-    Ok(Json(json!({
-        "defaultCashbackRule": {
-            "amountRewardThreshold": number(s.amount_reward_threshold),
-            "rewardWalletFactor": number(s.reward_wallet_factor),
+    Ok(Json(CashbackConfiguration {
+        default_cashback_rule: CashbackRule {
+            amount_reward_threshold: s.amount_reward_threshold.normalize(),
+            reward_wallet_factor: s.reward_wallet_factor.normalize(),
         },
-        "tierCashbackRules": [],
-        "returnWindowDays": s.return_window_days,
-        "pointsExpiryDays": s.points_expiry_days,
-        "eventRewards": s.event_rewards,
-    })))
+        tier_cashback_rules: Vec::new(),
+        return_window_days: s.return_window_days,
+        points_expiry_days: s.points_expiry_days,
+        event_rewards: s.event_rewards,
+    }))
 }
 
 pub async fn redemption(
     State(app): State<AppState>,
     Caller(tenant): Caller,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<RedemptionConfiguration>, ApiError> {
     let s = app.store.program_settings(tenant.id).await?;
-    Ok(Json(json!({
-        "redemptionFactor": number(s.redemption_factor),
-        "redemptionRules": [],
-        "currency": s.currency,
-        "pointsName": s.points_name,
-        "holdExpiryMinutes": s.hold_expiry_minutes,
-    })))
+    Ok(Json(RedemptionConfiguration {
+        redemption_factor: s.redemption_factor.normalize(),
+        redemption_rules: Vec::new(),
+        currency: s.currency,
+        points_name: s.points_name,
+        hold_expiry_minutes: s.hold_expiry_minutes,
+    }))
 }

@@ -8,8 +8,7 @@ use crate::handlers::apply_one;
 use axum::Json;
 use axum::extract::{Path, State};
 use domain::{Success, customers, events};
-use serde_json::{Map, Value, json};
-use wire::{CustomerCreated, ErrorCode, EventsAccepted};
+use wire::{CustomerCreated, CustomerDeleted, CustomerView, ErrorCode, EventsAccepted};
 
 pub async fn upsert(
     State(app): State<AppState>,
@@ -49,33 +48,35 @@ pub async fn get(
     State(app): State<AppState>,
     Caller(tenant): Caller,
     Path(customer_id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<CustomerView>, ApiError> {
     let view = app
         .store
         .customer(tenant.id, &customer_id)
         .await?
         .ok_or_else(|| customer_not_found(&customer_id))?;
-    let mut out = Map::new();
-    out.insert("customerId".into(), view.record.customer_id.as_str().into());
-    out.insert("gameballId".into(), view.record.gameball_id.into());
-    for (k, v) in view.record.profile {
-        out.insert(k, v);
+    let mut profile = view.record.profile;
+    for own in ["customerId", "gameballId", "createdAt", "updatedAt"] {
+        profile.remove(own);
     }
-    let ts = wire::instant::format;
-    out.insert("createdAt".into(), ts(view.created_at).into());
-    out.insert("updatedAt".into(), ts(view.updated_at).into());
-    Ok(Json(Value::Object(out)))
+    Ok(Json(CustomerView {
+        customer_id: view.record.customer_id.into_string(),
+        gameball_id: view.record.gameball_id,
+        profile,
+        created_at: wire::instant::format(view.created_at),
+        updated_at: wire::instant::format(view.updated_at),
+    }))
 }
 
 pub async fn delete(
     State(app): State<AppState>,
     SecretCaller(tenant): SecretCaller,
     Path(customer_id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<CustomerDeleted>, ApiError> {
     if !app.store.delete_customer(tenant.id, &customer_id).await? {
         return Err(customer_not_found(&customer_id));
     }
-    Ok(Json(
-        json!({"customerId": customer_id, "message": "Customer deleted successfully"}),
-    ))
+    Ok(Json(CustomerDeleted {
+        customer_id,
+        message: "Customer deleted successfully".into(),
+    }))
 }

@@ -5,21 +5,22 @@ use crate::error::ApiError;
 use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, Uri};
-use serde_json::{Value, json};
-use wire::ErrorCode;
+use wire::{ErrorCode, Probe};
 
-pub async fn health() -> Json<Value> {
-    Json(json!({"status": "ok"}))
+pub async fn health() -> Json<Probe> {
+    Json(Probe { status: "ok" })
 }
 
-pub async fn ready(State(app): State<AppState>) -> (StatusCode, Json<Value>) {
+pub async fn ready(State(app): State<AppState>) -> (StatusCode, Json<Probe>) {
     match app.store.ping().await {
-        Ok(()) => (StatusCode::OK, Json(json!({"status": "ready"}))),
+        Ok(()) => (StatusCode::OK, Json(Probe { status: "ready" })),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({"status": "unavailable"})),
+                Json(Probe {
+                    status: "unavailable",
+                }),
             )
         }
     }

@@ -19,8 +19,3 @@ pub(crate) async fn apply_one(
         .await?;
     Ok(outcome.result?)
 }
-
-/// A decimal as an exact JSON number (serde_json's arbitrary precision).
-pub(crate) fn decimal_number(d: rust_decimal::Decimal) -> serde_json::Value {
-    serde_json::from_str(&d.normalize().to_string()).unwrap_or(serde_json::Value::Null)
-}

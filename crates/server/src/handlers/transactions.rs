@@ -12,11 +12,10 @@ use domain::ledger::Millis;
 use domain::ledger::parse::{self as transactions, LedgerItem, LedgerOp};
 use domain::ledger::post::balance_view;
 use domain::{ChunkItems, CustomerId, Success};
-use serde_json::{Value, json};
+use serde_json::Value;
 use store::{HoldRecord, HoldState, TenantAuth, TenantId, to_millis};
 use time::OffsetDateTime;
-use wire::BalanceView;
-use wire::ErrorCode;
+use wire::{BalanceView, ErrorCode, HoldView};
 
 /// Parses the body with `parse`, applies it as a chunk of one, answers its success entry.
 async fn post_one(
@@ -95,18 +94,17 @@ pub async fn get_hold(
     State(app): State<AppState>,
     SecretCaller(tenant): SecretCaller,
     Path(reference): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<HoldView>, ApiError> {
     let now = OffsetDateTime::now_utc();
     let hold = find_hold(&app, tenant.id, &reference, now).await?;
-    let amount = hold.amount.map_or(Value::Null, super::decimal_number);
-    Ok(Json(json!({
-        "customerId": hold.customer_id,
-        "holdReference": reference,
-        "holdAmount": amount,
-        "holdEquivalentPoints": hold.points,
-        "state": hold.state.as_str(),
-        "dateToExpire": rfc3339(to_millis(hold.expires_at)),
-    })))
+    Ok(Json(HoldView {
+        customer_id: hold.customer_id,
+        hold_reference: reference,
+        hold_amount: hold.amount.map(|a| a.normalize()),
+        hold_equivalent_points: hold.points,
+        state: hold.state.as_str(),
+        date_to_expire: rfc3339(to_millis(hold.expires_at)),
+    }))
 }
 
 /// Releases an active hold; a used, released or expired one answers 9006.

@@ -1,0 +1,168 @@
+//! The OpenAPI 3.1 document of the API, generated from the code: the response
+//! schemas from the wire types (`utoipa` derives), the request schemas from the
+//! domain's field tables and limits, the operations from one list checked
+//! against the router's route table. Served at `/api/openapi.json` and, as an
+//! HTML page that needs nothing from the network, at `/docs`.
+
+mod operations;
+mod reference;
+mod requests;
+
+use axum::http::header;
+use axum::response::{Html, IntoResponse};
+use serde_json::{Map, Value, json};
+use std::sync::LazyLock;
+use utoipa::ToSchema;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::Schema;
+
+pub const DOCUMENT_PATH: &str = "/api/openapi.json";
+pub const REFERENCE_PATH: &str = "/docs";
+/// The base path the document names; the others serve the same operations.
+pub const CANONICAL_BASE: &str = crate::BASE_PATHS[0];
+
+/// Objects per batch request the document states (the server's default).
+const DOCUMENTED_MAX_ITEMS: usize = 1000;
+
+static DOCUMENT: LazyLock<String> = LazyLock::new(|| {
+    let mut text = serde_json::to_string_pretty(&build()).expect("a JSON value serializes");
+    text.push('\n');
+    text
+});
+
+static REFERENCE: LazyLock<String> = LazyLock::new(|| reference::render(&build()));
+
+/// The document as served and committed (`docs/openapi.json`).
+pub fn document_text() -> &'static str {
+    &DOCUMENT
+}
+
+pub async fn document() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        document_text(),
+    )
+}
+
+pub async fn reference() -> Html<&'static str> {
+    Html(&REFERENCE)
+}
+
+/// Adds `T`'s schema and those it refers to.
+fn component<T: ToSchema>(out: &mut Vec<(String, RefOr<Schema>)>) {
+    out.push((T::name().into_owned(), T::schema()));
+    T::schemas(out);
+}
+
+fn response_schemas() -> Map<String, Value> {
+    let mut list = Vec::new();
+    component::<wire::ErrorBody>(&mut list);
+    component::<wire::JobCreated>(&mut list);
+    component::<wire::JobStatus>(&mut list);
+    component::<wire::JobList>(&mut list);
+    component::<wire::JobStopped>(&mut list);
+    component::<wire::JobResults>(&mut list);
+    component::<wire::SuccessEntry>(&mut list);
+    component::<wire::FailureEntry>(&mut list);
+    component::<wire::Success>(&mut list);
+    component::<wire::BalanceView>(&mut list);
+    component::<wire::OrderTransaction>(&mut list);
+    component::<wire::CustomerCreated>(&mut list);
+    component::<wire::CustomerView>(&mut list);
+    component::<wire::CustomerDeleted>(&mut list);
+    component::<wire::EventsAccepted>(&mut list);
+    component::<wire::HoldView>(&mut list);
+    component::<wire::CashbackConfiguration>(&mut list);
+    component::<wire::RedemptionConfiguration>(&mut list);
+    component::<wire::Probe>(&mut list);
+    component::<wire::ErrorCode>(&mut list);
+    let mut out = Map::new();
+    for (name, schema) in list {
+        let value = serde_json::to_value(schema).expect("schemas serialize");
+        out.insert(name, value);
+    }
+    name_success_variants(&mut out);
+    out
+}
+
+/// Each success shape (a `oneOf` member of `Success`, titled) becomes its own
+/// component, so a single call's answer names exactly its shape.
+fn name_success_variants(schemas: &mut Map<String, Value>) {
+    let Some(Value::Array(variants)) = schemas
+        .get_mut("Success")
+        .and_then(|s| s.get_mut("oneOf"))
+        .map(Value::take)
+    else {
+        return;
+    };
+    let mut refs = Vec::new();
+    for variant in variants {
+        let title = variant["title"].as_str().unwrap_or_default().to_owned();
+        refs.push(json!({"$ref": format!("#/components/schemas/{title}")}));
+        schemas.insert(title, variant);
+    }
+    schemas["Success"]["oneOf"] = Value::Array(refs);
+}
+
+const DESCRIPTION: &str = "\
+A self-hosted loyalty-points engine with a batch API compatible with Gameball's REST API v4.0.
+
+Every operation under `/api/v4.0/integrations` is also served, identically, under \
+`/api/v4/integrations` and `/api/v4.1/integrations`. The job routes have two families: \
+`/batch/{jobId}` (GET status, DELETE stop) and `/batches/{jobId}/status` · `/batches/{jobId}/stop`.
+
+Keys travel in the headers `apikey` and `secretkey` (alias `TransactionKey`), case-insensitive. \
+Every call that moves points or reveals a balance needs the secret key; the others need it \
+while the tenant's `highSecurity` is on (the default).
+
+Every refused request answers the envelope `ErrorBody` with a Gameball code; `requestId` is also \
+the `x-request-id` header. A batch request is checked as a whole and stores the job; each item is \
+checked when the job runs and fails alone, with the code and sentence the single call would answer.
+
+Instants are read as RFC 3339 and written in UTC with exactly three fractional digits.";
+
+fn build() -> Value {
+    let mut schemas = response_schemas();
+    for (name, schema) in requests::schemas(DOCUMENTED_MAX_ITEMS) {
+        schemas.insert(name, schema);
+    }
+    let mut paths = Map::new();
+    for op in operations::all() {
+        let path = if op.top_level {
+            op.path.clone()
+        } else {
+            format!("{CANONICAL_BASE}{}", op.path)
+        };
+        let item = paths.entry(path).or_insert_with(|| json!({}));
+        item[op.method] = operations::render(&op);
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "loyalbatch",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": DESCRIPTION,
+            "license": {"name": "Apache-2.0", "identifier": "Apache-2.0"}
+        },
+        "tags": [
+            {"name": "Batch jobs", "description": "Jobs of up to 1,000 items: create, watch, stop, list."},
+            {"name": "Customers", "description": "Profiles and events."},
+            {"name": "Points", "description": "Cashback, redemptions, holds, adjustments, orders, refunds and balances."},
+            {"name": "Program", "description": "The tenant's program settings."},
+            {"name": "Service", "description": "Probes and this document (no keys)."}
+        ],
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {
+                "apikey": {"type": "apiKey", "in": "header", "name": "apikey",
+                           "description": "Names the tenant."},
+                "secretkey": {"type": "apiKey", "in": "header", "name": "secretkey",
+                              "description": "Proves the caller is the tenant's server (alias header `TransactionKey`)."}
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests;

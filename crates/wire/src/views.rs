@@ -1,0 +1,99 @@
+//! The answers of the read calls: a customer's profile, a hold, the program's settings, the probes.
+
+use rust_decimal::Decimal;
+use serde::Serialize;
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+use utoipa::ToSchema;
+
+/// `GET /customers/{customerId}`: the ids, every profile field the customer
+/// was given (as given), and when it was created and last changed.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CustomerView {
+    pub customer_id: String,
+    pub gameball_id: i64,
+    /// The profile's fields (`email`, `mobile`, `customerAttributes`, …).
+    #[serde(flatten)]
+    #[schema(value_type = Object)]
+    pub profile: Map<String, Value>,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    /// The last profile change (points moving leave it).
+    #[schema(format = DateTime)]
+    pub updated_at: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CustomerDeleted {
+    pub customer_id: String,
+    pub message: String,
+}
+
+/// `GET /transactions/hold/{holdReference}`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct HoldView {
+    pub customer_id: String,
+    pub hold_reference: String,
+    /// The money held, when the hold was made by `amountToHold`.
+    #[serde(with = "rust_decimal::serde::arbitrary_precision_option")]
+    #[schema(value_type = Option<f64>)]
+    pub hold_amount: Option<Decimal>,
+    pub hold_equivalent_points: i64,
+    /// `active`, `used`, `released` or `expired`.
+    #[schema(value_type = String, pattern = "^(active|used|released|expired)$")]
+    pub state: &'static str,
+    #[schema(format = DateTime)]
+    pub date_to_expire: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CashbackRule {
+    #[serde(with = "rust_decimal::serde::arbitrary_precision")]
+    #[schema(value_type = f64)]
+    pub amount_reward_threshold: Decimal,
+    #[serde(with = "rust_decimal::serde::arbitrary_precision")]
+    #[schema(value_type = f64)]
+    pub reward_wallet_factor: Decimal,
+}
+
+/// `GET /configurations/cashback`: how money spent earns points.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CashbackConfiguration {
+    pub default_cashback_rule: CashbackRule,
+    /// Always empty: loyalbatch has no tiers.
+    #[schema(value_type = Vec<Object>)]
+    pub tier_cashback_rules: Vec<Value>,
+    pub return_window_days: u32,
+    /// `null`: points never expire.
+    pub points_expiry_days: Option<u32>,
+    /// Event name → points credited each time a customer sends it.
+    pub event_rewards: BTreeMap<String, i64>,
+}
+
+/// `GET /configurations/redemption`: what points are worth and how long holds last.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RedemptionConfiguration {
+    #[serde(with = "rust_decimal::serde::arbitrary_precision")]
+    #[schema(value_type = f64)]
+    pub redemption_factor: Decimal,
+    /// Always empty: loyalbatch has no redemption rules.
+    #[schema(value_type = Vec<Object>)]
+    pub redemption_rules: Vec<Value>,
+    pub currency: String,
+    pub points_name: String,
+    pub hold_expiry_minutes: u32,
+}
+
+/// `GET /health` and `GET /ready`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Probe {
+    /// `ok` (health), `ready` or `unavailable` (readiness).
+    #[schema(value_type = String, pattern = "^(ok|ready|unavailable)$")]
+    pub status: &'static str,
+}
