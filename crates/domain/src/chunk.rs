@@ -32,7 +32,22 @@ pub enum ChunkItems {
 }
 
 impl ChunkItems {
+    /// How many items the chunk has.
+    pub fn len(&self) -> usize {
+        match self {
+            ChunkItems::Customers(v) => v.len(),
+            ChunkItems::Events(v) => v.len(),
+            ChunkItems::Ledger(v) => v.len(),
+            ChunkItems::OrderTransactions(v) => v.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// Parses raw item texts, each with its index in the job's `body`.
+    #[tracing::instrument(level = "debug", name = "parse", skip_all, fields(r#type = %batch_type))]
     pub fn parse<'a>(
         batch_type: BatchType,
         raw: impl IntoIterator<Item = (u32, &'a str)>,
@@ -287,6 +302,7 @@ fn claimed_customer_id(text: &str) -> Option<String> {
 
 /// Applies the items in order. Items of one chunk that touch the same customer see
 /// each other's effects; each customer is written once, in its final state.
+#[tracing::instrument(level = "debug", name = "rules", skip_all, fields(chunk.items = items.len()))]
 pub fn apply(mut state: ChunkState, items: ChunkItems) -> ChunkEffects {
     let mut out = ChunkEffects::default();
     let mut touched = Touched::default();

@@ -11,7 +11,9 @@ use time::OffsetDateTime;
 use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
-use tracing::{debug, error, info, warn};
+use tracing::{Instrument, debug, error, info, info_span, instrument, warn};
+
+pub mod metrics;
 
 pub use tokio_util::sync::CancellationToken as Shutdown;
 
@@ -138,9 +140,14 @@ impl Engine {
                     backoff.reset();
                     let job = claim.fence.job_id;
                     debug!(worker, job, "claimed");
+                    if claim.taken_over {
+                        info!(worker, job, "took over a job whose lease had lapsed");
+                        metrics::lease_taken_over(claim.tenant_id, claim.batch_type);
+                    }
+                    let span = info_span!("job", job.id = job, tenant = claim.tenant_id, r#type = %claim.batch_type);
                     // Chunks catch their own panics; this catches the engine's, so a
                     // worker never dies. The job's lease then lapses and it is taken over.
-                    if AssertUnwindSafe(self.run_job(claim, &shutdown))
+                    if AssertUnwindSafe(self.run_job(claim, &shutdown).instrument(span))
                         .catch_unwind()
                         .await
                         .is_err()
@@ -244,10 +251,12 @@ impl Engine {
             // database answers, so an outage never fails good items.
             let deterministic = matches!(error, StoreError::Panicked(_));
             if !deterministic && failures < RETRIES_BEFORE_ISOLATING {
+                metrics::chunk_retried(claim.tenant_id, claim.batch_type);
                 backoff.wait(shutdown).await;
                 continue;
             }
             if !deterministic && self.store.ping().await.is_err() {
+                metrics::chunk_retried(claim.tenant_id, claim.batch_type);
                 backoff.wait(shutdown).await;
                 continue;
             }
@@ -291,6 +300,7 @@ impl Engine {
     }
 
     /// Applies a chunk; a panic anywhere in it (store or domain) becomes its error.
+    #[instrument(name = "chunk", skip_all, fields(chunk.first_index = from, chunk.items = items.len()))]
     async fn apply(
         &self,
         claim: &Claim,
@@ -306,10 +316,22 @@ impl Engine {
             retention: self.config.retention,
             lease_until: add(now, self.config.lease),
         };
-        AssertUnwindSafe(self.store.apply_chunk(claim.fence, work))
+        let started = std::time::Instant::now();
+        let committed = AssertUnwindSafe(self.store.apply_chunk(claim.fence, work))
             .catch_unwind()
             .await
-            .unwrap_or_else(|panic| Err(StoreError::from_panic(&*panic)))
+            .unwrap_or_else(|panic| Err(StoreError::from_panic(&*panic)));
+        if let Ok(c) = &committed {
+            let items = c.cursor.saturating_sub(from);
+            metrics::chunk_committed(
+                claim.tenant_id,
+                claim.batch_type,
+                items,
+                started.elapsed(),
+                c,
+            );
+        }
+        committed
     }
 
     /// Records the item at `index` as failed with 5000, unapplied; the cause goes to
@@ -337,6 +359,7 @@ impl Engine {
             ErrorCode::Internal,
             format!("internal error (see server log, requestId {incident})"),
         );
+        metrics::poison_item_isolated(claim.tenant_id, claim.batch_type);
         let items = ChunkItems::failing(claim.batch_type, index, text, failure);
         self.apply(claim, index, items).await
     }
@@ -349,7 +372,10 @@ impl Engine {
             .fail_job(fence, reason, now, self.config.retention)
             .await
         {
-            Ok(true) => warn!(job = fence.job_id, reason, "job failed"),
+            Ok(true) => {
+                warn!(job = fence.job_id, reason, "job failed");
+                metrics::job_finished(claim.tenant_id, claim.batch_type, wire::JobState::Failed);
+            }
             Ok(false) => {}
             Err(e) => {
                 warn!(job = fence.job_id, error = %e, "marking the job failed did not work; its lease will lapse")

@@ -56,6 +56,10 @@ impl Reachable for Faulty {
         }
         self.inner.ping().await
     }
+
+    async fn gauges(&self) -> Result<StoreGauges, StoreError> {
+        self.inner.gauges().await
+    }
 }
 
 #[async_trait]

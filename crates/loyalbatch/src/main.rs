@@ -3,6 +3,7 @@
 
 mod backend;
 mod client_cli;
+mod telemetry;
 mod tenant_config;
 
 /// mimalloc: the chunk loop allocates and frees many small JSON values; glibc's
@@ -114,6 +115,16 @@ struct ServeArgs {
     /// Request body bytes read or processed at once over all requests; beyond, 503 with Retry-After.
     #[arg(long, env = "LOYALBATCH_MAX_INFLIGHT_BODY_BYTES", default_value_t = 256 * 1024 * 1024)]
     max_inflight_body_bytes: usize,
+    /// Address of the Prometheus metrics (`GET /metrics`), never the API's; `off` disables them.
+    #[arg(
+        long,
+        env = "LOYALBATCH_METRICS_LISTEN",
+        default_value = "127.0.0.1:9464"
+    )]
+    metrics_listen: String,
+    /// Label the per-job metrics with the tenant's id (one series per tenant: off by default).
+    #[arg(long, env = "LOYALBATCH_METRICS_TENANT_LABEL")]
+    metrics_tenant_label: bool,
     /// apikey of the `default` tenant created on an empty database (generated when unset).
     #[arg(long, env = "LOYALBATCH_DEFAULT_APIKEY", hide_env_values = true)]
     default_apikey: Option<String>,
@@ -148,7 +159,7 @@ enum TenantCommand {
 
 fn main() -> Result<()> {
     let cli = Cli::parse();
-    init_logs()?;
+    telemetry::init_logs()?;
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
         match cli.command {
@@ -172,25 +183,6 @@ fn main() -> Result<()> {
             }
         }
     })
-}
-
-/// Logs go to stderr: `LOYALBATCH_LOG` filters them (tracing `EnvFilter`),
-/// `LOYALBATCH_LOG_FORMAT=json` writes one JSON object per line, and colour codes
-/// are used only when stderr is a terminal (never in files or collectors).
-fn init_logs() -> Result<()> {
-    use std::io::IsTerminal;
-    let filter = tracing_subscriber::EnvFilter::try_from_env("LOYALBATCH_LOG")
-        .unwrap_or_else(|_| "info,tower_http=warn".into());
-    let logs = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal());
-    match std::env::var("LOYALBATCH_LOG_FORMAT").as_deref() {
-        Ok("json") => logs.json().init(),
-        Ok("text") | Err(_) => logs.init(),
-        Ok(other) => anyhow::bail!("LOYALBATCH_LOG_FORMAT must be text or json, not {other:?}"),
-    }
-    Ok(())
 }
 
 async fn serve(args: ServeArgs) -> Result<()> {
@@ -231,6 +223,13 @@ async fn serve(args: ServeArgs) -> Result<()> {
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let addr = listener.local_addr()?;
     let shutdown = Shutdown::new();
+    engine::metrics::label_tenants(args.metrics_tenant_label);
+    if let Some(metrics) =
+        telemetry::serve_metrics(&args.metrics_listen, state.store.clone(), shutdown.clone())
+            .await?
+    {
+        println!("loyalbatch metrics on http://{metrics}/metrics");
+    }
     tokio::spawn(cancel_on_signal(shutdown.clone()));
     let engine_task = tokio::spawn(engine.run(shutdown.clone()));
     println!("loyalbatch listening on http://{addr}");

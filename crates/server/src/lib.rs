@@ -8,6 +8,7 @@ mod envelope;
 mod error;
 mod handlers;
 pub mod keys;
+pub mod metrics;
 pub mod openapi;
 mod request_id;
 mod routes;
@@ -139,6 +140,7 @@ pub fn router(state: AppState) -> Router {
     for base in BASE_PATHS {
         app = app.nest(base, api.clone());
     }
+    let app = app.route_layer(axum::middleware::from_fn(metrics::record_request));
     let max_body = state.settings.max_body_bytes;
     let budget = body::BodyBudget::new(state.settings.max_inflight_body_bytes);
     app.fallback(handlers::health::not_found)

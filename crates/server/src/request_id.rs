@@ -4,6 +4,7 @@ use axum::extract::Request;
 use axum::http::HeaderValue;
 use axum::middleware::Next;
 use axum::response::Response;
+use tracing::Instrument;
 
 tokio::task_local! {
     static REQUEST_ID: String;
@@ -22,7 +23,18 @@ pub async fn assign(req: Request, next: Next) -> Response {
         .filter(|v| is_acceptable(v))
         .map(str::to_owned)
         .unwrap_or_else(new_id);
-    let mut resp = REQUEST_ID.scope(id.clone(), next.run(req)).await;
+    // Every log line of the request carries its id (and the route it asked for).
+    let span = tracing::info_span!(
+        "http",
+        request.id = %id,
+        method = %req.method(),
+        path = %req.uri().path()
+    );
+    let mut resp = REQUEST_ID
+        .scope(id.clone(), next.run(req))
+        .instrument(span.clone())
+        .await;
+    span.in_scope(|| tracing::debug!(status = resp.status().as_u16(), "answered"));
     if let Ok(v) = HeaderValue::from_str(&id) {
         resp.headers_mut().insert("x-request-id", v);
     }

@@ -116,6 +116,27 @@ impl Reachable for PostgresStore {
             .map_err(pg)?;
         Ok(())
     }
+
+    async fn gauges(&self) -> Result<StoreGauges, StoreError> {
+        let status = self.pool.status();
+        let pool = PoolGauges {
+            in_use: status.size.saturating_sub(status.available) as u64,
+            idle: status.available as u64,
+            max: status.max_size as u64,
+        };
+        let queued: i64 = self
+            .client()
+            .await?
+            .query_one(store::rows::QUEUED_ITEMS, &[])
+            .await
+            .map_err(pg)?
+            .get(0);
+        Ok(StoreGauges {
+            queued_items: u64::try_from(queued).unwrap_or(0),
+            pool: Some(pool),
+            writer_queue: None,
+        })
+    }
 }
 
 #[async_trait]
@@ -243,6 +264,7 @@ impl EngineStore for PostgresStore {
         jobs::load_items(&self.client().await?, job, from, count).await
     }
 
+    #[tracing::instrument(name = "store", skip_all, fields(job.id = fence.job_id, chunk.first_index = work.from))]
     async fn apply_chunk(
         &self,
         fence: Fence,

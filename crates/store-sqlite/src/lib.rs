@@ -221,6 +221,20 @@ impl Reachable for SqliteStore {
         self.read(|c| c.query_row("SELECT 1", [], |_| Ok(())).map_err(sql_err))
             .await
     }
+
+    async fn gauges(&self) -> Result<StoreGauges, StoreError> {
+        let queued: i64 = self
+            .read(|c| {
+                c.query_row(store::rows::QUEUED_ITEMS, [], |r| r.get(0))
+                    .map_err(sql_err)
+            })
+            .await?;
+        Ok(StoreGauges {
+            queued_items: u64::try_from(queued).unwrap_or(0),
+            pool: None,
+            writer_queue: Some(self.inner.writer.queue_depth() as u64),
+        })
+    }
 }
 
 #[async_trait]
@@ -359,6 +373,7 @@ impl EngineStore for SqliteStore {
             .await
     }
 
+    #[tracing::instrument(name = "store", skip_all, fields(job.id = fence.job_id, chunk.first_index = work.from))]
     async fn apply_chunk(
         &self,
         fence: Fence,

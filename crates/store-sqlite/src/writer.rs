@@ -14,6 +14,7 @@
 use rusqlite::Connection;
 use std::collections::VecDeque;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, Sender, TryRecvError, channel};
 use store::StoreError;
 use tokio::sync::oneshot;
@@ -39,6 +40,8 @@ pub enum Weight {
 
 pub struct Writer {
     queue: Sender<(Weight, Operation)>,
+    /// Operations sent and not yet started (the metrics' queue depth).
+    waiting: Arc<AtomicUsize>,
 }
 
 impl Writer {
@@ -49,7 +52,15 @@ impl Writer {
             .name("sqlite-writer".into())
             .spawn(move || run(conn, operations))
             .map_err(StoreError::other)?;
-        Ok(Writer { queue })
+        Ok(Writer {
+            queue,
+            waiting: Arc::default(),
+        })
+    }
+
+    /// Operations queued for the writer and not yet started.
+    pub fn queue_depth(&self) -> usize {
+        self.waiting.load(Ordering::Relaxed)
     }
 
     /// Runs `f` in the next group and answers once that group is durably committed.
@@ -59,7 +70,9 @@ impl Writer {
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
         let (answer, answered) = oneshot::channel();
+        let waiting = self.waiting.clone();
         let operation: Operation = Box::new(move |conn, alone| {
+            waiting.fetch_sub(1, Ordering::Relaxed);
             let result = match conn {
                 Ok(conn) if alone => guarded(conn, f),
                 Ok(conn) => in_savepoint(conn, f),
@@ -76,9 +89,11 @@ impl Writer {
             });
             (answer, succeeded)
         });
-        self.queue
-            .send((weight, operation))
-            .map_err(|_| StoreError::Conflict("the SQLite writer has stopped".into()))?;
+        self.waiting.fetch_add(1, Ordering::Relaxed);
+        self.queue.send((weight, operation)).map_err(|_| {
+            self.waiting.fetch_sub(1, Ordering::Relaxed);
+            StoreError::Conflict("the SQLite writer has stopped".into())
+        })?;
         answered
             .await
             .map_err(|_| StoreError::Conflict("the SQLite writer has stopped".into()))?

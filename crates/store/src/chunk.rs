@@ -16,7 +16,7 @@ use domain::state::ChunkState;
 use domain::{ChunkEffects, ChunkItems, CustomerId, CustomerRecord, Outcome};
 use rustc_hash::FxHashMap;
 use time::OffsetDateTime;
-use wire::JobState;
+use wire::{ErrorCode, JobState};
 
 /// The job row as a chunk commit reads it (under a lock where the database has row locks).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -147,6 +147,8 @@ pub struct Advance {
     /// The commit extends the lease to this instant (milliseconds) while the job runs.
     pub lease_until: i64,
     pub finish: Option<Finish>,
+    /// The chunk's failed items by code.
+    pub failures: Vec<(ErrorCode, u32)>,
 }
 
 /// How a job ends: its state, when, and until when it is kept.
@@ -183,6 +185,7 @@ impl Advance {
             error_count,
             lease_until: to_millis(work.lease_until),
             finish,
+            failures: failures_by_code(outcomes),
         }
     }
 
@@ -190,8 +193,21 @@ impl Advance {
         ChunkCommitted {
             cursor: self.cursor,
             finished: self.finish.map(|f| f.state),
+            failures: self.failures.clone(),
         }
     }
+}
+
+/// How many of `outcomes` failed with each code, codes in ascending order.
+fn failures_by_code(outcomes: &[Outcome]) -> Vec<(ErrorCode, u32)> {
+    let mut counts: std::collections::BTreeMap<u32, (ErrorCode, u32)> = Default::default();
+    for failure in outcomes.iter().filter_map(|o| o.result.as_ref().err()) {
+        let entry = counts
+            .entry(failure.code.code())
+            .or_insert((failure.code, 0));
+        entry.1 = entry.1.saturating_add(1);
+    }
+    counts.into_values().collect()
 }
 
 /// Which movement carries which ledger: each customer's ledger after the chunk goes
@@ -349,7 +365,8 @@ mod tests {
             mid.committed(),
             ChunkCommitted {
                 cursor: 12,
-                finished: None
+                finished: None,
+                failures: vec![(ErrorCode::MissingField, 1)],
             }
         );
         assert_eq!(mid.lease_until, to_millis(w.lease_until));

@@ -36,6 +36,8 @@ impl<T: TenantStore + JobStore + EngineStore + CustomerStore> Store for T {}
 #[async_trait]
 pub trait Reachable: Send + Sync + 'static {
     async fn ping(&self) -> Result<(), StoreError>;
+    /// What the metrics show of the store at a scrape.
+    async fn gauges(&self) -> Result<StoreGauges, StoreError>;
 }
 
 /// Tenants, their keys and their program settings.

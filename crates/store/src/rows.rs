@@ -8,6 +8,10 @@ use domain::movement::{Movement, MovementKind};
 use domain::{CustomerId, CustomerRecord};
 use wire::{BatchType, JobState};
 
+/// Items of queued and running jobs not processed yet, over all tenants (one `BIGINT`).
+pub const QUEUED_ITEMS: &str = "SELECT CAST(coalesce(sum(item_count - cursor), 0) AS BIGINT) FROM jobs \
+     WHERE status IN ('queued', 'running')";
+
 /// What every job read selects, in the order of [`JobColumns`].
 pub const JOB_COLUMNS: &str = "id, tenant_id, type, status, item_count, cursor, finished_count, \
      error_count, error, created_at, started_at, finished_at, expires_at";

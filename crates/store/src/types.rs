@@ -166,6 +166,8 @@ pub struct Claim {
     pub batch_type: BatchType,
     pub cursor: u32,
     pub item_count: u32,
+    /// The job was running under a lease that lapsed (its worker died or stalled).
+    pub taken_over: bool,
 }
 
 /// One chunk to apply: items `[from, from + items.len())`.
@@ -189,11 +191,13 @@ impl ChunkWork {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChunkCommitted {
     pub cursor: u32,
     /// Set when this chunk finished the job.
     pub finished: Option<JobState>,
+    /// The chunk's failed items by code (for the metrics), codes in ascending order.
+    pub failures: Vec<(wire::ErrorCode, u32)>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -224,4 +228,22 @@ pub fn from_millis(ms: i64) -> OffsetDateTime {
 
 pub fn add(t: OffsetDateTime, d: Duration) -> OffsetDateTime {
     t + time::Duration::try_from(d).unwrap_or(time::Duration::MAX)
+}
+
+/// The store's state as the metrics show it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StoreGauges {
+    /// Items of queued and running jobs not processed yet, over all tenants.
+    pub queued_items: u64,
+    /// PostgreSQL: pooled connections in use and idle.
+    pub pool: Option<PoolGauges>,
+    /// SQLite: operations waiting for the single writer.
+    pub writer_queue: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PoolGauges {
+    pub in_use: u64,
+    pub idle: u64,
+    pub max: u64,
 }

@@ -4,6 +4,7 @@ mod node;
 
 mod contract;
 mod crash_ledger;
+mod metrics;
 mod multinode;
 mod process;
 mod process_hostile;

@@ -223,6 +223,7 @@ fn short_operator_chosen_keys_are_refused_at_start() {
     ] {
         let out = Command::new(BIN)
             .args(["serve", "--listen", "127.0.0.1:0", "--database-url", &url])
+            .env("LOYALBATCH_METRICS_LISTEN", "127.0.0.1:0")
             .env("LOYALBATCH_DEFAULT_APIKEY", apikey)
             .env("LOYALBATCH_DEFAULT_SECRETKEY", &secret)
             .output()
@@ -247,7 +248,8 @@ async fn log_lines(format: &str) -> Vec<String> {
     let url = format!("sqlite://{}", dir.path().join("l.db").display());
     let mut child = Command::new(BIN)
         .args(["serve", "--listen", "127.0.0.1:0", "--database-url", &url])
-        .env("LOYALBATCH_LOG", "info")
+        .env("LOYALBATCH_METRICS_LISTEN", "127.0.0.1:0")
+        .env("LOYALBATCH_LOG", "info,loyalbatch_server=debug")
         .env("LOYALBATCH_LOG_FORMAT", format)
         .env("LOYALBATCH_DEFAULT_APIKEY", APIKEY)
         .env("LOYALBATCH_DEFAULT_SECRETKEY", SECRET)
@@ -284,9 +286,25 @@ async fn logs_are_one_json_object_per_line_on_request_and_never_coloured_in_a_pi
         let v: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
         assert!(v["level"].is_string() && v["fields"].is_object(), "{line}");
     }
+    let parsed: Vec<Value> = lines
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let in_span = |message: &str, field: &str| {
+        parsed.iter().any(|v| {
+            v["fields"]["message"] == message
+                && v["spans"]
+                    .as_array()
+                    .is_some_and(|spans| spans.iter().any(|s| s.get(field).is_some()))
+        })
+    };
     assert!(
-        lines.iter().any(|l| l.contains("job finished")),
-        "the engine's lines are there: {lines:?}"
+        in_span("job finished", "job.id"),
+        "the engine's lines carry their job: {lines:?}"
+    );
+    assert!(
+        in_span("answered", "request.id"),
+        "a request's lines carry its id: {lines:?}"
     );
     let text = log_lines("text").await;
     assert!(

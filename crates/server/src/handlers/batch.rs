@@ -41,6 +41,7 @@ async fn accept(
     headers: &HeaderMap,
     body: JsonBytes,
 ) -> Result<Json<JobCreated>, ApiError> {
+    let started = std::time::Instant::now();
     let idempotency = idempotency_key(headers)?.map(|key| Idempotency {
         key,
         body_hash: fingerprint(batch_type, &body.0),
@@ -65,7 +66,9 @@ async fn accept(
     })?;
     if let JobCreation::Created(_) = created {
         app.waker.job_created();
+        engine::metrics::job_created(tenant_id, batch_type);
     }
+    crate::metrics::intake(batch_type, started);
     Ok(Json(JobCreated {
         job_id: created.job_id(),
     }))

@@ -27,5 +27,6 @@ pub async fn ready(State(app): State<AppState>) -> (StatusCode, Json<Probe>) {
 }
 
 pub async fn not_found(uri: Uri) -> ApiError {
+    crate::metrics::unmatched(StatusCode::NOT_FOUND);
     ApiError::new(ErrorCode::NotFound, format!("no route for {}", uri.path()))
 }

@@ -82,11 +82,14 @@ pub async fn stop(
         )
         .await?
     {
-        StopOutcome::Stopped(job) => Ok(Json(JobStopped {
-            job_id: job.id,
-            status: JobState::Stopped,
-            message: "Job stopped successfully".into(),
-        })),
+        StopOutcome::Stopped(job) => {
+            engine::metrics::job_finished(tenant.id, job.batch_type, JobState::Stopped);
+            Ok(Json(JobStopped {
+                job_id: job.id,
+                status: JobState::Stopped,
+                message: "Job stopped successfully".into(),
+            }))
+        }
         StopOutcome::NotFound => Err(ApiError::job_not_found(&key)),
         StopOutcome::AlreadyFinished(state) => Err(ApiError::new(
             ErrorCode::StateConflict,

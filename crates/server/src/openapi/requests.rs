@@ -408,7 +408,8 @@ mod tests {
             e.as_object_mut().unwrap().remove(field);
             e
         };
-        let cases: [(&str, fn(Value) -> bool); 6] = [
+        type Refuses = fn(Value) -> bool;
+        let cases: [(&str, Refuses); 6] = [
             ("Cashback", |v| ledger::parse_cashback(v).is_err()),
             ("Redemption", |v| ledger::parse_redeem(v).is_err()),
             ("Order", |v| ledger::parse_order(v).is_err()),

@@ -14,7 +14,8 @@ pub async fn chunks_advance_the_cursor_and_finish_the_job(store: Arc<dyn Store>)
         first,
         ChunkCommitted {
             cursor: 2,
-            finished: None
+            finished: None,
+            failures: vec![],
         }
     );
     let running = store.job(t, id).await.unwrap().unwrap();
@@ -33,7 +34,8 @@ pub async fn chunks_advance_the_cursor_and_finish_the_job(store: Arc<dyn Store>)
         done,
         ChunkCommitted {
             cursor: 5,
-            finished: Some(JobState::Completed)
+            finished: Some(JobState::Completed),
+            failures: vec![(ErrorCode::MissingField, 1)],
         }
     );
     let (job, results) = store.job_with_results(t, id).await.unwrap().unwrap();

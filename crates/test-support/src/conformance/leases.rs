@@ -11,6 +11,10 @@ pub async fn a_claim_holds_until_its_lease_lapses_and_a_stale_fence_cannot_commi
     let start = now();
     let first = store.claim_job(start, LEASE).await.unwrap().unwrap();
     assert!(
+        !first.taken_over,
+        "a queued job's first claim is no takeover"
+    );
+    assert!(
         store.claim_job(start, LEASE).await.unwrap().is_none(),
         "the lease is held"
     );
@@ -29,6 +33,7 @@ pub async fn a_claim_holds_until_its_lease_lapses_and_a_stale_fence_cannot_commi
     assert_eq!(second.fence.job_id, id);
     assert_ne!(second.fence.token, first.fence.token);
     assert_eq!(second.cursor, 2, "the takeover resumes at the cursor");
+    assert!(second.taken_over);
 
     let rest = store.load_items(id, 2, 2).await.unwrap();
     let stale = store

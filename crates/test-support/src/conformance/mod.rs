@@ -8,7 +8,7 @@ use domain::{ChunkItems, customers};
 use std::time::Duration;
 use store::*;
 use time::OffsetDateTime;
-use wire::{BatchType, JobState};
+use wire::{BatchType, ErrorCode, JobState};
 
 const LEASE: Duration = Duration::from_secs(30);
 const RETENTION: Duration = Duration::from_secs(3600);

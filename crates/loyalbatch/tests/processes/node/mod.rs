@@ -17,6 +17,8 @@ pub const SECRET: &str = "test-secretkey-0123456789abcdef01234567";
 pub struct Node {
     pub child: Child,
     pub url: String,
+    /// The metrics endpoint (`http://…/metrics`) when the node serves one.
+    pub metrics: Option<String>,
     pub stdout: Receiver<String>,
 }
 
@@ -30,6 +32,7 @@ impl Node {
             .arg(database_url)
             .args(["--poll-interval", "20ms"])
             .args(extra)
+            .env("LOYALBATCH_METRICS_LISTEN", "127.0.0.1:0")
             .env("LOYALBATCH_LOG", "warn")
             .env_remove("LOYALBATCH_DEFAULT_APIKEY")
             .env_remove("LOYALBATCH_DEFAULT_SECRETKEY")
@@ -56,13 +59,20 @@ impl Node {
         let mut node = Node {
             child,
             url: String::new(),
+            metrics: None,
             stdout: rx,
         };
-        let line = node.line_starting("loyalbatch listening on ");
-        node.url = line
-            .trim_start_matches("loyalbatch listening on ")
-            .to_owned();
-        node
+        // The metrics address is printed just before the API's.
+        loop {
+            let line = node.line_starting("loyalbatch ");
+            if let Some(url) = line.trim().strip_prefix("loyalbatch metrics on ") {
+                node.metrics = Some(url.to_owned());
+            }
+            if let Some(url) = line.trim().strip_prefix("loyalbatch listening on ") {
+                node.url = url.to_owned();
+                return node;
+            }
+        }
     }
 
     /// The next stdout line with this prefix (lines before it are dropped).
@@ -162,6 +172,7 @@ impl Node {
         let mut child = Command::new(BIN)
             .args(["serve", "--listen", "127.0.0.1:0", "--database-url"])
             .arg(database_url)
+            .env("LOYALBATCH_METRICS_LISTEN", "127.0.0.1:0")
             .env("LOYALBATCH_LOG", "warn")
             .env_remove("LOYALBATCH_DEFAULT_APIKEY")
             .env_remove("LOYALBATCH_DEFAULT_SECRETKEY")
@@ -180,6 +191,7 @@ impl Node {
         Node {
             child,
             url: String::new(),
+            metrics: None,
             stdout: rx,
         }
     }

@@ -1,0 +1,205 @@
+//! Prometheus metrics of a real process: exact counts of a job's items, the
+//! store's gauges on both backends, and nothing of them on the API port.
+
+use crate::node::*;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use std::time::{Duration, Instant};
+use test_support::postgres::TestDatabase;
+
+/// The value of the series `name` whose labels are exactly `labels`.
+fn series(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    text.lines().find_map(|line| {
+        let (key, value) = line.rsplit_once(' ')?;
+        let (metric, rest) = key.split_once('{').unwrap_or((key, "}"));
+        if metric != name {
+            return None;
+        }
+        let mut found: Vec<(String, String)> = rest
+            .trim_end_matches('}')
+            .split(',')
+            .filter(|p| !p.is_empty())
+            .filter_map(|p| p.split_once('='))
+            .map(|(k, v)| (k.to_owned(), v.trim_matches('"').to_owned()))
+            .collect();
+        found.sort();
+        let mut wanted: Vec<(String, String)> = labels
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        wanted.sort();
+        (found == wanted).then(|| value.parse().ok())?
+    })
+}
+
+async fn scrape(node: &Node) -> String {
+    let url = node.metrics.as_ref().expect("the node serves metrics");
+    let resp = client().get(url).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    resp.text().await.unwrap()
+}
+
+async fn wait_finished(url: &str, job: i64) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (_, status) = call(url, Method::GET, &format!("/batch/{job}"), None).await;
+        if status["status"] == "completed" {
+            return status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "job {job} did not finish: {status}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A cashback job of 5 items, 2 of which fail (3000 and 9004).
+async fn run_a_job(node: &Node) {
+    let t = "2025-01-01T00:00:00Z";
+    let item = |id: &str| json!({"customerId": "m1", "transactionId": id, "transactionTime": t, "amount": 10});
+    let job = submit(
+        &node.url,
+        "cashback",
+        vec![
+            item("t1"),
+            item("t2"),
+            json!({"customerId": "m1", "transactionId": "t3", "transactionTime": t}),
+            item("t1"),
+            item("t4"),
+        ],
+    )
+    .await;
+    let status = wait_finished(&node.url, job).await;
+    assert_eq!(
+        (
+            status["finishedCount"].as_u64(),
+            status["errorCount"].as_u64()
+        ),
+        (Some(3), Some(2))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn metrics_count_a_jobs_items_exactly_and_stay_off_the_api_port() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::start(
+        &format!("sqlite://{}", dir.path().join("m.db").display()),
+        &[],
+        true,
+    );
+    run_a_job(&node).await;
+    let text = scrape(&node).await;
+    let cashback = [("type", "cashback")];
+    assert_eq!(
+        series(&text, "loyalbatch_jobs_created_total", &cashback),
+        Some(1.0),
+        "{text}"
+    );
+    assert_eq!(
+        series(
+            &text,
+            "loyalbatch_jobs_finished_total",
+            &[("type", "cashback"), ("state", "completed")]
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        series(&text, "loyalbatch_items_processed_total", &cashback),
+        Some(5.0)
+    );
+    for code in ["3000", "9004"] {
+        assert_eq!(
+            series(
+                &text,
+                "loyalbatch_items_failed_total",
+                &[("type", "cashback"), ("code", code)]
+            ),
+            Some(1.0),
+            "{code}"
+        );
+    }
+    assert!(
+        series(
+            &text,
+            "loyalbatch_chunk_commit_duration_seconds_count",
+            &cashback
+        ) >= Some(1.0)
+    );
+    assert_eq!(
+        series(&text, "loyalbatch_chunk_items_sum", &cashback),
+        Some(5.0)
+    );
+    assert!(series(&text, "loyalbatch_intake_duration_seconds_count", &cashback) == Some(1.0));
+    assert_eq!(series(&text, "loyalbatch_items_queued", &[]), Some(0.0));
+    assert!(series(&text, "loyalbatch_sqlite_writer_queue_depth", &[]).is_some());
+    assert!(
+        series(
+            &text,
+            "loyalbatch_http_requests_total",
+            &[
+                ("method", "POST"),
+                ("route", "/api/v4.0/integrations/batch/{key}"),
+                ("status", "200")
+            ]
+        ) == Some(1.0),
+        "{text}"
+    );
+    // The API port serves none of it.
+    let resp = client()
+        .get(format!("{}/metrics", node.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+    let metrics_host = node
+        .metrics
+        .as_ref()
+        .unwrap()
+        .trim_end_matches("/metrics")
+        .to_owned();
+    assert_ne!(metrics_host, node.url);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn postgres_nodes_report_their_pool_and_queue() {
+    let Some(db) = TestDatabase::create().await else {
+        eprintln!("skipped a metrics test on PostgreSQL: set LOYALBATCH_TEST_POSTGRES_URL");
+        return;
+    };
+    let node = Node::start(&db.url(), &[], true);
+    run_a_job(&node).await;
+    let text = scrape(&node).await;
+    assert_eq!(
+        series(
+            &text,
+            "loyalbatch_items_processed_total",
+            &[("type", "cashback")]
+        ),
+        Some(5.0)
+    );
+    assert_eq!(series(&text, "loyalbatch_items_queued", &[]), Some(0.0));
+    let idle = series(
+        &text,
+        "loyalbatch_postgres_pool_connections",
+        &[("state", "idle")],
+    );
+    let in_use = series(
+        &text,
+        "loyalbatch_postgres_pool_connections",
+        &[("state", "in_use")],
+    );
+    assert!(idle.is_some() && in_use.is_some(), "{text}");
+    assert!(series(&text, "loyalbatch_postgres_pool_max_connections", &[]) >= Some(1.0));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn metrics_can_be_turned_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::start(
+        &format!("sqlite://{}", dir.path().join("off.db").display()),
+        &["--metrics-listen", "off"],
+        true,
+    );
+    assert_eq!(node.metrics, None);
+}

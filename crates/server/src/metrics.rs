@@ -1,0 +1,132 @@
+//! HTTP metrics (requests by route template and status, their duration, batch
+//! intake latency) and the scrape endpoint, served on its own address
+//! (`--metrics-listen`), never on the API port.
+
+use axum::Router;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use metrics::{
+    Unit, counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram,
+};
+use metrics_exporter_prometheus::PrometheusHandle;
+use std::sync::Arc;
+use std::time::Instant;
+use store::Store;
+use tokio::net::TcpListener;
+
+/// Gives each of the server's metrics its help text (call once the recorder is installed).
+pub fn describe() {
+    describe_counter!(
+        "loyalbatch_http_requests_total",
+        "HTTP requests by method, route template and status."
+    );
+    describe_histogram!(
+        "loyalbatch_http_request_duration_seconds",
+        Unit::Seconds,
+        "HTTP request duration by route template."
+    );
+    describe_histogram!(
+        "loyalbatch_intake_duration_seconds",
+        Unit::Seconds,
+        "Batch requests: from the body read to the job stored durably."
+    );
+    describe_gauge!(
+        "loyalbatch_items_queued",
+        "Items of queued and running jobs not yet processed, over all tenants."
+    );
+    describe_gauge!(
+        "loyalbatch_postgres_pool_connections",
+        "PostgreSQL pool connections by state (in_use, idle)."
+    );
+    describe_gauge!(
+        "loyalbatch_postgres_pool_max_connections",
+        "PostgreSQL pool size limit."
+    );
+    describe_gauge!(
+        "loyalbatch_sqlite_writer_queue_depth",
+        "Operations waiting for the SQLite writer."
+    );
+    describe_gauge!(
+        "loyalbatch_store_up",
+        "1 when the last scrape could read the store, else 0."
+    );
+}
+
+/// Counts a matched request by its route template (bounded: the router's own paths).
+pub async fn record_request(path: MatchedPath, req: Request, next: Next) -> Response {
+    let method = req.method().as_str().to_owned();
+    let started = Instant::now();
+    let response = next.run(req).await;
+    let route = path.as_str().to_owned();
+    let status = response.status().as_u16().to_string();
+    histogram!("loyalbatch_http_request_duration_seconds", "route" => route.clone())
+        .record(started.elapsed());
+    counter!("loyalbatch_http_requests_total", "method" => method, "route" => route, "status" => status)
+        .increment(1);
+    response
+}
+
+/// A request no route matched.
+pub fn unmatched(status: StatusCode) {
+    counter!("loyalbatch_http_requests_total", "method" => "", "route" => "unmatched", "status" => status.as_u16().to_string())
+        .increment(1);
+}
+
+/// How long a batch request took from its head to its stored job.
+pub fn intake(batch_type: wire::BatchType, started: Instant) {
+    histogram!("loyalbatch_intake_duration_seconds", "type" => batch_type.as_str())
+        .record(started.elapsed());
+}
+
+#[derive(Clone)]
+struct Scrape {
+    handle: PrometheusHandle,
+    store: Arc<dyn Store>,
+}
+
+/// Serves `GET /metrics` (Prometheus text format) on `listener` until `shutdown`.
+pub async fn serve(
+    listener: TcpListener,
+    handle: PrometheusHandle,
+    store: Arc<dyn Store>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = Router::new()
+        .route("/metrics", get(scrape))
+        .with_state(Scrape { handle, store });
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+async fn scrape(State(s): State<Scrape>) -> Response {
+    // The store's gauges are read at each scrape, so they are never stale.
+    match s.store.gauges().await {
+        Ok(g) => {
+            gauge!("loyalbatch_items_queued").set(g.queued_items as f64);
+            if let Some(pool) = g.pool {
+                gauge!("loyalbatch_postgres_pool_connections", "state" => "in_use")
+                    .set(pool.in_use as f64);
+                gauge!("loyalbatch_postgres_pool_connections", "state" => "idle")
+                    .set(pool.idle as f64);
+                gauge!("loyalbatch_postgres_pool_max_connections").set(pool.max as f64);
+            }
+            if let Some(depth) = g.writer_queue {
+                gauge!("loyalbatch_sqlite_writer_queue_depth").set(depth as f64);
+            }
+            gauge!("loyalbatch_store_up").set(1.0);
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "reading the store's gauges failed");
+            gauge!("loyalbatch_store_up").set(0.0);
+        }
+    }
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        s.handle.render(),
+    )
+        .into_response()
+}
