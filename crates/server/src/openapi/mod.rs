@@ -82,7 +82,33 @@ fn response_schemas() -> Map<String, Value> {
         out.insert(name, value);
     }
     name_success_variants(&mut out);
+    if let Some(entry) = out.get_mut("SuccessEntry") {
+        let shapes: Vec<String> = wire::BatchType::ALL
+            .iter()
+            .map(|t| format!("`{}` → `{}`", t.as_str(), success_shape(*t)))
+            .collect();
+        let described = entry["description"].as_str().unwrap_or_default().to_owned();
+        entry["description"] = json!(format!(
+            "{described} The shape by batch type: {}.",
+            shapes.join(", ")
+        ));
+    }
     out
+}
+
+/// The success shape (a `Success` member) the items of a batch type report.
+pub fn success_shape(t: wire::BatchType) -> &'static str {
+    use wire::BatchType::*;
+    match t {
+        Customers => "CustomerSaved",
+        Events => "EventsRecorded",
+        BalanceInquiry => "CustomerBalance",
+        BalanceAdjustment => "PointsAdjusted",
+        Cashback => "CashbackRewarded",
+        Redeem => "PointsRedeemed",
+        Orders => "OrderRewarded",
+        OrderTransactions => "OrderTransactionList",
+    }
 }
 
 /// Each success shape (a `oneOf` member of `Success`, titled) becomes its own
@@ -154,6 +180,19 @@ fn build() -> Value {
         "paths": paths,
         "components": {
             "schemas": schemas,
+            "headers": {
+                "RequestId": {
+                    "description": "The request's id: the caller's own `x-request-id` when it is 1–64 letters, digits, `-` or `_`, else a new one; also the error body's `requestId`.",
+                    "schema": {"type": "string"}
+                }
+            },
+            "parameters": {
+                "RequestId": {
+                    "name": "x-request-id", "in": "header", "required": false,
+                    "description": "An id of the caller's own for this request (kept when it is 1–64 letters, digits, `-` or `_`).",
+                    "schema": {"type": "string", "maxLength": 64, "pattern": "^[A-Za-z0-9_-]+$"}
+                }
+            },
             "securitySchemes": {
                 "apikey": {"type": "apiKey", "in": "header", "name": "apikey",
                            "description": "Names the tenant."},

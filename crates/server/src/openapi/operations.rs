@@ -505,7 +505,8 @@ pub fn render(op: &Operation) -> Value {
             json!({"application/json": {"schema": {"$ref": format!("#/components/schemas/{name}")}}})
         }
     };
-    let mut ok = json!({"description": description, "content": content});
+    let request_id = json!({"x-request-id": {"$ref": "#/components/headers/RequestId"}});
+    let mut ok = json!({"description": description, "content": content, "headers": request_id});
     if !op.links.is_empty() {
         let links: Map<String, Value> = op
             .links
@@ -537,10 +538,12 @@ pub fn render(op: &Operation) -> Value {
         };
         let mut response = json!({
             "description": refusal_description(s),
-            "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{schema}")}}}
+            "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{schema}")}}},
+            "headers": request_id.clone()
         });
         if matches!(s, 429 | 503) && schema == "ErrorBody" {
-            response["headers"] = json!({"Retry-After": {"description": "Seconds to wait.", "schema": {"type": "integer"}}});
+            response["headers"]["Retry-After"] =
+                json!({"description": "Seconds to wait.", "schema": {"type": "integer"}});
         }
         responses.insert(s.to_string(), response);
     }
@@ -553,8 +556,12 @@ pub fn render(op: &Operation) -> Value {
     if !op.description.is_empty() {
         operation["description"] = json!(op.description);
     }
-    if !op.parameters.is_empty() {
-        operation["parameters"] = json!(op.parameters);
+    let mut parameters = op.parameters.clone();
+    if !op.top_level {
+        parameters.push(json!({"$ref": "#/components/parameters/RequestId"}));
+    }
+    if !parameters.is_empty() {
+        operation["parameters"] = json!(parameters);
     }
     if let Some(body) = &op.body {
         operation["requestBody"] = json!({"required": true, "content": {"application/json": {

@@ -57,7 +57,7 @@ pub fn render(doc: &Value) -> String {
                 @for tag in &tags {
                     h2 { (tag) }
                     @for (method, path, op) in operations.iter().filter(|(_, _, op)| has_tag(op, tag)) {
-                        (operation(method, path, op))
+                        (operation(method, path, op, doc))
                     }
                 }
                 h2 id="schemas" { "Schemas" }
@@ -120,7 +120,15 @@ fn security(op: &Value) -> Markup {
     }
 }
 
-fn operation(method: &str, path: &str, op: &Value) -> Markup {
+/// `v`, or what its `$ref` names in `doc`.
+fn resolved<'a>(doc: &'a Value, v: &'a Value) -> &'a Value {
+    match v["$ref"].as_str().and_then(|r| r.strip_prefix("#/")) {
+        Some(pointer) => doc.pointer(&format!("/{pointer}")).unwrap_or(v),
+        None => v,
+    }
+}
+
+fn operation(method: &str, path: &str, op: &Value, doc: &Value) -> Markup {
     html! {
         section class="op" id=(text(&op["operationId"])) {
             h3 { span class={ "method " (method) } { (method) } " " code { (path) } }
@@ -130,7 +138,7 @@ fn operation(method: &str, path: &str, op: &Value) -> Markup {
             @if let Some(params) = op["parameters"].as_array() {
                 table {
                     tr { th { "Parameter" } th { "In" } th { "Type" } th { "Description" } }
-                    @for p in params {
+                    @for p in params.iter().map(|p| resolved(doc, p)) {
                         tr {
                             td { code { (text(&p["name"])) } @if p["required"] == true { " *" } }
                             td { (text(&p["in"])) }

@@ -104,14 +104,21 @@ fn every_reference_resolves_and_every_schema_is_used() {
     let doc = build();
     let mut all = Vec::new();
     refs(&doc, &mut all);
-    let schemas = doc["components"]["schemas"].as_object().unwrap();
     for r in &all {
-        let name = r.strip_prefix("#/components/schemas/").expect(r);
-        assert!(schemas.contains_key(name), "{r} does not resolve");
+        let (kind, name) = r
+            .strip_prefix("#/components/")
+            .and_then(|rest| rest.split_once('/'))
+            .expect(r);
+        assert!(
+            doc["components"][kind].get(name).is_some(),
+            "{r} does not resolve"
+        );
     }
-    for name in schemas.keys() {
-        let target = format!("#/components/schemas/{name}");
-        assert!(all.contains(&target), "schema {name} is never used");
+    for kind in ["schemas", "headers", "parameters"] {
+        for name in doc["components"][kind].as_object().unwrap().keys() {
+            let target = format!("#/components/{kind}/{name}");
+            assert!(all.contains(&target), "{kind} {name} is never used");
+        }
     }
 }
 
@@ -133,6 +140,25 @@ fn the_document_is_openapi_3_1_with_both_key_schemes_and_every_error_code() {
         cashback["responses"]["200"]["content"]["application/json"]["schema"]["$ref"],
         "#/components/schemas/CashbackRewarded"
     );
+}
+
+#[test]
+fn each_batch_type_names_a_success_shape_of_the_document() {
+    let doc = build();
+    let schemas = doc["components"]["schemas"].as_object().unwrap();
+    for t in wire::BatchType::ALL {
+        let shape = success_shape(t);
+        assert!(schemas.contains_key(shape), "{t}: {shape}");
+        let listed = format!("#/components/schemas/{shape}");
+        assert!(
+            schemas["Success"]["oneOf"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|r| r["$ref"] == listed),
+            "{shape} is a Success member"
+        );
+    }
 }
 
 #[test]
