@@ -49,7 +49,7 @@ pub fn render(doc: &Value) -> String {
                         h3 { (tag) }
                         ul {
                             @for (method, path, op) in operations.iter().filter(|(_, _, op)| has_tag(op, tag)) {
-                                li { a href={ "#" (text(&op["operationId"])) } { span class={ "method " (method) } { (method) } " " code { (path) } } " — " (text(&op["summary"])) }
+                                li { a href={ "#" (text(&op["operationId"])) } { span class={ "method " (method) } { (method) } " " code { (path) } } " — " (prose(&text(&op["summary"]))) }
                             }
                         }
                     }
