@@ -9,6 +9,9 @@ use rust_decimal::Decimal;
 use serde_json::Value;
 
 pub const MAX_TRANSACTION_ID_CHARS: usize = 200;
+
+/// A parser of one kind of ledger item.
+pub type Parser = fn(Value) -> ParseResult<LedgerItem>;
 pub const MAX_REASON_CHARS: usize = 255;
 
 /// How much an operation moves: points, or money converted by the program's factors.
@@ -191,12 +194,7 @@ pub fn parse_adjustment(item: Value) -> ParseResult<LedgerItem> {
         if points == 0 {
             return Err(ItemFailure::invalid("amount: must not be 0"));
         }
-        let expiry_after_days = f.days("expiryAfter", crate::settings::MAX_DAYS)?;
-        if expiry_after_days.is_some() && points < 0 {
-            return Err(ItemFailure::invalid(
-                "expiryAfter: only for additions (amount > 0)",
-            ));
-        }
+        let expiry_after_days = expiry_after(f, points < 0, "amount > 0")?;
         Ok(LedgerOp::Adjust {
             quantity: Quantity::Points(points),
             transaction_id,
@@ -204,6 +202,24 @@ pub fn parse_adjustment(item: Value) -> ParseResult<LedgerItem> {
             expiry_after_days,
         })
     })
+}
+
+/// `expiryAfter`: days before added points expire; `0` means not given (as
+/// Gameball clients send it), and a deduction may not have one.
+fn expiry_after(
+    f: &mut Fields,
+    deduction: bool,
+    additions: &str,
+) -> Result<Option<u32>, ItemFailure> {
+    let days = f
+        .days("expiryAfter", crate::settings::MAX_DAYS)?
+        .filter(|d| *d > 0);
+    if days.is_some() && deduction {
+        return Err(ItemFailure::invalid(format!(
+            "expiryAfter: only for additions ({additions})"
+        )));
+    }
+    Ok(days)
 }
 
 /// `POST /transactions/manual` (Gameball): `transactionId`, `username` and `reason`
@@ -228,7 +244,11 @@ pub fn parse_manual(item: Value) -> ParseResult<LedgerItem> {
         {
             return Err(ItemFailure::invalid("points: must not be 0"));
         }
-        let expiry_after_days = f.days("expiryAfter", crate::settings::MAX_DAYS)?;
+        let deduction = match quantity {
+            Quantity::Points(p) => p < 0,
+            Quantity::Amount(a) => a.is_sign_negative(),
+        };
+        let expiry_after_days = expiry_after(f, deduction, "points > 0")?;
         Ok(LedgerOp::Adjust {
             quantity,
             transaction_id: Some(transaction_id),

@@ -75,7 +75,7 @@ impl Fields {
             return Ok(None);
         };
         let in_range = |n: i64| n.unsigned_abs() <= limits::MAX_POINTS.unsigned_abs();
-        match v.as_i64() {
+        match whole(&v) {
             Some(n) if in_range(n) => Ok(Some(n)),
             Some(_) => Err(points_out_of_range(name)),
             // Beyond i64 (or written with an exponent): too large, or not whole.
@@ -98,10 +98,10 @@ impl Fields {
     pub(super) fn days(&mut self, name: &str, max: u32) -> Result<Option<u32>, ItemFailure> {
         match self.take(name) {
             None => Ok(None),
-            Some(v) => v
-                .as_u64()
-                .filter(|d| *d <= u64::from(max))
-                .map(|d| Some(d as u32))
+            Some(v) => whole(&v)
+                .and_then(|d| u32::try_from(d).ok())
+                .filter(|d| *d <= max)
+                .map(Some)
                 .ok_or_else(|| {
                     ItemFailure::invalid(format!("{name}: must be a whole number of days, 0–{max}"))
                 }),
@@ -133,6 +133,24 @@ impl Fields {
             ))),
             d => Ok(d),
         }
+    }
+}
+
+/// A JSON number that names a whole number: `5`, and also `5.0` or `5e0` as
+/// Gameball clients write them; `None` for a fraction, a non-number, or beyond `i64`.
+fn whole(v: &Value) -> Option<i64> {
+    let n = v.as_number()?;
+    if let Some(i) = n.as_i64() {
+        return Some(i);
+    }
+    let text = n.to_string();
+    let d = Decimal::from_str_exact(&text)
+        .or_else(|_| Decimal::from_scientific(&text))
+        .ok()?;
+    if d.fract().is_zero() {
+        rust_decimal::prelude::ToPrimitive::to_i64(&d)
+    } else {
+        None
     }
 }
 

@@ -179,3 +179,76 @@ fn redeem_and_hold_take_exactly_one_quantity() {
         matches!(manual.op, LedgerOp::Adjust { quantity: Quantity::Amount(a), .. } if a == Decimal::from(-3))
     );
 }
+
+#[test]
+fn whole_numbers_written_with_a_zero_fraction_are_the_integers_they_name() {
+    let adj = parse_adjustment(json!({"customerId": "c", "amount": 2.0})).unwrap();
+    assert!(matches!(
+        adj.op,
+        LedgerOp::Adjust {
+            quantity: Quantity::Points(2),
+            ..
+        }
+    ));
+    let text = r#"{"customerId":"c","transactionId":"t","transactionTime":"2025-01-01T00:00:00Z","points":5e0}"#;
+    let redeem = parse_redeem(serde_json::from_str(text).unwrap()).unwrap();
+    assert!(matches!(
+        redeem.op,
+        LedgerOp::Redeem {
+            with: RedeemWith::Quantity(Quantity::Points(5)),
+            ..
+        }
+    ));
+    let adj =
+        parse_adjustment(json!({"customerId": "c", "amount": 3, "expiryAfter": 30.0})).unwrap();
+    assert!(matches!(
+        adj.op,
+        LedgerOp::Adjust {
+            expiry_after_days: Some(30),
+            ..
+        }
+    ));
+    assert_eq!(
+        fails(parse_adjustment(json!({"customerId": "c", "amount": 2.5}))),
+        (
+            ErrorCode::InvalidValue,
+            "amount: must be a whole number of points".into()
+        )
+    );
+    let huge = r#"{"customerId":"c","amount":1e15}"#;
+    assert_eq!(
+        fails(parse_adjustment(serde_json::from_str(huge).unwrap())).0,
+        ErrorCode::InvalidValue
+    );
+}
+
+#[test]
+fn expiry_after_zero_is_not_given_and_a_manual_deduction_may_not_have_one() {
+    let manual = |points: i64, expiry: u32| {
+        parse_manual(
+            json!({"customerId": "c", "transactionId": "m", "username": "u",
+            "reason": "r", "points": points, "expiryAfter": expiry}),
+        )
+    };
+    let zero = manual(-5, 0).unwrap();
+    assert!(matches!(
+        zero.op,
+        LedgerOp::Adjust {
+            expiry_after_days: None,
+            ..
+        }
+    ));
+    assert_eq!(
+        fails(manual(-5, 30)),
+        (
+            ErrorCode::InvalidValue,
+            "expiryAfter: only for additions (points > 0)".into()
+        )
+    );
+    assert!(manual(5, 30).is_ok());
+    let by_money = parse_manual(
+        json!({"customerId": "c", "transactionId": "m", "username": "u",
+        "reason": "r", "amount": -2.5, "expiryAfter": 3}),
+    );
+    assert_eq!(fails(by_money).0, ErrorCode::InvalidValue);
+}
