@@ -219,6 +219,22 @@ impl CustomerStore for Faulty {
     async fn movements(&self, tenant: TenantId, id: &str) -> Result<Vec<MovementRow>, StoreError> {
         self.inner.movements(tenant, id).await
     }
+    async fn list_movements(
+        &self,
+        tenant: TenantId,
+        filter: &MovementFilter,
+    ) -> Result<Vec<ListedMovement>, StoreError> {
+        self.inner.list_movements(tenant, filter).await
+    }
+
+    async fn count_movements(
+        &self,
+        tenant: TenantId,
+        filter: &MovementFilter,
+    ) -> Result<u64, StoreError> {
+        self.inner.count_movements(tenant, filter).await
+    }
+
     async fn delete_customer(&self, tenant: TenantId, id: &str) -> Result<bool, StoreError> {
         self.inner.delete_customer(tenant, id).await
     }

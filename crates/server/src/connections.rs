@@ -264,15 +264,16 @@ async fn serve_connection(
 
 /// A `408` in the error envelope, as raw bytes for a socket no request owns.
 fn timeout_envelope() -> Vec<u8> {
-    let body = serde_json::to_vec(&wire::ErrorBody {
-        code: ErrorCode::MalformedPayload.code(),
-        kind: ErrorCode::MalformedPayload.kind().to_owned(),
-        message: "request head not received in time; the connection is closed".to_owned(),
-        request_id: String::new(),
-    })
+    let id = crate::request_id::new_id();
+    tracing::debug!(request.id = %id, "a request head was not received in time");
+    let body = serde_json::to_vec(&wire::ErrorBody::new(
+        ErrorCode::MalformedPayload,
+        "request head not received in time; the connection is closed",
+        id.clone(),
+    ))
     .unwrap_or_default();
     let mut out = format!(
-        "HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+        "HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json\r\ncontent-length: {}\r\nx-request-id: {id}\r\nconnection: close\r\n\r\n",
         body.len()
     )
     .into_bytes();

@@ -86,12 +86,7 @@ impl From<StoreError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = ErrorBody {
-            code: self.code.code(),
-            kind: self.code.kind().to_owned(),
-            message: self.message,
-            request_id: request_id::current(),
-        };
+        let body = ErrorBody::new(self.code, self.message, request_id::current());
         let mut resp = (self.status, axum::Json(body)).into_response();
         if let Some(secs) = self.retry_after_secs {
             resp.headers_mut()

@@ -12,6 +12,7 @@ pub mod metrics;
 pub mod openapi;
 mod request_id;
 mod routes;
+pub mod v3;
 
 pub use connections::ConnectionSettings;
 pub use error::ApiError;
@@ -79,7 +80,7 @@ pub const BASE_PATHS: [&str; 3] = [
 
 /// The API's routes, served under each of [`BASE_PATHS`].
 fn api_routes() -> Routes<AppState> {
-    use handlers::{batch, configurations, customers, jobs, transactions};
+    use handlers::{batch, configurations, customers, jobs, listing, transactions};
     Routes::new()
         .get("/batch", jobs::list)
         .post(
@@ -105,6 +106,8 @@ fn api_routes() -> Routes<AppState> {
             "/orders/{order_id}/transactions",
             transactions::order_transactions,
         )
+        .get("/transactions", listing::list)
+        .get("/transactions/count", listing::count)
         .post("/transactions/hold", transactions::hold)
         .get("/transactions/hold/{reference}", transactions::get_hold)
         .delete("/transactions/hold/{reference}", transactions::release_hold)
@@ -126,11 +129,16 @@ fn top_level_routes() -> Routes<AppState> {
 pub fn route_table() -> Vec<(axum::http::Method, String)> {
     let top = top_level_routes().table.into_iter();
     let api = api_routes().table;
+    let v3 = v3::routes().table;
     top.map(|(m, p)| (m, p.to_owned()))
         .chain(BASE_PATHS.iter().flat_map(|base| {
             api.iter()
                 .map(move |(m, p)| (m.clone(), format!("{base}{p}")))
         }))
+        .chain(
+            v3.into_iter()
+                .map(|(m, p)| (m, format!("{}{p}", v3::BASE_PATH))),
+        )
         .collect()
 }
 
@@ -140,6 +148,7 @@ pub fn router(state: AppState) -> Router {
     for base in BASE_PATHS {
         app = app.nest(base, api.clone());
     }
+    app = app.nest(v3::BASE_PATH, v3::routes().router);
     let app = app.route_layer(axum::middleware::from_fn(metrics::record_request));
     let max_body = state.settings.max_body_bytes;
     let budget = body::BodyBudget::new(state.settings.max_inflight_body_bytes);

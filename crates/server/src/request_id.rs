@@ -55,6 +55,6 @@ pub async fn scope_new<T>(f: impl std::future::Future<Output = T>) -> T {
     REQUEST_ID.scope(new_id(), f).await
 }
 
-fn new_id() -> String {
+pub(crate) fn new_id() -> String {
     hex::encode(rand::random::<[u8; 12]>())
 }

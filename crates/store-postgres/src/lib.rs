@@ -5,6 +5,7 @@ mod chunks;
 mod jobs;
 mod listener;
 mod tenants;
+mod transactions;
 
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
@@ -312,6 +313,22 @@ impl CustomerStore for PostgresStore {
         customer_id: &str,
     ) -> Result<Vec<MovementRow>, StoreError> {
         chunks::movements(&self.client().await?, tenant, customer_id).await
+    }
+
+    async fn list_movements(
+        &self,
+        tenant: TenantId,
+        filter: &MovementFilter,
+    ) -> Result<Vec<ListedMovement>, StoreError> {
+        transactions::list(&*self.client().await?, tenant, filter).await
+    }
+
+    async fn count_movements(
+        &self,
+        tenant: TenantId,
+        filter: &MovementFilter,
+    ) -> Result<u64, StoreError> {
+        transactions::count(&*self.client().await?, tenant, filter).await
     }
 
     async fn delete_customer(

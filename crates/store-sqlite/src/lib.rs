@@ -4,6 +4,7 @@
 mod chunks;
 mod jobs;
 mod tenants;
+mod transactions;
 mod writer;
 
 use writer::Weight;
@@ -433,6 +434,26 @@ impl CustomerStore for SqliteStore {
     ) -> Result<Vec<MovementRow>, StoreError> {
         let id = customer_id.to_owned();
         self.read(move |c| chunks::movements(c, tenant, &id)).await
+    }
+
+    async fn list_movements(
+        &self,
+        tenant: TenantId,
+        filter: &MovementFilter,
+    ) -> Result<Vec<ListedMovement>, StoreError> {
+        let filter = filter.clone();
+        self.read(move |c| transactions::list(c, tenant, &filter))
+            .await
+    }
+
+    async fn count_movements(
+        &self,
+        tenant: TenantId,
+        filter: &MovementFilter,
+    ) -> Result<u64, StoreError> {
+        let filter = filter.clone();
+        self.read(move |c| transactions::count(c, tenant, &filter))
+            .await
     }
 
     async fn delete_customer(

@@ -178,6 +178,19 @@ pub trait CustomerStore: Reachable {
         tenant: TenantId,
         customer_id: &str,
     ) -> Result<Vec<MovementRow>, StoreError>;
+    /// A page of the tenant's movements matching `filter`, by ascending id
+    /// (`GET /transactions`); a filter naming an unknown customer matches none.
+    async fn list_movements(
+        &self,
+        tenant: TenantId,
+        filter: &MovementFilter,
+    ) -> Result<Vec<ListedMovement>, StoreError>;
+    /// How many of the tenant's movements match `filter` (its `after` and `limit` ignored).
+    async fn count_movements(
+        &self,
+        tenant: TenantId,
+        filter: &MovementFilter,
+    ) -> Result<u64, StoreError>;
     /// Deletes the profile and everything recorded for it; `false` when unknown.
     async fn delete_customer(
         &self,

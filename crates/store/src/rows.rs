@@ -12,6 +12,10 @@ use wire::{BatchType, JobState};
 pub const QUEUED_ITEMS: &str = "SELECT CAST(coalesce(sum(item_count - cursor), 0) AS BIGINT) FROM jobs \
      WHERE status IN ('queued', 'running')";
 
+/// What a movement listing selects, in the order of [`ListedMovement`]'s fields.
+pub const LISTED_MOVEMENT_COLUMNS: &str = "m.id, c.customer_id, m.kind, m.transaction_id, \
+     m.hold_reference, m.order_id, m.reverses, m.points, m.amount, m.transaction_time, m.created_at";
+
 /// What every job read selects, in the order of [`JobColumns`].
 pub const JOB_COLUMNS: &str = "id, tenant_id, type, status, item_count, cursor, finished_count, \
      error_count, error, created_at, started_at, finished_at, expires_at";

@@ -247,3 +247,53 @@ pub struct PoolGauges {
     pub idle: u64,
     pub max: u64,
 }
+
+/// Which movements `GET /transactions` lists.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MovementFilter {
+    pub customer_id: Option<String>,
+    /// Stored kinds (`MovementKind::as_str`); `None`: every kind.
+    pub kinds: Option<Vec<&'static str>>,
+    /// `Some(true)`: points added; `Some(false)`: points taken.
+    pub credit: Option<bool>,
+    /// Transaction time bounds, milliseconds: `from` included, `to` excluded.
+    pub from: Option<i64>,
+    pub to: Option<i64>,
+    pub transaction_id: Option<String>,
+    /// Keyset paging: movements with a larger id.
+    pub after: Option<i64>,
+    pub limit: u32,
+}
+
+impl MovementFilter {
+    /// The kinds as one comma-framed text (`,cashback,order,`) for the SQL, or `None`.
+    pub fn kinds_text(&self) -> Option<String> {
+        self.kinds.as_ref().map(|k| format!(",{},", k.join(",")))
+    }
+
+    /// The direction as the SQL's sign: 1 added, -1 taken, 0 either.
+    pub fn sign(&self) -> i64 {
+        match self.credit {
+            Some(true) => 1,
+            Some(false) => -1,
+            None => 0,
+        }
+    }
+}
+
+/// A movement as `GET /transactions` lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedMovement {
+    pub id: i64,
+    pub customer_id: String,
+    pub kind: String,
+    pub transaction_id: Option<String>,
+    pub hold_reference: Option<String>,
+    pub order_id: Option<String>,
+    pub reverses: Option<String>,
+    pub points: i64,
+    /// The money amount as stored (exact decimal text).
+    pub amount: Option<String>,
+    pub transaction_time: i64,
+    pub created_at: i64,
+}

@@ -4,11 +4,12 @@
 pub mod instant;
 mod results;
 mod schema;
+pub mod v3;
 mod views;
 pub use results::{BalanceView, FailureEntry, OrderTransaction, Success, SuccessEntry};
 pub use views::{
     CashbackConfiguration, CashbackRule, CustomerDeleted, CustomerView, HoldView, Probe,
-    RedemptionConfiguration,
+    RedemptionConfiguration, TransactionCount, TransactionList, TransactionView,
 };
 
 use serde::{Deserialize, Serialize};
@@ -144,11 +145,28 @@ impl fmt::Display for JobState {
 pub struct ErrorBody {
     #[schema(value_type = ErrorCode)]
     pub code: u32,
+    /// The same code again, for clients written against Gameball's OpenAPI
+    /// document (`{error, message}`) rather than its error-codes page.
+    #[serde(default)]
+    #[schema(value_type = ErrorCode)]
+    pub error: u32,
     /// The code's family: `Authentication Error`, `Payload Error`, `Not Found`, …
     #[serde(rename = "type")]
     pub kind: String,
     pub message: String,
     pub request_id: String,
+}
+
+impl ErrorBody {
+    pub fn new(code: ErrorCode, message: impl Into<String>, request_id: String) -> ErrorBody {
+        ErrorBody {
+            code: code.code(),
+            error: code.code(),
+            kind: code.kind().to_owned(),
+            message: message.into(),
+            request_id,
+        }
+    }
 }
 
 /// The id of the job a batch request created (or, replayed with the same

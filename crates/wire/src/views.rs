@@ -97,3 +97,48 @@ pub struct Probe {
     #[schema(value_type = String, pattern = "^(ok|ready|unavailable)$")]
     pub status: &'static str,
 }
+
+/// One movement of points as `GET /transactions` lists it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TransactionView {
+    pub gameball_transaction_id: i64,
+    /// The merchant's id of the operation (a refund's own id, an order's id); `null` for holds.
+    pub transaction_id: Option<String>,
+    /// `PaymentReward`, `Redemption`, `Refund`, `AchievementReward`,
+    /// `ManualAccumulation`, `ManualDeduction`, `Hold` or `HoldRelease`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// `+` points added, `-` points taken.
+    #[schema(value_type = String, pattern = "^[+-]$")]
+    pub direction: &'static str,
+    pub customer_id: String,
+    pub points: i64,
+    #[serde(with = "rust_decimal::serde::arbitrary_precision_option")]
+    #[schema(value_type = Option<f64>)]
+    pub amount: Option<Decimal>,
+    #[schema(format = DateTime)]
+    pub transaction_time: String,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    pub order_id: Option<String>,
+    pub hold_reference: Option<String>,
+    /// The transaction a refund reverses.
+    pub reverse_transaction_id: Option<String>,
+}
+
+/// `GET /transactions`: a page of movements by ascending `gameballTransactionId`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TransactionList {
+    pub transactions: Vec<TransactionView>,
+    pub has_more: bool,
+    /// The `startAfter` of the next page; `null` on the last.
+    pub next: Option<i64>,
+}
+
+/// `GET /transactions/count`.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+pub struct TransactionCount {
+    pub count: u64,
+}

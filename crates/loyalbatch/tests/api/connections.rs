@@ -75,6 +75,12 @@ async fn a_head_trickled_a_byte_at_a_time_is_cut_off_with_a_408() {
         e["message"].as_str().unwrap().contains("request head"),
         "{e}"
     );
+    let id = e["requestId"].as_str().unwrap();
+    assert!(!id.is_empty(), "{e}");
+    assert!(
+        response.contains(&format!("x-request-id: {id}\r\n")),
+        "{response}"
+    );
 }
 
 #[tokio::test]

@@ -386,7 +386,79 @@ async fn rewarded_events_credit_points() {
     assert_eq!(s.balance("c1").await["availablePointsBalance"], 40);
 }
 
+/// Numbers and options as Gameball clients write them: `5.0` is 5,
+/// `expiryAfter: 0` is "not given", and a deduction may not have an expiry —
+/// refused the same by the single call and the batch item.
+async fn gameball_client_numbers_and_options() {
+    let s = TestServer::running().await;
+    let (status, _) = s.post("/customers", json!({"customerId": "g1"})).await;
+    assert_eq!(status, StatusCode::OK);
+    let manual = |id: &str, points: Value, expiry: Value| {
+        json!({"customerId": "g1", "transactionId": id, "username": "u", "reason": "r",
+               "points": points, "expiryAfter": expiry})
+    };
+    let (status, body) = s
+        .post(
+            "/transactions/manual",
+            manual("m1", json!(5.0), json!(30.0)),
+        )
+        .await;
+    assert_eq!(
+        (status, body["points"].as_i64()),
+        (StatusCode::OK, Some(5)),
+        "{body}"
+    );
+    let (status, body) = s
+        .post("/transactions/manual", manual("m2", json!(-2), json!(0)))
+        .await;
+    assert_eq!(
+        (status, body["points"].as_i64()),
+        (StatusCode::OK, Some(-2)),
+        "{body}"
+    );
+    let message = s
+        .refused(
+            Method::POST,
+            "/transactions/manual",
+            Some(manual("m3", json!(-1), json!(30))),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            3003,
+        )
+        .await;
+    assert!(
+        message.starts_with("expiryAfter: only for additions"),
+        "{message}"
+    );
+    s.refused(
+        Method::POST,
+        "/transactions/manual",
+        Some(manual("m4", json!(1.5), Value::Null)),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        3003,
+    )
+    .await;
+    let job = s
+        .submit(
+            "balance-adjustment",
+            json!([
+                {"customerId": "g1", "amount": 2.0},
+                {"customerId": "g1", "amount": -1, "expiryAfter": 30}
+            ]),
+        )
+        .await;
+    let status = s.wait_for(job, wire::JobState::Completed).await;
+    assert_eq!(status["response"]["successful"][0]["points"], 2);
+    assert!(
+        status["response"]["failed"][0]["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("expiryAfter: only for additions")
+    );
+    assert_eq!(s.balance("g1").await["availablePointsBalance"], 5);
+}
+
 crate::on_both_backends!(
+    gameball_client_numbers_and_options,
     cashback_then_redeem_through_single_calls,
     another_tenant_sees_nothing_and_the_secret_is_required,
     holds_reserve_points_until_used_or_released,

@@ -15,3 +15,5 @@ mod ledger_batches;
 mod ledger_orders;
 mod openapi;
 mod snapshots;
+mod transactions_list;
+mod v3;

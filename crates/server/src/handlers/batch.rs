@@ -42,16 +42,39 @@ async fn accept(
     body: JsonBytes,
 ) -> Result<Json<JobCreated>, ApiError> {
     let started = std::time::Instant::now();
-    let idempotency = idempotency_key(headers)?.map(|key| Idempotency {
-        key,
-        body_hash: fingerprint(batch_type, &body.0),
-    });
+    let idempotency = idempotency(headers, batch_type, &body.0)?;
     let items = body.batch_items(app.settings.max_batch_items)?;
+    let texts: Vec<&str> = items.iter().map(|i| i.get()).collect();
+    let job_id = store_job(&app, tenant_id, batch_type, idempotency, &texts, started).await?;
+    Ok(Json(JobCreated { job_id }))
+}
+
+/// The request's `Idempotency-Key`, fingerprinted with the batch type and body.
+pub(crate) fn idempotency(
+    headers: &HeaderMap,
+    batch_type: BatchType,
+    body: &[u8],
+) -> Result<Option<Idempotency>, ApiError> {
+    Ok(idempotency_key(headers)?.map(|key| Idempotency {
+        key,
+        body_hash: fingerprint(batch_type, body),
+    }))
+}
+
+/// Stores a job of `items` (raw JSON texts) durably and answers its id.
+pub(crate) async fn store_job(
+    app: &AppState,
+    tenant_id: store::TenantId,
+    batch_type: BatchType,
+    idempotency: Option<Idempotency>,
+    items: &[&str],
+    started: std::time::Instant,
+) -> Result<i64, ApiError> {
     let job = NewJob {
         tenant_id,
         batch_type,
         item_count: items.len() as u32,
-        segments: segment_items(items.iter().map(|i| i.get())),
+        segments: segment_items(items.iter().copied()),
         idempotency,
         queue_limit: app.settings.queue_limit,
         now: OffsetDateTime::now_utc(),
@@ -69,9 +92,7 @@ async fn accept(
         engine::metrics::job_created(tenant_id, batch_type);
     }
     crate::metrics::intake(batch_type, started);
-    Ok(Json(JobCreated {
-        job_id: created.job_id(),
-    }))
+    Ok(created.job_id())
 }
 
 /// What an idempotency key names: the batch type and the exact body. The same

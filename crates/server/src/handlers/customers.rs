@@ -25,11 +25,20 @@ pub async fn upsert(
 }
 
 pub async fn events(
-    State(app): State<AppState>,
-    Caller(tenant): Caller,
+    state: State<AppState>,
+    caller: Caller,
     body: JsonBytes,
 ) -> Result<Json<EventsAccepted>, ApiError> {
-    let item = events::parse(body.value()?)?;
+    record_events(state, caller, body.value()?).await
+}
+
+/// Records one events item (the v4 body, or a v3 body rewritten as one).
+pub async fn record_events(
+    State(app): State<AppState>,
+    Caller(tenant): Caller,
+    body: serde_json::Value,
+) -> Result<Json<EventsAccepted>, ApiError> {
+    let item = events::parse(body)?;
     apply_one(&app, tenant.id, item.into()).await?;
     Ok(Json(EventsAccepted {
         success: true,

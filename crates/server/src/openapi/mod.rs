@@ -7,6 +7,7 @@
 mod operations;
 mod reference;
 mod requests;
+mod requests_v3;
 
 use axum::http::header;
 use axum::response::{Html, IntoResponse};
@@ -75,7 +76,19 @@ fn response_schemas() -> Map<String, Value> {
     component::<wire::CashbackConfiguration>(&mut list);
     component::<wire::RedemptionConfiguration>(&mut list);
     component::<wire::Probe>(&mut list);
+    component::<wire::TransactionList>(&mut list);
+    component::<wire::TransactionCount>(&mut list);
     component::<wire::ErrorCode>(&mut list);
+    component::<wire::v3::PlayerSaved>(&mut list);
+    component::<wire::v3::PlayerView>(&mut list);
+    component::<wire::v3::PlayerBalance>(&mut list);
+    component::<wire::v3::CashbackRewarded>(&mut list);
+    component::<wire::v3::PointsHeld>(&mut list);
+    component::<wire::v3::PointsRedeemed>(&mut list);
+    component::<wire::v3::PointsAdjusted>(&mut list);
+    component::<wire::v3::Refunded>(&mut list);
+    component::<wire::v3::OrderRewarded>(&mut list);
+    component::<wire::v3::Configuration>(&mut list);
     let mut out = Map::new();
     for (name, schema) in list {
         let value = serde_json::to_value(schema).expect("schemas serialize");
@@ -149,13 +162,23 @@ Instants are read as RFC 3339 and written in UTC with exactly three fractional d
 
 fn build() -> Value {
     let mut schemas = response_schemas();
-    for (name, schema) in requests::schemas(DOCUMENTED_MAX_ITEMS) {
+    for (name, schema) in requests::schemas(DOCUMENTED_MAX_ITEMS)
+        .into_iter()
+        .chain(requests_v3::schemas())
+    {
         schemas.insert(name, schema);
     }
+    schemas.insert(
+        "v3.JobId".into(),
+        json!({"type": "integer", "format": "int64", "minimum": 1,
+               "description": "The job's id, alone as the body (`12345`)."}),
+    );
     let mut paths = Map::new();
     for op in operations::all() {
         let path = if op.top_level {
             op.path.clone()
+        } else if op.v3 {
+            format!("{}{}", crate::v3::BASE_PATH, op.path)
         } else {
             format!("{CANONICAL_BASE}{}", op.path)
         };
@@ -175,7 +198,8 @@ fn build() -> Value {
             {"name": "Customers", "description": "Profiles and events."},
             {"name": "Points", "description": "Cashback, redemptions, holds, adjustments, orders, refunds and balances."},
             {"name": "Program", "description": "The tenant's program settings."},
-            {"name": "Service", "description": "Probes and this document (no keys)."}
+            {"name": "Service", "description": "Probes and this document (no keys)."},
+            {"name": "Gameball v3.0", "description": "The v3.0 API Gameball's server SDKs speak, under `/api/v3.0/integrations`: the same rules under v3's names."}
         ],
         "paths": paths,
         "components": {

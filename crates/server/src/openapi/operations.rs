@@ -22,6 +22,8 @@ pub struct Operation {
     /// The path after the base (or the whole path when `top_level`).
     pub path: String,
     pub top_level: bool,
+    /// Served under the v3.0 base path.
+    pub v3: bool,
     pub id: String,
     pub tag: &'static str,
     pub summary: String,
@@ -89,6 +91,7 @@ impl Builder {
             method,
             path: path.to_owned(),
             top_level: false,
+            v3: false,
             id: id.to_owned(),
             tag,
             summary: summary.to_owned(),
@@ -388,6 +391,77 @@ pub fn all() -> Vec<Operation> {
     )
     .param(string_param("orderId", "The order's id."))
     .refuses(&[404]);
+    for (path, id, summary, ok, paged) in [
+        (
+            "/transactions",
+            "listTransactions",
+            "The tenant's (or a customer's) movements, oldest first",
+            "TransactionList",
+            true,
+        ),
+        (
+            "/transactions/count",
+            "countTransactions",
+            "How many movements match the filters",
+            "TransactionCount",
+            false,
+        ),
+    ] {
+        let op = b
+            .add(
+                "get",
+                path,
+                id,
+                "Points",
+                summary,
+                Keys::Secret,
+                None,
+                (200, ok, "Matching movements."),
+            )
+            .param(query(
+                "customerId",
+                "Only this customer's movements.",
+                json!({"type": "string"}),
+            ))
+            .param(query(
+                "type",
+                "Only movements of this type.",
+                json!({"type": "string", "enum": crate::handlers::listing::TYPE_NAMES}),
+            ))
+            .param(query(
+                "direction",
+                "`+` points added, `-` points taken.",
+                json!({"type": "string", "enum": ["+", "-"]}),
+            ))
+            .param(query(
+                "from",
+                "Transaction time from (included).",
+                json!({"type": "string", "format": "date-time"}),
+            ))
+            .param(query(
+                "to",
+                "Transaction time to (excluded).",
+                json!({"type": "string", "format": "date-time"}),
+            ))
+            .param(query(
+                "transactionId",
+                "Only movements with this transaction id.",
+                json!({"type": "string"}),
+            ))
+            .refuses(&[422]);
+        if paged {
+            op.param(query(
+                "startAfter",
+                "The `next` of the previous page.",
+                json!({"type": "integer", "format": "int64"}),
+            ))
+            .param(query(
+                "limit",
+                "Movements per page (default 50).",
+                json!({"type": "integer", "minimum": 1, "maximum": 200}),
+            ));
+        }
+    }
     let hold = || {
         string_param(
             "holdReference",
@@ -450,6 +524,7 @@ pub fn all() -> Vec<Operation> {
             "The tenant's redemption settings.",
         ),
     );
+    v3(&mut b);
     let mut top = |path: &str,
                    id: &str,
                    summary: &str,
@@ -492,6 +567,185 @@ pub fn all() -> Vec<Operation> {
         &[],
     );
     b.0
+}
+
+/// The Gameball v3.0 routes (operation ids prefixed `v3`).
+fn v3(b: &mut Builder) {
+    const TAG: &str = "Gameball v3.0";
+    let from = b.0.len();
+    let player = || {
+        string_param(
+            "playerUniqueId",
+            "The merchant's id of the player (customer).",
+        )
+    };
+    b.add(
+        "post",
+        "/player",
+        "v3CreatePlayer",
+        TAG,
+        "Create or update a player",
+        Keys::Api,
+        Some("v3.Player".into()),
+        (200, "v3.PlayerSaved", "The player's `gameballId`."),
+    );
+    b.add(
+        "get",
+        "/player/{playerUniqueId}",
+        "v3GetPlayer",
+        TAG,
+        "A player's profile",
+        Keys::Api,
+        None,
+        (200, "v3.PlayerView", "The profile."),
+    )
+    .param(player())
+    .refuses(&[404]);
+    b.add(
+        "get",
+        "/player/{playerUniqueId}/balance",
+        "v3GetPlayerBalance",
+        TAG,
+        "A player's balance",
+        Keys::Secret,
+        None,
+        (
+            200,
+            "v3.PlayerBalance",
+            "`pointsBalance` (available) beside the v4 balance.",
+        ),
+    )
+    .param(player())
+    .refuses(&[404]);
+    b.add(
+        "post",
+        "/event",
+        "v3SendEvent",
+        TAG,
+        "Record a player's events",
+        Keys::Api,
+        Some("v3.Event".into()),
+        (200, "EventsAccepted", "Recorded."),
+    )
+    .refuses(&[404]);
+    let calls: [(&str, &str, &str, &str, &'static str); 6] = [
+        (
+            "/transaction/cashback",
+            "v3RewardCashback",
+            "Earn points on an amount paid",
+            "v3.Cashback",
+            "v3.CashbackRewarded",
+        ),
+        (
+            "/transaction/hold",
+            "v3HoldPoints",
+            "Reserve points worth `amount`",
+            "v3.Hold",
+            "v3.PointsHeld",
+        ),
+        (
+            "/transaction/redeem",
+            "v3RedeemPoints",
+            "Spend `redeemedAmount` or a hold",
+            "v3.Redeem",
+            "v3.PointsRedeemed",
+        ),
+        (
+            "/transaction/manual",
+            "v3AdjustPoints",
+            "Add or deduct points by hand",
+            "v3.ManualTransaction",
+            "v3.PointsAdjusted",
+        ),
+        (
+            "/transaction/refund",
+            "v3Refund",
+            "Refund a transaction, fully or in part",
+            "v3.Refund",
+            "v3.Refunded",
+        ),
+        (
+            "/order",
+            "v3RewardOrder",
+            "Record an order",
+            "v3.Order",
+            "v3.OrderRewarded",
+        ),
+    ];
+    for (path, id, summary, body, ok) in calls {
+        b.add(
+            "post",
+            path,
+            id,
+            TAG,
+            summary,
+            Keys::Secret,
+            Some(body.into()),
+            (200, ok, "Done."),
+        )
+        .refuses(&[404, 409]);
+    }
+    b.add(
+        "delete",
+        "/transaction/hold/{holdReference}",
+        "v3ReleaseHold",
+        TAG,
+        "Release an active hold",
+        Keys::Secret,
+        None,
+        (200, "HoldReleased", "Released."),
+    )
+    .param(string_param("holdReference", "The hold's reference."))
+    .refuses(&[404]);
+    b.add(
+        "get",
+        "/config",
+        "v3GetConfiguration",
+        TAG,
+        "The program's settings",
+        Keys::Api,
+        None,
+        (200, "v3.Configuration", "Earning and redemption settings."),
+    );
+    b.add(
+        "post",
+        "/batch",
+        "v3CreateBatch",
+        TAG,
+        "Create a `cashback`, `redeem` or `balance` job",
+        Keys::Secret,
+        Some("v3.Batch".into()),
+        (200, "v3.JobId", "The job's id alone, as the SDKs read it."),
+    )
+    .param(idempotency_key())
+    .refuses(&[409, 429]);
+    b.add(
+        "get",
+        "/batch/{jobId}",
+        "v3GetJob",
+        TAG,
+        "A job's status and per-item results (the v4 status)",
+        Keys::Secret,
+        None,
+        (200, "JobStatus", "The job."),
+    )
+    .param(job_id())
+    .refuses(&[404]);
+    b.add(
+        "delete",
+        "/batch/{jobId}",
+        "v3StopJob",
+        TAG,
+        "Stop a queued or running job",
+        Keys::Secret,
+        None,
+        (200, "JobStopped", "Stopped."),
+    )
+    .param(job_id())
+    .refuses(&[404, 409]);
+    for op in &mut b.0[from..] {
+        op.v3 = true;
+    }
 }
 
 /// The operation object of the document.
