@@ -11,7 +11,7 @@ use crate::settings::ProgramSettings;
 use crate::state::{ChunkEffects, ChunkState, CustomerWrite, NewEvent, Touched, customer_entry};
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde_json::Value;
-use wire::BatchType;
+use wire::{BatchType, ErrorCode};
 
 /// One item after parsing: its position in the job and the typed item or why it failed.
 #[derive(Debug, Clone, PartialEq)]
@@ -312,6 +312,19 @@ pub fn apply(mut state: ChunkState, items: ChunkItems) -> ChunkEffects {
             for p in parsed {
                 let outcome = match p.item {
                     Err(r) => Outcome::rejected(p.index, r),
+                    Ok(upsert)
+                        if upsert.tags.is_some()
+                            && !state.customers.contains_key(&upsert.customer_id) =>
+                    {
+                        Outcome::failed(
+                            p.index,
+                            Some(upsert.customer_id.to_string()),
+                            ItemFailure::new(
+                                ErrorCode::CustomerNotFound,
+                                format!("customerId: no customer \"{}\"", upsert.customer_id),
+                            ),
+                        )
+                    }
                     Ok(upsert) => {
                         let created = !state.customers.contains_key(&upsert.customer_id);
                         let record = customer_entry(
@@ -319,6 +332,18 @@ pub fn apply(mut state: ChunkState, items: ChunkItems) -> ChunkEffects {
                             &state.fresh_ids,
                             &upsert.customer_id,
                         );
+                        if let Some(change) = &upsert.tags {
+                            let mut changed = record.profile.clone();
+                            if let Err(f) = customers::change_tags(&mut changed, change) {
+                                out.outcomes.push(Outcome::failed(
+                                    p.index,
+                                    Some(upsert.customer_id.to_string()),
+                                    f,
+                                ));
+                                continue;
+                            }
+                            record.profile = changed;
+                        }
                         customers::merge(&mut record.profile, upsert.patch);
                         let gameball_id = record.gameball_id;
                         touched.profile(&upsert.customer_id);

@@ -64,6 +64,87 @@ pub const TOP_LEVEL_ALIASES: &[(&str, &str)] = &[
 pub struct CustomerUpsert {
     pub customer_id: CustomerId,
     pub patch: Profile,
+    /// Tags attached to or removed from an existing customer (`/customers/{id}/tags`).
+    pub tags: Option<TagChange>,
+}
+
+/// Tags to attach or remove, each kept once, in the order first given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TagChange {
+    Attach(Vec<String>),
+    Remove(Vec<String>),
+}
+
+/// The most tags one customer may have (as `customerAttributes.tags` allows).
+pub const MAX_TAGS: usize = 100;
+
+/// `POST /customers/{id}/tags` `{"tags": ["vip"]}` (or `"vip, gold"`), and
+/// `DELETE /customers/{id}/tags/{tag}`: a change of an existing customer's tags.
+pub fn tag_change(
+    customer_id: &str,
+    tags: Vec<Value>,
+    attach: bool,
+) -> Result<CustomerUpsert, ItemFailure> {
+    let customer_id = CustomerId::parse(customer_id)?;
+    let mut names: Vec<String> = Vec::new();
+    for (i, tag) in tags.into_iter().enumerate() {
+        let Value::String(name) = tag else {
+            return Err(ItemFailure::invalid(format!("tags[{i}]: must be a string")));
+        };
+        fields::check(
+            &format_args!("tags[{i}]"),
+            Kind::Tags,
+            &Value::Array(vec![Value::String(name.clone())]),
+        )?;
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    if names.is_empty() {
+        return Err(ItemFailure::missing("tags"));
+    }
+    Ok(CustomerUpsert {
+        customer_id,
+        patch: Profile::new(),
+        tags: Some(if attach {
+            TagChange::Attach(names)
+        } else {
+            TagChange::Remove(names)
+        }),
+    })
+}
+
+/// Applies a tag change to a stored profile; `Err` when it would pass [`MAX_TAGS`].
+pub fn change_tags(profile: &mut Profile, change: &TagChange) -> Result<(), ItemFailure> {
+    let attributes = object_entry(profile, ATTRIBUTES);
+    let mut tags: Vec<String> = match attributes.get("tags") {
+        Some(Value::Array(t)) => t
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect(),
+        _ => Vec::new(),
+    };
+    match change {
+        TagChange::Attach(new) => {
+            for t in new {
+                if !tags.contains(t) {
+                    tags.push(t.clone());
+                }
+            }
+            if tags.len() > MAX_TAGS {
+                return Err(ItemFailure::new(
+                    wire::ErrorCode::LimitExceeded,
+                    format!("tags: a customer has at most {MAX_TAGS} tags"),
+                ));
+            }
+        }
+        TagChange::Remove(gone) => tags.retain(|t| !gone.contains(t)),
+    }
+    attributes.insert(
+        "tags".into(),
+        Value::Array(tags.into_iter().map(Value::String).collect()),
+    );
+    Ok(())
 }
 
 /// Parses one item of a `customers` batch or a `POST /customers` body.
@@ -80,7 +161,11 @@ pub fn parse(item: Value) -> ParseResult<CustomerUpsert> {
         Err(f) => return Err(Rejected::new(reported_customer_id(&obj), f)),
     };
     match parse_fields(obj) {
-        Ok(patch) => Ok(CustomerUpsert { customer_id, patch }),
+        Ok(patch) => Ok(CustomerUpsert {
+            customer_id,
+            patch,
+            tags: None,
+        }),
         Err(f) => Err(Rejected::new(Some(customer_id.into_string()), f)),
     }
 }
@@ -200,6 +285,54 @@ fn object_entry<'a>(map: &'a mut Map<String, Value>, key: &str) -> &'a mut Map<S
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn tags_are_attached_once_and_removed() {
+        let mut profile: Profile = serde_json::from_value(json!({"email": "a@b.c",
+            "customerAttributes": {"tags": ["vip"], "displayName": "A"}}))
+        .unwrap();
+        let attach =
+            tag_change("c", vec![json!("gold"), json!("vip"), json!("gold")], true).unwrap();
+        assert_eq!(
+            attach.tags,
+            Some(TagChange::Attach(vec!["gold".into(), "vip".into()]))
+        );
+        change_tags(&mut profile, attach.tags.as_ref().unwrap()).unwrap();
+        assert_eq!(profile[ATTRIBUTES]["tags"], json!(["vip", "gold"]));
+        let remove = tag_change("c", vec![json!("vip")], false).unwrap();
+        change_tags(&mut profile, remove.tags.as_ref().unwrap()).unwrap();
+        assert_eq!(profile[ATTRIBUTES]["tags"], json!(["gold"]));
+        assert_eq!(profile[ATTRIBUTES]["displayName"], "A");
+        assert_eq!(
+            tag_change("c", vec![], true).unwrap_err().code,
+            ErrorCode::MissingField
+        );
+        assert_eq!(
+            tag_change("c", vec![json!(5)], true).unwrap_err().code,
+            ErrorCode::InvalidValue
+        );
+        let long = "t".repeat(101);
+        assert_eq!(
+            tag_change("c", vec![json!(long)], true).unwrap_err().code,
+            ErrorCode::LimitExceeded
+        );
+        let many: Vec<Value> = (0..MAX_TAGS).map(|i| json!(format!("t{i}"))).collect();
+        let mut full = Profile::new();
+        change_tags(
+            &mut full,
+            &tag_change("c", many, true).unwrap().tags.unwrap(),
+        )
+        .unwrap();
+        let one_more = tag_change("c", vec![json!("extra")], true)
+            .unwrap()
+            .tags
+            .unwrap();
+        assert_eq!(
+            change_tags(&mut full, &one_more).unwrap_err().code,
+            ErrorCode::LimitExceeded
+        );
+    }
+
     use super::*;
     use serde_json::json;
     use wire::ErrorCode;

@@ -8,7 +8,7 @@ pub mod v3;
 mod views;
 pub use results::{BalanceView, FailureEntry, OrderTransaction, Success, SuccessEntry};
 pub use views::{
-    CashbackConfiguration, CashbackRule, CustomerDeleted, CustomerView, HoldView, Probe,
+    CashbackConfiguration, CashbackRule, CustomerDeleted, CustomerView, Done, HoldView, Probe,
     RedemptionConfiguration, TransactionCount, TransactionList, TransactionView,
 };
 

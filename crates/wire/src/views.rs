@@ -142,3 +142,10 @@ pub struct TransactionList {
 pub struct TransactionCount {
     pub count: u64,
 }
+
+/// A change done (`POST /customers/{customerId}/tags`, …).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Done {
+    pub success: bool,
+    pub message: String,
+}

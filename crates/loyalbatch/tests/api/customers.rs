@@ -2,7 +2,7 @@
 
 use crate::common::*;
 use reqwest::{Method, StatusCode};
-use serde_json::json;
+use serde_json::{Value, json};
 
 async fn upsert(s: &TestServer, body: serde_json::Value) -> (StatusCode, serde_json::Value) {
     read(
@@ -252,7 +252,73 @@ async fn invalid_events_are_refused_with_the_field_and_code() {
     assert_eq!(s.count_rows("SELECT count(*) FROM customers").await, 0);
 }
 
+async fn tags_are_attached_and_removed_on_existing_customers() {
+    let s = TestServer::running().await;
+    let (status, _) = s
+        .post("/customers", json!({"customerId": "c1", "customerAttributes": {"tags": ["vip"], "displayName": "C"}}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, done) = s
+        .post("/customers/c1/tags", json!({"tags": ["gold", "vip"]}))
+        .await;
+    assert_eq!(
+        (status, done["success"].as_bool()),
+        (StatusCode::OK, Some(true)),
+        "{done}"
+    );
+    let (status, _) = s
+        .post("/customers/c1/tags", json!({"tags": "new, gold"}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let tags = |v: &Value| v["customerAttributes"]["tags"].clone();
+    let (_, c) = s.call(Method::GET, "/customers/c1", None).await;
+    assert_eq!(tags(&c), json!(["vip", "gold", "new"]));
+    assert_eq!(c["customerAttributes"]["displayName"], "C");
+    let (status, _) = s.call(Method::DELETE, "/customers/c1/tags/vip", None).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = s
+        .call(
+            Method::DELETE,
+            "/customers/c1/tags",
+            Some(json!({"tags": ["new", "absent"]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, c) = s.call(Method::GET, "/customers/c1", None).await;
+    assert_eq!(tags(&c), json!(["gold"]));
+    // Tags never create a customer, and a bad body names the field.
+    s.refused(
+        Method::POST,
+        "/customers/nobody/tags",
+        Some(json!({"tags": ["x"]})),
+        StatusCode::NOT_FOUND,
+        7000,
+    )
+    .await;
+    let (status, _) = s.call(Method::GET, "/customers/nobody", None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let m = s
+        .refused(
+            Method::POST,
+            "/customers/c1/tags",
+            Some(json!({"tags": [7]})),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            3003,
+        )
+        .await;
+    assert!(m.starts_with("tags[0]"), "{m}");
+    s.refused(
+        Method::POST,
+        "/customers/c1/tags",
+        Some(json!({})),
+        StatusCode::BAD_REQUEST,
+        3000,
+    )
+    .await;
+}
+
 crate::on_both_backends!(
+    tags_are_attached_and_removed_on_existing_customers,
     upsert_creates_then_merges_and_keeps_the_gameball_id,
     a_batch_and_a_single_call_see_the_same_customer,
     invalid_upserts_are_refused_with_the_field_and_code,

@@ -69,6 +69,23 @@ async fn players_are_upserted_without_their_nulls_clearing_anything() {
     let (status, v4) = s.call(Method::GET, "/customers/p1", None).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(v4["customerAttributes"]["displayName"], "Jane");
+    // Tags as the SDKs send them: a comma-separated string.
+    ok(
+        &s,
+        Method::POST,
+        "/player/p1/tags",
+        Some(json!({"tags": "new,vip"})),
+    )
+    .await;
+    ok(
+        &s,
+        Method::DELETE,
+        "/player/p1/tags",
+        Some(json!({"tags": "gold"})),
+    )
+    .await;
+    let player = ok(&s, Method::GET, "/player/p1", None).await;
+    assert_eq!(player["playerAttributes"]["tags"], json!(["vip", "new"]));
     let (status, missing) = v3(&s, Method::GET, "/player/nobody", None).await;
     assert_eq!(
         (status, missing["code"].as_u64()),

@@ -8,7 +8,7 @@ use crate::handlers::apply_one;
 use axum::Json;
 use axum::extract::{Path, State};
 use domain::{Success, customers, events};
-use wire::{CustomerCreated, CustomerDeleted, CustomerView, ErrorCode, EventsAccepted};
+use wire::{CustomerCreated, CustomerDeleted, CustomerView, Done, ErrorCode, EventsAccepted};
 
 pub async fn upsert(
     State(app): State<AppState>,
@@ -88,4 +88,81 @@ pub async fn delete(
         customer_id,
         message: "Customer deleted successfully".into(),
     }))
+}
+
+/// The `tags` of a body: an array of names, or Gameball v3's comma-separated string.
+fn tag_list(body: serde_json::Value) -> Result<Vec<serde_json::Value>, ApiError> {
+    let invalid = || {
+        ApiError::new(
+            ErrorCode::InvalidValue,
+            "tags: must be an array of tag names or a comma-separated string",
+        )
+    };
+    let serde_json::Value::Object(mut body) = body else {
+        return Err(ApiError::new(
+            ErrorCode::MalformedPayload,
+            "body: must be a JSON object with tags",
+        ));
+    };
+    match body.remove("tags") {
+        None | Some(serde_json::Value::Null) => {
+            Err(ApiError::new(ErrorCode::MissingField, "tags: required"))
+        }
+        Some(tags @ serde_json::Value::String(_)) => match crate::v3::translate::tags(tags) {
+            serde_json::Value::Array(list) => Ok(list),
+            _ => Err(invalid()),
+        },
+        Some(serde_json::Value::Array(list)) => Ok(list),
+        Some(_) => Err(invalid()),
+    }
+}
+
+/// Attaches (or removes) tags of an existing customer, atomically.
+pub async fn change_tags(
+    app: &AppState,
+    tenant: store::TenantId,
+    customer_id: &str,
+    tags: Vec<serde_json::Value>,
+    attach: bool,
+) -> Result<Json<Done>, ApiError> {
+    let change = customers::tag_change(customer_id, tags, attach)?;
+    apply_one(app, tenant, change.into()).await?;
+    Ok(Json(Done {
+        success: true,
+        message: if attach {
+            "Tags attached"
+        } else {
+            "Tags removed"
+        }
+        .into(),
+    }))
+}
+
+pub async fn attach_tags(
+    State(app): State<AppState>,
+    Caller(tenant): Caller,
+    Path(customer_id): Path<String>,
+    body: JsonBytes,
+) -> Result<Json<Done>, ApiError> {
+    let tags = tag_list(body.value()?)?;
+    change_tags(&app, tenant.id, &customer_id, tags, true).await
+}
+
+pub async fn remove_tags(
+    State(app): State<AppState>,
+    Caller(tenant): Caller,
+    Path(customer_id): Path<String>,
+    body: JsonBytes,
+) -> Result<Json<Done>, ApiError> {
+    let tags = tag_list(body.value()?)?;
+    change_tags(&app, tenant.id, &customer_id, tags, false).await
+}
+
+pub async fn remove_tag(
+    State(app): State<AppState>,
+    Caller(tenant): Caller,
+    Path((customer_id, tag)): Path<(String, String)>,
+) -> Result<Json<Done>, ApiError> {
+    let tags = vec![serde_json::Value::String(tag)];
+    change_tags(&app, tenant.id, &customer_id, tags, false).await
 }

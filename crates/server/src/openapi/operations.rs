@@ -236,6 +236,57 @@ pub fn all() -> Vec<Operation> {
         .refuses(&[404, 409]);
     }
     let customer = || string_param("customerId", "The merchant's id of the customer.");
+    for (method, path, id, summary, body, attach) in [
+        (
+            "post",
+            "/customers/{customerId}/tags",
+            "attachTags",
+            "Attach tags to a customer",
+            true,
+            true,
+        ),
+        (
+            "delete",
+            "/customers/{customerId}/tags",
+            "removeTags",
+            "Remove tags from a customer",
+            true,
+            false,
+        ),
+        (
+            "delete",
+            "/customers/{customerId}/tags/{tag}",
+            "removeTag",
+            "Remove one tag from a customer",
+            false,
+            false,
+        ),
+    ] {
+        let op = b
+            .add(
+                method,
+                path,
+                id,
+                "Customers",
+                summary,
+                Keys::Api,
+                body.then(|| "CustomerTags".to_owned()),
+                (
+                    200,
+                    "Done",
+                    if attach {
+                        "Attached (each tag once)."
+                    } else {
+                        "Removed."
+                    },
+                ),
+            )
+            .param(customer())
+            .refuses(&[404, 422]);
+        if !body {
+            op.param(string_param("tag", "The tag to remove."));
+        }
+    }
     b.add(
         "post",
         "/customers",

@@ -321,6 +321,22 @@ fn hold() -> Value {
     schema
 }
 
+fn customer_tags() -> Value {
+    object(
+        &["tags"],
+        vec![(
+            "tags",
+            json!({"description": "Tag names (each 1–100 characters), as an array or a comma-separated string.",
+            "oneOf": [
+                {"type": "array", "minItems": 1, "maxItems": domain::customers::MAX_TAGS,
+                 "items": {"type": "string", "minLength": 1, "maxLength": 100, "pattern": NO_CONTROL}},
+                {"type": "string", "minLength": 1}
+            ]}),
+        )],
+        json!({"tags": ["vip", "newsletter"]}),
+    )
+}
+
 /// The component name of a batch type's item schema.
 pub fn item_schema_name(t: BatchType) -> &'static str {
     match t {
@@ -366,6 +382,7 @@ pub fn schemas(max_items: usize) -> Vec<(String, Value)> {
         ("ManualTransaction".into(), manual()),
         ("Refund".into(), refund()),
         ("Hold".into(), hold()),
+        ("CustomerTags".into(), customer_tags()),
     ];
     out.extend(
         BatchType::ALL

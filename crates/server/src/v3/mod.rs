@@ -37,6 +37,8 @@ pub fn routes() -> Routes<AppState> {
         .post("/player", player)
         .get("/player/{player_id}", get_player)
         .get("/player/{player_id}/balance", balance)
+        .post("/player/{player_id}/tags", customers::attach_tags)
+        .delete("/player/{player_id}/tags", customers::remove_tags)
         .post("/event", event)
         .post("/transaction/cashback", cashback)
         .post("/transaction/hold", hold)
