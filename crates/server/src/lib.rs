@@ -105,9 +105,14 @@ fn api_routes() -> Routes<AppState> {
         .post("/transactions/manual", transactions::manual)
         .post("/transactions/refund", transactions::refund)
         .post("/orders", transactions::order)
+        .post("/orders/reward-preview", transactions::reward_preview)
         .get(
             "/orders/{order_id}/transactions",
             transactions::order_transactions,
+        )
+        .delete(
+            "/orders/{order_id}/transactions",
+            transactions::reverse_order,
         )
         .get("/transactions", listing::list)
         .get("/transactions/count", listing::count)

@@ -8,8 +8,9 @@ pub mod v3;
 mod views;
 pub use results::{BalanceView, FailureEntry, OrderTransaction, Success, SuccessEntry};
 pub use views::{
-    CashbackConfiguration, CashbackRule, CustomerDeleted, CustomerView, Done, HoldView, Probe,
-    RedemptionConfiguration, TransactionCount, TransactionList, TransactionView,
+    CashbackConfiguration, CashbackPreview, CashbackRule, CustomerDeleted, CustomerView, Done,
+    HoldView, Probe, RedemptionConfiguration, RewardPreview, TransactionCount, TransactionList,
+    TransactionView,
 };
 
 use serde::{Deserialize, Serialize};

@@ -149,3 +149,23 @@ pub struct Done {
     pub success: bool,
     pub message: String,
 }
+
+/// `POST /orders/reward-preview`: what an order would earn; nothing is written.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RewardPreview {
+    pub customer_id: Option<String>,
+    /// Whether `customerId` names an existing customer (an order creates one otherwise).
+    pub customer_found: bool,
+    pub total_points: i64,
+    pub cashback: CashbackPreview,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CashbackPreview {
+    /// `floor(totalPaid × rewardWalletFactor ÷ amountRewardThreshold)`.
+    pub total_points: i64,
+    /// Days the points would stay pending before they can be spent.
+    pub return_window_days: u32,
+}

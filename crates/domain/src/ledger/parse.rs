@@ -402,6 +402,23 @@ pub fn parse_refund(item: Value) -> ParseResult<LedgerItem> {
     })
 }
 
+/// `POST /orders/reward-preview`: the customer when named (optional), and what
+/// was paid — the order's other fields are read by nothing and ignored.
+pub fn parse_reward_preview(item: Value) -> Result<(Option<CustomerId>, Decimal), ItemFailure> {
+    let Value::Object(obj) = item else {
+        return Err(ItemFailure::invalid("body: must be a JSON object"));
+    };
+    let customer_id = match obj.get("customerId") {
+        None | Some(Value::Null) => None,
+        Some(_) => Some(CustomerId::from_item(&obj)?),
+    };
+    let mut f = Fields { obj };
+    let total_paid = f
+        .non_negative_money("totalPaid")?
+        .ok_or_else(|| ItemFailure::missing("totalPaid"))?;
+    Ok((customer_id, total_paid))
+}
+
 /// An `orders/transactions` item: an order id string.
 pub fn parse_order_id(item: Value) -> ParseResult<String> {
     match item {

@@ -196,7 +196,109 @@ async fn a_transaction_id_is_used_once_across_concurrent_jobs() {
     assert_eq!(s.count_rows("SELECT count(*) FROM movements").await, 30);
 }
 
+/// `POST /orders/reward-preview` writes nothing; `DELETE /orders/{id}/transactions`
+/// reverses an order as its full refund, once.
+async fn orders_are_previewed_and_reversed() {
+    let s = TestServer::running().await;
+    let (status, preview) = s
+        .post(
+            "/orders/reward-preview",
+            json!({"customerId": "o1", "totalPaid": 90.5, "totalPrice": 100}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{preview}");
+    assert_eq!(
+        (
+            preview["totalPoints"].as_i64(),
+            preview["customerFound"].as_bool()
+        ),
+        (Some(90), Some(false))
+    );
+    assert_eq!(preview["cashback"]["totalPoints"], 90);
+    let (status, _) = s.call(Method::GET, "/customers/o1", None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "a preview creates nobody");
+    s.refused(
+        Method::POST,
+        "/orders/reward-preview",
+        Some(json!({"customerId": "o1"})),
+        StatusCode::BAD_REQUEST,
+        3000,
+    )
+    .await;
+
+    // An order that spends a hold, then its reversal.
+    let (status, _) = s
+        .post(
+            "/transactions/manual",
+            json!({"customerId": "o1", "transactionId": "m1",
+        "username": "u", "reason": "r", "points": 50}),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "manual needs an existing customer"
+    );
+    let (status, _) = s.post("/customers", json!({"customerId": "o1"})).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = s
+        .post(
+            "/transactions/manual",
+            json!({"customerId": "o1", "transactionId": "m1",
+        "username": "u", "reason": "r", "points": 50}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, hold) = s
+        .post(
+            "/transactions/hold",
+            json!({"customerId": "o1", "transactionTime": now(), "pointsToHold": 20}),
+        )
+        .await;
+    let (status, order) = s
+        .post(
+            "/orders",
+            json!({"customerId": "o1", "orderId": "ord-1", "orderDate": now(),
+        "totalPaid": 30, "redemption": {"pointsHoldReference": hold["holdReference"]}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{order}");
+    assert_eq!(s.balance("o1").await["availablePointsBalance"], 60);
+    let (_, preview) = s
+        .post(
+            "/orders/reward-preview",
+            json!({"customerId": "o1", "totalPaid": 1}),
+        )
+        .await;
+    assert_eq!(preview["customerFound"], true);
+
+    let (status, reversal) = s
+        .call(Method::DELETE, "/orders/ord-1/transactions", None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{reversal}");
+    assert_eq!(reversal["refundTransactionId"], "reversal-ord-1");
+    // The 30 earned are taken back, the 20 redeemed given back.
+    assert_eq!(s.balance("o1").await["availablePointsBalance"], 50);
+    s.refused(
+        Method::DELETE,
+        "/orders/ord-1/transactions",
+        None,
+        StatusCode::CONFLICT,
+        4009,
+    )
+    .await;
+    s.refused(
+        Method::DELETE,
+        "/orders/nope/transactions",
+        None,
+        StatusCode::NOT_FOUND,
+        4004,
+    )
+    .await;
+}
+
 crate::on_both_backends!(
+    orders_are_previewed_and_reversed,
     concurrent_jobs_and_single_calls_never_overspend,
     a_transaction_id_is_used_once_across_concurrent_jobs,
     orders_refunds_and_order_transactions,

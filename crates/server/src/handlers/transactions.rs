@@ -15,7 +15,7 @@ use domain::{ChunkItems, CustomerId, Success};
 use serde_json::Value;
 use store::{HoldRecord, HoldState, TenantAuth, TenantId, to_millis};
 use time::OffsetDateTime;
-use wire::{BalanceView, ErrorCode, HoldView};
+use wire::{BalanceView, CashbackPreview, ErrorCode, HoldView, RewardPreview};
 
 /// Parses the body with `parse`, applies it as a chunk of one, answers its success entry.
 async fn post_one(
@@ -153,4 +153,84 @@ pub async fn balance(
         &view.record.ledger.balance(now),
         &settings,
     )))
+}
+
+/// `POST /orders/reward-preview`: the points an order paying `totalPaid` would
+/// earn at the tenant's factors; nothing is written.
+pub async fn reward_preview(
+    State(app): State<AppState>,
+    SecretCaller(tenant): SecretCaller,
+    body: JsonBytes,
+) -> Result<Json<RewardPreview>, ApiError> {
+    let (customer, total_paid) = transactions::parse_reward_preview(body.value()?)?;
+    let settings = app.store.program_settings(tenant.id).await?;
+    let points = settings.cashback_points(total_paid).ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::InvalidValue,
+            format!(
+                "totalPaid: worth more than {} points at this program's factors",
+                domain::limits::MAX_POINTS
+            ),
+        )
+    })?;
+    let customer_found = match &customer {
+        Some(id) => app.store.customer(tenant.id, id.as_str()).await?.is_some(),
+        None => false,
+    };
+    Ok(Json(RewardPreview {
+        customer_id: customer.map(CustomerId::into_string),
+        customer_found,
+        total_points: points,
+        cashback: CashbackPreview {
+            total_points: points,
+            return_window_days: settings.return_window_days,
+        },
+    }))
+}
+
+/// `DELETE /orders/{orderId}/transactions`: reverses an order as its full refund
+/// would (its earning clawed back, the points it redeemed given back), under the
+/// refund id `reversal-{orderId}`; a second reversal is a conflict.
+pub async fn reverse_order(
+    State(app): State<AppState>,
+    SecretCaller(tenant): SecretCaller,
+    Path(order_id): Path<String>,
+) -> Result<Json<Success>, ApiError> {
+    let not_found = || ApiError::new(ErrorCode::NotFound, format!("order '{order_id}' not found"));
+    let filter = store::MovementFilter {
+        transaction_id: Some(order_id.clone()),
+        kinds: Some(vec![domain::movement::MovementKind::Order.as_str()]),
+        limit: 1,
+        ..Default::default()
+    };
+    let order = app
+        .store
+        .list_movements(tenant.id, &filter)
+        .await?
+        .pop()
+        .ok_or_else(not_found)?;
+    let customer_id =
+        CustomerId::parse(&order.customer_id).map_err(|f| ApiError::internal(&f.message))?;
+    let refund = LedgerItem {
+        customer_id,
+        op: LedgerOp::Refund {
+            refund_transaction_id: format!("reversal-{order_id}"),
+            reverse_transaction_id: order_id.clone(),
+            transaction_time: to_millis(OffsetDateTime::now_utc()),
+            refund_amount: None,
+        },
+    };
+    apply_one(&app, tenant.id, refund.into())
+        .await
+        .map(Json)
+        .map_err(|e| {
+            if e.code == ErrorCode::DuplicateTransaction {
+                ApiError::new(
+                    ErrorCode::StateConflict,
+                    format!("order '{order_id}' was already reversed"),
+                )
+            } else {
+                e
+            }
+        })
 }

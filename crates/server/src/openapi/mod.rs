@@ -79,6 +79,7 @@ fn response_schemas() -> Map<String, Value> {
     component::<wire::TransactionList>(&mut list);
     component::<wire::TransactionCount>(&mut list);
     component::<wire::Done>(&mut list);
+    component::<wire::RewardPreview>(&mut list);
     component::<wire::ErrorCode>(&mut list);
     component::<wire::v3::PlayerSaved>(&mut list);
     component::<wire::v3::PlayerView>(&mut list);

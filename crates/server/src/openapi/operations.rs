@@ -513,6 +513,32 @@ pub fn all() -> Vec<Operation> {
             ));
         }
     }
+    b.add(
+        "post",
+        "/orders/reward-preview",
+        "previewOrderReward",
+        "Points",
+        "The points an order would earn (nothing is written)",
+        Keys::Secret,
+        Some("RewardPreviewRequest".into()),
+        (200, "RewardPreview", "The points at the tenant's factors."),
+    );
+    b.add(
+        "delete",
+        "/orders/{orderId}/transactions",
+        "reverseOrder",
+        "Points",
+        "Reverse an order as its full refund would",
+        Keys::Secret,
+        None,
+        (
+            200,
+            "Refunded",
+            "What the reversal moved (refund id `reversal-{orderId}`).",
+        ),
+    )
+    .param(string_param("orderId", "The order's id."))
+    .refuses(&[404, 409, 422]);
     let hold = || {
         string_param(
             "holdReference",
@@ -668,6 +694,23 @@ fn v3(b: &mut Builder) {
     )
     .param(player())
     .refuses(&[404]);
+    for (method, id, summary) in [
+        ("post", "v3AttachTags", "Attach tags to a player"),
+        ("delete", "v3RemoveTags", "Remove tags from a player"),
+    ] {
+        b.add(
+            method,
+            "/player/{playerUniqueId}/tags",
+            id,
+            TAG,
+            summary,
+            Keys::Api,
+            Some("CustomerTags".into()),
+            (200, "Done", "Done."),
+        )
+        .param(player())
+        .refuses(&[404, 422]);
+    }
     b.add(
         "post",
         "/event",

@@ -321,6 +321,20 @@ fn hold() -> Value {
     schema
 }
 
+fn reward_preview() -> Value {
+    let mut schema = object(
+        &["totalPaid"],
+        vec![
+            ("customerId", customer_id()),
+            ("totalPaid", money(0, "What the order pays; earns points.")),
+        ],
+        json!({"customerId": "cust-1", "totalPaid": 90, "totalPrice": 100}),
+    );
+    schema["description"] =
+        json!("An order as `POST /orders` takes it; only `totalPaid` (and `customerId`) are read.");
+    schema
+}
+
 fn customer_tags() -> Value {
     object(
         &["tags"],
@@ -383,6 +397,7 @@ pub fn schemas(max_items: usize) -> Vec<(String, Value)> {
         ("Refund".into(), refund()),
         ("Hold".into(), hold()),
         ("CustomerTags".into(), customer_tags()),
+        ("RewardPreviewRequest".into(), reward_preview()),
     ];
     out.extend(
         BatchType::ALL
@@ -416,6 +431,7 @@ mod tests {
         assert!(ledger::parse_manual(example("ManualTransaction")).is_ok());
         assert!(ledger::parse_refund(example("Refund")).is_ok());
         assert!(ledger::parse_hold(example("Hold")).is_ok());
+        assert!(ledger::parse_reward_preview(example("RewardPreviewRequest")).is_ok());
     }
 
     #[test]

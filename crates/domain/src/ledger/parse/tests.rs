@@ -252,3 +252,29 @@ fn expiry_after_zero_is_not_given_and_a_manual_deduction_may_not_have_one() {
     );
     assert_eq!(fails(by_money).0, ErrorCode::InvalidValue);
 }
+
+#[test]
+fn a_reward_preview_needs_what_was_paid_and_may_name_a_customer() {
+    let (customer, paid) =
+        parse_reward_preview(json!({"totalPaid": 90, "totalPrice": 100})).unwrap();
+    assert_eq!((customer, paid), (None, Decimal::from(90)));
+    let (customer, _) =
+        parse_reward_preview(json!({"customerId": "c", "totalPaid": "1.5"})).unwrap();
+    assert_eq!(customer.unwrap().as_str(), "c");
+    assert_eq!(
+        parse_reward_preview(json!({})).unwrap_err().code,
+        ErrorCode::MissingField
+    );
+    assert_eq!(
+        parse_reward_preview(json!({"totalPaid": -1}))
+            .unwrap_err()
+            .code,
+        ErrorCode::InvalidValue
+    );
+    assert_eq!(
+        parse_reward_preview(json!({"customerId": 5, "totalPaid": 1}))
+            .unwrap_err()
+            .code,
+        ErrorCode::InvalidValue
+    );
+}
