@@ -138,3 +138,14 @@ pub struct Configuration {
     pub cashback: CashbackConfiguration,
     pub redemption: RedemptionConfiguration,
 }
+
+/// `GET /transaction/list`: a page of movements, oldest first.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = v3::TransactionPage)]
+#[serde(rename_all = "camelCase")]
+pub struct TransactionPage {
+    pub transactions: Vec<crate::TransactionView>,
+    pub page: u32,
+    pub limit: u32,
+    pub has_more: bool,
+}

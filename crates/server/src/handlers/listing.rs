@@ -15,18 +15,18 @@ use wire::{ErrorCode, TransactionCount, TransactionList, TransactionView};
 pub const DEFAULT_LIMIT: u32 = 50;
 pub const MAX_LIMIT: u32 = 200;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct TransactionQuery {
-    customer_id: Option<String>,
+    pub customer_id: Option<String>,
     #[serde(rename = "type")]
-    kind: Option<String>,
-    direction: Option<String>,
-    from: Option<String>,
-    to: Option<String>,
-    transaction_id: Option<String>,
-    start_after: Option<String>,
-    limit: Option<String>,
+    pub kind: Option<String>,
+    pub direction: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub transaction_id: Option<String>,
+    pub start_after: Option<String>,
+    pub limit: Option<String>,
 }
 
 /// The transaction types, each with the stored kinds it covers and its direction.
@@ -89,7 +89,7 @@ fn instant(name: &str, value: Option<String>) -> Result<Option<i64>, ApiError> {
         .transpose()
 }
 
-fn filter(q: TransactionQuery, paged: bool) -> Result<Option<MovementFilter>, ApiError> {
+pub fn filter(q: TransactionQuery, paged: bool) -> Result<Option<MovementFilter>, ApiError> {
     let mut f = MovementFilter {
         customer_id: q.customer_id.filter(|c| !c.is_empty()),
         from: instant("from", q.from)?,
@@ -145,7 +145,7 @@ fn filter(q: TransactionQuery, paged: bool) -> Result<Option<MovementFilter>, Ap
     Ok(Some(f))
 }
 
-fn view(m: ListedMovement) -> TransactionView {
+pub fn view(m: ListedMovement) -> TransactionView {
     TransactionView {
         gameball_transaction_id: m.id,
         kind: type_name(&m.kind, m.points),

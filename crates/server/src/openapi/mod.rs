@@ -91,6 +91,7 @@ fn response_schemas() -> Map<String, Value> {
     component::<wire::v3::Refunded>(&mut list);
     component::<wire::v3::OrderRewarded>(&mut list);
     component::<wire::v3::Configuration>(&mut list);
+    component::<wire::v3::TransactionPage>(&mut list);
     let mut out = Map::new();
     for (name, schema) in list {
         let value = serde_json::to_value(schema).expect("schemas serialize");

@@ -837,6 +837,51 @@ fn v3(b: &mut Builder) {
     )
     .param(job_id())
     .refuses(&[404, 409]);
+    let op = b.add(
+        "get",
+        "/transaction/list",
+        "v3ListTransactions",
+        TAG,
+        "The tenant's movements, oldest first, by page",
+        Keys::Secret,
+        None,
+        (200, "v3.TransactionPage", "A page of movements."),
+    );
+    for (name, description, schema) in [
+        (
+            "page",
+            "The page (from 1; `page × limit` ≤ 10,000).",
+            json!({"type": "integer", "minimum": 1}),
+        ),
+        (
+            "limit",
+            "Movements per page (default 50).",
+            json!({"type": "integer", "minimum": 1, "maximum": 200}),
+        ),
+        (
+            "direction",
+            "`+` points added, `-` points taken.",
+            json!({"type": "string", "enum": ["+", "-"]}),
+        ),
+        (
+            "from",
+            "Transaction time from (included).",
+            json!({"type": "string", "format": "date-time"}),
+        ),
+        (
+            "to",
+            "Transaction time to (excluded).",
+            json!({"type": "string", "format": "date-time"}),
+        ),
+        (
+            "transactionId",
+            "Only movements with this transaction id.",
+            json!({"type": "string"}),
+        ),
+    ] {
+        op.param(query(name, description, schema));
+    }
+    op.refuses(&[422]);
     for op in &mut b.0[from..] {
         op.v3 = true;
     }

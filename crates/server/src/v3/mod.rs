@@ -11,7 +11,7 @@ use crate::AppState;
 use crate::auth::{Caller, SecretCaller};
 use crate::body::JsonBytes;
 use crate::error::ApiError;
-use crate::handlers::{apply_one, batch, customers, jobs, transactions};
+use crate::handlers::{apply_one, batch, customers, jobs, listing, transactions};
 use crate::routes::Routes;
 use axum::Json;
 use axum::extract::{Path, State};
@@ -48,6 +48,7 @@ pub fn routes() -> Routes<AppState> {
         .post("/transaction/refund", refund)
         .post("/order", order)
         .get("/config", config)
+        .get("/transaction/list", transaction_list)
         .post("/batch", create_batch)
         .get("/batch/{key}", jobs::status)
         .delete("/batch/{key}", jobs::stop)
@@ -348,4 +349,82 @@ async fn create_batch(
         format!("{job}\n"),
     )
         .into_response())
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ListQuery {
+    page: Option<String>,
+    limit: Option<String>,
+    direction: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    transaction_id: Option<String>,
+}
+
+/// How deep pages reach: `page × limit` movements at most.
+const MAX_LISTED: u32 = 10_000;
+
+/// `GET /transaction/list?page&limit&direction&from&to&transactionId`: the v4
+/// listing, paged by number as v3 pages.
+async fn transaction_list(
+    State(app): State<AppState>,
+    SecretCaller(tenant): SecretCaller,
+    axum::extract::Query(q): axum::extract::Query<ListQuery>,
+) -> Result<Json<v3::TransactionPage>, ApiError> {
+    let number =
+        |name: &str, v: Option<String>, default: u32, max: u32| match v.filter(|s| !s.is_empty()) {
+            None => Ok(default),
+            Some(s) => s
+                .parse::<u32>()
+                .ok()
+                .filter(|n| (1..=max).contains(n))
+                .ok_or_else(|| {
+                    ApiError::new(
+                        ErrorCode::InvalidValue,
+                        format!("{name}: must be a whole number from 1 to {max}"),
+                    )
+                }),
+        };
+    let limit = number("limit", q.limit, 50, 200)?;
+    let page = number("page", q.page, 1, MAX_LISTED)?;
+    let skip = (page - 1).saturating_mul(limit);
+    if skip.saturating_add(limit) > MAX_LISTED {
+        return Err(ApiError::new(
+            ErrorCode::InvalidValue,
+            format!(
+                "page: pages reach the first {MAX_LISTED} transactions; narrow them with from and to"
+            ),
+        ));
+    }
+    let query = listing::TransactionQuery {
+        direction: q.direction,
+        from: q.from,
+        to: q.to,
+        transaction_id: q.transaction_id,
+        ..Default::default()
+    };
+    let Some(mut filter) = listing::filter(query, false)? else {
+        return Ok(Json(v3::TransactionPage {
+            transactions: Vec::new(),
+            page,
+            limit,
+            has_more: false,
+        }));
+    };
+    filter.limit = skip + limit + 1;
+    let rows = app.store.list_movements(tenant.id, &filter).await?;
+    let has_more = rows.len() > (skip + limit) as usize;
+    let transactions = rows
+        .into_iter()
+        .skip(skip as usize)
+        .take(limit as usize)
+        .map(listing::view)
+        .collect();
+    Ok(Json(v3::TransactionPage {
+        transactions,
+        page,
+        limit,
+        has_more,
+    }))
 }
