@@ -59,9 +59,10 @@ pub struct CashbackRewarded {
     pub transaction_id: String,
     pub gameball_transaction_id: i64,
     pub rewarded_points: i64,
+    /// The money value of the points earned (at `redemptionFactor`).
     #[serde(with = "rust_decimal::serde::arbitrary_precision")]
     #[schema(value_type = f64)]
-    pub amount: Decimal,
+    pub reward_amount: Decimal,
 }
 
 /// `POST /transaction/hold`.
@@ -86,6 +87,7 @@ pub struct PointsRedeemed {
     pub transaction_id: String,
     pub gameball_transaction_id: i64,
     pub redeemed_points: i64,
+    /// The money value of the points spent.
     #[serde(with = "rust_decimal::serde::arbitrary_precision")]
     #[schema(value_type = f64)]
     pub redeemed_amount: Decimal,
@@ -113,6 +115,7 @@ pub struct Refunded {
     pub gameball_transaction_id: i64,
     /// Points taken back (an earning refunded) or given back (a redemption refunded).
     pub refunded_points: i64,
+    /// The money refunded.
     #[serde(with = "rust_decimal::serde::arbitrary_precision")]
     #[schema(value_type = f64)]
     pub amount: Decimal,

@@ -214,14 +214,37 @@ async fn points_move_through_cashback_holds_redemptions_manual_and_refunds() {
 
     // The movements, paged as v3 pages (a `+` sent unencoded arrives as a space).
     // Points added: the cashback, the released hold, the manual addition.
-    let page = ok(&s, Method::GET, "/transaction/list?page=1&limit=2&direction=+&", None).await;
-    let types: Vec<&str> = page["transactions"].as_array().unwrap().iter().map(|t| t["type"].as_str().unwrap()).collect();
+    let page = ok(
+        &s,
+        Method::GET,
+        "/transaction/list?page=1&limit=2&direction=+&",
+        None,
+    )
+    .await;
+    let types: Vec<&str> = page["transactions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["type"].as_str().unwrap())
+        .collect();
     assert_eq!(types, ["PaymentReward", "HoldRelease"]);
     assert_eq!(page["hasMore"], true);
-    let second = ok(&s, Method::GET, "/transaction/list?page=2&limit=2&direction=%2B", None).await;
+    let second = ok(
+        &s,
+        Method::GET,
+        "/transaction/list?page=2&limit=2&direction=%2B",
+        None,
+    )
+    .await;
     assert_eq!(second["transactions"][0]["type"], "ManualAccumulation");
     assert_eq!(second["hasMore"], false);
-    let (status, _) = v3(&s, Method::GET, "/transaction/list?page=1000&limit=200", None).await;
+    let (status, _) = v3(
+        &s,
+        Method::GET,
+        "/transaction/list?page=1000&limit=200",
+        None,
+    )
+    .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
 
     // The same rules refuse the same way, with {code, message}.

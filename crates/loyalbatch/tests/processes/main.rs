@@ -8,3 +8,4 @@ mod metrics;
 mod multinode;
 mod process;
 mod process_hostile;
+mod sdk;

@@ -162,7 +162,7 @@ async fn cashback(
             transaction_id,
             gameball_transaction_id,
             rewarded_points: reward_equivalent_points,
-            amount: reward_amount,
+            reward_amount,
         })),
         other => Err(unexpected(&other)),
     }
