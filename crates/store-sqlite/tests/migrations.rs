@@ -5,12 +5,13 @@ use rusqlite::Connection;
 use std::path::Path;
 use store::prelude::*;
 
-const NAMES: [&str; 5] = [
+const NAMES: [&str; 6] = [
     "initial",
     "uncompressed_blocks",
     "ledger",
     "order_movements",
     "ledger_on_movements",
+    "movements_by_tenant",
 ];
 
 fn history(path: &Path) -> Vec<(i32, String, String)> {
@@ -48,10 +49,13 @@ async fn a_database_with_the_old_numbering_is_renumbered_once() {
     let names: Vec<&str> = fresh.iter().map(|(_, n, _)| n.as_str()).collect();
     assert_eq!(names, NAMES);
 
-    // What a database migrated before the renumbering holds: no V2, the rest one lower.
+    // What a database migrated before the renumbering holds: no V2, the rest one
+    // lower, and nothing written after the renumbering (V6 came later).
     let c = Connection::open(&path).unwrap();
     c.execute_batch(
-        "DELETE FROM refinery_schema_history WHERE version = 2;
+        "DROP INDEX movements_by_tenant;
+         DELETE FROM refinery_schema_history WHERE version = 6;
+         DELETE FROM refinery_schema_history WHERE version = 2;
          UPDATE refinery_schema_history SET version = 2, checksum = 'old' WHERE version = 3;
          UPDATE refinery_schema_history SET version = 3, checksum = 'old' WHERE version = 4;
          UPDATE refinery_schema_history SET version = 4, checksum = 'old' WHERE version = 5;",
@@ -61,7 +65,8 @@ async fn a_database_with_the_old_numbering_is_renumbered_once() {
     let old: Vec<(i32, String)> = history(&path).into_iter().map(|(v, n, _)| (v, n)).collect();
     assert_eq!(old[1], (2, "ledger".to_owned()));
 
-    // Opening it renumbers the history (no migration runs again: V5's ALTER would fail).
+    // Opening it renumbers the history (no migration runs again: V5's ALTER would
+    // fail) and then applies the migrations written since (V6).
     let store = SqliteStore::open(&path).unwrap();
     assert_eq!(store.list_tenants().await.unwrap().len(), 1);
     test_support::fixtures::tenant(&store, "after").await;
