@@ -5,7 +5,9 @@ use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER};
 use serde::de::DeserializeOwned;
 use std::time::Duration;
 use thiserror::Error;
-use wire::{BatchType, ErrorBody, JobCreated, JobList, JobState, JobStatus, JobStopped};
+use wire::{
+    BatchType, ErrorBody, JobCreated, JobList, JobProgress, JobState, JobStatus, JobStopped,
+};
 
 /// Where and as whom to call.
 #[derive(Debug, Clone)]
@@ -73,6 +75,16 @@ impl Default for RetryPolicy {
             max_throttled: Duration::from_secs(3600),
         }
     }
+}
+
+/// How far one reading of a job's event stream got.
+enum Followed {
+    /// The final event arrived.
+    Final,
+    /// Progress arrived, then the stream broke: worth reopening.
+    Progressed,
+    /// Nothing arrived (no stream served, or it broke at once).
+    Nothing,
 }
 
 /// The typed HTTP client.
@@ -180,22 +192,83 @@ impl Api {
         self.send(|| self.http.delete(&url)).await
     }
 
-    /// Polls until the job is completed, failed or stopped.
+    /// Waits until the job is completed, failed or stopped, following its event
+    /// stream (`GET /batch/{job}/events`) and reopening it where it left off
+    /// when it breaks; polls instead when no stream is served (an older server).
+    /// `processed` hears how many items are processed as that changes. Answers
+    /// the final status with its results.
     pub async fn wait(
         &self,
         job: i64,
-        mut seen: impl FnMut(&JobStatus),
+        mut processed: impl FnMut(u32),
     ) -> Result<JobStatus, ApiError> {
+        let mut last_id: Option<String> = None;
+        // Each reopening must make progress, or the stream is given up for polling.
+        loop {
+            match self.follow(job, &mut last_id, &mut processed).await {
+                Ok(Followed::Final) => break,
+                Ok(Followed::Progressed) => continue,
+                Ok(Followed::Nothing) | Err(_) => break,
+            }
+        }
         let mut pause = Duration::from_millis(50);
         loop {
             let status = self.status(job).await?;
-            seen(&status);
+            processed(status.total_count);
             if status.status.is_final() {
                 return Ok(status);
             }
             tokio::time::sleep(pause).await;
             pause = (pause * 2).min(Duration::from_secs(1));
         }
+    }
+
+    /// Reads the job's event stream from `last_id` on until it ends.
+    async fn follow(
+        &self,
+        job: i64,
+        last_id: &mut Option<String>,
+        processed: &mut impl FnMut(u32),
+    ) -> Result<Followed, reqwest::Error> {
+        let url = format!("{}/batch/{job}/events", self.base);
+        let mut req = self.http.get(&url).header("accept", "text/event-stream");
+        if let Some(id) = last_id.as_deref() {
+            req = req.header("last-event-id", id);
+        }
+        let mut resp = req.send().await?;
+        if !resp.status().is_success() {
+            return Ok(Followed::Nothing);
+        }
+        let mut outcome = Followed::Nothing;
+        let mut buf = String::new();
+        while let Some(chunk) = resp.chunk().await? {
+            buf.push_str(&String::from_utf8_lossy(&chunk));
+            while let Some(end) = buf.find("\n\n") {
+                let block: String = buf.drain(..end + 2).collect();
+                let field = |name: &str| {
+                    block
+                        .lines()
+                        .find_map(|l| l.strip_prefix(name))
+                        .map(str::trim)
+                };
+                if let Some(id) = field("id:") {
+                    *last_id = Some(id.to_owned());
+                }
+                match field("event:") {
+                    Some("progress") => {
+                        if let Some(p) =
+                            field("data:").and_then(|d| serde_json::from_str::<JobProgress>(d).ok())
+                        {
+                            processed(p.total_count);
+                        }
+                        outcome = Followed::Progressed;
+                    }
+                    Some(_) => return Ok(Followed::Final),
+                    None => {}
+                }
+            }
+        }
+        Ok(outcome)
     }
 
     /// Sends the request `build` makes, retrying transient failures with backoff

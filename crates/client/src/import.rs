@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{Semaphore, mpsc};
-use wire::{BatchType, ErrorCode, JobState, JobStatus};
+use wire::{BatchType, ErrorCode, JobState};
 
 pub const SUCCESSFUL: &str = "successful.ndjson";
 pub const FAILED_CSV: &str = "failed.csv";
@@ -318,8 +318,8 @@ async fn collect(
         let (rows, job) = pending.pop_front().expect("one is pending");
         let mut reported = 0u64;
         let status = api
-            .wait(job, |s: &JobStatus| {
-                let done = u64::from(s.total_count);
+            .wait(job, |total: u32| {
+                let done = u64::from(total);
                 if done > reported {
                     progress.processed(done - reported);
                     reported = done;

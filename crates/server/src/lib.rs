@@ -80,7 +80,7 @@ pub const BASE_PATHS: [&str; 3] = [
 
 /// The API's routes, served under each of [`BASE_PATHS`].
 fn api_routes() -> Routes<AppState> {
-    use handlers::{batch, configurations, customers, jobs, listing, transactions};
+    use handlers::{batch, configurations, customers, jobs, listing, progress, transactions};
     Routes::new()
         .get("/batch", jobs::list)
         .post(
@@ -90,6 +90,7 @@ fn api_routes() -> Routes<AppState> {
         .post("/batch/{key}", batch::create)
         .get("/batch/{key}", jobs::status)
         .delete("/batch/{key}", jobs::stop)
+        .get("/batch/{key}/events", progress::events)
         .get("/batches/{key}/status", jobs::status)
         .post("/batches/{key}/stop", jobs::stop)
         .post("/customers", customers::upsert)

@@ -272,6 +272,19 @@ pub struct JobList {
     pub next: Option<i64>,
 }
 
+/// A `progress` event of a job's event stream: its counts now.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct JobProgress {
+    pub job_id: i64,
+    pub status: JobState,
+    pub item_count: u32,
+    pub total_count: u32,
+    pub finished_count: u32,
+    pub error_count: u32,
+    pub unprocessed_count: u32,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct JobStopped {

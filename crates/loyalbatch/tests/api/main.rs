@@ -14,6 +14,7 @@ mod ledger;
 mod ledger_batches;
 mod ledger_orders;
 mod openapi;
+mod progress;
 mod snapshots;
 mod transactions_list;
 mod v3;

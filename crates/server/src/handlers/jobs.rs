@@ -14,14 +14,14 @@ use wire::{
     BatchType, ErrorCode, JobList, JobResults, JobState, JobStatus, JobStopped, ResponseField,
 };
 
-fn job_id(key: &str) -> Result<i64, ApiError> {
+pub(crate) fn job_id(key: &str) -> Result<i64, ApiError> {
     key.parse::<i64>()
         .ok()
         .filter(|id| *id > 0)
         .ok_or_else(|| ApiError::job_not_found(key))
 }
 
-fn status_of(job: JobRecord, response: ResponseField) -> JobStatus {
+pub(crate) fn status_of(job: JobRecord, response: ResponseField) -> JobStatus {
     JobStatus {
         job_id: job.id,
         operation: job.batch_type.operation().to_owned(),

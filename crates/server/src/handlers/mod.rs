@@ -6,6 +6,7 @@ pub mod customers;
 pub mod health;
 pub mod jobs;
 pub mod listing;
+pub mod progress;
 pub mod transactions;
 
 /// Applies one item as a chunk of one (the batches' rules); its failure is the call's error.

@@ -62,6 +62,7 @@ fn response_schemas() -> Map<String, Value> {
     component::<wire::JobStatus>(&mut list);
     component::<wire::JobList>(&mut list);
     component::<wire::JobStopped>(&mut list);
+    component::<wire::JobProgress>(&mut list);
     component::<wire::JobResults>(&mut list);
     component::<wire::SuccessEntry>(&mut list);
     component::<wire::FailureEntry>(&mut list);

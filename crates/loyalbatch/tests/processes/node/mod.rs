@@ -244,3 +244,40 @@ pub async fn available_points(url: &str, customer: &str) -> i64 {
     assert_eq!(status, StatusCode::OK, "{b}");
     b["availablePointsBalance"].as_i64().unwrap()
 }
+
+/// Every event of a job's stream (`GET /batch/{job}/events`) until the server
+/// ends it: (event, id, data).
+pub async fn job_events(url: &str, job: i64) -> Vec<(String, String, Value)> {
+    let mut resp = client()
+        .get(format!("{url}{BASE}/batch/{job}/events"))
+        .header("apikey", APIKEY)
+        .header("secretkey", SECRET)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let mut events = Vec::new();
+    let mut buf = String::new();
+    let read = async {
+        while let Some(chunk) = resp.chunk().await.unwrap() {
+            buf.push_str(std::str::from_utf8(&chunk).unwrap());
+            while let Some(end) = buf.find("\n\n") {
+                let block: String = buf.drain(..end + 2).collect();
+                let field = |name: &str| {
+                    block
+                        .lines()
+                        .find_map(|l| l.strip_prefix(name))
+                        .map(|v| v.trim().to_owned())
+                };
+                if let Some(event) = field("event:") {
+                    let data = serde_json::from_str(&field("data:").unwrap_or_default()).unwrap();
+                    events.push((event, field("id:").unwrap_or_default(), data));
+                }
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(60), read)
+        .await
+        .expect("the stream ends within 60 s");
+    events
+}

@@ -202,6 +202,23 @@ pub fn render(op: &Operation) -> Value {
     let (status, schema, description) = op.ok;
     let content = match (op.path.as_str(), schema) {
         (super::REFERENCE_PATH, _) => json!({"text/html": {"schema": {"type": "string"}}}),
+        // One event of the stream (its `event`, `id` and `data` fields).
+        (_, "text/event-stream") => json!({"text/event-stream": {"schema": {
+            "type": "object",
+            "required": ["event", "data"],
+            "properties": {
+                "event": {"type": "string", "enum": ["progress", "completed", "failed", "stopped"]},
+                "id": {"type": "string"},
+                "data": {
+                    "type": "string",
+                    "contentMediaType": "application/json",
+                    "contentSchema": {"anyOf": [
+                        {"$ref": "#/components/schemas/JobProgress"},
+                        {"$ref": "#/components/schemas/JobStatus"}
+                    ]}
+                }
+            }
+        }}}),
         (_, "") => json!({"application/json": {"schema": {"type": "object"}}}),
         (_, name) => {
             json!({"application/json": {"schema": {"$ref": format!("#/components/schemas/{name}")}}})

@@ -33,6 +33,25 @@ pub(super) fn add(b: &mut Builder) {
     }
     b.add(
         "get",
+        "/batch/{jobId}/events",
+        "getJobEvents",
+        "Batch jobs",
+        "A job's progress as Server-Sent Events",
+        Keys::Secret,
+        None,
+        (
+            200,
+            "text/event-stream",
+            "`event: progress` (`id`: items processed; `data`: `JobProgress`) whenever the counts change, then one `event: completed|failed|stopped` (`id: final`; `data`: the status without `response`), and the stream ends. `Last-Event-ID` resumes.",
+        ),
+    )
+    .param(job_id())
+    .param(json!({"name": "Last-Event-ID", "in": "header", "required": false,
+        "description": "The id of the last event received: only later ones are sent.",
+        "schema": {"type": "string"}}))
+    .refuses(&[404]);
+    b.add(
+        "get",
         "/batch",
         "listJobs",
         "Batch jobs",

@@ -1,0 +1,177 @@
+//! API tests: `GET /batch/{jobId}/events`, a job's progress as Server-Sent Events.
+
+use crate::common::*;
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+use std::time::Duration;
+use store::{ChunkWork, Store};
+use time::OffsetDateTime;
+
+/// An open event stream, read event by event.
+struct Events {
+    resp: reqwest::Response,
+    buf: String,
+}
+
+#[derive(Debug)]
+struct Sent {
+    event: String,
+    id: String,
+    data: Value,
+}
+
+impl Events {
+    async fn open(s: &TestServer, job: i64, last_event_id: Option<&str>) -> Events {
+        let mut req = s.as_a(Method::GET, &format!("{BASE}/batch/{job}/events"));
+        if let Some(id) = last_event_id {
+            req = req.header("Last-Event-ID", id);
+        }
+        let resp = req.send().await.unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        assert_eq!(resp.headers()["content-type"], "text/event-stream");
+        Events {
+            resp,
+            buf: String::new(),
+        }
+    }
+
+    /// The next event, or `None` when the server ended the stream.
+    async fn next(&mut self) -> Option<Sent> {
+        tokio::time::timeout(Duration::from_secs(10), async {
+            loop {
+                if let Some(end) = self.buf.find("\n\n") {
+                    let block: String = self.buf.drain(..end + 2).collect();
+                    let field = |name: &str| {
+                        block
+                            .lines()
+                            .find_map(|l| l.strip_prefix(name))
+                            .map(|v| v.trim().to_owned())
+                    };
+                    // Comments (keep-alives) carry no event.
+                    let Some(event) = field("event:") else {
+                        continue;
+                    };
+                    return Some(Sent {
+                        event,
+                        id: field("id:").unwrap_or_default(),
+                        data: serde_json::from_str(&field("data:").unwrap_or_default()).unwrap(),
+                    });
+                }
+                match self.resp.chunk().await.unwrap() {
+                    Some(bytes) => self.buf.push_str(std::str::from_utf8(&bytes).unwrap()),
+                    None => return None,
+                }
+            }
+        })
+        .await
+        .expect("the stream answers within 10 s")
+    }
+}
+
+/// Commits the job's items one chunk of one item at a time, under one claim.
+async fn commit_one(store: &dyn Store, claim: &store::Claim, index: u32) {
+    let raw = store
+        .load_items(claim.fence.job_id, index, 1)
+        .await
+        .unwrap();
+    let items =
+        domain::ChunkItems::parse(claim.batch_type, raw.iter().map(|(i, t)| (*i, t.as_str())));
+    let now = OffsetDateTime::now_utc();
+    let work = ChunkWork {
+        tenant_id: claim.tenant_id,
+        from: index,
+        items,
+        now,
+        retention: Duration::from_secs(3600),
+        lease_until: now + Duration::from_secs(30),
+    };
+    store.apply_chunk(claim.fence, work).await.unwrap();
+}
+
+async fn a_ten_chunk_jobs_stream_counts_up_and_ends_with_the_final_event() {
+    let s = TestServer::paused().await;
+    let job = s.submit("customers", customers(10, "c")).await;
+    let mut events = Events::open(&s, job, None).await;
+    let first = events.next().await.unwrap();
+    assert_eq!((first.event.as_str(), first.id.as_str()), ("progress", "0"));
+    assert_eq!(
+        (
+            first.data["status"].as_str(),
+            first.data["itemCount"].as_u64()
+        ),
+        (Some("queued"), Some(10))
+    );
+    let claim = s
+        .store
+        .claim_job(OffsetDateTime::now_utc(), Duration::from_secs(30))
+        .await
+        .unwrap()
+        .unwrap();
+    for index in 0..9 {
+        commit_one(&*s.store, &claim, index).await;
+        let e = events.next().await.unwrap();
+        assert_eq!(e.event, "progress");
+        assert_eq!(e.id, (index + 1).to_string());
+        assert_eq!(e.data["totalCount"], index + 1);
+        assert_eq!(e.data["unprocessedCount"], 9 - index);
+        assert_eq!(e.data["status"], "running");
+    }
+    commit_one(&*s.store, &claim, 9).await;
+    let last = events.next().await.unwrap();
+    assert_eq!(
+        (last.event.as_str(), last.id.as_str()),
+        ("completed", "final")
+    );
+    assert_eq!(
+        (
+            last.data["finishedCount"].as_u64(),
+            last.data["jobId"].as_i64()
+        ),
+        (Some(10), Some(job))
+    );
+    assert!(last.data.get("response").is_none());
+    assert!(
+        events.next().await.is_none(),
+        "the stream ends after the final event"
+    );
+
+    // Resuming: after item 5 only the final event is left; after it, nothing.
+    let mut resumed = Events::open(&s, job, Some("5")).await;
+    assert_eq!(resumed.next().await.unwrap().event, "completed");
+    assert!(resumed.next().await.is_none());
+    let mut done = Events::open(&s, job, Some("final")).await;
+    assert!(done.next().await.is_none());
+}
+
+async fn a_stopped_job_ends_its_stream_and_strangers_get_404() {
+    let s = TestServer::paused().await;
+    let job = s.submit("customers", customers(3, "c")).await;
+    let mut events = Events::open(&s, job, None).await;
+    assert_eq!(events.next().await.unwrap().event, "progress");
+    let (status, _) = s.call(Method::DELETE, &format!("/batch/{job}"), None).await;
+    assert_eq!(status, StatusCode::OK);
+    let stopped = events.next().await.unwrap();
+    assert_eq!(
+        (stopped.event.as_str(), stopped.data["status"].as_str()),
+        ("stopped", Some("stopped"))
+    );
+    let other = s
+        .as_b(Method::GET, &format!("{BASE}/batch/{job}/events"))
+        .send()
+        .await
+        .unwrap();
+    expect_error(other, StatusCode::NOT_FOUND, 4004).await;
+    s.refused(
+        Method::GET,
+        "/batch/999/events",
+        None,
+        StatusCode::NOT_FOUND,
+        4004,
+    )
+    .await;
+}
+
+crate::on_both_backends!(
+    a_ten_chunk_jobs_stream_counts_up_and_ends_with_the_final_event,
+    a_stopped_job_ends_its_stream_and_strangers_get_404,
+);

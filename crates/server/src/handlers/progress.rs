@@ -1,0 +1,126 @@
+//! `GET /batch/{jobId}/events`: a job's progress as Server-Sent Events — a
+//! `progress` event whenever its counts change (a chunk committed, on this node
+//! or any other: the job row is read every [`POLL`]), then one final
+//! `completed`, `failed` or `stopped` event, and the stream ends.
+//!
+//! Each `progress` event's id is the number of items processed, the final
+//! event's `final`: a client that reconnects with `Last-Event-ID` gets only
+//! what it has not seen.
+
+use crate::AppState;
+use crate::auth::SecretCaller;
+use crate::error::ApiError;
+use crate::handlers::jobs::{job_id, status_of};
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use futures::Stream;
+use std::convert::Infallible;
+use std::time::Duration;
+use store::{JobRecord, TenantId};
+use wire::{JobProgress, ResponseField};
+
+/// How often a stream reads its job.
+pub const POLL: Duration = Duration::from_millis(100);
+
+/// The id of the final event.
+const FINAL_ID: &str = "final";
+
+/// What a client has seen, from its `Last-Event-ID`.
+fn seen(headers: &HeaderMap) -> Option<u32> {
+    let last = headers.get("last-event-id")?.to_str().ok()?;
+    if last == FINAL_ID {
+        return Some(u32::MAX);
+    }
+    last.parse().ok()
+}
+
+fn progress(job: &JobRecord) -> Event {
+    let body = JobProgress {
+        job_id: job.id,
+        status: job.state,
+        item_count: job.item_count,
+        total_count: job.processed,
+        finished_count: job.finished_count,
+        error_count: job.error_count,
+        unprocessed_count: job.item_count.saturating_sub(job.processed),
+    };
+    Event::default()
+        .event("progress")
+        .id(job.processed.to_string())
+        .json_data(body)
+        .unwrap_or_default()
+}
+
+fn finished(job: JobRecord) -> Event {
+    let state = job.state;
+    Event::default()
+        .event(state.as_str())
+        .id(FINAL_ID)
+        .json_data(status_of(job, ResponseField::Omitted))
+        .unwrap_or_default()
+}
+
+struct Watch {
+    app: AppState,
+    tenant: TenantId,
+    job: i64,
+    /// Items processed as of the last event sent (or seen before reconnecting).
+    sent: Option<u32>,
+    done: bool,
+}
+
+impl Watch {
+    /// The next event: waits until the job's counts change or it ends.
+    async fn next(mut self) -> Option<(Result<Event, Infallible>, Watch)> {
+        if self.done {
+            return None;
+        }
+        loop {
+            let job = match self.app.store.job(self.tenant, self.job).await {
+                Ok(Some(job)) => job,
+                // Purged or unreadable: the stream ends; a client reconnects or reads the status.
+                Ok(None) => return None,
+                Err(e) => {
+                    tracing::warn!(job = self.job, error = %e, "reading a job for its event stream failed");
+                    return None;
+                }
+            };
+            if job.state.is_final() {
+                self.done = true;
+                if self.sent == Some(u32::MAX) {
+                    return None;
+                }
+                return Some((Ok(finished(job)), self));
+            }
+            if self.sent.is_none_or(|sent| job.processed > sent) {
+                self.sent = Some(job.processed);
+                return Some((Ok(progress(&job)), self));
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+}
+
+pub async fn events(
+    State(app): State<AppState>,
+    SecretCaller(tenant): SecretCaller,
+    Path(key): Path<String>,
+    headers: HeaderMap,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    let id = job_id(&key)?;
+    // An unknown (or another tenant's) job is a 404 before any stream starts.
+    app.store
+        .job(tenant.id, id)
+        .await?
+        .ok_or_else(|| ApiError::job_not_found(&key))?;
+    let watch = Watch {
+        app,
+        tenant: tenant.id,
+        job: id,
+        sent: seen(&headers),
+        done: false,
+    };
+    let stream = futures::stream::unfold(watch, Watch::next);
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}
