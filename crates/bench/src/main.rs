@@ -75,6 +75,10 @@ struct Cli {
     /// Print the figures as one JSON object instead of the report.
     #[arg(long)]
     json: bool,
+    /// Record the server's and engine's metrics in a Prometheus recorder, as
+    /// `serve` does (to measure what they cost: compare with and without).
+    #[arg(long)]
+    metrics: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -100,6 +104,9 @@ async fn main() -> Result<()> {
             .await;
     }
     let cli = Cli::parse_from(args);
+    if cli.metrics {
+        server::metrics::install_recorder()?;
+    }
     let date = OffsetDateTime::now_utc().format(&Rfc3339)?;
     if let Workload::Import = cli.workload {
         let backend = Backend::from_url(cli.database_url.as_deref())?;

@@ -205,10 +205,12 @@ impl Api {
         let mut last_id: Option<String> = None;
         // Each reopening must make progress, or the stream is given up for polling.
         loop {
+            let before = last_id.clone();
             match self.follow(job, &mut last_id, &mut processed).await {
                 Ok(Followed::Final) => break,
-                Ok(Followed::Progressed) => continue,
-                Ok(Followed::Nothing) | Err(_) => break,
+                // Reopened where it left off, as long as each reading moves on.
+                Ok(Followed::Progressed) if last_id != before => continue,
+                _ => break,
             }
         }
         let mut pause = Duration::from_millis(50);

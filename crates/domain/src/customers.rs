@@ -86,16 +86,24 @@ pub fn tag_change(
     attach: bool,
 ) -> Result<CustomerUpsert, ItemFailure> {
     let customer_id = CustomerId::parse(customer_id)?;
-    let mut names: Vec<String> = Vec::new();
+    // More names than a customer may hold are refused before any is compared.
+    if tags.len() > MAX_TAGS {
+        return Err(too_many_tags());
+    }
+    let mut names: Vec<String> = Vec::with_capacity(tags.len());
     for (i, tag) in tags.into_iter().enumerate() {
         let Value::String(name) = tag else {
             return Err(ItemFailure::invalid(format!("tags[{i}]: must be a string")));
         };
-        fields::check(
-            &format_args!("tags[{i}]"),
-            Kind::Tags,
-            &Value::Array(vec![Value::String(name.clone())]),
-        )?;
+        if name.trim().is_empty() {
+            return Err(ItemFailure::invalid(format!(
+                "tags[{i}]: must not be empty"
+            )));
+        }
+        if name.chars().count() > 100 {
+            return Err(ItemFailure::too_long(format_args!("tags[{i}]"), 100));
+        }
+        fields::no_control(&format_args!("tags[{i}]"), &name)?;
         if !names.contains(&name) {
             names.push(name);
         }
@@ -112,6 +120,13 @@ pub fn tag_change(
             TagChange::Remove(names)
         }),
     })
+}
+
+fn too_many_tags() -> ItemFailure {
+    ItemFailure::new(
+        wire::ErrorCode::LimitExceeded,
+        format!("tags: a customer has at most {MAX_TAGS} tags"),
+    )
 }
 
 /// Applies a tag change to a stored profile; `Err` when it would pass [`MAX_TAGS`].
@@ -132,10 +147,7 @@ pub fn change_tags(profile: &mut Profile, change: &TagChange) -> Result<(), Item
                 }
             }
             if tags.len() > MAX_TAGS {
-                return Err(ItemFailure::new(
-                    wire::ErrorCode::LimitExceeded,
-                    format!("tags: a customer has at most {MAX_TAGS} tags"),
-                ));
+                return Err(too_many_tags());
             }
         }
         TagChange::Remove(gone) => tags.retain(|t| !gone.contains(t)),

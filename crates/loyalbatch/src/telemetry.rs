@@ -2,7 +2,6 @@
 //! Prometheus metrics on their own address.
 
 use anyhow::{Context, Result};
-use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
 use std::sync::Arc;
 use store::Store;
 
@@ -25,15 +24,6 @@ pub fn init_logs() -> Result<()> {
     Ok(())
 }
 
-/// Durations: from a millisecond to a minute.
-const SECONDS_BUCKETS: &[f64] = &[
-    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
-];
-/// Items per chunk: up to the largest `--chunk-size`.
-const ITEMS_BUCKETS: &[f64] = &[
-    1.0, 10.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2500.0, 10000.0,
-];
-
 /// Installs the Prometheus recorder and serves `/metrics` on `listen` (`off`:
 /// nothing is recorded or served). Answers the address it serves on.
 pub async fn serve_metrics(
@@ -50,16 +40,20 @@ pub async fn serve_metrics(
             format!("cannot serve metrics on {listen} (--metrics-listen; `off` disables them)")
         })?;
     let addr = listener.local_addr()?;
-    let handle = PrometheusBuilder::new()
-        .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), SECONDS_BUCKETS)?
-        .set_buckets_for_metric(
-            Matcher::Full("loyalbatch_chunk_items".into()),
-            ITEMS_BUCKETS,
-        )?
-        .install_recorder()
-        .context("installing the metrics recorder")?;
-    engine::metrics::describe();
-    server::metrics::describe();
+    let handle = server::metrics::install_recorder().context("installing the metrics recorder")?;
+    // Histograms keep their samples until upkeep folds them: run it even when
+    // nobody scrapes, so memory stays bounded.
+    let upkeep = handle.clone();
+    let upkeep_stop = shutdown.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
+        loop {
+            tokio::select! {
+                _ = tick.tick() => upkeep.run_upkeep(),
+                _ = upkeep_stop.cancelled() => return,
+            }
+        }
+    });
     tokio::spawn(async move {
         let stop = async move { shutdown.cancelled().await };
         if let Err(e) = server::metrics::serve(listener, handle, store, stop).await {

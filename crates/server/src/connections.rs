@@ -178,6 +178,32 @@ impl Activity {
 /// Ends a request's in-flight phase when dropped (answered or abandoned).
 struct InFlight(Arc<Activity>);
 
+/// A response body that keeps its request in flight until it is sent or dropped.
+struct Guarded {
+    body: Body,
+    _guard: InFlight,
+}
+
+impl http_body::Body for Guarded {
+    type Data = bytes::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        std::pin::Pin::new(&mut self.body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.body.size_hint()
+    }
+}
+
 impl Drop for InFlight {
     fn drop(&mut self) {
         self.0.request_finished();
@@ -228,9 +254,17 @@ async fn serve_connection(
         let guard = InFlight(tracked.clone());
         let router = router.clone();
         async move {
+            // The request stays in flight until its body is sent (a stream may
+            // take long): the guard goes with the body.
             let response = router.oneshot(req.map(Body::new)).await;
-            drop(guard);
-            response
+            response.map(|r| {
+                r.map(|body| {
+                    Body::new(Guarded {
+                        body,
+                        _guard: guard,
+                    })
+                })
+            })
         }
     });
     let builder = auto::Builder::new(TokioExecutor::new());

@@ -186,5 +186,9 @@ pub async fn launch(
         cancel.cancel();
     });
     let settings = state.settings.connections.clone();
-    connections::serve(listener, router(state), settings, token).await
+    // Open event streams end at shutdown (their clients reconnect elsewhere).
+    let app = router(state).layer(axum::Extension(handlers::progress::StreamsEnd(
+        token.clone(),
+    )));
+    connections::serve(listener, app, settings, token).await
 }

@@ -11,7 +11,7 @@ use axum::routing::get;
 use metrics::{
     Unit, counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram,
 };
-use metrics_exporter_prometheus::PrometheusHandle;
+use metrics_exporter_prometheus::{Matcher, PrometheusHandle};
 use std::sync::Arc;
 use std::time::Instant;
 use store::Store;
@@ -55,9 +55,43 @@ pub fn describe() {
     );
 }
 
+/// Durations: from a millisecond to a minute.
+const SECONDS_BUCKETS: &[f64] = &[
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
+];
+/// Items per chunk: up to the largest `--chunk-size`.
+const ITEMS_BUCKETS: &[f64] = &[
+    1.0, 10.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2500.0, 10000.0,
+];
+
+/// Installs the process's Prometheus recorder (histograms with the buckets
+/// above) and describes every metric; the handle renders a scrape.
+pub fn install_recorder() -> Result<PrometheusHandle, metrics_exporter_prometheus::BuildError> {
+    let handle = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), SECONDS_BUCKETS)?
+        .set_buckets_for_metric(
+            Matcher::Full("loyalbatch_chunk_items".into()),
+            ITEMS_BUCKETS,
+        )?
+        .install_recorder()?;
+    engine::metrics::describe();
+    describe();
+    Ok(handle)
+}
+
 /// Counts a matched request by its route template (bounded: the router's own paths).
 pub async fn record_request(path: MatchedPath, req: Request, next: Next) -> Response {
-    let method = req.method().as_str().to_owned();
+    // A client may send any method name: the label keeps to a fixed few.
+    let method: &'static str = match req.method().as_str() {
+        "GET" => "GET",
+        "POST" => "POST",
+        "PUT" => "PUT",
+        "PATCH" => "PATCH",
+        "DELETE" => "DELETE",
+        "HEAD" => "HEAD",
+        "OPTIONS" => "OPTIONS",
+        _ => "other",
+    };
     let started = Instant::now();
     let response = next.run(req).await;
     let route = path.as_str().to_owned();

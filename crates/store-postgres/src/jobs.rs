@@ -229,13 +229,14 @@ pub async fn claim(
     let row = tx
         .query_opt(
             "WITH next AS ( \
-                 SELECT j.id, j.status AS was FROM jobs j JOIN tenants t ON t.id = j.tenant_id \
+                 SELECT j.id, (j.status = 'running' AND j.lease_expires_at > 0) AS taken_over \
+                 FROM jobs j JOIN tenants t ON t.id = j.tenant_id \
                  WHERE j.status = 'queued' OR (j.status = 'running' AND j.lease_expires_at < $1) \
                  ORDER BY t.last_claim_seq, j.id LIMIT 1 FOR UPDATE OF j SKIP LOCKED) \
              UPDATE jobs SET status = 'running', lease_token = lease_token + 1, lease_expires_at = $2, \
                  started_at = coalesce(started_at, $1) \
              FROM next WHERE jobs.id = next.id \
-             RETURNING jobs.id, jobs.tenant_id, jobs.type, jobs.cursor, jobs.item_count, jobs.lease_token, next.was",
+             RETURNING jobs.id, jobs.tenant_id, jobs.type, jobs.cursor, jobs.item_count, jobs.lease_token, next.taken_over",
             &[&now_ms, &to_millis(add(now, lease))],
         )
         .await
@@ -261,7 +262,8 @@ pub async fn claim(
         batch_type,
         cursor: count(row.get(3)),
         item_count: count(row.get(4)),
-        taken_over: row.get::<_, String>(6) == "running",
+        // A job given back at shutdown is `running` with no lease: no takeover.
+        taken_over: row.get(6),
     }))
 }
 

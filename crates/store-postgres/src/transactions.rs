@@ -37,15 +37,21 @@ async fn owner(
     Ok(row.map(|r| Owner::Customer(r.get(0))))
 }
 
-fn sql(owner: &Owner, select: &str, tail: &str) -> (String, i64) {
+fn sql(owner: &Owner, by_transaction: bool, select: &str, tail: &str) -> (String, i64) {
     let (column, id) = match owner {
         Owner::Tenant(t) => ("m.tenant_id", *t),
         Owner::Customer(g) => ("m.gameball_id", *g),
     };
+    // A transaction id is one index lookup: a plain equality lets the planner use it.
+    let owner = if by_transaction {
+        format!("{column} = $1 AND m.transaction_id = $6")
+    } else {
+        format!("{column} = $1")
+    };
     (
         format!(
             "SELECT {select} FROM movements m JOIN customers c ON c.gameball_id = m.gameball_id \
-             WHERE {column} = $1 AND {FILTERS} {tail}"
+             WHERE {owner} AND {FILTERS} {tail}"
         ),
         id,
     )
@@ -59,7 +65,12 @@ pub async fn list(
     let Some(owner) = owner(c, tenant, f).await? else {
         return Ok(Vec::new());
     };
-    let (text, id) = sql(&owner, LISTED_MOVEMENT_COLUMNS, "ORDER BY m.id LIMIT $8");
+    let (text, id) = sql(
+        &owner,
+        f.transaction_id.is_some(),
+        LISTED_MOVEMENT_COLUMNS,
+        "ORDER BY m.id LIMIT $8",
+    );
     let kinds = f.kinds_text();
     let limit = i64::from(f.limit);
     let params: [&(dyn ToSql + Sync); 8] = [
@@ -95,7 +106,7 @@ pub async fn count(c: &Client, tenant: TenantId, f: &MovementFilter) -> Result<u
     let Some(owner) = owner(c, tenant, f).await? else {
         return Ok(0);
     };
-    let (text, id) = sql(&owner, "count(*)", "");
+    let (text, id) = sql(&owner, f.transaction_id.is_some(), "count(*)", "");
     let kinds = f.kinds_text();
     let none: Option<i64> = None;
     let params: [&(dyn ToSql + Sync); 7] = [

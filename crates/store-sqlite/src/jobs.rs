@@ -196,9 +196,10 @@ pub fn claim(
     let now_ms = to_millis(now);
     // Round robin between tenants: the tenant claimed from longest ago goes first,
     // then its oldest runnable job (queued, or running under a lapsed lease).
-    let next: Option<(i64, i64, String, u32, u32, String)> = c
+    let next: Option<(i64, i64, String, u32, u32, bool)> = c
         .prepare_cached(
-            "SELECT j.id, j.tenant_id, j.type, j.cursor, j.item_count, j.status FROM jobs j \
+            "SELECT j.id, j.tenant_id, j.type, j.cursor, j.item_count, \
+             j.status = 'running' AND j.lease_expires_at > 0 FROM jobs j \
              JOIN tenants t ON t.id = j.tenant_id \
              WHERE j.status = 'queued' OR (j.status = 'running' AND j.lease_expires_at < ?1) \
              ORDER BY t.last_claim_seq, j.id LIMIT 1",
@@ -216,7 +217,8 @@ pub fn claim(
         })
         .optional()
         .map_err(sql_err)?;
-    let Some((job_id, tenant_id, type_text, cursor, item_count, status)) = next else {
+    // A job given back at shutdown is `running` with no lease: no takeover.
+    let Some((job_id, tenant_id, type_text, cursor, item_count, taken_over)) = next else {
         return Ok(None);
     };
     let token: i64 = c
@@ -245,7 +247,7 @@ pub fn claim(
         batch_type,
         cursor,
         item_count,
-        taken_over: status == "running",
+        taken_over,
     }))
 }
 

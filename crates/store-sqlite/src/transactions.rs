@@ -37,15 +37,21 @@ fn owner(
     Ok(id.map(Owner::Customer))
 }
 
-fn sql(owner: &Owner, select: &str, tail: &str) -> (String, i64) {
+fn sql(owner: &Owner, by_transaction: bool, select: &str, tail: &str) -> (String, i64) {
     let (column, id) = match owner {
         Owner::Tenant(t) => ("m.tenant_id", *t),
         Owner::Customer(g) => ("m.gameball_id", *g),
     };
+    // A transaction id is one index lookup: a plain equality lets the planner use it.
+    let owner = if by_transaction {
+        format!("{column} = ?1 AND m.transaction_id = ?6")
+    } else {
+        format!("{column} = ?1")
+    };
     (
         format!(
             "SELECT {select} FROM movements m JOIN customers c ON c.gameball_id = m.gameball_id \
-             WHERE {column} = ?1 AND {FILTERS} {tail}"
+             WHERE {owner} AND {FILTERS} {tail}"
         ),
         id,
     )
@@ -59,7 +65,12 @@ pub fn list(
     let Some(owner) = owner(c, tenant, f)? else {
         return Ok(Vec::new());
     };
-    let (text, id) = sql(&owner, LISTED_MOVEMENT_COLUMNS, "ORDER BY m.id LIMIT ?8");
+    let (text, id) = sql(
+        &owner,
+        f.transaction_id.is_some(),
+        LISTED_MOVEMENT_COLUMNS,
+        "ORDER BY m.id LIMIT ?8",
+    );
     let mut st = c.prepare_cached(&text).map_err(sql_err)?;
     let rows = st
         .query_map(
@@ -97,7 +108,7 @@ pub fn count(c: &Connection, tenant: TenantId, f: &MovementFilter) -> Result<u64
     let Some(owner) = owner(c, tenant, f)? else {
         return Ok(0);
     };
-    let (text, id) = sql(&owner, "count(*)", "");
+    let (text, id) = sql(&owner, f.transaction_id.is_some(), "count(*)", "");
     let n: i64 = c
         .prepare_cached(&text)
         .map_err(sql_err)?

@@ -276,7 +276,10 @@ async fn orders_are_previewed_and_reversed() {
         .call(Method::DELETE, "/orders/ord-1/transactions", None)
         .await;
     assert_eq!(status, StatusCode::OK, "{reversal}");
-    assert_eq!(reversal["refundTransactionId"], "reversal-ord-1");
+    assert_eq!(
+        reversal["refundTransactionId"],
+        format!("reversal-{}", order["gameballTransactionId"])
+    );
     // The 30 earned are taken back, the 20 redeemed given back.
     assert_eq!(s.balance("o1").await["availablePointsBalance"], 50);
     s.refused(

@@ -171,7 +171,32 @@ async fn a_stopped_job_ends_its_stream_and_strangers_get_404() {
     .await;
 }
 
+/// A stream is a request in flight until it ends: the idle timeout (for silent
+/// connections) never cuts it, however long the job takes.
+async fn a_stream_outlives_the_idle_timeout() {
+    let idle = Duration::from_millis(300);
+    let s = TestServer::start(Options {
+        settings: server::ServerSettings {
+            connections: server::ConnectionSettings {
+                idle_timeout: idle,
+                ..Default::default()
+            },
+            ..Default::default()
+        },
+        ..Options::default()
+    })
+    .await;
+    let job = s.submit("customers", customers(2, "c")).await;
+    let mut events = Events::open(&s, job, None).await;
+    assert_eq!(events.next().await.unwrap().id, "0");
+    // Nothing happens for several idle timeouts.
+    tokio::time::sleep(idle * 4).await;
+    s.drain().await;
+    assert_eq!(events.next().await.unwrap().event, "completed");
+}
+
 crate::on_both_backends!(
+    a_stream_outlives_the_idle_timeout,
     a_ten_chunk_jobs_stream_counts_up_and_ends_with_the_final_event,
     a_stopped_job_ends_its_stream_and_strangers_get_404,
 );

@@ -82,6 +82,8 @@ fn instant(name: &str, value: Option<String>) -> Result<Option<i64>, ApiError> {
     value
         .filter(|v| !v.is_empty())
         .map(|v| {
+            // An offset's `+` sent unencoded arrives as a space (the Python SDK).
+            let v = v.replace(' ', "+");
             parse_timestamp(&v)
                 .map(|t| (t.unix_timestamp_nanos() / 1_000_000) as i64)
                 .ok_or_else(|| invalid(format!("{name}: not a timestamp (RFC 3339)")))
@@ -262,6 +264,10 @@ mod tests {
         assert!(filter(query(&[("direction", "x")]), true).is_err());
         assert!(filter(query(&[("limit", "201")]), true).is_err());
         assert!(filter(query(&[("from", "yesterday")]), true).is_err());
+        let offset = filter(query(&[("from", "2025-01-01T02:00:00+02:00")]), true)
+            .unwrap()
+            .unwrap();
+        assert_eq!(offset.from, Some(1_735_689_600_000));
         let paged = filter(query(&[("startAfter", "7"), ("limit", "3")]), true)
             .unwrap()
             .unwrap();

@@ -26,6 +26,13 @@ pub const POLL: Duration = Duration::from_millis(100);
 /// The id of the final event.
 const FINAL_ID: &str = "final";
 
+/// The longest a stream stays open; its client reconnects with `Last-Event-ID`.
+pub const MAX_STREAM: Duration = Duration::from_secs(3600);
+
+/// Cancelled when the server shuts down: open streams end then.
+#[derive(Clone)]
+pub struct StreamsEnd(pub tokio_util::sync::CancellationToken);
+
 /// What a client has seen, from its `Last-Event-ID`.
 fn seen(headers: &HeaderMap) -> Option<u32> {
     let last = headers.get("last-event-id")?.to_str().ok()?;
@@ -68,6 +75,8 @@ struct Watch {
     /// Items processed as of the last event sent (or seen before reconnecting).
     sent: Option<u32>,
     done: bool,
+    until: tokio::time::Instant,
+    end: Option<tokio_util::sync::CancellationToken>,
 }
 
 impl Watch {
@@ -97,7 +106,20 @@ impl Watch {
                 self.sent = Some(job.processed);
                 return Some((Ok(progress(&job)), self));
             }
-            tokio::time::sleep(POLL).await;
+            if tokio::time::Instant::now() >= self.until {
+                return None;
+            }
+            let end = self.end.clone();
+            let ended = async move {
+                match end {
+                    Some(token) => token.cancelled_owned().await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                _ = tokio::time::sleep(POLL) => {}
+                _ = ended => return None,
+            }
         }
     }
 }
@@ -107,6 +129,7 @@ pub async fn events(
     SecretCaller(tenant): SecretCaller,
     Path(key): Path<String>,
     headers: HeaderMap,
+    end: Option<axum::Extension<StreamsEnd>>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let id = job_id(&key)?;
     // An unknown (or another tenant's) job is a 404 before any stream starts.
@@ -120,6 +143,8 @@ pub async fn events(
         job: id,
         sent: seen(&headers),
         done: false,
+        until: tokio::time::Instant::now() + MAX_STREAM,
+        end: end.map(|axum::Extension(StreamsEnd(token))| token),
     };
     let stream = futures::stream::unfold(watch, Watch::next);
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))

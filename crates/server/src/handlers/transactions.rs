@@ -190,7 +190,7 @@ pub async fn reward_preview(
 
 /// `DELETE /orders/{orderId}/transactions`: reverses an order as its full refund
 /// would (its earning clawed back, the points it redeemed given back), under the
-/// refund id `reversal-{orderId}`; a second reversal is a conflict.
+/// refund id `reversal-{gameballTransactionId of the order}`; a second reversal is a conflict.
 pub async fn reverse_order(
     State(app): State<AppState>,
     SecretCaller(tenant): SecretCaller,
@@ -214,7 +214,8 @@ pub async fn reverse_order(
     let refund = LedgerItem {
         customer_id,
         op: LedgerOp::Refund {
-            refund_transaction_id: format!("reversal-{order_id}"),
+            // Short whatever the order id's length, and the same for every reversal of it.
+            refund_transaction_id: format!("reversal-{}", order.id),
             reverse_transaction_id: order_id.clone(),
             transaction_time: to_millis(OffsetDateTime::now_utc()),
             refund_amount: None,

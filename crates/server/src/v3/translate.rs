@@ -93,6 +93,9 @@ pub fn player(body: Value) -> Translated {
             return Err(invalid("playerAttributes: must be an object"));
         };
         a.retain(|_, v| !v.is_null());
+        if let Some(Value::Object(custom)) = a.get_mut("custom") {
+            custom.retain(|_, v| !v.is_null());
+        }
         if let Some(t) = a.remove("tags") {
             a.insert("tags".into(), tags(t));
         }
@@ -272,7 +275,7 @@ mod tests {
         let body = json!({"playerUniqueId": "p1", "playerAttributes": {
             "displayName": "Jane", "firstName": null, "lastName": null, "mobile": null,
             "email": "j@x.io", "gender": null, "dateOfBirth": "1990-01-02T00:00:00Z",
-            "joinDate": null, "tags": "vip, gold,", "custom": {"tier": 1}},
+            "joinDate": null, "tags": "vip, gold,", "custom": {"tier": 1, "old": null}},
             "referrerCode": null, "levelOrder": null});
         let item = player(body).unwrap();
         assert_eq!(

@@ -140,6 +140,7 @@ pub async fn a_released_job_is_claimable_at_once(store: Arc<dyn Store>) {
         .expect("released");
     assert_eq!(again.fence.job_id, claim.fence.job_id);
     assert!(again.fence.token > claim.fence.token);
+    assert!(!again.taken_over, "a job given back is no takeover");
 }
 
 pub async fn claims_take_turns_between_tenants(store: Arc<dyn Store>) {

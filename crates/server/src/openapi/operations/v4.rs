@@ -410,7 +410,7 @@ pub(super) fn add(b: &mut Builder) {
         (
             200,
             "Refunded",
-            "What the reversal moved (refund id `reversal-{orderId}`).",
+            "What the reversal moved (refund id `reversal-{gameballTransactionId}` of the order).",
         ),
     )
     .param(string_param("orderId", "The order's id."))
