@@ -155,7 +155,8 @@ Every operation under `/api/v4.0/integrations` is also served, identically, unde
 `/batch/{jobId}` (GET status, DELETE stop) and `/batches/{jobId}/status` · `/batches/{jobId}/stop`.
 
 Keys travel in the headers `apikey` and `secretkey` (alias `TransactionKey`), case-insensitive. \
-Every call that moves points or reveals a balance needs the secret key; the others need it \
+Calls that move points or reveal a balance need the secret key (but events, which may earn a \
+program's event rewards, need only the apikey while `highSecurity` is off); the others need it \
 while the tenant's `highSecurity` is on (the default).
 
 Every refused request answers the envelope `ErrorBody` with a Gameball code; `requestId` is also \

@@ -76,8 +76,7 @@ pub(super) fn add(b: &mut Builder) {
         Keys::Api,
         Some("v3.Event".into()),
         (200, "EventsAccepted", "Recorded."),
-    )
-    .refuses(&[404]);
+    );
     let calls: [(&str, &str, &str, &str, &'static str); 6] = [
         (
             "/transaction/cashback",

@@ -222,8 +222,7 @@ pub(super) fn add(b: &mut Builder) {
         Keys::Api,
         Some("CustomerEvents".into()),
         (200, "EventsAccepted", "Recorded."),
-    )
-    .refuses(&[404]);
+    );
     let calls: [(&str, &str, &str, &str, &str, &'static str); 6] = [
         (
             "/transactions/cashback",
