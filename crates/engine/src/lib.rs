@@ -359,9 +359,13 @@ impl Engine {
             ErrorCode::Internal,
             format!("internal error (see server log, requestId {incident})"),
         );
-        metrics::poison_item_isolated(claim.tenant_id, claim.batch_type);
         let items = ChunkItems::failing(claim.batch_type, index, text, failure);
-        self.apply(claim, index, items).await
+        let committed = self.apply(claim, index, items).await;
+        // Counted once it is recorded (a retried recording is not a second item).
+        if committed.is_ok() {
+            metrics::poison_item_isolated(claim.tenant_id, claim.batch_type);
+        }
+        committed
     }
 
     async fn fail(&self, claim: &Claim, reason: &str) -> RunEnd {

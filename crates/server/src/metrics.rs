@@ -138,7 +138,9 @@ pub async fn serve(
 
 async fn scrape(State(s): State<Scrape>) -> Response {
     // The store's gauges are read at each scrape, so they are never stale.
-    match s.store.gauges().await {
+    // A scrape never waits long for a busy database (PostgreSQL: a pool connection).
+    let gauges = tokio::time::timeout(std::time::Duration::from_secs(2), s.store.gauges()).await;
+    match gauges.unwrap_or_else(|_| Err(store::StoreError::Conflict("timed out".into()))) {
         Ok(g) => {
             gauge!("loyalbatch_items_queued").set(g.queued_items as f64);
             if let Some(pool) = g.pool {
