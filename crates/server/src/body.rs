@@ -141,18 +141,24 @@ impl JsonBytes {
             .ok_or_else(|| malformed("body: required (an array of 1 to 1000 objects)".into()))?;
         let items: Vec<&RawValue> = serde_json::from_str(body.get())
             .map_err(|_| malformed("body: must be an array".into()))?;
-        if items.is_empty() {
-            return Err(malformed("body: must not be empty".into()));
-        }
-        if items.len() > max_items {
-            return Err(ApiError::new(
-                ErrorCode::LimitExceeded,
-                format!(
-                    "body: {} objects exceed the limit of {max_items} per request",
-                    items.len()
-                ),
-            ));
-        }
+        check_item_count(items.len(), max_items)?;
         Ok(items)
     }
+}
+
+/// A batch has 1 to `max_items` objects (3016 when empty, 3011 beyond).
+pub fn check_item_count(count: usize, max_items: usize) -> Result<(), ApiError> {
+    if count == 0 {
+        return Err(ApiError::new(
+            ErrorCode::MalformedPayload,
+            "body: must not be empty",
+        ));
+    }
+    if count > max_items {
+        return Err(ApiError::new(
+            ErrorCode::LimitExceeded,
+            format!("body: {count} objects exceed the limit of {max_items} per request"),
+        ));
+    }
+    Ok(())
 }

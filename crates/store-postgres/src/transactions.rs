@@ -1,7 +1,7 @@
 //! `GET /transactions` and its count: a tenant's movements, filtered, by id.
 
 use crate::pg;
-use store::rows::LISTED_MOVEMENT_COLUMNS;
+use store::rows::{LISTED_MOVEMENT_COLUMNS, MovementOwner as Owner, movement_listing};
 use store::{ListedMovement, MovementFilter, StoreError, TenantId};
 use tokio_postgres::Client;
 use tokio_postgres::types::ToSql;
@@ -11,13 +11,6 @@ const FILTERS: &str = "($2::TEXT IS NULL OR strpos($2::TEXT, ',' || m.kind || ',
      AND ($3::BIGINT = 0 OR ($3 > 0 AND m.points > 0) OR ($3 < 0 AND m.points < 0)) \
      AND ($4::BIGINT IS NULL OR m.transaction_time >= $4) AND ($5::BIGINT IS NULL OR m.transaction_time < $5) \
      AND ($6::TEXT IS NULL OR m.transaction_id = $6) AND ($7::BIGINT IS NULL OR m.id > $7)";
-
-/// Whose movements: the tenant's, or one customer's (found first, so each
-/// query walks one index in id order).
-enum Owner {
-    Tenant(TenantId),
-    Customer(i64),
-}
 
 async fn owner(
     c: &Client,
@@ -37,24 +30,8 @@ async fn owner(
     Ok(row.map(|r| Owner::Customer(r.get(0))))
 }
 
-fn sql(owner: &Owner, by_transaction: bool, select: &str, tail: &str) -> (String, i64) {
-    let (column, id) = match owner {
-        Owner::Tenant(t) => ("m.tenant_id", *t),
-        Owner::Customer(g) => ("m.gameball_id", *g),
-    };
-    // A transaction id is one index lookup: a plain equality lets the planner use it.
-    let owner = if by_transaction {
-        format!("{column} = $1 AND m.transaction_id = $6")
-    } else {
-        format!("{column} = $1")
-    };
-    (
-        format!(
-            "SELECT {select} FROM movements m JOIN customers c ON c.gameball_id = m.gameball_id \
-             WHERE {owner} AND {FILTERS} {tail}"
-        ),
-        id,
-    )
+fn sql(owner: Owner, by_transaction: bool, select: &str, tail: &str) -> (String, i64) {
+    movement_listing(owner, '$', FILTERS, by_transaction, select, tail)
 }
 
 pub async fn list(
@@ -66,7 +43,7 @@ pub async fn list(
         return Ok(Vec::new());
     };
     let (text, id) = sql(
-        &owner,
+        owner,
         f.transaction_id.is_some(),
         LISTED_MOVEMENT_COLUMNS,
         "ORDER BY m.id LIMIT $8",
@@ -106,7 +83,7 @@ pub async fn count(c: &Client, tenant: TenantId, f: &MovementFilter) -> Result<u
     let Some(owner) = owner(c, tenant, f).await? else {
         return Ok(0);
     };
-    let (text, id) = sql(&owner, f.transaction_id.is_some(), "count(*)", "");
+    let (text, id) = sql(owner, f.transaction_id.is_some(), "count(*)", "");
     let kinds = f.kinds_text();
     let none: Option<i64> = None;
     let params: [&(dyn ToSql + Sync); 7] = [

@@ -2,7 +2,7 @@
 
 use crate::sql_err;
 use rusqlite::{Connection, OptionalExtension, params};
-use store::rows::LISTED_MOVEMENT_COLUMNS;
+use store::rows::{LISTED_MOVEMENT_COLUMNS, MovementOwner as Owner, movement_listing};
 use store::{ListedMovement, MovementFilter, StoreError, TenantId};
 
 /// The filters after the owner (`?1`: the tenant, or the customer's gameball id).
@@ -10,13 +10,6 @@ const FILTERS: &str = "(?2 IS NULL OR instr(?2, ',' || m.kind || ',') > 0) \
      AND (?3 = 0 OR (?3 > 0 AND m.points > 0) OR (?3 < 0 AND m.points < 0)) \
      AND (?4 IS NULL OR m.transaction_time >= ?4) AND (?5 IS NULL OR m.transaction_time < ?5) \
      AND (?6 IS NULL OR m.transaction_id = ?6) AND (?7 IS NULL OR m.id > ?7)";
-
-/// Whose movements: the tenant's, or one customer's (found first, so each
-/// query walks one index in id order).
-enum Owner {
-    Tenant(TenantId),
-    Customer(i64),
-}
 
 fn owner(
     c: &Connection,
@@ -37,24 +30,8 @@ fn owner(
     Ok(id.map(Owner::Customer))
 }
 
-fn sql(owner: &Owner, by_transaction: bool, select: &str, tail: &str) -> (String, i64) {
-    let (column, id) = match owner {
-        Owner::Tenant(t) => ("m.tenant_id", *t),
-        Owner::Customer(g) => ("m.gameball_id", *g),
-    };
-    // A transaction id is one index lookup: a plain equality lets the planner use it.
-    let owner = if by_transaction {
-        format!("{column} = ?1 AND m.transaction_id = ?6")
-    } else {
-        format!("{column} = ?1")
-    };
-    (
-        format!(
-            "SELECT {select} FROM movements m JOIN customers c ON c.gameball_id = m.gameball_id \
-             WHERE {owner} AND {FILTERS} {tail}"
-        ),
-        id,
-    )
+fn sql(owner: Owner, by_transaction: bool, select: &str, tail: &str) -> (String, i64) {
+    movement_listing(owner, '?', FILTERS, by_transaction, select, tail)
 }
 
 pub fn list(
@@ -66,7 +43,7 @@ pub fn list(
         return Ok(Vec::new());
     };
     let (text, id) = sql(
-        &owner,
+        owner,
         f.transaction_id.is_some(),
         LISTED_MOVEMENT_COLUMNS,
         "ORDER BY m.id LIMIT ?8",
@@ -108,7 +85,7 @@ pub fn count(c: &Connection, tenant: TenantId, f: &MovementFilter) -> Result<u64
     let Some(owner) = owner(c, tenant, f)? else {
         return Ok(0);
     };
-    let (text, id) = sql(&owner, f.transaction_id.is_some(), "count(*)", "");
+    let (text, id) = sql(owner, f.transaction_id.is_some(), "count(*)", "");
     let n: i64 = c
         .prepare_cached(&text)
         .map_err(sql_err)?

@@ -16,6 +16,46 @@ pub const QUEUED_ITEMS: &str = "SELECT CAST(coalesce(sum(item_count - cursor), 0
 pub const LISTED_MOVEMENT_COLUMNS: &str = "m.id, c.customer_id, m.kind, m.transaction_id, \
      m.hold_reference, m.order_id, m.reverses, m.points, m.amount, m.transaction_time, m.created_at";
 
+/// Whose movements a listing walks: the tenant's, or one customer's (found
+/// first, so each query walks one index in id order).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MovementOwner {
+    Tenant(TenantId),
+    /// The customer's gameball id.
+    Customer(i64),
+}
+
+/// The listing query over `owner`'s movements: `mark` is the backend's
+/// placeholder sign (`?` or `$`), parameter 1 the owner's id (answered), 6 the
+/// transaction id, and `filters` the backend's conditions on the others. With a
+/// transaction id the query is a plain equality, which the planner serves from
+/// its index.
+pub fn movement_listing(
+    owner: MovementOwner,
+    mark: char,
+    filters: &str,
+    by_transaction: bool,
+    select: &str,
+    tail: &str,
+) -> (String, i64) {
+    let (column, id) = match owner {
+        MovementOwner::Tenant(t) => ("m.tenant_id", t),
+        MovementOwner::Customer(g) => ("m.gameball_id", g),
+    };
+    let transaction = if by_transaction {
+        format!(" AND m.transaction_id = {mark}6")
+    } else {
+        String::new()
+    };
+    (
+        format!(
+            "SELECT {select} FROM movements m JOIN customers c ON c.gameball_id = m.gameball_id \
+             WHERE {column} = {mark}1{transaction} AND {filters} {tail}"
+        ),
+        id,
+    )
+}
+
 /// What every job read selects, in the order of [`JobColumns`].
 pub const JOB_COLUMNS: &str = "id, tenant_id, type, status, item_count, cursor, finished_count, \
      error_count, error, created_at, started_at, finished_at, expires_at";

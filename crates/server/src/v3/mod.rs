@@ -324,22 +324,7 @@ async fn create_batch(
 ) -> Result<Response, ApiError> {
     let started = std::time::Instant::now();
     let (batch_type, items) = translate::batch(body.value()?)?;
-    let max = app.settings.max_batch_items;
-    if items.is_empty() {
-        return Err(ApiError::new(
-            ErrorCode::MalformedPayload,
-            "body: must not be empty",
-        ));
-    }
-    if items.len() > max {
-        return Err(ApiError::new(
-            ErrorCode::LimitExceeded,
-            format!(
-                "body: {} objects exceed the limit of {max} per request",
-                items.len()
-            ),
-        ));
-    }
+    crate::body::check_item_count(items.len(), app.settings.max_batch_items)?;
     let idempotency = batch::idempotency(&headers, batch_type, &body.0)?;
     let texts: Vec<String> = items.iter().map(Value::to_string).collect();
     let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
