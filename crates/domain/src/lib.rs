@@ -18,6 +18,7 @@ pub mod chunk;
 pub mod customers;
 pub mod events;
 pub mod ledger;
+pub mod webhooks;
 
 pub use chunk::{ChunkItems, Parsed};
 pub use ids::CustomerId;

@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, debug, error, info, info_span, instrument, warn};
 
 pub mod metrics;
+pub mod webhooks;
 
 pub use tokio_util::sync::CancellationToken as Shutdown;
 

@@ -51,6 +51,15 @@ pub fn describe() {
         "loyalbatch_lease_takeovers_total",
         "Jobs claimed after their previous worker's lease lapsed."
     );
+    describe_counter!(
+        "loyalbatch_webhook_attempts_total",
+        "Webhook delivery attempts, by result: delivered, retry (failed, tried again later), failed (given up)."
+    );
+    describe_histogram!(
+        "loyalbatch_webhook_attempt_duration_seconds",
+        Unit::Seconds,
+        "Time from sending a webhook delivery to its answer (or failure)."
+    );
 }
 
 /// Adds a `tenant` label (the tenant's id) to the per-job metrics.
@@ -128,4 +137,9 @@ pub(crate) fn lease_taken_over(tenant: TenantId, batch_type: BatchType) {
         job_labels(tenant, batch_type)
     )
     .increment(1);
+}
+
+pub(crate) fn webhook_attempted(result: &'static str, took: Duration) {
+    counter!("loyalbatch_webhook_attempts_total", "result" => result).increment(1);
+    histogram!("loyalbatch_webhook_attempt_duration_seconds").record(took.as_secs_f64());
 }

@@ -240,6 +240,55 @@ impl CustomerStore for Faulty {
     }
 }
 
+#[async_trait]
+impl WebhookStore for Faulty {
+    async fn create_webhook(
+        &self,
+        tenant: TenantId,
+        webhook: NewWebhook,
+        max: usize,
+        now: OffsetDateTime,
+    ) -> Result<WebhookRecord, StoreError> {
+        self.inner.create_webhook(tenant, webhook, max, now).await
+    }
+    async fn webhooks(&self, tenant: TenantId) -> Result<Vec<WebhookRecord>, StoreError> {
+        self.inner.webhooks(tenant).await
+    }
+    async fn delete_webhook(&self, tenant: TenantId, webhook: i64) -> Result<bool, StoreError> {
+        self.inner.delete_webhook(tenant, webhook).await
+    }
+    async fn deliveries(
+        &self,
+        tenant: TenantId,
+        webhook: i64,
+        filter: DeliveryFilter,
+    ) -> Result<Option<Vec<DeliveryRecord>>, StoreError> {
+        self.inner.deliveries(tenant, webhook, filter).await
+    }
+    async fn retry_delivery(
+        &self,
+        tenant: TenantId,
+        webhook: i64,
+        delivery: i64,
+        now: OffsetDateTime,
+    ) -> Result<Option<DeliveryRecord>, StoreError> {
+        self.inner
+            .retry_delivery(tenant, webhook, delivery, now)
+            .await
+    }
+    async fn claim_deliveries(
+        &self,
+        now: OffsetDateTime,
+        lease: Duration,
+        limit: u32,
+    ) -> Result<Vec<DeliveryClaim>, StoreError> {
+        self.inner.claim_deliveries(now, lease, limit).await
+    }
+    async fn record_attempts(&self, reports: Vec<AttemptReport>) -> Result<(), StoreError> {
+        self.inner.record_attempts(reports).await
+    }
+}
+
 struct Setup {
     store: Arc<dyn Store>,
     tenant: TenantId,

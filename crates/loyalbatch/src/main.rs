@@ -5,6 +5,7 @@ mod backend;
 mod client_cli;
 mod telemetry;
 mod tenant_config;
+mod tenant_webhooks;
 
 /// mimalloc: the chunk loop allocates and frees many small JSON values; glibc's
 /// allocator spent about a third of the engine's time on them.
@@ -13,6 +14,8 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
+use domain::webhooks::RetrySchedule;
+use engine::webhooks::{Deliverer, DeliveryConfig};
 use engine::{Engine, EngineConfig, Shutdown};
 use server::{AppState, ConnectionSettings, ServerSettings, keys};
 use std::sync::Arc;
@@ -125,6 +128,21 @@ struct ServeArgs {
     /// Label the per-job metrics with the tenant's id (one series per tenant: off by default).
     #[arg(long, env = "LOYALBATCH_METRICS_TENANT_LABEL")]
     metrics_tenant_label: bool,
+    /// Deliver webhooks to loopback, private and link-local addresses too (tests, closed networks).
+    #[arg(long, env = "LOYALBATCH_WEBHOOK_ALLOW_PRIVATE")]
+    webhook_allow_private: bool,
+    /// Webhook deliveries in flight at once on this node (0: this node delivers none).
+    #[arg(long, env = "LOYALBATCH_WEBHOOK_CONCURRENCY", default_value_t = 64)]
+    webhook_concurrency: usize,
+    /// A webhook delivery not answered with a 2xx within this time failed.
+    #[arg(long, env = "LOYALBATCH_WEBHOOK_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    webhook_timeout: Duration,
+    /// The wait after a delivery's first failure; it doubles after each one (at most 1 hour), ±20 %.
+    #[arg(long, env = "LOYALBATCH_WEBHOOK_FIRST_RETRY", default_value = "5s", value_parser = humantime::parse_duration)]
+    webhook_first_retry: Duration,
+    /// How long after its event a failing delivery is retried before it is marked failed.
+    #[arg(long, env = "LOYALBATCH_WEBHOOK_RETRY_FOR", default_value = "3days", value_parser = humantime::parse_duration)]
+    webhook_retry_for: Duration,
     /// apikey of the `default` tenant created on an empty database (generated when unset).
     #[arg(long, env = "LOYALBATCH_DEFAULT_APIKEY", hide_env_values = true)]
     default_apikey: Option<String>,
@@ -155,6 +173,9 @@ enum TenantCommand {
     },
     /// Show a tenant's program settings, or change the ones given (SPEC §6).
     Config(tenant_config::ConfigArgs),
+    /// Manage a tenant's webhook endpoints (what `/webhooks` does over HTTP).
+    #[command(subcommand)]
+    Webhook(tenant_webhooks::WebhookCommand),
 }
 
 fn main() -> Result<()> {
@@ -216,8 +237,24 @@ async fn serve(args: ServeArgs) -> Result<()> {
                 idle_timeout: args.idle_timeout,
                 max_connections: connection_limit(args.max_connections),
             },
+            webhook_allow_private: args.webhook_allow_private,
         }),
     };
+    let deliverer = Deliverer::new(
+        state.store.clone(),
+        DeliveryConfig {
+            concurrency: args.webhook_concurrency,
+            timeout: args.webhook_timeout,
+            schedule: RetrySchedule {
+                first: args.webhook_first_retry,
+                give_up_after: args.webhook_retry_for,
+                ..RetrySchedule::default()
+            },
+            allow_private: args.webhook_allow_private,
+            ..DeliveryConfig::default()
+        },
+    )
+    .map_err(anyhow::Error::msg)?;
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
@@ -232,6 +269,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
     }
     tokio::spawn(cancel_on_signal(shutdown.clone()));
     let engine_task = tokio::spawn(engine.run(shutdown.clone()));
+    let deliverer_task = tokio::spawn(deliverer.run(shutdown.clone()));
     println!("loyalbatch listening on http://{addr}");
     info!(%addr, "serving");
     let http_shutdown = shutdown.clone();
@@ -242,6 +280,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
     )
     .await?;
     engine_task.await?;
+    deliverer_task.await?;
     info!("shut down cleanly");
     Ok(())
 }
@@ -384,6 +423,7 @@ async fn tenant(url: &str, command: TenantCommand) -> Result<()> {
             print_keys(&name, None, &secret, json);
         }
         TenantCommand::Config(args) => tenant_config::run(store.as_ref(), args).await?,
+        TenantCommand::Webhook(command) => tenant_webhooks::run(store.as_ref(), command).await?,
     }
     Ok(())
 }

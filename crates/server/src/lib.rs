@@ -16,6 +16,10 @@ pub mod v3;
 
 pub use connections::ConnectionSettings;
 pub use error::ApiError;
+/// Webhook endpoints as the API and the CLI register them.
+pub mod webhooks {
+    pub use crate::handlers::webhooks::{check_endpoint, delivery_view, register, view};
+}
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -47,6 +51,8 @@ pub struct ServerSettings {
     /// beyond it a request gets a 503 with `Retry-After` (memory stays bounded).
     pub max_inflight_body_bytes: usize,
     pub connections: ConnectionSettings,
+    /// Webhook endpoints may be loopback, private or link-local addresses.
+    pub webhook_allow_private: bool,
 }
 
 impl Default for ServerSettings {
@@ -60,6 +66,7 @@ impl Default for ServerSettings {
             body_timeout: Duration::from_secs(30),
             max_inflight_body_bytes: 256 * 1024 * 1024,
             connections: ConnectionSettings::default(),
+            webhook_allow_private: false,
         }
     }
 }
@@ -80,7 +87,9 @@ pub const BASE_PATHS: [&str; 3] = [
 
 /// The API's routes, served under each of [`BASE_PATHS`].
 fn api_routes() -> Routes<AppState> {
-    use handlers::{batch, configurations, customers, jobs, listing, progress, transactions};
+    use handlers::{
+        batch, configurations, customers, jobs, listing, progress, transactions, webhooks,
+    };
     Routes::new()
         .get("/batch", jobs::list)
         .post(
@@ -122,6 +131,14 @@ fn api_routes() -> Routes<AppState> {
         .delete("/transactions/hold/{reference}", transactions::release_hold)
         .get("/configurations/cashback", configurations::cashback)
         .get("/configurations/redemption", configurations::redemption)
+        .post("/webhooks", webhooks::create)
+        .get("/webhooks", webhooks::list)
+        .delete("/webhooks/{key}", webhooks::remove)
+        .get("/webhooks/{key}/deliveries", webhooks::deliveries)
+        .post(
+            "/webhooks/{key}/deliveries/{delivery}/retry",
+            webhooks::retry,
+        )
 }
 
 /// Routes outside the base paths: probes and the API's own description (no keys).

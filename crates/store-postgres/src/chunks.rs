@@ -38,6 +38,9 @@ pub async fn apply_chunk(
     write_effects(&tx, work.tenant_id, &effects, Some(fence.job_id), work.now).await?;
     let advance = Advance::after(job, fence, &work, &effects.outcomes);
     write_advance(&tx, &advance).await?;
+    if advance.finish.is_some() {
+        crate::webhooks::enqueue_final(&tx, fence.job_id, work.now).await?;
+    }
     tx.commit().await.map_err(pg)?;
     Ok(advance.committed())
 }

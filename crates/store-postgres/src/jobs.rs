@@ -213,6 +213,7 @@ pub async fn stop(
     tx.execute("DELETE FROM job_items WHERE job_id = $1", &[&job])
         .await
         .map_err(pg)?;
+    crate::webhooks::enqueue_final(&tx, job, now).await?;
     let stopped = get(&tx, tenant, job).await?.ok_or(StoreError::NotFound)?;
     tx.commit().await.map_err(pg)?;
     Ok(StopOutcome::Stopped(stopped))
@@ -318,6 +319,7 @@ pub async fn fail(
         tx.execute("DELETE FROM job_items WHERE job_id = $1", &[&fence.job_id])
             .await
             .map_err(pg)?;
+        crate::webhooks::enqueue_final(&tx, fence.job_id, now).await?;
     }
     tx.commit().await.map_err(pg)?;
     Ok(n == 1)
@@ -347,7 +349,25 @@ pub async fn load_items(
 }
 
 pub async fn purge_expired(c: &impl GenericClient, now: OffsetDateTime) -> Result<u64, StoreError> {
-    c.execute("DELETE FROM jobs WHERE expires_at < $1", &[&to_millis(now)])
+    let n = c
+        .execute("DELETE FROM jobs WHERE expires_at < $1", &[&to_millis(now)])
         .await
-        .map_err(pg)
+        .map_err(pg)?;
+    crate::webhooks::purge(c, now).await?;
+    Ok(n)
+}
+
+/// A job by id alone (the webhook event of a job that just ended).
+pub async fn get_by_id(
+    c: &impl GenericClient,
+    job: JobId,
+) -> Result<Option<JobRecord>, StoreError> {
+    let row = c
+        .query_opt(
+            &format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1"),
+            &[&job],
+        )
+        .await
+        .map_err(pg)?;
+    row.as_ref().map(job_from_row).transpose()
 }

@@ -6,6 +6,7 @@ mod jobs;
 mod listener;
 mod tenants;
 mod transactions;
+mod webhooks;
 
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
@@ -337,5 +338,61 @@ impl CustomerStore for PostgresStore {
         customer_id: &str,
     ) -> Result<bool, StoreError> {
         chunks::delete_customer(&mut self.client().await?, tenant, customer_id).await
+    }
+}
+
+#[async_trait]
+impl WebhookStore for PostgresStore {
+    async fn create_webhook(
+        &self,
+        tenant: TenantId,
+        webhook: NewWebhook,
+        max: usize,
+        now: OffsetDateTime,
+    ) -> Result<WebhookRecord, StoreError> {
+        webhooks::create(&mut self.client().await?, tenant, &webhook, max, now).await
+    }
+
+    async fn webhooks(&self, tenant: TenantId) -> Result<Vec<WebhookRecord>, StoreError> {
+        webhooks::list(&self.client().await?, tenant).await
+    }
+
+    async fn delete_webhook(&self, tenant: TenantId, webhook: i64) -> Result<bool, StoreError> {
+        webhooks::delete(&self.client().await?, tenant, webhook).await
+    }
+
+    async fn deliveries(
+        &self,
+        tenant: TenantId,
+        webhook: i64,
+        filter: DeliveryFilter,
+    ) -> Result<Option<Vec<DeliveryRecord>>, StoreError> {
+        webhooks::deliveries(&self.client().await?, tenant, webhook, filter).await
+    }
+
+    async fn retry_delivery(
+        &self,
+        tenant: TenantId,
+        webhook: i64,
+        delivery: i64,
+        now: OffsetDateTime,
+    ) -> Result<Option<DeliveryRecord>, StoreError> {
+        webhooks::retry(&self.client().await?, tenant, webhook, delivery, now).await
+    }
+
+    async fn claim_deliveries(
+        &self,
+        now: OffsetDateTime,
+        lease: Duration,
+        limit: u32,
+    ) -> Result<Vec<DeliveryClaim>, StoreError> {
+        webhooks::claim(&self.client().await?, now, lease, limit).await
+    }
+
+    async fn record_attempts(&self, reports: Vec<AttemptReport>) -> Result<(), StoreError> {
+        if reports.is_empty() {
+            return Ok(());
+        }
+        webhooks::record(&mut self.client().await?, &reports).await
     }
 }

@@ -40,6 +40,9 @@ pub fn apply_chunk(
     write_effects(c, work.tenant_id, &effects, Some(fence.job_id), work.now)?;
     let advance = Advance::after(job, fence, &work, &effects.outcomes);
     write_advance(c, &advance)?;
+    if advance.finish.is_some() {
+        crate::webhooks::enqueue_final(c, fence.job_id, work.now)?;
+    }
     Ok((advance.committed(), effects))
 }
 

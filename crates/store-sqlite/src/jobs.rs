@@ -184,6 +184,7 @@ pub fn stop(
     .map_err(sql_err)?;
     c.execute("DELETE FROM job_items WHERE job_id = ?1", [job])
         .map_err(sql_err)?;
+    crate::webhooks::enqueue_final(c, job, now)?;
     let stopped = get(c, tenant, job)?.ok_or(StoreError::NotFound)?;
     Ok(StopOutcome::Stopped(stopped))
 }
@@ -298,6 +299,7 @@ pub fn fail(
     if n == 1 {
         c.execute("DELETE FROM job_items WHERE job_id = ?1", [fence.job_id])
             .map_err(sql_err)?;
+        crate::webhooks::enqueue_final(c, fence.job_id, now)?;
     }
     Ok(n == 1)
 }
@@ -331,5 +333,16 @@ pub fn purge_expired(c: &Connection, now: OffsetDateTime) -> Result<u64, StoreEr
     let n = c
         .execute("DELETE FROM jobs WHERE expires_at < ?1", [to_millis(now)])
         .map_err(sql_err)?;
+    crate::webhooks::purge(c, now)?;
     Ok(n as u64)
+}
+
+/// A job by id alone (the webhook event of a job that just ended).
+pub fn get_by_id(c: &Connection, job: JobId) -> Result<Option<JobRecord>, StoreError> {
+    c.prepare_cached(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?1"))
+        .map_err(sql_err)?
+        .query_row(params![job], job_from_row)
+        .optional()
+        .map_err(sql_err)?
+        .transpose()
 }

@@ -5,6 +5,7 @@ mod chunks;
 mod jobs;
 mod tenants;
 mod transactions;
+mod webhooks;
 mod writer;
 
 use writer::Weight;
@@ -464,6 +465,64 @@ impl CustomerStore for SqliteStore {
         let id = customer_id.to_owned();
         self.write(move |c| chunks::delete_customer(c, tenant, &id))
             .await
+    }
+}
+
+#[async_trait]
+impl WebhookStore for SqliteStore {
+    async fn create_webhook(
+        &self,
+        tenant: TenantId,
+        webhook: NewWebhook,
+        max: usize,
+        now: OffsetDateTime,
+    ) -> Result<WebhookRecord, StoreError> {
+        self.write(move |c| webhooks::create(c, tenant, &webhook, max, now))
+            .await
+    }
+
+    async fn webhooks(&self, tenant: TenantId) -> Result<Vec<WebhookRecord>, StoreError> {
+        self.read(move |c| webhooks::list(c, tenant)).await
+    }
+
+    async fn delete_webhook(&self, tenant: TenantId, webhook: i64) -> Result<bool, StoreError> {
+        self.write(move |c| webhooks::delete(c, tenant, webhook))
+            .await
+    }
+
+    async fn deliveries(
+        &self,
+        tenant: TenantId,
+        webhook: i64,
+        filter: DeliveryFilter,
+    ) -> Result<Option<Vec<DeliveryRecord>>, StoreError> {
+        self.read(move |c| webhooks::deliveries(c, tenant, webhook, filter))
+            .await
+    }
+
+    async fn retry_delivery(
+        &self,
+        tenant: TenantId,
+        webhook: i64,
+        delivery: i64,
+        now: OffsetDateTime,
+    ) -> Result<Option<DeliveryRecord>, StoreError> {
+        self.write(move |c| webhooks::retry(c, tenant, webhook, delivery, now))
+            .await
+    }
+
+    async fn claim_deliveries(
+        &self,
+        now: OffsetDateTime,
+        lease: Duration,
+        limit: u32,
+    ) -> Result<Vec<DeliveryClaim>, StoreError> {
+        self.write(move |c| webhooks::claim(c, now, lease, limit))
+            .await
+    }
+
+    async fn record_attempts(&self, reports: Vec<AttemptReport>) -> Result<(), StoreError> {
+        self.write(move |c| webhooks::record(c, &reports)).await
     }
 }
 

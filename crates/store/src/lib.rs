@@ -7,14 +7,21 @@ pub mod rows;
 pub mod rules;
 mod segments;
 mod types;
+pub mod webhooks;
 
 pub use holds::{HoldRecord, HoldState, MovementRow, hold_record};
 pub use segments::{Segment, segment_items, slice_segments};
 pub use types::*;
+pub use webhooks::{
+    AttemptReport, AttemptResult, DeliveryClaim, DeliveryFilter, DeliveryRecord, NewWebhook,
+    WebhookRecord,
+};
 
 /// The store's role traits, for calling them on a `dyn Store`: `use store::prelude::*;`.
 pub mod prelude {
-    pub use crate::{CustomerStore, EngineStore, JobStore, Reachable, Store, TenantStore};
+    pub use crate::{
+        CustomerStore, EngineStore, JobStore, Reachable, Store, TenantStore, WebhookStore,
+    };
 }
 
 use async_trait::async_trait;
@@ -28,9 +35,9 @@ use time::OffsetDateTime;
 /// the engine's work (claims, leases, chunks, purge), and customers with their
 /// ledgers (single calls, reads). Implemented by `store-sqlite` and
 /// `store-postgres`; each user holds the narrowest role it needs.
-pub trait Store: TenantStore + JobStore + EngineStore + CustomerStore {}
+pub trait Store: TenantStore + JobStore + EngineStore + CustomerStore + WebhookStore {}
 
-impl<T: TenantStore + JobStore + EngineStore + CustomerStore> Store for T {}
+impl<T: TenantStore + JobStore + EngineStore + CustomerStore + WebhookStore> Store for T {}
 
 /// The database answers (health checks, and the engine telling an outage from a bad item).
 #[async_trait]
@@ -197,4 +204,48 @@ pub trait CustomerStore: Reachable {
         tenant: TenantId,
         customer_id: &str,
     ) -> Result<bool, StoreError>;
+}
+
+/// Webhook endpoints and their deliveries. A job's end writes its deliveries
+/// (one per endpoint subscribed to its event) in the transaction that ends it;
+/// a delivery worker on any node claims due ones under a lease.
+#[async_trait]
+pub trait WebhookStore: Reachable {
+    /// `Conflict` when the tenant already has `max` endpoints.
+    async fn create_webhook(
+        &self,
+        tenant: TenantId,
+        webhook: NewWebhook,
+        max: usize,
+        now: OffsetDateTime,
+    ) -> Result<WebhookRecord, StoreError>;
+    /// The tenant's endpoints, oldest first.
+    async fn webhooks(&self, tenant: TenantId) -> Result<Vec<WebhookRecord>, StoreError>;
+    /// Removes an endpoint and its deliveries; `false` when the tenant has no such endpoint.
+    async fn delete_webhook(&self, tenant: TenantId, webhook: i64) -> Result<bool, StoreError>;
+    /// A page of an endpoint's deliveries, newest first; `None` when the tenant has no such endpoint.
+    async fn deliveries(
+        &self,
+        tenant: TenantId,
+        webhook: i64,
+        filter: DeliveryFilter,
+    ) -> Result<Option<Vec<DeliveryRecord>>, StoreError>;
+    /// Makes a delivery due now (whatever its state); `None` when unknown.
+    async fn retry_delivery(
+        &self,
+        tenant: TenantId,
+        webhook: i64,
+        delivery: i64,
+        now: OffsetDateTime,
+    ) -> Result<Option<DeliveryRecord>, StoreError>;
+    /// Claims up to `limit` due deliveries (any tenant) until `now + lease`, each with a new token.
+    async fn claim_deliveries(
+        &self,
+        now: OffsetDateTime,
+        lease: Duration,
+        limit: u32,
+    ) -> Result<Vec<DeliveryClaim>, StoreError>;
+    /// Records attempts in one transaction; a report whose token no longer
+    /// holds (the lease lapsed and another node claimed it) is ignored.
+    async fn record_attempts(&self, reports: Vec<AttemptReport>) -> Result<(), StoreError>;
 }

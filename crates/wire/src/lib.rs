@@ -6,11 +6,16 @@ mod results;
 mod schema;
 pub mod v3;
 mod views;
+mod webhooks;
 pub use results::{BalanceView, FailureEntry, OrderTransaction, Success, SuccessEntry};
 pub use views::{
     CashbackConfiguration, CashbackPreview, CashbackRule, CustomerDeleted, CustomerView, Done,
     HoldView, Probe, RedemptionConfiguration, RewardPreview, TransactionCount, TransactionList,
     TransactionView,
+};
+pub use webhooks::{
+    DeliveryList, DeliveryStatus, DeliveryView, WebhookCreated, WebhookEvent, WebhookList,
+    WebhookRemoved, WebhookView,
 };
 
 use serde::{Deserialize, Serialize};

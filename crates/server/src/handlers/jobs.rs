@@ -22,23 +22,7 @@ pub(crate) fn job_id(key: &str) -> Result<i64, ApiError> {
 }
 
 pub(crate) fn status_of(job: JobRecord, response: ResponseField) -> JobStatus {
-    JobStatus {
-        job_id: job.id,
-        operation: job.batch_type.operation().to_owned(),
-        batch_type: job.batch_type,
-        status: job.state,
-        error_count: job.error_count,
-        total_count: job.processed,
-        finished_count: job.finished_count,
-        item_count: job.item_count,
-        unprocessed_count: job.item_count.saturating_sub(job.processed),
-        created_at: job.created_at,
-        started_at: job.started_at,
-        finished_at: job.finished_at,
-        expires_at: job.expires_at,
-        error: job.error,
-        response,
-    }
+    store::webhooks::job_status(job, response)
 }
 
 fn results(chunks: &[ResultChunk]) -> Result<ResponseField, ApiError> {

@@ -8,6 +8,7 @@ pub mod jobs;
 pub mod listing;
 pub mod progress;
 pub mod transactions;
+pub mod webhooks;
 
 /// Applies one item as a chunk of one (the batches' rules); its failure is the call's error.
 pub(crate) async fn apply_one(

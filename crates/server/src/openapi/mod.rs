@@ -82,6 +82,12 @@ fn response_schemas() -> Map<String, Value> {
     component::<wire::Done>(&mut list);
     component::<wire::RewardPreview>(&mut list);
     component::<wire::ErrorCode>(&mut list);
+    component::<wire::WebhookCreated>(&mut list);
+    component::<wire::WebhookList>(&mut list);
+    component::<wire::WebhookRemoved>(&mut list);
+    component::<wire::DeliveryList>(&mut list);
+    component::<wire::DeliveryView>(&mut list);
+    component::<wire::WebhookEvent>(&mut list);
     component::<wire::v3::PlayerSaved>(&mut list);
     component::<wire::v3::PlayerView>(&mut list);
     component::<wire::v3::PlayerBalance>(&mut list);
@@ -203,10 +209,32 @@ fn build() -> Value {
             {"name": "Customers", "description": "Profiles and events."},
             {"name": "Points", "description": "Cashback, redemptions, holds, adjustments, orders, refunds and balances."},
             {"name": "Program", "description": "The tenant's program settings."},
+            {"name": "Webhooks", "description": "Endpoints told when jobs end (signed, retried for 3 days), and their deliveries."},
             {"name": "Service", "description": "Probes and this document (no keys)."},
             {"name": "Gameball v3.0", "description": "The v3.0 API Gameball's server SDKs speak, under `/api/v3.0/integrations`: the same rules under v3's names."}
         ],
         "paths": paths,
+        "webhooks": {
+            "batchEnded": {"post": {
+                "operationId": "batchEnded",
+                "tags": ["Webhooks"],
+                "summary": "A job ended (sent to each endpoint subscribed to its event)",
+                "description": "Verify `Loyalbatch-Signature` before trusting the body: compute HMAC-SHA256 with the endpoint's secret over `<t>.<raw body>` and compare it with `v1` in constant time; refuse a `t` far from now. The same event may arrive more than once (at least once): `Loyalbatch-Event-Id` tells repeats apart.",
+                "parameters": [
+                    {"name": "Loyalbatch-Event-Id", "in": "header", "required": true,
+                     "description": "`evt_<jobId>`, the same at every attempt.", "schema": {"type": "string"}},
+                    {"name": "Loyalbatch-Signature", "in": "header", "required": true,
+                     "description": "`t=<unix seconds>,v1=<hex HMAC-SHA256(secret, \"<t>.<raw body>\")>`.",
+                     "schema": {"type": "string"}}
+                ],
+                "requestBody": {"required": true, "content": {"application/json": {
+                    "schema": {"$ref": "#/components/schemas/WebhookEvent"}}}},
+                "responses": {
+                    "2XX": {"description": "Delivered: nothing more is sent for this event."},
+                    "default": {"description": "Not delivered: tried again later (5 s, doubling to an hour, for 3 days)."}
+                }
+            }}
+        },
         "components": {
             "schemas": schemas,
             "headers": {

@@ -351,6 +351,27 @@ fn customer_tags() -> Value {
     )
 }
 
+fn webhook_endpoint() -> Value {
+    use domain::webhooks::{EventType, MAX_URL_CHARS};
+    object(
+        &["url"],
+        vec![
+            (
+                "url",
+                json!({"description": "Where events are POSTed: an http or https URL without credentials or fragment, whose host is a public address (unless the server runs with `--webhook-allow-private`).",
+                "type": "string", "format": "uri", "minLength": 1, "maxLength": MAX_URL_CHARS}),
+            ),
+            (
+                "events",
+                json!({"description": "The events sent to it (default: all three).",
+                "type": "array", "minItems": 1, "uniqueItems": true,
+                "items": {"type": "string", "enum": EventType::ALL.map(EventType::as_str)}}),
+            ),
+        ],
+        json!({"url": "https://hooks.example.com/loyalbatch", "events": ["batch.completed", "batch.failed"]}),
+    )
+}
+
 /// The component name of a batch type's item schema.
 pub fn item_schema_name(t: BatchType) -> &'static str {
     match t {
@@ -398,6 +419,7 @@ pub fn schemas(max_items: usize) -> Vec<(String, Value)> {
         ("Hold".into(), hold()),
         ("CustomerTags".into(), customer_tags()),
         ("RewardPreviewRequest".into(), reward_preview()),
+        ("WebhookEndpoint".into(), webhook_endpoint()),
     ];
     out.extend(
         BatchType::ALL

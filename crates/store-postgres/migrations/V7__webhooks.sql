@@ -1,0 +1,34 @@
+-- Webhook endpoints, and one delivery per (endpoint, job) written in the
+-- transaction that ends the job. job_id has no foreign key: a delivery
+-- outlives its job's retention; event ids are evt_<job_id>.
+CREATE TABLE webhooks (
+    id          BIGSERIAL PRIMARY KEY,
+    tenant_id   BIGINT NOT NULL REFERENCES tenants (id),
+    url         TEXT   NOT NULL,
+    events      TEXT   NOT NULL,
+    secret      TEXT   NOT NULL,
+    created_at  BIGINT NOT NULL
+);
+CREATE INDEX webhooks_by_tenant ON webhooks (tenant_id, id);
+
+CREATE TABLE webhook_deliveries (
+    id               BIGSERIAL PRIMARY KEY,
+    webhook_id       BIGINT  NOT NULL REFERENCES webhooks (id) ON DELETE CASCADE,
+    job_id           BIGINT  NOT NULL,
+    event_type       TEXT    NOT NULL,
+    payload          TEXT    NOT NULL,
+    status           TEXT    NOT NULL DEFAULT 'pending',
+    attempts         INTEGER NOT NULL DEFAULT 0,
+    last_status_code INTEGER,
+    last_error       TEXT,
+    last_attempt_at  BIGINT,
+    next_attempt_at  BIGINT,
+    delivered_at     BIGINT,
+    lease_token      BIGINT  NOT NULL DEFAULT 0,
+    lease_until      BIGINT  NOT NULL DEFAULT 0,
+    created_at       BIGINT  NOT NULL,
+    UNIQUE (webhook_id, job_id)
+);
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE status = 'pending';
+CREATE INDEX webhook_deliveries_by_webhook ON webhook_deliveries (webhook_id, id);
+CREATE INDEX webhook_deliveries_settled ON webhook_deliveries (created_at) WHERE status <> 'pending';

@@ -1,0 +1,301 @@
+//! Webhook endpoints and deliveries: the event rows a job's end writes, claims under a lease (`SKIP LOCKED`), attempts.
+
+use crate::{jobs, pg};
+use deadpool_postgres::{Client, GenericClient};
+use std::time::Duration;
+use store::webhooks::{
+    DELIVERY_COLUMNS, delivery_record, events_from_text, events_text, final_event,
+};
+use store::*;
+use time::OffsetDateTime;
+use tokio_postgres::Row;
+
+/// Serializes endpoint creation per tenant (the limit is checked, then the row inserted).
+const ENDPOINTS_LOCK: i32 = 3;
+
+/// Writes the job's final event for every endpoint of its tenant subscribed to
+/// it; called in the transaction that ended the job, right after it did.
+pub async fn enqueue_final(
+    c: &impl GenericClient,
+    job: JobId,
+    now: OffsetDateTime,
+) -> Result<(), StoreError> {
+    let subscribed: bool = c
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM webhooks w JOIN jobs j ON j.tenant_id = w.tenant_id \
+             WHERE j.id = $1)",
+            &[&job],
+        )
+        .await
+        .map_err(pg)?
+        .get(0);
+    if !subscribed {
+        return Ok(());
+    }
+    let Some(record) = jobs::get_by_id(c, job).await? else {
+        return Ok(());
+    };
+    let tenant = record.tenant_id;
+    let Some((kind, body)) = final_event(record) else {
+        return Ok(());
+    };
+    c.execute(
+        "INSERT INTO webhook_deliveries (webhook_id, job_id, event_type, payload, next_attempt_at, created_at) \
+         SELECT id, $2, $3, $4, $5, $5 FROM webhooks \
+         WHERE tenant_id = $1 AND events LIKE '%,' || $3 || ',%'",
+        &[&tenant, &job, &kind.as_str(), &body, &to_millis(now)],
+    )
+    .await
+    .map_err(pg)?;
+    Ok(())
+}
+
+const WEBHOOK_COLUMNS: &str = "id, tenant_id, url, events, secret, created_at";
+
+fn webhook_from_row(r: &Row) -> WebhookRecord {
+    WebhookRecord {
+        id: r.get(0),
+        tenant_id: r.get(1),
+        url: r.get(2),
+        events: events_from_text(r.get(3)),
+        secret: r.get(4),
+        created_at: from_millis(r.get(5)),
+    }
+}
+
+pub async fn create(
+    c: &mut Client,
+    tenant: TenantId,
+    w: &NewWebhook,
+    max: usize,
+    now: OffsetDateTime,
+) -> Result<WebhookRecord, StoreError> {
+    let tx = c.transaction().await.map_err(pg)?;
+    tx.execute(
+        "SELECT pg_advisory_xact_lock($1, $2)",
+        &[&ENDPOINTS_LOCK, &(tenant as i32)],
+    )
+    .await
+    .map_err(pg)?;
+    let existing: i64 = tx
+        .query_one(
+            "SELECT count(*) FROM webhooks WHERE tenant_id = $1",
+            &[&tenant],
+        )
+        .await
+        .map_err(pg)?
+        .get(0);
+    if usize::try_from(existing).unwrap_or(usize::MAX) >= max {
+        return Err(StoreError::Conflict(format!(
+            "a tenant has at most {max} webhook endpoints"
+        )));
+    }
+    let row = tx
+        .query_one(
+            &format!(
+                "INSERT INTO webhooks (tenant_id, url, events, secret, created_at) \
+                 VALUES ($1, $2, $3, $4, $5) RETURNING {WEBHOOK_COLUMNS}"
+            ),
+            &[
+                &tenant,
+                &w.url,
+                &events_text(&w.events),
+                &w.secret,
+                &to_millis(now),
+            ],
+        )
+        .await
+        .map_err(pg)?;
+    tx.commit().await.map_err(pg)?;
+    Ok(webhook_from_row(&row))
+}
+
+pub async fn list(
+    c: &impl GenericClient,
+    tenant: TenantId,
+) -> Result<Vec<WebhookRecord>, StoreError> {
+    let rows = c
+        .query(
+            &format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE tenant_id = $1 ORDER BY id"),
+            &[&tenant],
+        )
+        .await
+        .map_err(pg)?;
+    Ok(rows.iter().map(webhook_from_row).collect())
+}
+
+pub async fn delete(
+    c: &impl GenericClient,
+    tenant: TenantId,
+    webhook: i64,
+) -> Result<bool, StoreError> {
+    let n = c
+        .execute(
+            "DELETE FROM webhooks WHERE id = $1 AND tenant_id = $2",
+            &[&webhook, &tenant],
+        )
+        .await
+        .map_err(pg)?;
+    Ok(n == 1)
+}
+
+async fn owns(c: &impl GenericClient, tenant: TenantId, webhook: i64) -> Result<bool, StoreError> {
+    Ok(c.query_one(
+        "SELECT EXISTS (SELECT 1 FROM webhooks WHERE id = $1 AND tenant_id = $2)",
+        &[&webhook, &tenant],
+    )
+    .await
+    .map_err(pg)?
+    .get(0))
+}
+
+fn delivery_from_row(r: &Row) -> Result<DeliveryRecord, StoreError> {
+    delivery_record(
+        r.get(0),
+        r.get(1),
+        r.get(2),
+        r.get(3),
+        r.get(4),
+        i64::from(r.get::<_, i32>(5)),
+        r.get::<_, Option<i32>>(6).map(i64::from),
+        r.get(7),
+        [r.get(8), r.get(9), r.get(10), r.get(11)],
+    )
+}
+
+pub async fn deliveries(
+    c: &impl GenericClient,
+    tenant: TenantId,
+    webhook: i64,
+    filter: DeliveryFilter,
+) -> Result<Option<Vec<DeliveryRecord>>, StoreError> {
+    if !owns(c, tenant, webhook).await? {
+        return Ok(None);
+    }
+    let rows = c
+        .query(
+            &format!(
+                "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE webhook_id = $1 AND id < $2 \
+                 ORDER BY id DESC LIMIT $3"
+            ),
+            &[
+                &webhook,
+                &filter.before.unwrap_or(i64::MAX),
+                &i64::from(filter.limit),
+            ],
+        )
+        .await
+        .map_err(pg)?;
+    rows.iter()
+        .map(delivery_from_row)
+        .collect::<Result<Vec<_>, _>>()
+        .map(Some)
+}
+
+pub async fn retry(
+    c: &impl GenericClient,
+    tenant: TenantId,
+    webhook: i64,
+    delivery: i64,
+    now: OffsetDateTime,
+) -> Result<Option<DeliveryRecord>, StoreError> {
+    if !owns(c, tenant, webhook).await? {
+        return Ok(None);
+    }
+    let row = c
+        .query_opt(
+            &format!(
+                "UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = $3, lease_until = 0, \
+                 lease_token = lease_token + 1 WHERE id = $1 AND webhook_id = $2 RETURNING {DELIVERY_COLUMNS}"
+            ),
+            &[&delivery, &webhook, &to_millis(now)],
+        )
+        .await
+        .map_err(pg)?;
+    row.as_ref().map(delivery_from_row).transpose()
+}
+
+pub async fn claim(
+    c: &impl GenericClient,
+    now: OffsetDateTime,
+    lease: Duration,
+    limit: u32,
+) -> Result<Vec<DeliveryClaim>, StoreError> {
+    // Rows another node is claiming right now are skipped, not waited for.
+    let rows = c
+        .query(
+            "WITH due AS (SELECT id FROM webhook_deliveries \
+                WHERE status = 'pending' AND next_attempt_at <= $1 AND lease_until <= $1 \
+                ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED) \
+             UPDATE webhook_deliveries d SET lease_token = d.lease_token + 1, lease_until = $2 \
+             FROM due, webhooks w WHERE d.id = due.id AND w.id = d.webhook_id \
+             RETURNING d.id, d.lease_token, w.url, w.secret, d.job_id, d.payload, d.attempts, d.created_at",
+            &[&to_millis(now), &to_millis(add(now, lease)), &i64::from(limit)],
+        )
+        .await
+        .map_err(pg)?;
+    Ok(rows
+        .iter()
+        .map(|r| DeliveryClaim {
+            id: r.get(0),
+            token: r.get(1),
+            url: r.get(2),
+            secret: r.get(3),
+            job_id: r.get(4),
+            payload: r.get(5),
+            attempts: u32::try_from(r.get::<_, i32>(6)).unwrap_or(0),
+            created_at: r.get(7),
+        })
+        .collect())
+}
+
+pub async fn record(c: &mut Client, reports: &[AttemptReport]) -> Result<(), StoreError> {
+    let tx = c.transaction().await.map_err(pg)?;
+    let st = tx
+        .prepare(
+            "UPDATE webhook_deliveries SET status = $3, attempts = attempts + 1, last_status_code = $4, \
+             last_error = $5, last_attempt_at = $6, next_attempt_at = $7, lease_until = 0, \
+             delivered_at = CASE WHEN $3 = 'delivered' THEN $6 ELSE delivered_at END \
+             WHERE id = $1 AND lease_token = $2 AND status = 'pending'",
+        )
+        .await
+        .map_err(pg)?;
+    // Pipelined: every update is sent before the first answer is awaited.
+    let updates = reports.iter().map(|r| {
+        let (status, next) = r.outcome();
+        let code = r.status_code.map(i32::from);
+        let st = &st;
+        let tx = &tx;
+        async move {
+            tx.execute(
+                st,
+                &[
+                    &r.id,
+                    &r.token,
+                    &status.as_str(),
+                    &code,
+                    &r.error,
+                    &r.attempted_at,
+                    &next,
+                ],
+            )
+            .await
+        }
+    });
+    futures::future::try_join_all(updates).await.map_err(pg)?;
+    tx.commit().await.map_err(pg)?;
+    Ok(())
+}
+
+/// Settled deliveries older than the retention.
+pub async fn purge(c: &impl GenericClient, now: OffsetDateTime) -> Result<u64, StoreError> {
+    let cutoff = to_millis(now).saturating_sub(
+        i64::try_from(webhooks::DELIVERY_RETENTION.as_millis()).unwrap_or(i64::MAX),
+    );
+    c.execute(
+        "DELETE FROM webhook_deliveries WHERE status <> 'pending' AND created_at < $1",
+        &[&cutoff],
+    )
+    .await
+    .map_err(pg)
+}

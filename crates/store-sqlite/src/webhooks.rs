@@ -1,0 +1,281 @@
+//! Webhook endpoints and deliveries: the event rows a job's end writes, claims under a lease, attempts.
+
+use crate::{jobs, sql_err};
+use rusqlite::{Connection, OptionalExtension, Row, params};
+use std::time::Duration;
+use store::webhooks::{
+    DELIVERY_COLUMNS, delivery_record, events_from_text, events_text, final_event,
+};
+use store::*;
+use time::OffsetDateTime;
+
+/// Writes the job's final event for every endpoint of its tenant subscribed to
+/// it; called in the transaction that ended the job, right after it did.
+pub fn enqueue_final(c: &Connection, job: JobId, now: OffsetDateTime) -> Result<(), StoreError> {
+    let subscribed: bool = c
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM webhooks w JOIN jobs j ON j.tenant_id = w.tenant_id \
+             WHERE j.id = ?1)",
+        )
+        .map_err(sql_err)?
+        .query_row([job], |r| r.get(0))
+        .map_err(sql_err)?;
+    if !subscribed {
+        return Ok(());
+    }
+    let Some(record) = jobs::get_by_id(c, job)? else {
+        return Ok(());
+    };
+    let tenant = record.tenant_id;
+    let Some((kind, body)) = final_event(record) else {
+        return Ok(());
+    };
+    let now = to_millis(now);
+    c.prepare_cached(
+        "INSERT INTO webhook_deliveries (webhook_id, job_id, event_type, payload, next_attempt_at, created_at) \
+         SELECT id, ?2, ?3, ?4, ?5, ?5 FROM webhooks \
+         WHERE tenant_id = ?1 AND events LIKE '%,' || ?3 || ',%'",
+    )
+    .map_err(sql_err)?
+    .execute(params![tenant, job, kind.as_str(), body, now])
+    .map_err(sql_err)?;
+    Ok(())
+}
+
+fn webhook_from_row(r: &Row<'_>) -> rusqlite::Result<WebhookRecord> {
+    Ok(WebhookRecord {
+        id: r.get(0)?,
+        tenant_id: r.get(1)?,
+        url: r.get(2)?,
+        events: events_from_text(&r.get::<_, String>(3)?),
+        secret: r.get(4)?,
+        created_at: from_millis(r.get(5)?),
+    })
+}
+
+const WEBHOOK_COLUMNS: &str = "id, tenant_id, url, events, secret, created_at";
+
+pub fn create(
+    c: &Connection,
+    tenant: TenantId,
+    w: &NewWebhook,
+    max: usize,
+    now: OffsetDateTime,
+) -> Result<WebhookRecord, StoreError> {
+    let existing: i64 = c
+        .query_row(
+            "SELECT count(*) FROM webhooks WHERE tenant_id = ?1",
+            [tenant],
+            |r| r.get(0),
+        )
+        .map_err(sql_err)?;
+    if usize::try_from(existing).unwrap_or(usize::MAX) >= max {
+        return Err(StoreError::Conflict(format!(
+            "a tenant has at most {max} webhook endpoints"
+        )));
+    }
+    c.query_row(
+        &format!(
+            "INSERT INTO webhooks (tenant_id, url, events, secret, created_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5) RETURNING {WEBHOOK_COLUMNS}"
+        ),
+        params![
+            tenant,
+            w.url,
+            events_text(&w.events),
+            w.secret,
+            to_millis(now)
+        ],
+        webhook_from_row,
+    )
+    .map_err(sql_err)
+}
+
+pub fn list(c: &Connection, tenant: TenantId) -> Result<Vec<WebhookRecord>, StoreError> {
+    let mut st = c
+        .prepare_cached(&format!(
+            "SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE tenant_id = ?1 ORDER BY id"
+        ))
+        .map_err(sql_err)?;
+    let rows = st.query_map([tenant], webhook_from_row).map_err(sql_err)?;
+    rows.collect::<Result<_, _>>().map_err(sql_err)
+}
+
+pub fn delete(c: &Connection, tenant: TenantId, webhook: i64) -> Result<bool, StoreError> {
+    let n = c
+        .execute(
+            "DELETE FROM webhooks WHERE id = ?1 AND tenant_id = ?2",
+            params![webhook, tenant],
+        )
+        .map_err(sql_err)?;
+    Ok(n == 1)
+}
+
+fn owns(c: &Connection, tenant: TenantId, webhook: i64) -> Result<bool, StoreError> {
+    c.query_row(
+        "SELECT EXISTS (SELECT 1 FROM webhooks WHERE id = ?1 AND tenant_id = ?2)",
+        params![webhook, tenant],
+        |r| r.get(0),
+    )
+    .map_err(sql_err)
+}
+
+fn delivery_from_row(r: &Row<'_>) -> rusqlite::Result<Result<DeliveryRecord, StoreError>> {
+    let status: String = r.get(4)?;
+    Ok(delivery_record(
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        &status,
+        r.get(5)?,
+        r.get(6)?,
+        r.get(7)?,
+        [r.get(8)?, r.get(9)?, r.get(10)?, r.get(11)?],
+    ))
+}
+
+pub fn deliveries(
+    c: &Connection,
+    tenant: TenantId,
+    webhook: i64,
+    filter: DeliveryFilter,
+) -> Result<Option<Vec<DeliveryRecord>>, StoreError> {
+    if !owns(c, tenant, webhook)? {
+        return Ok(None);
+    }
+    let mut st = c
+        .prepare_cached(&format!(
+            "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE webhook_id = ?1 AND id < ?2 \
+             ORDER BY id DESC LIMIT ?3"
+        ))
+        .map_err(sql_err)?;
+    let rows = st
+        .query_map(
+            params![webhook, filter.before.unwrap_or(i64::MAX), filter.limit],
+            delivery_from_row,
+        )
+        .map_err(sql_err)?;
+    let list = rows
+        .map(|r| r.map_err(sql_err)?)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Some(list))
+}
+
+pub fn retry(
+    c: &Connection,
+    tenant: TenantId,
+    webhook: i64,
+    delivery: i64,
+    now: OffsetDateTime,
+) -> Result<Option<DeliveryRecord>, StoreError> {
+    if !owns(c, tenant, webhook)? {
+        return Ok(None);
+    }
+    c.query_row(
+        &format!(
+            "UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = ?3, lease_until = 0, \
+             lease_token = lease_token + 1 WHERE id = ?1 AND webhook_id = ?2 RETURNING {DELIVERY_COLUMNS}"
+        ),
+        params![delivery, webhook, to_millis(now)],
+        delivery_from_row,
+    )
+    .optional()
+    .map_err(sql_err)?
+    .transpose()
+}
+
+pub fn claim(
+    c: &Connection,
+    now: OffsetDateTime,
+    lease: Duration,
+    limit: u32,
+) -> Result<Vec<DeliveryClaim>, StoreError> {
+    let now_ms = to_millis(now);
+    let mut st = c
+        .prepare_cached(
+            "UPDATE webhook_deliveries SET lease_token = lease_token + 1, lease_until = ?2 \
+             WHERE id IN (SELECT id FROM webhook_deliveries \
+                WHERE status = 'pending' AND next_attempt_at <= ?1 AND lease_until <= ?1 \
+                ORDER BY next_attempt_at LIMIT ?3) \
+             RETURNING id, lease_token, webhook_id, job_id, payload, attempts, created_at",
+        )
+        .map_err(sql_err)?;
+    let claimed = st
+        .query_map(params![now_ms, to_millis(add(now, lease)), limit], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, i64>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, i64>(5)?,
+                r.get::<_, i64>(6)?,
+            ))
+        })
+        .map_err(sql_err)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(sql_err)?;
+    let mut endpoint = c
+        .prepare_cached("SELECT url, secret FROM webhooks WHERE id = ?1")
+        .map_err(sql_err)?;
+    claimed
+        .into_iter()
+        .map(
+            |(id, token, webhook, job_id, payload, attempts, created_at)| {
+                let (url, secret) = endpoint
+                    .query_row([webhook], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .map_err(sql_err)?;
+                Ok(DeliveryClaim {
+                    id,
+                    token,
+                    url,
+                    secret,
+                    job_id,
+                    payload,
+                    attempts: u32::try_from(attempts).unwrap_or(0),
+                    created_at,
+                })
+            },
+        )
+        .collect()
+}
+
+pub fn record(c: &Connection, reports: &[AttemptReport]) -> Result<(), StoreError> {
+    let mut st = c
+        .prepare_cached(
+            "UPDATE webhook_deliveries SET status = ?3, attempts = attempts + 1, last_status_code = ?4, \
+             last_error = ?5, last_attempt_at = ?6, next_attempt_at = ?7, lease_until = 0, \
+             delivered_at = CASE WHEN ?3 = 'delivered' THEN ?6 ELSE delivered_at END \
+             WHERE id = ?1 AND lease_token = ?2 AND status = 'pending'",
+        )
+        .map_err(sql_err)?;
+    for r in reports {
+        let (status, next) = r.outcome();
+        st.execute(params![
+            r.id,
+            r.token,
+            status.as_str(),
+            r.status_code,
+            r.error,
+            r.attempted_at,
+            next
+        ])
+        .map_err(sql_err)?;
+    }
+    Ok(())
+}
+
+/// Settled deliveries older than the retention.
+pub fn purge(c: &Connection, now: OffsetDateTime) -> Result<u64, StoreError> {
+    let cutoff = to_millis(now).saturating_sub(
+        i64::try_from(webhooks::DELIVERY_RETENTION.as_millis()).unwrap_or(i64::MAX),
+    );
+    let n = c
+        .execute(
+            "DELETE FROM webhook_deliveries WHERE status <> 'pending' AND created_at < ?1",
+            [cutoff],
+        )
+        .map_err(sql_err)?;
+    Ok(n as u64)
+}

@@ -1,0 +1,189 @@
+//! Webhooks at the store seam: endpoints, their deliveries, and the one event
+//! row a job's end writes in the same transaction as its final state.
+
+use crate::types::*;
+use domain::webhooks::{EventType, event_id};
+use time::OffsetDateTime;
+use wire::{DeliveryStatus, JobStatus, ResponseField, WebhookEvent};
+
+/// A job's status as the API answers it (`response` as given).
+pub fn job_status(job: JobRecord, response: ResponseField) -> JobStatus {
+    JobStatus {
+        job_id: job.id,
+        operation: job.batch_type.operation().to_owned(),
+        batch_type: job.batch_type,
+        status: job.state,
+        error_count: job.error_count,
+        total_count: job.processed,
+        finished_count: job.finished_count,
+        item_count: job.item_count,
+        unprocessed_count: job.item_count.saturating_sub(job.processed),
+        created_at: job.created_at,
+        started_at: job.started_at,
+        finished_at: job.finished_at,
+        expires_at: job.expires_at,
+        error: job.error,
+        response,
+    }
+}
+
+/// The event a job that just ended sends: its type and the exact body every
+/// endpoint receives (`None` while the job has not ended).
+pub fn final_event(job: JobRecord) -> Option<(EventType, String)> {
+    let kind = EventType::of_state(job.state)?;
+    let event = WebhookEvent {
+        id: event_id(job.id),
+        event_type: kind.as_str().to_owned(),
+        created_at: job.finished_at.unwrap_or(job.created_at),
+        data: job_status(job, ResponseField::Omitted),
+    };
+    let body = serde_json::to_string(&event).expect("an event serializes");
+    Some((kind, body))
+}
+
+/// How a subscription list is stored: `,batch.completed,batch.failed,` (so a
+/// `LIKE '%,<type>,%'` finds subscribers on both backends).
+pub fn events_text(events: &[EventType]) -> String {
+    let names: Vec<&str> = events.iter().map(|e| e.as_str()).collect();
+    format!(",{},", names.join(","))
+}
+
+pub fn events_from_text(text: &str) -> Vec<String> {
+    text.split(',')
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// An endpoint to register (URL and events already checked).
+#[derive(Debug, Clone)]
+pub struct NewWebhook {
+    pub url: String,
+    pub events: Vec<EventType>,
+    pub secret: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookRecord {
+    pub id: i64,
+    pub tenant_id: TenantId,
+    pub url: String,
+    pub events: Vec<String>,
+    /// The signing secret (never shown after creation).
+    pub secret: String,
+    pub created_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryRecord {
+    pub id: i64,
+    pub webhook_id: i64,
+    pub job_id: JobId,
+    pub event_type: String,
+    pub status: DeliveryStatus,
+    pub attempts: u32,
+    pub last_status_code: Option<u16>,
+    pub last_error: Option<String>,
+    pub last_attempt_at: Option<OffsetDateTime>,
+    pub next_attempt_at: Option<OffsetDateTime>,
+    pub delivered_at: Option<OffsetDateTime>,
+    pub created_at: OffsetDateTime,
+}
+
+/// A page of an endpoint's deliveries, newest first.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DeliveryFilter {
+    /// Only deliveries with a smaller id.
+    pub before: Option<i64>,
+    pub limit: u32,
+}
+
+/// A delivery claimed under a lease: only the holder of `token` may record its attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryClaim {
+    pub id: i64,
+    pub token: i64,
+    pub url: String,
+    pub secret: String,
+    pub job_id: JobId,
+    pub payload: String,
+    /// Attempts made before this one.
+    pub attempts: u32,
+    /// When the event was written (milliseconds): retries go on for a period from it.
+    pub created_at: i64,
+}
+
+/// What an attempt came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AttemptResult {
+    Delivered,
+    /// Failed; tried again at `next_attempt_at` (milliseconds).
+    Retry {
+        next_attempt_at: i64,
+    },
+    /// Failed, and the retry period is over.
+    GaveUp,
+}
+
+/// One attempt, to record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttemptReport {
+    pub id: i64,
+    pub token: i64,
+    /// Milliseconds.
+    pub attempted_at: i64,
+    pub status_code: Option<u16>,
+    pub error: Option<String>,
+    pub result: AttemptResult,
+}
+
+impl AttemptReport {
+    /// The stored status and next attempt the report leaves.
+    pub fn outcome(&self) -> (DeliveryStatus, Option<i64>) {
+        match self.result {
+            AttemptResult::Delivered => (DeliveryStatus::Delivered, None),
+            AttemptResult::Retry { next_attempt_at } => {
+                (DeliveryStatus::Pending, Some(next_attempt_at))
+            }
+            AttemptResult::GaveUp => (DeliveryStatus::Failed, None),
+        }
+    }
+}
+
+/// How long settled deliveries are kept (then purged with expired jobs).
+pub const DELIVERY_RETENTION: std::time::Duration = std::time::Duration::from_secs(30 * 24 * 3600);
+
+/// What every backend selects of a delivery, in [`DeliveryRecord`]'s order.
+pub const DELIVERY_COLUMNS: &str = "id, webhook_id, job_id, event_type, status, attempts, \
+     last_status_code, last_error, last_attempt_at, next_attempt_at, delivered_at, created_at";
+
+/// A delivery from its columns (milliseconds and texts as stored).
+#[allow(clippy::too_many_arguments)]
+pub fn delivery_record(
+    id: i64,
+    webhook_id: i64,
+    job_id: i64,
+    event_type: String,
+    status: &str,
+    attempts: i64,
+    last_status_code: Option<i64>,
+    last_error: Option<String>,
+    times: [Option<i64>; 4],
+) -> Result<DeliveryRecord, StoreError> {
+    let [last_attempt_at, next_attempt_at, delivered_at, created_at] = times;
+    Ok(DeliveryRecord {
+        id,
+        webhook_id,
+        job_id,
+        event_type,
+        status: DeliveryStatus::parse(status)
+            .ok_or_else(|| StoreError::Conflict(format!("unknown delivery status {status}")))?,
+        attempts: u32::try_from(attempts).unwrap_or(0),
+        last_status_code: last_status_code.and_then(|c| u16::try_from(c).ok()),
+        last_error,
+        last_attempt_at: last_attempt_at.map(from_millis),
+        next_attempt_at: next_attempt_at.map(from_millis),
+        delivered_at: delivered_at.map(from_millis),
+        created_at: from_millis(created_at.unwrap_or(0)),
+    })
+}
