@@ -81,12 +81,14 @@ mod intake;
 mod leases;
 mod ledger;
 mod tenants;
+mod webhooks;
 
 pub use chunks::*;
 pub use intake::*;
 pub use leases::*;
 pub use ledger::*;
 pub use tenants::*;
+pub use webhooks::*;
 
 /// Generates one `#[tokio::test]` per behaviour, each on a fresh store from `$make`:
 /// an async fn returning `Option<(Arc<dyn Store>, guard)>`, where the guard (a temp
@@ -118,6 +120,11 @@ macro_rules! conformance_tests {
             movements_are_kept_and_holds_are_found_by_reference,
             a_movement_leaves_the_customer_profile_and_updated_at_alone,
             ping_answers,
+            a_job_end_writes_one_delivery_per_subscribed_endpoint,
+            deliveries_are_claimed_under_a_lease_and_recorded_only_with_its_token,
+            a_delivery_is_retried_on_demand_whatever_its_state,
+            endpoints_are_per_tenant_limited_and_removed_with_their_deliveries,
+            deliveries_are_paged_newest_first_and_settled_ones_purged,
         );
     };
     (@each $make:path; $($name:ident),+ $(,)?) => {
