@@ -4,3 +4,4 @@
 pub mod conformance;
 pub mod fixtures;
 pub mod postgres;
+pub mod receiver;

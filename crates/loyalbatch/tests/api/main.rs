@@ -18,3 +18,4 @@ mod progress;
 mod snapshots;
 mod transactions_list;
 mod v3;
+mod webhooks;

@@ -34,6 +34,7 @@ pub struct TestServer {
     shutdown: Shutdown,
     server_task: Option<tokio::task::JoinHandle<()>>,
     engine_task: Option<tokio::task::JoinHandle<()>>,
+    deliverer_task: Option<tokio::task::JoinHandle<()>>,
 }
 
 pub struct Options {
@@ -41,6 +42,8 @@ pub struct Options {
     pub workers_running: bool,
     pub settings: ServerSettings,
     pub engine: EngineConfig,
+    /// Run a webhook deliverer beside the workers.
+    pub webhooks: Option<engine::webhooks::DeliveryConfig>,
 }
 
 impl Default for Options {
@@ -52,6 +55,7 @@ impl Default for Options {
                 poll_interval: Duration::from_millis(20),
                 ..EngineConfig::default()
             },
+            webhooks: None,
         }
     }
 }
@@ -109,6 +113,10 @@ impl TestServer {
         let engine_task = options
             .workers_running
             .then(|| tokio::spawn(engine.clone().run(shutdown.clone())));
+        let deliverer_task = options.webhooks.map(|config| {
+            let deliverer = engine::webhooks::Deliverer::new(store.clone(), config).unwrap();
+            tokio::spawn(deliverer.run(shutdown.clone()))
+        });
         let api = client::Api::new(&client::Connection {
             server: url.clone(),
             api_prefix: BASE.into(),
@@ -128,6 +136,7 @@ impl TestServer {
             shutdown,
             server_task: Some(server_task),
             engine_task,
+            deliverer_task,
         }
     }
 
@@ -140,6 +149,9 @@ impl TestServer {
     pub async fn shut_down(&mut self) {
         self.shutdown.cancel();
         if let Some(t) = self.engine_task.take() {
+            t.await.unwrap();
+        }
+        if let Some(t) = self.deliverer_task.take() {
             t.await.unwrap();
         }
         if let Some(t) = self.server_task.take() {
