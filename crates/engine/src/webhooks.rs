@@ -47,9 +47,12 @@ impl Default for DeliveryConfig {
 }
 
 impl DeliveryConfig {
-    /// A claim holds this long: the attempt's timeout and ample time to record it.
+    /// A claim holds this long: twice the attempt's timeout and 5 s to record it
+    /// (25 s by default; a crashed node's claims are free again after it).
     fn lease(&self) -> Duration {
-        self.timeout.saturating_add(Duration::from_secs(60))
+        self.timeout
+            .saturating_mul(2)
+            .saturating_add(Duration::from_secs(5))
     }
 }
 

@@ -9,3 +9,4 @@ mod multinode;
 mod process;
 mod process_hostile;
 mod sdk;
+mod webhooks;
