@@ -87,14 +87,18 @@ impl Database {
 
     /// Customer rows in the database, counted directly.
     pub async fn customer_rows(&self) -> Result<usize> {
+        self.count("SELECT count(*) FROM customers").await
+    }
+
+    /// The single number a `SELECT count(*) …` answers, read directly.
+    pub async fn count(&self, sql: &str) -> Result<usize> {
         match self {
             Database::Sqlite { path, .. } => {
                 let conn = rusqlite::Connection::open(path)?;
-                let rows: i64 =
-                    conn.query_row("SELECT count(*) FROM customers", [], |r| r.get(0))?;
+                let rows: i64 = conn.query_row(sql, [], |r| r.get(0))?;
                 Ok(usize::try_from(rows)?)
             }
-            Database::Postgres(db) => db.customer_rows().await,
+            Database::Postgres(db) => db.count(sql).await,
         }
     }
 

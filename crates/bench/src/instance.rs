@@ -70,6 +70,16 @@ impl Instance {
             .collect()
     }
 
+    /// The first node's store.
+    pub fn store(&self) -> std::sync::Arc<dyn store::Store> {
+        self.nodes[0].store.clone()
+    }
+
+    /// A `SELECT count(*) …` read directly from the database.
+    pub async fn count(&self, sql: &str) -> Result<usize> {
+        self.db.count(sql).await
+    }
+
     /// Customer rows in the database, counted directly.
     pub async fn customer_rows(&self) -> Result<usize> {
         self.db.customer_rows().await

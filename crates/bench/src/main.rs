@@ -18,6 +18,7 @@ mod serve;
 mod serve_child;
 mod server_process;
 mod stats;
+mod webhooks_bench;
 mod workload;
 
 use anyhow::Result;
@@ -72,6 +73,12 @@ struct Cli {
     /// `ledger`: existing customers of the large run.
     #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(1..))]
     large_customers: u64,
+    /// `webhooks`: one-item jobs whose deliveries are timed.
+    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
+    events: u64,
+    /// `webhooks`: rounds of the on/off throughput comparison.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..))]
+    rounds: u64,
     /// Print the figures as one JSON object instead of the report.
     #[arg(long)]
     json: bool,
@@ -89,6 +96,8 @@ enum Workload {
     Ledger,
     /// A customers CSV of `--items` rows through `loyalbatch import` (a separate client process).
     Import,
+    /// Batch throughput with webhooks on vs off, and webhook deliveries per second.
+    Webhooks,
 }
 
 #[tokio::main]
@@ -125,6 +134,21 @@ async fn main() -> Result<()> {
         )
         .await;
     }
+    if let Workload::Webhooks = cli.workload {
+        let backend = Backend::from_url(cli.database_url.as_deref())?;
+        let settings = webhooks_bench::WebhookSettings {
+            items: cli.items as usize,
+            connections: cli.connections as usize,
+            events: cli.events as usize,
+            rounds: cli.rounds as usize,
+            config: EngineConfig {
+                workers: cli.workers as usize,
+                chunk_size: cli.chunk_size,
+                ..EngineConfig::default()
+            },
+        };
+        return webhooks_bench::run(&backend, settings, date).await;
+    }
     if let Workload::Ledger = cli.workload {
         let backend = Backend::from_url(cli.database_url.as_deref())?;
         let settings = ledger::LedgerSettings {
@@ -144,7 +168,9 @@ async fn main() -> Result<()> {
     let settings = Settings {
         workload: match cli.workload {
             Workload::Customers => "customers",
-            Workload::Ledger | Workload::Import => unreachable!("handled above"),
+            Workload::Ledger | Workload::Import | Workload::Webhooks => {
+                unreachable!("handled above")
+            }
         },
         items: cli.items as usize,
         connections: cli.connections as usize,

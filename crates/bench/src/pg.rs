@@ -105,14 +105,9 @@ impl Throwaway {
             .with_context(|| format!("connecting to database {}", self.name))
     }
 
-    /// Rows of `customers`, counted directly.
-    pub async fn customer_rows(&self) -> Result<usize> {
-        let rows: i64 = self
-            .client()
-            .await?
-            .query_one("SELECT count(*) FROM customers", &[])
-            .await?
-            .get(0);
+    /// The single number a `SELECT count(*) …` answers.
+    pub async fn count(&self, sql: &str) -> Result<usize> {
+        let rows: i64 = self.client().await?.query_one(sql, &[]).await?.get(0);
         Ok(usize::try_from(rows)?)
     }
 
@@ -222,7 +217,13 @@ mod tests {
         };
         let removed = Throwaway::create(&server).await.unwrap();
         let store = crate::backend::open_store(&removed.url()).await.unwrap();
-        assert_eq!(removed.customer_rows().await.unwrap(), 0);
+        assert_eq!(
+            removed
+                .count("SELECT count(*) FROM customers")
+                .await
+                .unwrap(),
+            0
+        );
         let name = removed.name.clone();
         assert!(exists(name.clone()).await);
         // Removed while a store still holds connections on it.

@@ -5,13 +5,14 @@ use rusqlite::Connection;
 use std::path::Path;
 use store::prelude::*;
 
-const NAMES: [&str; 6] = [
+const NAMES: [&str; 7] = [
     "initial",
     "uncompressed_blocks",
     "ledger",
     "order_movements",
     "ledger_on_movements",
     "movements_by_tenant",
+    "webhooks",
 ];
 
 fn history(path: &Path) -> Vec<(i32, String, String)> {
@@ -50,11 +51,13 @@ async fn a_database_with_the_old_numbering_is_renumbered_once() {
     assert_eq!(names, NAMES);
 
     // What a database migrated before the renumbering holds: no V2, the rest one
-    // lower, and nothing written after the renumbering (V6 came later).
+    // lower, and nothing written after the renumbering (V6 and V7 came later).
     let c = Connection::open(&path).unwrap();
     c.execute_batch(
         "DROP INDEX movements_by_tenant;
-         DELETE FROM refinery_schema_history WHERE version = 6;
+         DROP TABLE webhook_deliveries;
+         DROP TABLE webhooks;
+         DELETE FROM refinery_schema_history WHERE version IN (6, 7);
          DELETE FROM refinery_schema_history WHERE version = 2;
          UPDATE refinery_schema_history SET version = 2, checksum = 'old' WHERE version = 3;
          UPDATE refinery_schema_history SET version = 3, checksum = 'old' WHERE version = 4;
@@ -66,7 +69,7 @@ async fn a_database_with_the_old_numbering_is_renumbered_once() {
     assert_eq!(old[1], (2, "ledger".to_owned()));
 
     // Opening it renumbers the history (no migration runs again: V5's ALTER would
-    // fail) and then applies the migrations written since (V6).
+    // fail) and then applies the migrations written since (V6, V7).
     let store = SqliteStore::open(&path).unwrap();
     assert_eq!(store.list_tenants().await.unwrap().len(), 1);
     test_support::fixtures::tenant(&store, "after").await;

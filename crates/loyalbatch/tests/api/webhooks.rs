@@ -487,3 +487,38 @@ async fn bad_endpoints_are_refused_naming_the_field() {
         .unwrap();
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
 }
+
+/// The README's Python example, run by `python3` on a real delivery.
+#[tokio::test]
+async fn the_readme_python_example_verifies_a_real_delivery() {
+    let readme = include_str!("../../../../README.md");
+    let section = &readme[readme.find("**Verifying a signature.**").unwrap()..];
+    let start = section.find("```python\n").unwrap() + "```python\n".len();
+    let example = &section[start..start + section[start..].find("```").unwrap()];
+
+    let receiver = Receiver::accepting().await;
+    let mut s = server(Some(deliveries(Duration::from_secs(60)))).await;
+    let (_, secret) = register(&s, &receiver.url, None).await;
+    s.submit("customers", customers(1, "py")).await;
+    receiver
+        .wait_until(Duration::from_secs(30), "a delivery", |r| !r.is_empty())
+        .await;
+    let r = receiver.received().remove(0);
+    let dir = tempfile::tempdir().unwrap();
+    let body = dir.path().join("body");
+    std::fs::write(&body, &r.body).unwrap();
+    let script = format!(
+        "{example}\nimport sys\nsys.exit(0 if verify(sys.argv[1], sys.argv[2], open(sys.argv[3], 'rb').read()) else 1)\n"
+    );
+    let run = |secret: &str| {
+        std::process::Command::new("python3")
+            .args(["-c", &script, secret, &r.signature])
+            .arg(&body)
+            .status()
+            .expect("python3 runs")
+            .code()
+    };
+    assert_eq!(run(&secret), Some(0), "the example accepts the delivery");
+    assert_eq!(run("whsec_wrong"), Some(1), "and refuses another secret");
+    s.shut_down().await;
+}

@@ -203,3 +203,58 @@ async fn metrics_can_be_turned_off() {
     );
     assert_eq!(node.metrics, None);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn webhook_attempts_are_counted_by_result() {
+    use test_support::receiver::{Answer, Receiver};
+    // The first attempt fails, the second delivers.
+    let receiver = Receiver::start(Box::new(|_, n| {
+        Answer::status(if n == 1 { 500 } else { 200 })
+    }))
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("m.db").display());
+    let node = Node::start(
+        &db,
+        &["--webhook-allow-private", "--webhook-first-retry", "50ms"],
+        true,
+    );
+    let (status, _) = call(
+        &node.url,
+        Method::POST,
+        "/webhooks",
+        Some(json!({"url": receiver.url})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    run_a_job(&node).await;
+    receiver
+        .wait_until(Duration::from_secs(30), "a delivery", |r| {
+            r.iter().any(|x| x.answered == 200)
+        })
+        .await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let text = scrape(&node).await;
+        let delivered = series(
+            &text,
+            "loyalbatch_webhook_attempts_total",
+            &[("result", "delivered")],
+        );
+        let retried = series(
+            &text,
+            "loyalbatch_webhook_attempts_total",
+            &[("result", "retry")],
+        );
+        if delivered == Some(1.0) {
+            assert_eq!(retried, Some(1.0), "{text}");
+            assert!(
+                text.contains("loyalbatch_webhook_attempt_duration_seconds_count 2"),
+                "{text}"
+            );
+            break;
+        }
+        assert!(Instant::now() < deadline, "{text}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
