@@ -133,6 +133,10 @@ fn v6_allowed(a: Ipv6Addr) -> bool {
     if s[0] == 0x2002 {
         return v4_allowed(embedded(s[1], s[2]));
     }
+    // IPv4-translated (::ffff:0:a.b.c.d).
+    if s[..4] == [0; 4] && s[4] == 0xffff && s[5] == 0 {
+        return v4_allowed(embedded(s[6], s[7]));
+    }
     !(a.is_loopback()
         || a.is_unspecified()
         || a.is_multicast()
@@ -140,6 +144,8 @@ fn v6_allowed(a: Ipv6Addr) -> bool {
         || (s[0] & 0xffc0) == 0xfe80 // link-local
         || (s[0] & 0xffc0) == 0xfec0 // site-local (deprecated)
         || (s[0] == 0x2001 && s[1] == 0x0db8) // documentation
+        || (s[0] == 0x2001 && s[1] == 0) // Teredo (tunnels to an IPv4 address)
+        || (s[0] == 0x64 && s[1] == 0xff9b && s[2] == 1) // NAT64 local use (64:ff9b:1::/48)
         || s[0] == 0x0100 && s[1..4] == [0; 3]) // discard-only
 }
 
@@ -320,6 +326,9 @@ mod tests {
             "64:ff9b::a9fe:a9fe",
             "2002:7f00:1::",
             "ff02::1",
+            "::ffff:0:7f00:1",
+            "64:ff9b:1::a00:1",
+            "2001:0:4136:e378::1",
         ] {
             assert!(!address_allowed(refused.parse().unwrap()), "{refused}");
         }

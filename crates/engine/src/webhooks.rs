@@ -12,9 +12,7 @@ use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use store::{
-    AttemptReport, AttemptResult, DeliveryClaim, WebhookStore, add, from_millis, to_millis,
-};
+use store::{AttemptReport, AttemptResult, DeliveryClaim, WebhookStore, from_millis, to_millis};
 use time::OffsetDateTime;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
@@ -47,15 +45,19 @@ impl Default for DeliveryConfig {
 }
 
 impl DeliveryConfig {
-    /// A claim holds this long: twice the attempt's timeout and 5 s to record it
-    /// (25 s by default; a crashed node's claims are free again after it).
+    /// A claim holds this long: twice the attempt's timeout, and 15 s in which
+    /// its recording (retried for at most [`RECORD_RETRIES`]) fits (35 s by
+    /// default; a crashed node's claims are free again after it).
     fn lease(&self) -> Duration {
         self.timeout
             .saturating_mul(2)
-            .saturating_add(Duration::from_secs(5))
+            .saturating_add(Duration::from_secs(15))
     }
 }
 
+/// Tries to record a batch of reports (200 ms, then doubling: 3 s in all);
+/// after the last, the attempts are made again once their lease lapses.
+const RECORD_RETRIES: u32 = 4;
 /// Reports recorded in one transaction at most.
 const RECORD_BATCH: usize = 256;
 /// Bytes of an endpoint's answer read (the rest is dropped with the connection).
@@ -180,8 +182,8 @@ impl Deliverer {
         } else {
             let failures = claim.attempts.saturating_add(1);
             let jitter = rand::rng().random_range(0.8..=1.2);
-            let next = add(now, self.config.schedule.delay(failures, jitter));
-            let give_up_at = add(
+            let next = later(now, self.config.schedule.delay(failures, jitter));
+            let give_up_at = later(
                 from_millis(claim.created_at),
                 self.config.schedule.give_up_after,
             );
@@ -266,6 +268,14 @@ impl Deliverer {
     }
 }
 
+/// `t + d`, saturating far in the future instead of overflowing.
+fn later(t: OffsetDateTime, d: Duration) -> OffsetDateTime {
+    time::Duration::try_from(d)
+        .ok()
+        .and_then(|d| t.checked_add(d))
+        .unwrap_or(time::macros::datetime!(9999-12-31 0:00 UTC))
+}
+
 /// Why a request failed, without its URL (it may carry a query the tenant set).
 fn describe(e: &reqwest::Error, timeout: Duration) -> String {
     if e.is_timeout() {
@@ -311,10 +321,10 @@ async fn record_loop(
         loop {
             match store.record_attempts(batch.clone()).await {
                 Ok(()) => break,
-                Err(e) if tries < 10 => {
-                    tries = tries.saturating_add(1);
+                Err(e) if tries < RECORD_RETRIES => {
                     warn!(error = %e, tries, "cannot record webhook attempts; retrying");
-                    tokio::time::sleep(Duration::from_millis(200).saturating_mul(tries)).await;
+                    tokio::time::sleep(Duration::from_millis(200 << tries)).await;
+                    tries = tries.saturating_add(1);
                 }
                 Err(e) => {
                     // Unrecorded attempts are made again once their lease lapses (at least once).

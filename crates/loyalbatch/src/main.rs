@@ -135,13 +135,13 @@ struct ServeArgs {
     #[arg(long, env = "LOYALBATCH_WEBHOOK_CONCURRENCY", default_value_t = 64)]
     webhook_concurrency: usize,
     /// A webhook delivery not answered with a 2xx within this time failed.
-    #[arg(long, env = "LOYALBATCH_WEBHOOK_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    #[arg(long, env = "LOYALBATCH_WEBHOOK_TIMEOUT", default_value = "10s", value_parser = duration_within::<100, 300_000>)]
     webhook_timeout: Duration,
     /// The wait after a delivery's first failure; it doubles after each one (at most 1 hour), ±20 %.
-    #[arg(long, env = "LOYALBATCH_WEBHOOK_FIRST_RETRY", default_value = "5s", value_parser = humantime::parse_duration)]
+    #[arg(long, env = "LOYALBATCH_WEBHOOK_FIRST_RETRY", default_value = "5s", value_parser = duration_within::<10, 3_600_000>)]
     webhook_first_retry: Duration,
     /// How long after its event a failing delivery is retried before it is marked failed.
-    #[arg(long, env = "LOYALBATCH_WEBHOOK_RETRY_FOR", default_value = "3days", value_parser = humantime::parse_duration)]
+    #[arg(long, env = "LOYALBATCH_WEBHOOK_RETRY_FOR", default_value = "3days", value_parser = duration_within::<1000, 31_536_000_000>)]
     webhook_retry_for: Duration,
     /// apikey of the `default` tenant created on an empty database (generated when unset).
     #[arg(long, env = "LOYALBATCH_DEFAULT_APIKEY", hide_env_values = true)]
@@ -149,6 +149,20 @@ struct ServeArgs {
     /// secretkey of the `default` tenant created on an empty database (generated when unset).
     #[arg(long, env = "LOYALBATCH_DEFAULT_SECRETKEY", hide_env_values = true)]
     default_secretkey: Option<String>,
+}
+
+/// A duration from `MIN` to `MAX` milliseconds.
+fn duration_within<const MIN: u64, const MAX: u64>(text: &str) -> Result<Duration, String> {
+    let d = humantime::parse_duration(text).map_err(|e| e.to_string())?;
+    let (min, max) = (Duration::from_millis(MIN), Duration::from_millis(MAX));
+    if d < min || d > max {
+        return Err(format!(
+            "must be from {} to {}",
+            humantime::format_duration(min),
+            humantime::format_duration(max)
+        ));
+    }
+    Ok(d)
 }
 
 #[derive(Subcommand)]

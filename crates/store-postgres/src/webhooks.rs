@@ -10,9 +10,6 @@ use store::*;
 use time::OffsetDateTime;
 use tokio_postgres::Row;
 
-/// Serializes endpoint creation per tenant (the limit is checked, then the row inserted).
-const ENDPOINTS_LOCK: i32 = 3;
-
 /// Writes the job's final event for every endpoint of its tenant subscribed to
 /// it; called in the transaction that ended the job, right after it did.
 pub async fn enqueue_final(
@@ -71,12 +68,10 @@ pub async fn create(
     now: OffsetDateTime,
 ) -> Result<WebhookRecord, StoreError> {
     let tx = c.transaction().await.map_err(pg)?;
-    tx.execute(
-        "SELECT pg_advisory_xact_lock($1, $2)",
-        &[&ENDPOINTS_LOCK, &(tenant as i32)],
-    )
-    .await
-    .map_err(pg)?;
+    // The tenant's row lock serializes endpoint creation (count, then insert).
+    tx.execute("SELECT 1 FROM tenants WHERE id = $1 FOR UPDATE", &[&tenant])
+        .await
+        .map_err(pg)?;
     let existing: i64 = tx
         .query_one(
             "SELECT count(*) FROM webhooks WHERE tenant_id = $1",
@@ -205,8 +200,8 @@ pub async fn retry(
     let row = c
         .query_opt(
             &format!(
-                "UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = $3, lease_until = 0, \
-                 lease_token = lease_token + 1 WHERE id = $1 AND webhook_id = $2 RETURNING {DELIVERY_COLUMNS}"
+                "UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = $3, delivered_at = NULL \
+                 WHERE id = $1 AND webhook_id = $2 RETURNING {DELIVERY_COLUMNS}"
             ),
             &[&delivery, &webhook, &to_millis(now)],
         )
@@ -287,13 +282,13 @@ pub async fn record(c: &mut Client, reports: &[AttemptReport]) -> Result<(), Sto
     Ok(())
 }
 
-/// Settled deliveries older than the retention.
+/// Deliveries settled (delivered or failed) longer ago than the retention.
 pub async fn purge(c: &impl GenericClient, now: OffsetDateTime) -> Result<u64, StoreError> {
     let cutoff = to_millis(now).saturating_sub(
         i64::try_from(webhooks::DELIVERY_RETENTION.as_millis()).unwrap_or(i64::MAX),
     );
     c.execute(
-        "DELETE FROM webhook_deliveries WHERE status <> 'pending' AND created_at < $1",
+        "DELETE FROM webhook_deliveries WHERE status <> 'pending' AND last_attempt_at < $1",
         &[&cutoff],
     )
     .await

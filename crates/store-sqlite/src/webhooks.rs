@@ -174,8 +174,8 @@ pub fn retry(
     }
     c.query_row(
         &format!(
-            "UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = ?3, lease_until = 0, \
-             lease_token = lease_token + 1 WHERE id = ?1 AND webhook_id = ?2 RETURNING {DELIVERY_COLUMNS}"
+            "UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = ?3, delivered_at = NULL \
+             WHERE id = ?1 AND webhook_id = ?2 RETURNING {DELIVERY_COLUMNS}"
         ),
         params![delivery, webhook, to_millis(now)],
         delivery_from_row,
@@ -266,14 +266,14 @@ pub fn record(c: &Connection, reports: &[AttemptReport]) -> Result<(), StoreErro
     Ok(())
 }
 
-/// Settled deliveries older than the retention.
+/// Deliveries settled (delivered or failed) longer ago than the retention.
 pub fn purge(c: &Connection, now: OffsetDateTime) -> Result<u64, StoreError> {
     let cutoff = to_millis(now).saturating_sub(
         i64::try_from(webhooks::DELIVERY_RETENTION.as_millis()).unwrap_or(i64::MAX),
     );
     let n = c
         .execute(
-            "DELETE FROM webhook_deliveries WHERE status <> 'pending' AND created_at < ?1",
+            "DELETE FROM webhook_deliveries WHERE status <> 'pending' AND last_attempt_at < ?1",
             [cutoff],
         )
         .map_err(sql_err)?;

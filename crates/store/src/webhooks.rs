@@ -56,14 +56,14 @@ pub fn events_from_text(text: &str) -> Vec<String> {
 }
 
 /// An endpoint to register (URL and events already checked).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct NewWebhook {
     pub url: String,
     pub events: Vec<EventType>,
     pub secret: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct WebhookRecord {
     pub id: i64,
     pub tenant_id: TenantId,
@@ -99,7 +99,7 @@ pub struct DeliveryFilter {
 }
 
 /// A delivery claimed under a lease: only the holder of `token` may record its attempt.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct DeliveryClaim {
     pub id: i64,
     pub token: i64,
@@ -111,6 +111,79 @@ pub struct DeliveryClaim {
     pub attempts: u32,
     /// When the event was written (milliseconds): retries go on for a period from it.
     pub created_at: i64,
+}
+
+// Debug never shows a signing secret (a `?value` in a log line would leak it).
+impl std::fmt::Debug for NewWebhook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewWebhook")
+            .field("url", &self.url)
+            .field("events", &self.events)
+            .field("secret", &"<redacted>")
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for WebhookRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookRecord")
+            .field("id", &self.id)
+            .field("tenant_id", &self.tenant_id)
+            .field("url", &self.url)
+            .field("events", &self.events)
+            .field("secret", &"<redacted>")
+            .field("created_at", &self.created_at)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for DeliveryClaim {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeliveryClaim")
+            .field("id", &self.id)
+            .field("token", &self.token)
+            .field("url", &self.url)
+            .field("secret", &"<redacted>")
+            .field("job_id", &self.job_id)
+            .field("attempts", &self.attempts)
+            .field("created_at", &self.created_at)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_shows_a_secret() {
+        let w = NewWebhook {
+            url: "https://x.example/".into(),
+            events: vec![EventType::Completed],
+            secret: "whsec_topsecret".into(),
+        };
+        assert!(!format!("{w:?}").contains("topsecret"));
+        let r = WebhookRecord {
+            id: 1,
+            tenant_id: 1,
+            url: w.url.clone(),
+            events: vec![],
+            secret: w.secret.clone(),
+            created_at: OffsetDateTime::UNIX_EPOCH,
+        };
+        assert!(!format!("{r:?}").contains("topsecret"));
+        let c = DeliveryClaim {
+            id: 1,
+            token: 1,
+            url: w.url,
+            secret: w.secret,
+            job_id: 1,
+            payload: "{}".into(),
+            attempts: 0,
+            created_at: 0,
+        };
+        assert!(!format!("{c:?}").contains("topsecret"));
+    }
 }
 
 /// What an attempt came to.

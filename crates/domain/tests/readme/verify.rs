@@ -14,5 +14,5 @@ fn verify(secret: &str, header: &str, body: &[u8], now: i64) -> bool {
     let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
     mac.update(format!("{t}.").as_bytes());
     mac.update(body);
-    (now - t).abs() <= 300 && mac.verify_slice(&v1).is_ok()
+    now.abs_diff(t) <= 300 && mac.verify_slice(&v1).is_ok()
 }

@@ -13,10 +13,11 @@ use test_support::receiver::{Answer, Receiver};
 use time::OffsetDateTime;
 use wire::JobState;
 
-/// Retries after 50 ms (doubling), for `retry_for`; a 1 s timeout.
+/// Retries after 50 ms (doubling, at most 400 ms), for `retry_for`. The timeout
+/// is long: no attempt of a loaded test machine times out unless a test wants it.
 fn deliveries(retry_for: Duration) -> DeliveryConfig {
     DeliveryConfig {
-        timeout: Duration::from_secs(1),
+        timeout: Duration::from_secs(30),
         schedule: RetrySchedule {
             first: Duration::from_millis(50),
             longest: Duration::from_millis(400),
@@ -230,7 +231,11 @@ async fn an_endpoint_that_does_not_answer_in_time_is_retried() {
         },
     }))
     .await;
-    let mut s = server(Some(deliveries(Duration::from_secs(60)))).await;
+    let mut s = server(Some(DeliveryConfig {
+        timeout: Duration::from_secs(1),
+        ..deliveries(Duration::from_secs(60))
+    }))
+    .await;
     let (hook, _) = register(&s, &receiver.url, None).await;
     s.submit("customers", customers(1, "t")).await;
     let list = wait_deliveries(&s, hook, |l| {
@@ -247,8 +252,8 @@ async fn a_delivery_that_never_succeeds_fails_and_can_be_retried() {
     for backend in [Backend::Sqlite, Backend::Postgres] {
         run_on(backend, async {
             let receiver = Receiver::start(Box::new(|_, _| Answer::status(503))).await;
-            // Retried for 300 ms only.
-            let mut s = server(Some(deliveries(Duration::from_millis(300)))).await;
+            // Retried for 2 s only (attempts 50, 100, 200, 400, 400 … ms apart).
+            let mut s = server(Some(deliveries(Duration::from_secs(2)))).await;
             let (hook, _) = register(&s, &receiver.url, None).await;
             let job = s.submit("customers", customers(1, "x")).await;
             s.wait_for(job, JobState::Completed).await;

@@ -120,7 +120,14 @@ async fn two_postgres_nodes_deliver_every_event_and_never_one_at_once() {
         delay: Duration::from_millis(50),
     }))
     .await;
-    let flags = [&FLAGS[..], &["100"]].concat();
+    // The default 10 s timeout: a loaded machine never times an attempt out here.
+    let flags = [
+        "--webhook-allow-private",
+        "--webhook-first-retry",
+        "100ms",
+        "--chunk-size",
+        "100",
+    ];
     let a = Node::start(&db.url(), &flags, true);
     let b = Node::start(&db.url(), &flags, true);
     let hook = register(&a.url, &receiver.url).await;

@@ -102,7 +102,9 @@ pub async fn register(
         .create_webhook(tenant, webhook, MAX_ENDPOINTS, OffsetDateTime::now_utc())
         .await
         .map_err(|e| match e {
-            StoreError::Conflict(m) => ApiError::new(ErrorCode::LimitExceeded, m),
+            StoreError::Conflict(m) => {
+                ApiError::new(ErrorCode::LimitExceeded, format!("{m}; remove one first"))
+            }
             other => other.into(),
         })
 }
@@ -303,18 +305,13 @@ pub async fn retry(
         .ok()
         .filter(|d| *d > 0)
         .ok_or_else(delivery_not_found)?;
-    if app
+    // Which is unknown: the endpoint, or its delivery.
+    if !app
         .store
-        .deliveries(
-            tenant.id,
-            id,
-            DeliveryFilter {
-                before: Some(0),
-                limit: 0,
-            },
-        )
+        .webhooks(tenant.id)
         .await?
-        .is_none()
+        .iter()
+        .any(|w| w.id == id)
     {
         return Err(not_found(&key));
     }

@@ -258,6 +258,35 @@ pub async fn a_delivery_is_retried_on_demand_whatever_its_state(store: Arc<dyn S
     let claimed = s.claim_deliveries(at, LEASE, 10).await.unwrap();
     assert_eq!(claimed.len(), 1);
     assert_eq!(claimed[0].payload, claim.payload);
+
+    // Asked again while that attempt is in flight: the lease stands (no second
+    // sender), and the attempt in flight is recorded.
+    let again = s
+        .retry_delivery(a, hook, claim.id, at)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(again.status, DeliveryStatus::Pending);
+    assert!(s.claim_deliveries(at, LEASE, 10).await.unwrap().is_empty());
+    s.record_attempts(vec![AttemptReport {
+        id: claimed[0].id,
+        token: claimed[0].token,
+        attempted_at: to_millis(at),
+        status_code: Some(200),
+        error: None,
+        result: AttemptResult::Delivered,
+    }])
+    .await
+    .unwrap();
+    let d = &deliveries(s, a, hook).await[0];
+    assert_eq!((d.status, d.attempts), (DeliveryStatus::Delivered, 2));
+    // A replay of a delivered one clears its delivery time until it is delivered again.
+    let replay = s
+        .retry_delivery(a, hook, claim.id, now())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(replay.delivered_at, None);
 }
 
 pub async fn endpoints_are_per_tenant_limited_and_removed_with_their_deliveries(
