@@ -103,6 +103,15 @@ impl JobStore for Faulty {
     async fn create_job(&self, job: NewJob) -> Result<JobCreation, StoreError> {
         self.inner.create_job(job).await
     }
+    async fn retry_failed(
+        &self,
+        tenant: TenantId,
+        job: JobId,
+        queue_limit: u64,
+        now: OffsetDateTime,
+    ) -> Result<RetryOutcome, StoreError> {
+        self.inner.retry_failed(tenant, job, queue_limit, now).await
+    }
     async fn job(&self, tenant: TenantId, job: JobId) -> Result<Option<JobRecord>, StoreError> {
         self.inner.job(tenant, job).await
     }

@@ -100,12 +100,17 @@ fn api_routes() -> Routes<AppState> {
         .get("/batch/{key}", jobs::status)
         .delete("/batch/{key}", jobs::stop)
         .get("/batch/{key}/events", progress::events)
+        .post("/batch/{key}/retry", jobs::retry)
         .get("/batches/{key}/status", jobs::status)
         .post("/batches/{key}/stop", jobs::stop)
         .post("/customers", customers::upsert)
         .get("/customers/{customer_id}", customers::get)
         .delete("/customers/{customer_id}", customers::delete)
         .get("/customers/{customer_id}/balance", transactions::balance)
+        .get(
+            "/customers/{customer_id}/transactions",
+            listing::customer_history,
+        )
         .post("/customers/{customer_id}/tags", customers::attach_tags)
         .delete("/customers/{customer_id}/tags", customers::remove_tags)
         .delete("/customers/{customer_id}/tags/{tag}", customers::remove_tag)

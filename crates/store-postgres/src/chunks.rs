@@ -89,9 +89,7 @@ async fn write_advance(tx: &impl GenericClient, a: &Advance) -> Result<(), Store
             )
             .await
             .map_err(pg)?;
-            tx.execute("DELETE FROM job_items WHERE job_id = $1", &[&a.job_id])
-                .await
-                .map_err(pg)?;
+            crate::jobs::drop_items(tx, a.job_id).await?;
         }
     }
     Ok(())

@@ -30,6 +30,18 @@ fn job_from_row(r: &Row) -> Result<JobRecord, StoreError> {
 
 pub async fn create(c: &mut Client, job: &NewJob) -> Result<JobCreation, StoreError> {
     let tx = c.transaction().await.map_err(pg)?;
+    let created = create_in(&tx, job).await?;
+    if let JobCreation::Created(_) = created {
+        tx.commit().await.map_err(pg)?;
+    }
+    Ok(created)
+}
+
+/// Stores a job inside the caller's transaction (it commits).
+async fn create_in(
+    tx: &deadpool_postgres::Transaction<'_>,
+    job: &NewJob,
+) -> Result<JobCreation, StoreError> {
     let now = to_millis(job.now);
     // Intake of one tenant is serialized on its row: the queue limit and the
     // idempotency key are decided exactly, whatever the concurrency.
@@ -103,7 +115,6 @@ pub async fn create(c: &mut Client, job: &NewJob) -> Result<JobCreation, StoreEr
     tx.execute("SELECT pg_notify($1, '')", &[&crate::JOBS_CHANNEL])
         .await
         .map_err(pg)?;
-    tx.commit().await.map_err(pg)?;
     Ok(JobCreation::Created(id))
 }
 
@@ -210,9 +221,7 @@ pub async fn stop(
     )
     .await
     .map_err(pg)?;
-    tx.execute("DELETE FROM job_items WHERE job_id = $1", &[&job])
-        .await
-        .map_err(pg)?;
+    drop_items(&tx, job).await?;
     crate::webhooks::enqueue_final(&tx, job, now).await?;
     let stopped = get(&tx, tenant, job).await?.ok_or(StoreError::NotFound)?;
     tx.commit().await.map_err(pg)?;
@@ -316,9 +325,7 @@ pub async fn fail(
         .await
         .map_err(pg)?;
     if n == 1 {
-        tx.execute("DELETE FROM job_items WHERE job_id = $1", &[&fence.job_id])
-            .await
-            .map_err(pg)?;
+        drop_items(&tx, fence.job_id).await?;
         crate::webhooks::enqueue_final(&tx, fence.job_id, now).await?;
     }
     tx.commit().await.map_err(pg)?;
@@ -370,4 +377,83 @@ pub async fn get_by_id(
         .await
         .map_err(pg)?;
     row.as_ref().map(job_from_row).transpose()
+}
+
+/// A job that just ended drops its item texts, unless some failed: those are
+/// kept with the job (for `POST /batch/{jobId}/retry`) until it is purged.
+pub async fn drop_items(c: &impl GenericClient, job: JobId) -> Result<(), StoreError> {
+    c.execute(
+        "DELETE FROM job_items WHERE job_id = $1 \
+         AND NOT EXISTS (SELECT 1 FROM jobs WHERE id = $1 AND error_count > 0)",
+        &[&job],
+    )
+    .await
+    .map_err(pg)?;
+    Ok(())
+}
+
+pub async fn retry_failed(
+    c: &mut Client,
+    tenant: TenantId,
+    job: JobId,
+    queue_limit: u64,
+    now: OffsetDateTime,
+) -> Result<RetryOutcome, StoreError> {
+    let tx = c.transaction().await.map_err(pg)?;
+    // The job's row lock makes a second retry wait for the first's answer.
+    let row = tx
+        .query_opt(
+            &format!(
+                "SELECT {JOB_COLUMNS}, retried_as FROM jobs WHERE id = $1 AND tenant_id = $2 FOR UPDATE"
+            ),
+            &[&job, &tenant],
+        )
+        .await
+        .map_err(pg)?;
+    let record = row.as_ref().map(job_from_row).transpose()?;
+    let retried_as: Option<i64> = row.as_ref().and_then(|r| r.get(13));
+    if let Some(answer) = retry::early_answer(record.as_ref(), retried_as) {
+        return Ok(answer);
+    }
+    let Some(record) = record else {
+        return Ok(RetryOutcome::NotFound);
+    };
+    let fragments: Vec<String> = tx
+        .query(
+            "SELECT failed FROM job_results WHERE job_id = $1 ORDER BY first_index",
+            &[&job],
+        )
+        .await
+        .map_err(pg)?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let indexes = retry::failed_indexes(fragments.iter().map(String::as_str))?;
+    if indexes.is_empty() {
+        return Ok(RetryOutcome::NothingFailed);
+    }
+    let segments: Vec<(u32, String)> = tx
+        .query(
+            "SELECT first_index, items FROM job_items WHERE job_id = $1 ORDER BY first_index",
+            &[&job],
+        )
+        .await
+        .map_err(pg)?
+        .iter()
+        .map(|r| (count(r.get(0)), r.get(1)))
+        .collect();
+    let Some(items) = retry::pick_items(segments, &indexes)? else {
+        return Ok(RetryOutcome::ItemsGone);
+    };
+    let id = create_in(&tx, &retry::retry_job(&record, &items, queue_limit, now))
+        .await?
+        .job_id();
+    tx.execute(
+        "UPDATE jobs SET retried_as = $2 WHERE id = $1",
+        &[&job, &id],
+    )
+    .await
+    .map_err(pg)?;
+    tx.commit().await.map_err(pg)?;
+    Ok(RetryOutcome::Created(id))
 }

@@ -223,6 +223,16 @@ impl JobStore for PostgresStore {
     ) -> Result<StopOutcome, StoreError> {
         jobs::stop(&mut self.client().await?, tenant, job, now, retention).await
     }
+
+    async fn retry_failed(
+        &self,
+        tenant: TenantId,
+        job: JobId,
+        queue_limit: u64,
+        now: OffsetDateTime,
+    ) -> Result<RetryOutcome, StoreError> {
+        jobs::retry_failed(&mut self.client().await?, tenant, job, queue_limit, now).await
+    }
 }
 
 #[async_trait]

@@ -30,8 +30,14 @@ async fn owner(
     Ok(row.map(|r| Owner::Customer(r.get(0))))
 }
 
-fn sql(owner: Owner, by_transaction: bool, select: &str, tail: &str) -> (String, i64) {
-    movement_listing(owner, '$', FILTERS, by_transaction, select, tail)
+fn sql(
+    owner: Owner,
+    filters: &str,
+    by_transaction: bool,
+    select: &str,
+    tail: &str,
+) -> (String, i64) {
+    movement_listing(owner, '$', filters, by_transaction, select, tail)
 }
 
 pub async fn list(
@@ -42,11 +48,13 @@ pub async fn list(
     let Some(owner) = owner(c, tenant, f).await? else {
         return Ok(Vec::new());
     };
+    let (filters, order) = f.ordered(FILTERS);
     let (text, id) = sql(
         owner,
+        &filters,
         f.transaction_id.is_some(),
         LISTED_MOVEMENT_COLUMNS,
-        "ORDER BY m.id LIMIT $8",
+        &format!("{order} LIMIT $8"),
     );
     let kinds = f.kinds_text();
     let limit = i64::from(f.limit);
@@ -83,7 +91,7 @@ pub async fn count(c: &Client, tenant: TenantId, f: &MovementFilter) -> Result<u
     let Some(owner) = owner(c, tenant, f).await? else {
         return Ok(0);
     };
-    let (text, id) = sql(owner, f.transaction_id.is_some(), "count(*)", "");
+    let (text, id) = sql(owner, FILTERS, f.transaction_id.is_some(), "count(*)", "");
     let kinds = f.kinds_text();
     let none: Option<i64> = None;
     let params: [&(dyn ToSql + Sync); 7] = [

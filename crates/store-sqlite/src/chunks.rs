@@ -85,10 +85,7 @@ fn write_advance(c: &Connection, a: &Advance) -> Result<(), StoreError> {
                 f.expires_at
             ])
             .map_err(sql_err)?;
-            c.prepare_cached("DELETE FROM job_items WHERE job_id = ?1")
-                .map_err(sql_err)?
-                .execute([a.job_id])
-                .map_err(sql_err)?;
+            crate::jobs::drop_items(c, a.job_id)?;
         }
     }
     Ok(())

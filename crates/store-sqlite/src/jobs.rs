@@ -182,8 +182,7 @@ pub fn stop(
         params![job, to_millis(now), to_millis(add(now, retention))],
     )
     .map_err(sql_err)?;
-    c.execute("DELETE FROM job_items WHERE job_id = ?1", [job])
-        .map_err(sql_err)?;
+    drop_items(c, job)?;
     crate::webhooks::enqueue_final(c, job, now)?;
     let stopped = get(c, tenant, job)?.ok_or(StoreError::NotFound)?;
     Ok(StopOutcome::Stopped(stopped))
@@ -297,8 +296,7 @@ pub fn fail(
         )
         .map_err(sql_err)?;
     if n == 1 {
-        c.execute("DELETE FROM job_items WHERE job_id = ?1", [fence.job_id])
-            .map_err(sql_err)?;
+        drop_items(c, fence.job_id)?;
         crate::webhooks::enqueue_final(c, fence.job_id, now)?;
     }
     Ok(n == 1)
@@ -345,4 +343,71 @@ pub fn get_by_id(c: &Connection, job: JobId) -> Result<Option<JobRecord>, StoreE
         .optional()
         .map_err(sql_err)?
         .transpose()
+}
+
+/// A job that just ended drops its item texts, unless some failed: those are
+/// kept with the job (for `POST /batch/{jobId}/retry`) until it is purged.
+pub fn drop_items(c: &Connection, job: JobId) -> Result<(), StoreError> {
+    c.prepare_cached(
+        "DELETE FROM job_items WHERE job_id = ?1 \
+         AND NOT EXISTS (SELECT 1 FROM jobs WHERE id = ?1 AND error_count > 0)",
+    )
+    .map_err(sql_err)?
+    .execute([job])
+    .map_err(sql_err)?;
+    Ok(())
+}
+
+pub fn retry_failed(
+    c: &Connection,
+    tenant: TenantId,
+    job: JobId,
+    queue_limit: u64,
+    now: OffsetDateTime,
+) -> Result<RetryOutcome, StoreError> {
+    let record = get(c, tenant, job)?;
+    let retried_as: Option<i64> = match record {
+        Some(_) => c
+            .query_row("SELECT retried_as FROM jobs WHERE id = ?1", [job], |r| {
+                r.get(0)
+            })
+            .map_err(sql_err)?,
+        None => None,
+    };
+    if let Some(answer) = retry::early_answer(record.as_ref(), retried_as) {
+        return Ok(answer);
+    }
+    let Some(record) = record else {
+        return Ok(RetryOutcome::NotFound);
+    };
+    let fragments: Vec<String> = c
+        .prepare_cached("SELECT failed FROM job_results WHERE job_id = ?1 ORDER BY first_index")
+        .map_err(sql_err)?
+        .query_map([job], |r| r.get(0))
+        .map_err(sql_err)?
+        .collect::<Result<_, _>>()
+        .map_err(sql_err)?;
+    let indexes = retry::failed_indexes(fragments.iter().map(String::as_str))?;
+    if indexes.is_empty() {
+        return Ok(RetryOutcome::NothingFailed);
+    }
+    let segments: Vec<(u32, String)> = c
+        .prepare_cached(
+            "SELECT first_index, items FROM job_items WHERE job_id = ?1 ORDER BY first_index",
+        )
+        .map_err(sql_err)?
+        .query_map([job], |r| Ok((r.get(0)?, r.get(1)?)))
+        .map_err(sql_err)?
+        .collect::<Result<_, _>>()
+        .map_err(sql_err)?;
+    let Some(items) = retry::pick_items(segments, &indexes)? else {
+        return Ok(RetryOutcome::ItemsGone);
+    };
+    let id = create(c, &retry::retry_job(&record, &items, queue_limit, now))?.job_id();
+    c.execute(
+        "UPDATE jobs SET retried_as = ?2 WHERE id = ?1",
+        params![job, id],
+    )
+    .map_err(sql_err)?;
+    Ok(RetryOutcome::Created(id))
 }

@@ -332,6 +332,17 @@ impl JobStore for SqliteStore {
         self.write(move |c| jobs::stop(c, tenant, job, now, retention))
             .await
     }
+
+    async fn retry_failed(
+        &self,
+        tenant: TenantId,
+        job: JobId,
+        queue_limit: u64,
+        now: OffsetDateTime,
+    ) -> Result<RetryOutcome, StoreError> {
+        self.write(move |c| jobs::retry_failed(c, tenant, job, queue_limit, now))
+            .await
+    }
 }
 
 #[async_trait]

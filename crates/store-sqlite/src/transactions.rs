@@ -30,8 +30,14 @@ fn owner(
     Ok(id.map(Owner::Customer))
 }
 
-fn sql(owner: Owner, by_transaction: bool, select: &str, tail: &str) -> (String, i64) {
-    movement_listing(owner, '?', FILTERS, by_transaction, select, tail)
+fn sql(
+    owner: Owner,
+    filters: &str,
+    by_transaction: bool,
+    select: &str,
+    tail: &str,
+) -> (String, i64) {
+    movement_listing(owner, '?', filters, by_transaction, select, tail)
 }
 
 pub fn list(
@@ -42,11 +48,13 @@ pub fn list(
     let Some(owner) = owner(c, tenant, f)? else {
         return Ok(Vec::new());
     };
+    let (filters, order) = f.ordered(FILTERS);
     let (text, id) = sql(
         owner,
+        &filters,
         f.transaction_id.is_some(),
         LISTED_MOVEMENT_COLUMNS,
-        "ORDER BY m.id LIMIT ?8",
+        &format!("{order} LIMIT ?8"),
     );
     let mut st = c.prepare_cached(&text).map_err(sql_err)?;
     let rows = st
@@ -85,7 +93,7 @@ pub fn count(c: &Connection, tenant: TenantId, f: &MovementFilter) -> Result<u64
     let Some(owner) = owner(c, tenant, f)? else {
         return Ok(0);
     };
-    let (text, id) = sql(owner, f.transaction_id.is_some(), "count(*)", "");
+    let (text, id) = sql(owner, FILTERS, f.transaction_id.is_some(), "count(*)", "");
     let n: i64 = c
         .prepare_cached(&text)
         .map_err(sql_err)?

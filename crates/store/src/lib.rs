@@ -3,6 +3,7 @@
 
 pub mod chunk;
 mod holds;
+pub mod retry;
 pub mod rows;
 pub mod rules;
 mod segments;
@@ -10,6 +11,7 @@ mod types;
 pub mod webhooks;
 
 pub use holds::{HoldRecord, HoldState, MovementRow, hold_record};
+pub use retry::RetryOutcome;
 pub use segments::{Segment, segment_items, slice_segments};
 pub use types::*;
 pub use webhooks::{
@@ -94,6 +96,15 @@ pub trait JobStore: Reachable {
         tenant: TenantId,
         filter: &JobFilter,
     ) -> Result<Vec<JobRecord>, StoreError>;
+    /// Creates a job of a finished job's failed items (their original texts, in
+    /// index order), once per job: asked again, answers that job (`Existing`).
+    async fn retry_failed(
+        &self,
+        tenant: TenantId,
+        job: JobId,
+        queue_limit: u64,
+        now: OffsetDateTime,
+    ) -> Result<RetryOutcome, StoreError>;
     /// Once this returns `Stopped`, no further item of the job takes effect.
     async fn stop_job(
         &self,

@@ -260,12 +260,24 @@ pub struct MovementFilter {
     pub from: Option<i64>,
     pub to: Option<i64>,
     pub transaction_id: Option<String>,
-    /// Keyset paging: movements with a larger id.
+    /// Keyset paging: movements with a larger id (a smaller one when `newest_first`).
     pub after: Option<i64>,
     pub limit: u32,
+    /// Newest first (a customer's history) instead of oldest first.
+    pub newest_first: bool,
 }
 
 impl MovementFilter {
+    /// A backend's filter text (keyset condition `m.id > …`) turned for this order,
+    /// and the ORDER BY it pages in.
+    pub fn ordered(&self, filters: &str) -> (String, &'static str) {
+        if self.newest_first {
+            (filters.replace("m.id > ", "m.id < "), "ORDER BY m.id DESC")
+        } else {
+            (filters.to_owned(), "ORDER BY m.id")
+        }
+    }
+
     /// The kinds as one comma-framed text (`,cashback,order,`) for the SQL, or `None`.
     pub fn kinds_text(&self) -> Option<String> {
         self.kinds.as_ref().map(|k| format!(",{},", k.join(",")))

@@ -15,6 +15,7 @@ mod ledger_batches;
 mod ledger_orders;
 mod openapi;
 mod progress;
+mod retry;
 mod snapshots;
 mod transactions_list;
 mod v3;

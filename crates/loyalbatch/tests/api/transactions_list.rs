@@ -172,4 +172,94 @@ async fn movements_are_listed_filtered_and_paged() {
     }
 }
 
-crate::on_both_backends!(movements_are_listed_filtered_and_paged);
+async fn a_customers_history_is_newest_first_and_paged() {
+    let s = TestServer::running().await;
+    for (i, amount) in [100, 200, 300, 400, 500].into_iter().enumerate() {
+        let (status, body) = s
+            .post(
+                "/transactions/cashback",
+                json!({"customerId": "h1", "transactionId": format!("h{i}"), "transactionTime": T, "amount": amount}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    s.post(
+        "/transactions/cashback",
+        json!({"customerId": "other", "transactionId": "o1", "transactionTime": T, "amount": 10}),
+    )
+    .await;
+    let page = |query: &'static str| {
+        let s = &s;
+        async move {
+            let (status, body) = s
+                .call(
+                    Method::GET,
+                    &format!("/customers/h1/transactions{query}"),
+                    None,
+                )
+                .await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            body
+        }
+    };
+    let ids = |p: &Value| -> Vec<String> {
+        p["transactions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["transactionId"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let first = page("?limit=2").await;
+    assert_eq!(ids(&first), ["h4", "h3"]);
+    assert_eq!(first["hasMore"], true);
+    let next = first["next"].as_i64().unwrap();
+    let (_, second) = s
+        .call(
+            Method::GET,
+            &format!("/customers/h1/transactions?limit=2&before={next}"),
+            None,
+        )
+        .await;
+    assert_eq!(ids(&second), ["h2", "h1"]);
+    let all = page("").await;
+    assert_eq!(ids(&all), ["h4", "h3", "h2", "h1", "h0"]);
+    assert_eq!(all["hasMore"], false);
+    assert_eq!(all["next"], Value::Null);
+    assert!(
+        all["transactions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["customerId"] == "h1")
+    );
+
+    s.refused(
+        Method::GET,
+        "/customers/nobody/transactions",
+        None,
+        StatusCode::NOT_FOUND,
+        7000,
+    )
+    .await;
+    s.refused(
+        Method::GET,
+        "/customers/h1/transactions?limit=0",
+        None,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        3003,
+    )
+    .await;
+    // Another tenant's customer is unknown.
+    let resp = s
+        .as_b(Method::GET, &format!("{BASE}/customers/h1/transactions"))
+        .send()
+        .await
+        .unwrap();
+    expect_error(resp, StatusCode::NOT_FOUND, 7000).await;
+}
+
+crate::on_both_backends!(
+    movements_are_listed_filtered_and_paged,
+    a_customers_history_is_newest_first_and_paged
+);

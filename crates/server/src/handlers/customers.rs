@@ -46,7 +46,7 @@ pub async fn record_events(
     }))
 }
 
-fn customer_not_found(id: &str) -> ApiError {
+pub(crate) fn customer_not_found(id: &str) -> ApiError {
     ApiError::new(
         ErrorCode::CustomerNotFound,
         format!("customer '{id}' not found"),

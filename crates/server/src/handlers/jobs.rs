@@ -8,10 +8,11 @@ use axum::extract::{Path, Query, State};
 use domain::outcome::join_fragments;
 use serde::Deserialize;
 use serde_json::value::RawValue;
-use store::{JobFilter, JobRecord, ResultChunk, StopOutcome};
+use store::{JobFilter, JobRecord, ResultChunk, RetryOutcome, StopOutcome};
 use time::OffsetDateTime;
 use wire::{
-    BatchType, ErrorCode, JobList, JobResults, JobState, JobStatus, JobStopped, ResponseField,
+    BatchType, ErrorCode, JobCreated, JobList, JobResults, JobState, JobStatus, JobStopped,
+    ResponseField,
 };
 
 pub(crate) fn job_id(key: &str) -> Result<i64, ApiError> {
@@ -79,6 +80,45 @@ pub async fn stop(
             ErrorCode::StateConflict,
             format!("job {id} is {state} and cannot be stopped"),
         )),
+    }
+}
+
+/// `POST /batch/{jobId}/retry`: a new job of a finished job's failed items
+/// (their original texts, in order), once per job.
+pub async fn retry(
+    State(app): State<AppState>,
+    SecretCaller(tenant): SecretCaller,
+    Path(key): Path<String>,
+) -> Result<Json<JobCreated>, ApiError> {
+    let id = job_id(&key)?;
+    let conflict = |m: String| ApiError::new(ErrorCode::StateConflict, m);
+    let outcome = app
+        .store
+        .retry_failed(
+            tenant.id,
+            id,
+            app.settings.queue_limit,
+            OffsetDateTime::now_utc(),
+        )
+        .await?;
+    match outcome {
+        RetryOutcome::Created(new) => {
+            app.waker.job_created();
+            let batch_type = app.store.job(tenant.id, new).await?.map(|j| j.batch_type);
+            if let Some(t) = batch_type {
+                engine::metrics::job_created(tenant.id, t);
+            }
+            Ok(Json(JobCreated { job_id: new }))
+        }
+        RetryOutcome::Existing(new) => Ok(Json(JobCreated { job_id: new })),
+        RetryOutcome::NotFound => Err(ApiError::job_not_found(&key)),
+        RetryOutcome::NotFinished(state) => Err(conflict(format!(
+            "job {id} is {state}: its failed items can be retried once it has finished"
+        ))),
+        RetryOutcome::NothingFailed => Err(conflict(format!("job {id} has no failed items"))),
+        RetryOutcome::ItemsGone => Err(conflict(format!(
+            "the failed items of job {id} are no longer kept"
+        ))),
     }
 }
 

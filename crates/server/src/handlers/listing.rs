@@ -5,7 +5,7 @@ use crate::AppState;
 use crate::auth::SecretCaller;
 use crate::error::ApiError;
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use domain::fields::{parse_timestamp, rfc3339};
 use domain::movement::MovementKind;
 use serde::Deserialize;
@@ -184,6 +184,66 @@ pub async fn list(
     let mut rows = app.store.list_movements(tenant.id, &f).await?;
     let has_more = rows.len() > limit;
     rows.truncate(limit);
+    let next = if has_more {
+        rows.last().map(|m| m.id)
+    } else {
+        None
+    };
+    Ok(Json(TransactionList {
+        transactions: rows.into_iter().map(view).collect(),
+        has_more,
+        next,
+    }))
+}
+
+/// The query of `GET /customers/{customerId}/transactions`.
+#[derive(Deserialize, Default)]
+pub struct HistoryQuery {
+    pub limit: Option<String>,
+    pub before: Option<String>,
+}
+
+/// `GET /customers/{customerId}/transactions`: one customer's movements, newest
+/// first, paged by `before` (the `next` of the previous page).
+pub async fn customer_history(
+    State(app): State<AppState>,
+    SecretCaller(tenant): SecretCaller,
+    Path(customer_id): Path<String>,
+    Query(q): Query<HistoryQuery>,
+) -> Result<Json<TransactionList>, ApiError> {
+    let limit = match q.limit.filter(|s| !s.is_empty()) {
+        None => DEFAULT_LIMIT,
+        Some(s) => s
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=MAX_LIMIT).contains(n))
+            .ok_or_else(|| {
+                invalid(format!(
+                    "limit: must be a whole number from 1 to {MAX_LIMIT}"
+                ))
+            })?,
+    };
+    let before = q
+        .before
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<i64>()
+                .map_err(|_| invalid("before: must be a gameballTransactionId".into()))
+        })
+        .transpose()?;
+    if app.store.customer(tenant.id, &customer_id).await?.is_none() {
+        return Err(super::customers::customer_not_found(&customer_id));
+    }
+    let f = MovementFilter {
+        customer_id: Some(customer_id),
+        after: before,
+        limit: limit.saturating_add(1),
+        newest_first: true,
+        ..MovementFilter::default()
+    };
+    let mut rows = app.store.list_movements(tenant.id, &f).await?;
+    let has_more = rows.len() > limit as usize;
+    rows.truncate(limit as usize);
     let next = if has_more {
         rows.last().map(|m| m.id)
     } else {

@@ -64,11 +64,16 @@ pub async fn chunks_advance_the_cursor_and_finish_the_job(store: Arc<dyn Store>)
     let failed: serde_json::Value = serde_json::from_str(&failed).unwrap();
     assert_eq!(failed[0]["index"], 3);
     assert_eq!(failed[0]["code"], 3000);
-    assert!(
-        store.load_items(id, 0, 10).await.unwrap().is_empty(),
-        "items are dropped once the job ends"
+    assert_eq!(
+        store.load_items(id, 0, 10).await.unwrap().len(),
+        5,
+        "a job with failures keeps its items (for a retry of them) until it is purged"
     );
     assert!(store.claim_job(now(), LEASE).await.unwrap().is_none());
+    // A job without failures drops them as it ends.
+    let clean = submit(&*store, t, &customer_items(2, "ok")).await;
+    claim_and_apply(&*store, 10).await;
+    assert!(store.load_items(clean, 0, 10).await.unwrap().is_empty());
 }
 
 pub async fn a_job_where_every_item_failed_ends_failed(store: Arc<dyn Store>) {

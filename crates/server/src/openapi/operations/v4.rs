@@ -51,6 +51,29 @@ pub(super) fn add(b: &mut Builder) {
         "schema": {"type": "string"}}))
     .refuses(&[404]);
     b.add(
+        "post",
+        "/batch/{jobId}/retry",
+        "retryJobFailures",
+        "Batch jobs",
+        "A new job of a finished job's failed items",
+        Keys::Secret,
+        None,
+        (
+            200,
+            "JobCreated",
+            "The job of the failed items (their original texts, in order); asked again, the same job.",
+        ),
+    )
+    .param(job_id())
+    .refuses(&[404, 409, 429])
+    .links(&[("getJob", "jobId", "$response.body#/jobId")])
+    .describe(
+        "Idempotent per job: the first call creates the job, later calls answer it. \
+         409/4009 while the job is queued or running, when none of its items failed, \
+         or when its items are no longer kept (a job's item texts are kept while it is, \
+         when some failed).",
+    );
+    b.add(
         "get",
         "/batch",
         "listJobs",
@@ -213,6 +236,32 @@ pub(super) fn add(b: &mut Builder) {
     )
     .param(customer())
     .refuses(&[404]);
+    b.add(
+        "get",
+        "/customers/{customerId}/transactions",
+        "getCustomerTransactions",
+        "Points",
+        "A customer's movements, newest first",
+        Keys::Secret,
+        None,
+        (
+            200,
+            "TransactionList",
+            "A page of the customer's movements; `next` is the `before` of the next page.",
+        ),
+    )
+    .param(customer())
+    .param(query(
+        "limit",
+        "Movements per page (default 50).",
+        json!({"type": "integer", "minimum": 1, "maximum": 200}),
+    ))
+    .param(query(
+        "before",
+        "The `next` of the previous page: only older movements.",
+        json!({"type": "integer", "format": "int64"}),
+    ))
+    .refuses(&[404, 422]);
     b.add(
         "post",
         "/events",
