@@ -143,6 +143,9 @@ struct ServeArgs {
     /// How long after its event a failing delivery is retried before it is marked failed.
     #[arg(long, env = "LOYALBATCH_WEBHOOK_RETRY_FOR", default_value = "3days", value_parser = duration_within::<1000, 31_536_000_000>)]
     webhook_retry_for: Duration,
+    /// Mark the console's cookies `Secure` (when it is served over TLS, e.g. behind a proxy).
+    #[arg(long, env = "LOYALBATCH_CONSOLE_SECURE_COOKIES")]
+    console_secure_cookies: bool,
     /// apikey of the `default` tenant created on an empty database (generated when unset).
     #[arg(long, env = "LOYALBATCH_DEFAULT_APIKEY", hide_env_values = true)]
     default_apikey: Option<String>,
@@ -252,6 +255,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
                 max_connections: connection_limit(args.max_connections),
             },
             webhook_allow_private: args.webhook_allow_private,
+            console_secure_cookies: args.console_secure_cookies,
         }),
     };
     let deliverer = Deliverer::new(

@@ -4,6 +4,7 @@
 mod auth;
 mod body;
 mod connections;
+pub mod console;
 mod envelope;
 mod error;
 mod handlers;
@@ -53,6 +54,8 @@ pub struct ServerSettings {
     pub connections: ConnectionSettings,
     /// Webhook endpoints may be loopback, private or link-local addresses.
     pub webhook_allow_private: bool,
+    /// The console's cookies carry `Secure` (served over TLS, or behind a TLS proxy).
+    pub console_secure_cookies: bool,
 }
 
 impl Default for ServerSettings {
@@ -67,6 +70,7 @@ impl Default for ServerSettings {
             max_inflight_body_bytes: 256 * 1024 * 1024,
             connections: ConnectionSettings::default(),
             webhook_allow_private: false,
+            console_secure_cookies: false,
         }
     }
 }
@@ -180,6 +184,8 @@ pub fn router(state: AppState) -> Router {
         app = app.nest(base, api.clone());
     }
     app = app.nest(v3::BASE_PATH, v3::routes().router);
+    // The console: pages, not API (outside the route table and the document).
+    app = app.merge(console::routes());
     let app = app.route_layer(axum::middleware::from_fn(metrics::record_request));
     let max_body = state.settings.max_body_bytes;
     let budget = body::BodyBudget::new(state.settings.max_inflight_body_bytes);

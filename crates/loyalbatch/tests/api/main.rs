@@ -6,6 +6,7 @@ mod auth;
 mod batches;
 mod client_commands;
 mod connections;
+mod console;
 mod customers;
 mod hostile;
 mod import;

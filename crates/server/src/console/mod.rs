@@ -1,0 +1,606 @@
+//! The operator console under `/console`: server-rendered pages for one tenant
+//! at a time, behind a signed session cookie; every form carries a CSRF token,
+//! every page a Content-Security-Policy allowing only the console's own script
+//! and stylesheet.
+
+mod pages;
+pub mod session;
+
+use crate::AppState;
+use crate::keys;
+use axum::Form;
+use axum::Router;
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use domain::outcome::join_fragments;
+use serde::Deserialize;
+use serde_json::Value;
+use session::Session;
+use store::{JobFilter, JobRecord, RetryOutcome, StopOutcome, TenantAuth};
+use time::OffsetDateTime;
+use wire::{BatchType, JobState};
+
+/// What the console's pages may load: their own script and stylesheet, nothing else.
+pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
+     connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+const STYLE: &str = include_str!("assets/console.css");
+const SCRIPT: &str = include_str!("assets/console.js");
+
+/// Jobs per page of the jobs list; items per page of a job's results.
+const JOBS_PER_PAGE: u32 = 25;
+const ITEMS_PER_PAGE: usize = 50;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/console", get(|| async { Redirect::to("/console/jobs") }))
+        .route("/console/login", get(login_page).post(login))
+        .route("/console/logout", post(logout))
+        .route("/console/jobs", get(jobs))
+        .route("/console/jobs/{id}", get(job))
+        .route("/console/jobs/{id}/progress", get(progress))
+        .route("/console/jobs/{id}/stop", post(stop))
+        .route("/console/jobs/{id}/retry", post(retry))
+        .route("/console/jobs/{id}/failed.csv", get(failed_csv))
+        .route("/console/jobs/{id}/failed.ndjson", get(failed_ndjson))
+        .route(
+            "/console/static/console.css",
+            get(|| asset(STYLE, "text/css")),
+        )
+        .route(
+            "/console/static/console.js",
+            get(|| asset(SCRIPT, "text/javascript")),
+        )
+        .layer(axum::middleware::map_response(secure_headers))
+}
+
+async fn asset(body: &'static str, content_type: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("max-age=300"),
+            ),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+async fn secure_headers(mut resp: Response) -> Response {
+    let h = resp.headers_mut();
+    h.insert("content-security-policy", HeaderValue::from_static(CSP));
+    h.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert("referrer-policy", HeaderValue::from_static("same-origin"));
+    h.insert("x-frame-options", HeaderValue::from_static("DENY"));
+    if !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    resp
+}
+
+/// A signed-in operator: the tenant and its session.
+pub struct Operator {
+    pub tenant: TenantAuth,
+    pub session: Session,
+}
+
+/// Not signed in: to the login page.
+pub struct SignIn;
+
+impl IntoResponse for SignIn {
+    fn into_response(self) -> Response {
+        Redirect::to("/console/login").into_response()
+    }
+}
+
+fn now_secs() -> i64 {
+    OffsetDateTime::now_utc().unix_timestamp()
+}
+
+impl FromRequestParts<AppState> for Operator {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, Response> {
+        let value = parts
+            .headers
+            .get(header::COOKIE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|c| session::cookie(c, session::COOKIE))
+            .and_then(session::claimed);
+        let Some(claimed) = value else {
+            return Err(SignIn.into_response());
+        };
+        let tenant = match app.store.tenant_by_apikey(&claimed.apikey).await {
+            Ok(Some(t)) => t,
+            Ok(None) => return Err(SignIn.into_response()),
+            Err(e) => return Err(crate::ApiError::from(e).into_response()),
+        };
+        match session::verify(&claimed, &tenant.secret_hash, now_secs()) {
+            Some(session) => Ok(Operator { tenant, session }),
+            None => Err(SignIn.into_response()),
+        }
+    }
+}
+
+fn html(status: StatusCode, body: maud::Markup) -> Response {
+    (status, axum::response::Html(body.into_string())).into_response()
+}
+
+fn not_found() -> Response {
+    html(
+        StatusCode::NOT_FOUND,
+        pages::message("Not found", "There is no such page in this console."),
+    )
+}
+
+fn internal(e: &dyn std::fmt::Display) -> Response {
+    tracing::error!(error = %e, "console: internal error");
+    html(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        pages::message(
+            "Something went wrong",
+            "The server could not answer; see its log.",
+        ),
+    )
+}
+
+/// A form whose CSRF token is not the session's: refused, nothing done.
+fn forged() -> Response {
+    html(
+        StatusCode::FORBIDDEN,
+        pages::message(
+            "Refused",
+            "This form was not sent from this console session (CSRF token missing or wrong).",
+        ),
+    )
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    #[serde(default)]
+    apikey: String,
+    #[serde(default)]
+    secretkey: String,
+    #[serde(default)]
+    csrf: String,
+}
+
+async fn login_page(State(app): State<AppState>) -> Response {
+    let token = hex::encode(rand::random::<[u8; 16]>());
+    let cookie = session::set_cookie(
+        session::LOGIN_COOKIE,
+        &token,
+        3600,
+        app.settings.console_secure_cookies,
+    );
+    let mut resp = html(StatusCode::OK, pages::login(&token, None));
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        resp.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    resp
+}
+
+async fn login(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> Response {
+    let expected = headers
+        .get(header::COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|c| session::cookie(c, session::LOGIN_COOKIE))
+        .unwrap_or_default();
+    if expected.is_empty() || expected != form.csrf {
+        return forged();
+    }
+    let tenant = match app.store.tenant_by_apikey(form.apikey.trim()).await {
+        Ok(t) => t,
+        Err(e) => return internal(&e),
+    };
+    let Some(tenant) =
+        tenant.filter(|t| keys::secret_matches(form.secretkey.trim(), &t.secret_hash))
+    else {
+        // Wrong keys: an error, and nothing set.
+        return html(
+            StatusCode::UNAUTHORIZED,
+            pages::login(&form.csrf, Some("Wrong apikey or secretkey.")),
+        );
+    };
+    let value = session::issue(
+        form.apikey.trim(),
+        &tenant.secret_hash,
+        now_secs(),
+        rand::random(),
+    );
+    let secure = app.settings.console_secure_cookies;
+    let mut resp = Redirect::to("/console/jobs").into_response();
+    let h = resp.headers_mut();
+    for c in [
+        session::set_cookie(session::COOKIE, &value, session::LIFETIME_SECS, secure),
+        session::set_cookie(session::LOGIN_COOKIE, "", 0, secure),
+    ] {
+        if let Ok(v) = HeaderValue::from_str(&c) {
+            h.append(header::SET_COOKIE, v);
+        }
+    }
+    resp
+}
+
+#[derive(Deserialize)]
+struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+async fn logout(State(app): State<AppState>, op: Operator, Form(form): Form<CsrfForm>) -> Response {
+    if !op.session.csrf_matches(&form.csrf) {
+        return forged();
+    }
+    let mut resp = Redirect::to("/console/login").into_response();
+    let c = session::set_cookie(session::COOKIE, "", 0, app.settings.console_secure_cookies);
+    if let Ok(v) = HeaderValue::from_str(&c) {
+        resp.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    resp
+}
+
+#[derive(Deserialize, Default)]
+struct JobsQuery {
+    status: Option<String>,
+    #[serde(rename = "type")]
+    batch_type: Option<String>,
+    after: Option<i64>,
+}
+
+async fn jobs(State(app): State<AppState>, op: Operator, Query(q): Query<JobsQuery>) -> Response {
+    let state = q.status.as_deref().and_then(JobState::parse);
+    let batch_type = q.batch_type.as_deref().and_then(BatchType::parse);
+    let filter = JobFilter {
+        state,
+        batch_type,
+        before: q.after,
+        limit: JOBS_PER_PAGE + 1,
+    };
+    let mut list = match app.store.list_jobs(op.tenant.id, &filter).await {
+        Ok(l) => l,
+        Err(e) => return internal(&e),
+    };
+    let next = (list.len() > JOBS_PER_PAGE as usize).then(|| {
+        list.truncate(JOBS_PER_PAGE as usize);
+        list.last().map(|j| j.id)
+    });
+    let view = pages::JobsView {
+        tenant: &op.tenant.name,
+        csrf: op.session.csrf(),
+        jobs: &list,
+        status: state,
+        batch_type,
+        next: next.flatten(),
+        now: OffsetDateTime::now_utc(),
+    };
+    html(StatusCode::OK, pages::jobs(&view))
+}
+
+/// The tenant's job `key`, or the response to give instead (404 for another tenant's).
+async fn own_job(app: &AppState, op: &Operator, key: &str) -> Result<JobRecord, Response> {
+    let Some(id) = key.parse::<i64>().ok().filter(|i| *i > 0) else {
+        return Err(not_found());
+    };
+    match app.store.job(op.tenant.id, id).await {
+        Ok(Some(j)) => Ok(j),
+        Ok(None) => Err(not_found()),
+        Err(e) => Err(internal(&e)),
+    }
+}
+
+/// A job's result entries of one kind (`successful` or `failed`), in index order.
+async fn entries(
+    app: &AppState,
+    op: &Operator,
+    job: i64,
+    failed: bool,
+) -> Result<Vec<Value>, Response> {
+    let (_, chunks) = match app.store.job_with_results(op.tenant.id, job).await {
+        Ok(Some(found)) => found,
+        Ok(None) => return Err(not_found()),
+        Err(e) => return Err(internal(&e)),
+    };
+    let text = join_fragments(chunks.iter().map(|c| {
+        if failed {
+            c.failed.as_str()
+        } else {
+            c.successful.as_str()
+        }
+    }));
+    serde_json::from_str(&text).map_err(|e| internal(&e))
+}
+
+#[derive(Deserialize, Default)]
+struct JobQuery {
+    q: Option<String>,
+    #[serde(default)]
+    failed_page: usize,
+    #[serde(default)]
+    ok_page: usize,
+    notice: Option<String>,
+}
+
+/// Whether a failure entry matches a search: its code, or a key containing the text.
+fn matches(entry: &Value, q: &str) -> bool {
+    let q = q.trim();
+    if q.is_empty() {
+        return true;
+    }
+    if entry["code"].as_u64().is_some_and(|c| c.to_string() == q) {
+        return true;
+    }
+    ["customerId", "transactionId", "orderId"]
+        .iter()
+        .filter_map(|k| entry[*k].as_str())
+        .any(|v| v.contains(q))
+}
+
+async fn job(
+    State(app): State<AppState>,
+    op: Operator,
+    Path(key): Path<String>,
+    Query(q): Query<JobQuery>,
+) -> Response {
+    let record = match own_job(&app, &op, &key).await {
+        Ok(j) => j,
+        Err(r) => return r,
+    };
+    let (failed, ok) = match tokio::try_join!(
+        entries(&app, &op, record.id, true),
+        entries(&app, &op, record.id, false)
+    ) {
+        Ok(both) => both,
+        Err(r) => return r,
+    };
+    let search = q.q.clone().unwrap_or_default();
+    let matching: Vec<&Value> = failed.iter().filter(|e| matches(e, &search)).collect();
+    let page = |list: &[&Value], n: usize| -> Vec<Value> {
+        list.iter()
+            .skip(n.saturating_mul(ITEMS_PER_PAGE))
+            .take(ITEMS_PER_PAGE)
+            .map(|v| (*v).clone())
+            .collect()
+    };
+    let ok_refs: Vec<&Value> = ok.iter().collect();
+    let view = pages::JobView {
+        tenant: &op.tenant.name,
+        csrf: op.session.csrf(),
+        job: &record,
+        now: OffsetDateTime::now_utc(),
+        search: &search,
+        failures: page(&matching, q.failed_page),
+        failures_total: matching.len(),
+        failed_page: q.failed_page,
+        successes: page(&ok_refs, q.ok_page),
+        successes_total: ok.len(),
+        ok_page: q.ok_page,
+        per_page: ITEMS_PER_PAGE,
+        notice: q.notice.as_deref().and_then(pages::notice),
+    };
+    html(StatusCode::OK, pages::job(&view))
+}
+
+/// A job's counts as JSON, for the pages' script (polled while it runs).
+async fn progress(State(app): State<AppState>, op: Operator, Path(key): Path<String>) -> Response {
+    match own_job(&app, &op, &key).await {
+        Ok(j) => axum::Json(pages::progress_json(&j, OffsetDateTime::now_utc())).into_response(),
+        Err(r) => r,
+    }
+}
+
+async fn stop(
+    State(app): State<AppState>,
+    op: Operator,
+    Path(key): Path<String>,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    if !op.session.csrf_matches(&form.csrf) {
+        return forged();
+    }
+    let record = match own_job(&app, &op, &key).await {
+        Ok(j) => j,
+        Err(r) => return r,
+    };
+    let notice = match app
+        .store
+        .stop_job(
+            op.tenant.id,
+            record.id,
+            OffsetDateTime::now_utc(),
+            app.settings.retention,
+        )
+        .await
+    {
+        Ok(StopOutcome::Stopped(_)) => "stopped",
+        Ok(StopOutcome::AlreadyFinished(_)) => "already-finished",
+        Ok(StopOutcome::NotFound) => return not_found(),
+        Err(e) => return internal(&e),
+    };
+    Redirect::to(&format!("/console/jobs/{}?notice={notice}", record.id)).into_response()
+}
+
+async fn retry(
+    State(app): State<AppState>,
+    op: Operator,
+    Path(key): Path<String>,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    if !op.session.csrf_matches(&form.csrf) {
+        return forged();
+    }
+    let record = match own_job(&app, &op, &key).await {
+        Ok(j) => j,
+        Err(r) => return r,
+    };
+    let outcome = app
+        .store
+        .retry_failed(
+            op.tenant.id,
+            record.id,
+            app.settings.queue_limit,
+            OffsetDateTime::now_utc(),
+        )
+        .await;
+    match outcome {
+        Ok(RetryOutcome::Created(new)) => {
+            app.waker.job_created();
+            engine::metrics::job_created(op.tenant.id, record.batch_type);
+            Redirect::to(&format!("/console/jobs/{new}?notice=retried")).into_response()
+        }
+        Ok(RetryOutcome::Existing(new)) => {
+            Redirect::to(&format!("/console/jobs/{new}?notice=retried")).into_response()
+        }
+        Ok(RetryOutcome::NotFound) => not_found(),
+        Ok(RetryOutcome::NotFinished(_)) => {
+            Redirect::to(&format!("/console/jobs/{}?notice=not-finished", record.id))
+                .into_response()
+        }
+        Ok(RetryOutcome::NothingFailed) => Redirect::to(&format!(
+            "/console/jobs/{}?notice=nothing-failed",
+            record.id
+        ))
+        .into_response(),
+        Ok(RetryOutcome::ItemsGone) => {
+            Redirect::to(&format!("/console/jobs/{}?notice=items-gone", record.id)).into_response()
+        }
+        Err(store::StoreError::QueueFull { .. }) => {
+            Redirect::to(&format!("/console/jobs/{}?notice=queue-full", record.id)).into_response()
+        }
+        Err(e) => internal(&e),
+    }
+}
+
+/// The failed items with their original texts: (entry, item JSON) in index order;
+/// the item is `null` when its text is no longer kept.
+async fn failed_items(
+    app: &AppState,
+    op: &Operator,
+    key: &str,
+) -> Result<(JobRecord, Vec<(Value, Value)>), Response> {
+    let record = own_job(app, op, key).await?;
+    let failed = entries(app, op, record.id, true).await?;
+    let kept = app
+        .store
+        .load_items(record.id, 0, record.item_count)
+        .await
+        .map_err(|e| internal(&e))?;
+    let texts: std::collections::HashMap<u32, String> = kept.into_iter().collect();
+    let rows = failed
+        .into_iter()
+        .map(|e| {
+            let item = e["index"]
+                .as_u64()
+                .and_then(|i| u32::try_from(i).ok())
+                .and_then(|i| texts.get(&i))
+                .and_then(|t| serde_json::from_str(t).ok())
+                .unwrap_or(Value::Null);
+            (e, item)
+        })
+        .collect();
+    Ok((record, rows))
+}
+
+fn download(name: String, content_type: &'static str, body: String) -> Response {
+    let disposition = format!("attachment; filename=\"{name}\"");
+    let mut resp = (StatusCode::OK, body).into_response();
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Ok(v) = HeaderValue::from_str(&disposition) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    resp
+}
+
+async fn failed_csv(
+    State(app): State<AppState>,
+    op: Operator,
+    Path(key): Path<String>,
+) -> Response {
+    let (record, rows) = match failed_items(&app, &op, &key).await {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    let mut out = csv::Writer::from_writer(Vec::new());
+    let mut write = || -> Result<(), csv::Error> {
+        out.write_record(["index", "customerId", "code", "error", "item"])?;
+        for (e, item) in &rows {
+            out.write_record([
+                e["index"].to_string(),
+                e["customerId"].as_str().unwrap_or_default().to_owned(),
+                e["code"].to_string(),
+                e["message"].as_str().unwrap_or_default().to_owned(),
+                item.to_string(),
+            ])?;
+        }
+        out.flush()?;
+        Ok(())
+    };
+    if let Err(e) = write() {
+        return internal(&e);
+    }
+    let body = match out.into_inner() {
+        Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+        Err(e) => return internal(&e),
+    };
+    download(
+        format!("job-{}-failed.csv", record.id),
+        "text/csv; charset=utf-8",
+        body,
+    )
+}
+
+async fn failed_ndjson(
+    State(app): State<AppState>,
+    op: Operator,
+    Path(key): Path<String>,
+) -> Response {
+    let (record, rows) = match failed_items(&app, &op, &key).await {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    let mut body = String::new();
+    for (e, item) in rows {
+        let line = serde_json::json!({
+            "index": e["index"],
+            "code": e["code"],
+            "error": e["message"],
+            "item": item,
+        });
+        body.push_str(&line.to_string());
+        body.push('\n');
+    }
+    download(
+        format!("job-{}-failed.ndjson", record.id),
+        "application/x-ndjson",
+        body,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_search_matches_a_code_or_part_of_a_key() {
+        let e = serde_json::json!({"index": 3, "customerId": "cust-42", "transactionId": "tx-9", "code": 9004});
+        for q in ["", " ", "9004", "cust", "42", "tx-9"] {
+            assert!(matches(&e, q), "{q}");
+        }
+        for q in ["900", "3000", "nobody"] {
+            assert!(!matches(&e, q), "{q}");
+        }
+    }
+}
