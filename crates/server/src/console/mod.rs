@@ -46,6 +46,9 @@ pub fn routes() -> Router<AppState> {
         .route("/console/jobs/{id}/retry", post(retry))
         .route("/console/jobs/{id}/failed.csv", get(failed_csv))
         .route("/console/jobs/{id}/failed.ndjson", get(failed_ndjson))
+        .route("/console/customers", get(customer_search))
+        .route("/console/customers/{id}", get(customer))
+        .route("/console/settings", get(settings_page).post(save_settings))
         .route(
             "/console/static/console.css",
             get(|| asset(STYLE, "text/css")),
@@ -587,6 +590,224 @@ async fn failed_ndjson(
         "application/x-ndjson",
         body,
     )
+}
+
+#[derive(Deserialize, Default)]
+struct CustomerQuery {
+    q: Option<String>,
+    before: Option<i64>,
+}
+
+async fn customer_search(Query(q): Query<CustomerQuery>, op: Operator) -> Response {
+    match q.q.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        Some(id) => {
+            Redirect::to(&format!("/console/customers/{}", pages::url_encode(id))).into_response()
+        }
+        None => html(
+            StatusCode::OK,
+            pages::customer_search(&op.tenant.name, op.session.csrf(), "", false),
+        ),
+    }
+}
+
+async fn customer(
+    State(app): State<AppState>,
+    op: Operator,
+    Path(id): Path<String>,
+    Query(q): Query<CustomerQuery>,
+) -> Response {
+    let (view, settings) = match tokio::try_join!(
+        app.store.customer(op.tenant.id, &id),
+        app.store.program_settings(op.tenant.id)
+    ) {
+        Ok(found) => found,
+        Err(e) => return internal(&e),
+    };
+    let Some(view) = view else {
+        return html(
+            StatusCode::NOT_FOUND,
+            pages::customer_search(&op.tenant.name, op.session.csrf(), &id, true),
+        );
+    };
+    let now = store::to_millis(OffsetDateTime::now_utc());
+    let balance = domain::ledger::post::balance_view(&view.record.ledger.balance(now), &settings);
+    let filter = store::MovementFilter {
+        customer_id: Some(id.clone()),
+        after: q.before,
+        limit: (ITEMS_PER_PAGE as u32).saturating_add(1),
+        newest_first: true,
+        ..store::MovementFilter::default()
+    };
+    let mut rows = match app.store.list_movements(op.tenant.id, &filter).await {
+        Ok(r) => r,
+        Err(e) => return internal(&e),
+    };
+    let next = (rows.len() > ITEMS_PER_PAGE).then(|| {
+        rows.truncate(ITEMS_PER_PAGE);
+        rows.last().map(|m| m.id)
+    });
+    let movements: Vec<wire::TransactionView> = rows
+        .into_iter()
+        .map(crate::handlers::listing::view)
+        .collect();
+    let mut profile = view.record.profile.clone();
+    for own in ["customerId", "gameballId", "createdAt", "updatedAt"] {
+        profile.remove(own);
+    }
+    let page = pages::CustomerPage {
+        tenant: &op.tenant.name,
+        csrf: op.session.csrf(),
+        customer_id: &id,
+        gameball_id: view.record.gameball_id,
+        profile: &profile,
+        balance: &balance,
+        movements: &movements,
+        next: next.flatten(),
+    };
+    html(StatusCode::OK, pages::customer(&page))
+}
+
+#[derive(Deserialize, Default)]
+struct SettingsQuery {
+    saved: Option<String>,
+}
+
+async fn settings_page(
+    State(app): State<AppState>,
+    op: Operator,
+    Query(q): Query<SettingsQuery>,
+) -> Response {
+    match app.store.program_settings(op.tenant.id).await {
+        Ok(s) => html(
+            StatusCode::OK,
+            pages::settings(
+                &op.tenant.name,
+                op.session.csrf(),
+                &pages::SettingsForm::of(&s),
+                None,
+                q.saved.is_some(),
+            ),
+        ),
+        Err(e) => internal(&e),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SettingsFields {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    reward_wallet_factor: String,
+    #[serde(default)]
+    amount_reward_threshold: String,
+    #[serde(default)]
+    redemption_factor: String,
+    #[serde(default)]
+    currency: String,
+    #[serde(default)]
+    points_name: String,
+    #[serde(default)]
+    return_window_days: String,
+    #[serde(default)]
+    points_expiry_days: String,
+    #[serde(default)]
+    hold_expiry_minutes: String,
+    high_security: Option<String>,
+    #[serde(default)]
+    event_rewards: String,
+}
+
+impl SettingsFields {
+    fn form(&self) -> pages::SettingsForm {
+        pages::SettingsForm {
+            reward_wallet_factor: self.reward_wallet_factor.clone(),
+            amount_reward_threshold: self.amount_reward_threshold.clone(),
+            redemption_factor: self.redemption_factor.clone(),
+            currency: self.currency.clone(),
+            points_name: self.points_name.clone(),
+            return_window_days: self.return_window_days.clone(),
+            points_expiry_days: self.points_expiry_days.clone(),
+            hold_expiry_minutes: self.hold_expiry_minutes.clone(),
+            high_security: self.high_security.is_some(),
+            event_rewards: self.event_rewards.clone(),
+        }
+    }
+
+    /// The settings the form describes; the message names the setting at fault.
+    fn settings(&self) -> Result<domain::settings::ProgramSettings, String> {
+        use rust_decimal::Decimal;
+        use std::str::FromStr;
+        let decimal = |name: &str, v: &str| {
+            Decimal::from_str_exact(v.trim()).map_err(|_| format!("{name}: not a number"))
+        };
+        let whole = |name: &str, v: &str| {
+            v.trim()
+                .parse::<u32>()
+                .map_err(|_| format!("{name}: not a whole number"))
+        };
+        let mut event_rewards = std::collections::BTreeMap::new();
+        for line in self
+            .event_rewards
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+        {
+            let (name, points) = line
+                .rsplit_once('=')
+                .ok_or_else(|| format!("eventRewards: '{line}' is not EVENT=POINTS"))?;
+            let points = i64::from_str(points.trim()).map_err(|_| {
+                format!("eventRewards.{}: not a whole number of points", name.trim())
+            })?;
+            event_rewards.insert(name.trim().to_owned(), points);
+        }
+        let s = domain::settings::ProgramSettings {
+            reward_wallet_factor: decimal("rewardWalletFactor", &self.reward_wallet_factor)?,
+            amount_reward_threshold: decimal(
+                "amountRewardThreshold",
+                &self.amount_reward_threshold,
+            )?,
+            redemption_factor: decimal("redemptionFactor", &self.redemption_factor)?,
+            currency: self.currency.trim().to_owned(),
+            points_name: self.points_name.trim().to_owned(),
+            return_window_days: whole("returnWindowDays", &self.return_window_days)?,
+            points_expiry_days: match self.points_expiry_days.trim() {
+                "" => None,
+                d => Some(whole("pointsExpiryDays", d)?),
+            },
+            hold_expiry_minutes: whole("holdExpiryMinutes", &self.hold_expiry_minutes)?,
+            high_security: self.high_security.is_some(),
+            event_rewards,
+        };
+        s.validate()?;
+        Ok(s)
+    }
+}
+
+async fn save_settings(
+    State(app): State<AppState>,
+    op: Operator,
+    Form(f): Form<SettingsFields>,
+) -> Response {
+    if !op.session.csrf_matches(&f.csrf) {
+        return forged();
+    }
+    match f.settings() {
+        Ok(s) => match app.store.set_tenant_settings(&op.tenant.name, s).await {
+            Ok(()) => Redirect::to("/console/settings?saved=1").into_response(),
+            Err(e) => internal(&e),
+        },
+        Err(message) => html(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            pages::settings(
+                &op.tenant.name,
+                op.session.csrf(),
+                &f.form(),
+                Some(&message),
+                false,
+            ),
+        ),
+    }
 }
 
 #[cfg(test)]

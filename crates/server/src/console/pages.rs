@@ -24,6 +24,10 @@ fn layout(title: &str, signed_in: Option<(&str, &str)>, body: Markup) -> Markup 
                     @if let Some((tenant, csrf)) = signed_in {
                         nav {
                             a href="/console/jobs" { "Jobs" }
+                            " "
+                            a href="/console/customers" { "Customers" }
+                            " "
+                            a href="/console/settings" { "Settings" }
                         }
                         span.tenant { "Tenant " strong { (tenant) } }
                         form.inline method="post" action="/console/logout" {
@@ -360,7 +364,7 @@ pub fn job(v: &JobView<'_>) -> Markup {
 }
 
 /// Percent-encodes a query value (all but unreserved characters).
-fn url_encode(s: &str) -> String {
+pub fn url_encode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
@@ -386,4 +390,176 @@ mod tests {
         assert!(notice("stopped").is_some());
         assert!(notice("<script>").is_none());
     }
+}
+
+pub struct CustomerPage<'a> {
+    pub tenant: &'a str,
+    pub csrf: &'a str,
+    pub customer_id: &'a str,
+    pub gameball_id: i64,
+    pub profile: &'a serde_json::Map<String, Value>,
+    pub balance: &'a wire::BalanceView,
+    pub movements: &'a [wire::TransactionView],
+    pub next: Option<i64>,
+}
+
+pub fn customer_search(tenant: &str, csrf: &str, q: &str, missing: bool) -> Markup {
+    let body = html! {
+        h1 { "Customers" }
+        (search_box(q))
+        @if missing {
+            p.error role="alert" { "No customer has the id “" (q) "”." }
+        }
+    };
+    layout("Customers", Some((tenant, csrf)), body)
+}
+
+fn search_box(q: &str) -> Markup {
+    html! {
+        form.search method="get" action="/console/customers" {
+            label for="customer" { "Customer id" }
+            input #customer type="search" name="q" value=(q) required;
+            button type="submit" { "Open" }
+        }
+    }
+}
+
+pub fn customer(v: &CustomerPage<'_>) -> Markup {
+    let b = v.balance;
+    let base = format!("/console/customers/{}", url_encode(v.customer_id));
+    let body = html! {
+        (search_box(""))
+        h1 { "Customer " (v.customer_id) }
+        section.summary {
+            h2 { "Balance" }
+            dl {
+                dt { "Available" } dd { (b.available_points_balance) " " (b.points_name) " (" (b.available_points_value) " " (b.currency) ")" }
+                dt { "Total" } dd { (b.total_points_balance) }
+                dt { "Pending" } dd { (b.pending_points) }
+                dt { "Earned in total" } dd { (b.total_earned_points) }
+                dt { "Next to expire" } dd { (b.next_expiring_points_amount) " " (b.next_expiring_points_date.as_deref().unwrap_or("—")) }
+            }
+            h2 { "Profile" }
+            dl {
+                dt { "gameballId" } dd { (v.gameball_id) }
+                @for (k, val) in v.profile {
+                    dt { (k) } dd { (val.as_str().map(str::to_owned).unwrap_or_else(|| val.to_string())) }
+                }
+            }
+        }
+        h2 { "Movements" }
+        @if v.movements.is_empty() {
+            p { "None." }
+        } @else {
+            div.scroll {
+                table.movements {
+                    thead { tr {
+                        th { "Id" } th { "Type" } th { "Points" } th { "Amount" }
+                        th { "Transaction" } th { "Order" } th { "Time" }
+                    } }
+                    tbody {
+                        @for m in v.movements {
+                            tr {
+                                td { (m.gameball_transaction_id) }
+                                td { (m.kind) }
+                                td.code { (m.points) }
+                                td { (m.amount.map(|a| a.to_string()).unwrap_or_default()) }
+                                td { (m.transaction_id.as_deref().unwrap_or("")) }
+                                td { (m.order_id.as_deref().unwrap_or("")) }
+                                td { (m.transaction_time) }
+                            }
+                        }
+                    }
+                }
+            }
+            @if let Some(next) = v.next {
+                p { a href={ (base) "?before=" (next) } { "Older movements →" } }
+            }
+        }
+    };
+    layout(
+        &format!("Customer {}", v.customer_id),
+        Some((v.tenant, v.csrf)),
+        body,
+    )
+}
+
+/// The settings form's values as text (what was submitted, or what is stored).
+pub struct SettingsForm {
+    pub reward_wallet_factor: String,
+    pub amount_reward_threshold: String,
+    pub redemption_factor: String,
+    pub currency: String,
+    pub points_name: String,
+    pub return_window_days: String,
+    pub points_expiry_days: String,
+    pub hold_expiry_minutes: String,
+    pub high_security: bool,
+    pub event_rewards: String,
+}
+
+impl SettingsForm {
+    pub fn of(s: &domain::settings::ProgramSettings) -> SettingsForm {
+        SettingsForm {
+            reward_wallet_factor: s.reward_wallet_factor.to_string(),
+            amount_reward_threshold: s.amount_reward_threshold.to_string(),
+            redemption_factor: s.redemption_factor.to_string(),
+            currency: s.currency.clone(),
+            points_name: s.points_name.clone(),
+            return_window_days: s.return_window_days.to_string(),
+            points_expiry_days: s
+                .points_expiry_days
+                .map(|d| d.to_string())
+                .unwrap_or_default(),
+            hold_expiry_minutes: s.hold_expiry_minutes.to_string(),
+            high_security: s.high_security,
+            event_rewards: s
+                .event_rewards
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join("\n"),
+        }
+    }
+}
+
+pub fn settings(
+    tenant: &str,
+    csrf: &str,
+    f: &SettingsForm,
+    error: Option<&str>,
+    saved: bool,
+) -> Markup {
+    let field = |name: &str, label: &str, value: &str, help: &str| {
+        html! {
+            label for=(name) { (label) }
+            input id=(name) type="text" name=(name) value=(value);
+            small { (help) }
+        }
+    };
+    let body = html! {
+        h1 { "Program settings" }
+        @if saved { p.notice role="status" { "Saved." } }
+        @if let Some(e) = error { p.error role="alert" { (e) } }
+        form.settings method="post" action="/console/settings" {
+            input type="hidden" name="csrf" value=(csrf);
+            (field("rewardWalletFactor", "rewardWalletFactor", &f.reward_wallet_factor, "points earned per amountRewardThreshold of money"))
+            (field("amountRewardThreshold", "amountRewardThreshold", &f.amount_reward_threshold, "money spent per rewardWalletFactor points"))
+            (field("redemptionFactor", "redemptionFactor", &f.redemption_factor, "money value of one point"))
+            (field("currency", "currency", &f.currency, "3-letter ISO code"))
+            (field("pointsName", "pointsName", &f.points_name, "what points are called"))
+            (field("returnWindowDays", "returnWindowDays", &f.return_window_days, "days earned points stay pending"))
+            (field("pointsExpiryDays", "pointsExpiryDays", &f.points_expiry_days, "days points stay spendable; empty: never expire"))
+            (field("holdExpiryMinutes", "holdExpiryMinutes", &f.hold_expiry_minutes, "minutes a hold reserves points"))
+            label.check {
+                input type="checkbox" name="highSecurity" value="on" checked[f.high_security];
+                " highSecurity (every call needs the secret key)"
+            }
+            label for="eventRewards" { "Event rewards" }
+            textarea #eventRewards name="eventRewards" rows="5" { (f.event_rewards) }
+            small { "one EVENT=POINTS per line: points credited each time a customer sends the event" }
+            button type="submit" { "Save" }
+        }
+    };
+    layout("Settings", Some((tenant, csrf)), body)
 }
