@@ -375,23 +375,6 @@ pub fn url_encode(s: &str) -> String {
         .collect()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn query_values_are_encoded() {
-        assert_eq!(url_encode("a b&c=d/é"), "a%20b%26c%3Dd%2F%C3%A9");
-        assert_eq!(url_encode("cust-42_x.y~"), "cust-42_x.y~");
-    }
-
-    #[test]
-    fn notices_are_known_codes_only() {
-        assert!(notice("stopped").is_some());
-        assert!(notice("<script>").is_none());
-    }
-}
-
 pub struct CustomerPage<'a> {
     pub tenant: &'a str,
     pub csrf: &'a str,
@@ -562,4 +545,21 @@ pub fn settings(
         }
     };
     layout("Settings", Some((tenant, csrf)), body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_values_are_encoded() {
+        assert_eq!(url_encode("a b&c=d/é"), "a%20b%26c%3Dd%2F%C3%A9");
+        assert_eq!(url_encode("cust-42_x.y~"), "cust-42_x.y~");
+    }
+
+    #[test]
+    fn notices_are_known_codes_only() {
+        assert!(notice("stopped").is_some());
+        assert!(notice("<script>").is_none());
+    }
 }
