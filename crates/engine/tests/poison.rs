@@ -112,6 +112,13 @@ impl JobStore for Faulty {
     ) -> Result<RetryOutcome, StoreError> {
         self.inner.retry_failed(tenant, job, queue_limit, now).await
     }
+    async fn throughput(
+        &self,
+        tenant: TenantId,
+        since: OffsetDateTime,
+    ) -> Result<Vec<(i64, u64)>, StoreError> {
+        self.inner.throughput(tenant, since).await
+    }
     async fn job(&self, tenant: TenantId, job: JobId) -> Result<Option<JobRecord>, StoreError> {
         self.inner.job(tenant, job).await
     }

@@ -48,12 +48,15 @@ pub async fn apply_chunk(
 /// The job's results row, counts and cursor, and its end when the chunk was its last.
 async fn write_advance(tx: &impl GenericClient, a: &Advance) -> Result<(), StoreError> {
     tx.execute(
-        "INSERT INTO job_results (job_id, first_index, successful, failed) VALUES ($1, $2, $3, $4)",
+        "INSERT INTO job_results (job_id, first_index, successful, failed, items, committed_at) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
         &[
             &a.job_id,
             &(a.from as i32),
             &a.results.successful,
             &a.results.failed,
+            &(a.items() as i32),
+            &a.committed_at,
         ],
     )
     .await

@@ -457,3 +457,26 @@ pub async fn retry_failed(
     tx.commit().await.map_err(pg)?;
     Ok(RetryOutcome::Created(id))
 }
+
+pub async fn throughput(
+    c: &impl GenericClient,
+    tenant: TenantId,
+    since: OffsetDateTime,
+) -> Result<Vec<(i64, u64)>, StoreError> {
+    let sql = store::rows::THROUGHPUT
+        .replace("{1}", "$1")
+        .replace("{2}", "$2");
+    let rows = c
+        .query(&sql, &[&tenant, &to_millis(since)])
+        .await
+        .map_err(pg)?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            (
+                r.get::<_, i64>(0),
+                u64::try_from(r.get::<_, i64>(1)).unwrap_or(0),
+            )
+        })
+        .collect())
+}

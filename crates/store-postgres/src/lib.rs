@@ -233,6 +233,14 @@ impl JobStore for PostgresStore {
     ) -> Result<RetryOutcome, StoreError> {
         jobs::retry_failed(&mut self.client().await?, tenant, job, queue_limit, now).await
     }
+
+    async fn throughput(
+        &self,
+        tenant: TenantId,
+        since: OffsetDateTime,
+    ) -> Result<Vec<(i64, u64)>, StoreError> {
+        jobs::throughput(&self.client().await?, tenant, since).await
+    }
 }
 
 #[async_trait]

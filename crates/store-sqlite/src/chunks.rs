@@ -49,14 +49,17 @@ pub fn apply_chunk(
 /// The job's results row, counts and cursor, and its end when the chunk was its last.
 fn write_advance(c: &Connection, a: &Advance) -> Result<(), StoreError> {
     c.prepare_cached(
-        "INSERT INTO job_results (job_id, first_index, successful, failed) VALUES (?1, ?2, ?3, ?4)",
+        "INSERT INTO job_results (job_id, first_index, successful, failed, items, committed_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )
     .map_err(sql_err)?
     .execute(params![
         a.job_id,
         a.from,
         a.results.successful,
-        a.results.failed
+        a.results.failed,
+        a.items(),
+        a.committed_at
     ])
     .map_err(sql_err)?;
     match a.finish {

@@ -411,3 +411,23 @@ pub fn retry_failed(
     .map_err(sql_err)?;
     Ok(RetryOutcome::Created(id))
 }
+
+pub fn throughput(
+    c: &Connection,
+    tenant: TenantId,
+    since: OffsetDateTime,
+) -> Result<Vec<(i64, u64)>, StoreError> {
+    let sql = store::rows::THROUGHPUT
+        .replace("{1}", "?1")
+        .replace("{2}", "?2");
+    let mut st = c.prepare_cached(&sql).map_err(sql_err)?;
+    let rows = st
+        .query_map(params![tenant, to_millis(since)], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                u64::try_from(r.get::<_, i64>(1)?).unwrap_or(0),
+            ))
+        })
+        .map_err(sql_err)?;
+    rows.collect::<Result<_, _>>().map_err(sql_err)
+}

@@ -343,6 +343,14 @@ impl JobStore for SqliteStore {
         self.write(move |c| jobs::retry_failed(c, tenant, job, queue_limit, now))
             .await
     }
+
+    async fn throughput(
+        &self,
+        tenant: TenantId,
+        since: OffsetDateTime,
+    ) -> Result<Vec<(i64, u64)>, StoreError> {
+        self.read(move |c| jobs::throughput(c, tenant, since)).await
+    }
 }
 
 #[async_trait]

@@ -5,7 +5,7 @@ use rusqlite::Connection;
 use std::path::Path;
 use store::prelude::*;
 
-const NAMES: [&str; 8] = [
+const NAMES: [&str; 9] = [
     "initial",
     "uncompressed_blocks",
     "ledger",
@@ -14,6 +14,7 @@ const NAMES: [&str; 8] = [
     "movements_by_tenant",
     "webhooks",
     "retried_jobs",
+    "result_times",
 ];
 
 fn history(path: &Path) -> Vec<(i32, String, String)> {
@@ -52,14 +53,16 @@ async fn a_database_with_the_old_numbering_is_renumbered_once() {
     assert_eq!(names, NAMES);
 
     // What a database migrated before the renumbering holds: no V2, the rest one
-    // lower, and nothing written after the renumbering (V6 to V8 came later).
+    // lower, and nothing written after the renumbering (V6 to V9 came later).
     let c = Connection::open(&path).unwrap();
     c.execute_batch(
         "DROP INDEX movements_by_tenant;
          DROP TABLE webhook_deliveries;
          DROP TABLE webhooks;
          ALTER TABLE jobs DROP COLUMN retried_as;
-         DELETE FROM refinery_schema_history WHERE version IN (6, 7, 8);
+         ALTER TABLE job_results DROP COLUMN items;
+         ALTER TABLE job_results DROP COLUMN committed_at;
+         DELETE FROM refinery_schema_history WHERE version IN (6, 7, 8, 9);
          DELETE FROM refinery_schema_history WHERE version = 2;
          UPDATE refinery_schema_history SET version = 2, checksum = 'old' WHERE version = 3;
          UPDATE refinery_schema_history SET version = 3, checksum = 'old' WHERE version = 4;
@@ -71,7 +74,7 @@ async fn a_database_with_the_old_numbering_is_renumbered_once() {
     assert_eq!(old[1], (2, "ledger".to_owned()));
 
     // Opening it renumbers the history (no migration runs again: V5's ALTER would
-    // fail) and then applies the migrations written since (V6 to V8).
+    // fail) and then applies the migrations written since (V6 to V9).
     let store = SqliteStore::open(&path).unwrap();
     assert_eq!(store.list_tenants().await.unwrap().len(), 1);
     test_support::fixtures::tenant(&store, "after").await;

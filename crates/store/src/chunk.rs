@@ -149,6 +149,8 @@ pub struct Advance {
     pub finish: Option<Finish>,
     /// The chunk's failed items by code.
     pub failures: Vec<(ErrorCode, u32)>,
+    /// When the chunk committed (milliseconds; the console's throughput chart).
+    pub committed_at: i64,
 }
 
 /// How a job ends: its state, when, and until when it is kept.
@@ -186,7 +188,13 @@ impl Advance {
             lease_until: to_millis(work.lease_until),
             finish,
             failures: failures_by_code(outcomes),
+            committed_at: to_millis(work.now),
         }
+    }
+
+    /// Items the chunk processed.
+    pub fn items(&self) -> u32 {
+        self.cursor.saturating_sub(self.from)
     }
 
     pub fn committed(&self) -> ChunkCommitted {

@@ -105,6 +105,13 @@ pub trait JobStore: Reachable {
         queue_limit: u64,
         now: OffsetDateTime,
     ) -> Result<RetryOutcome, StoreError>;
+    /// Items the tenant's chunks processed per minute since `since`: (the
+    /// minute's start in milliseconds, items), minutes with none left out.
+    async fn throughput(
+        &self,
+        tenant: TenantId,
+        since: OffsetDateTime,
+    ) -> Result<Vec<(i64, u64)>, StoreError>;
     /// Once this returns `Stopped`, no further item of the job takes effect.
     async fn stop_job(
         &self,

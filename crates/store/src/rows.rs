@@ -12,6 +12,13 @@ use wire::{BatchType, JobState};
 pub const QUEUED_ITEMS: &str = "SELECT CAST(coalesce(sum(item_count - cursor), 0) AS BIGINT) FROM jobs \
      WHERE status IN ('queued', 'running')";
 
+/// Items per minute of a tenant's chunks since a time: parameter 1 the tenant,
+/// 2 the start (milliseconds); jobs that ended before it are not read.
+pub const THROUGHPUT: &str = "SELECT CAST(r.committed_at / 60000 AS BIGINT) * 60000, CAST(sum(r.items) AS BIGINT) \
+     FROM jobs j JOIN job_results r ON r.job_id = j.id \
+     WHERE j.tenant_id = {1} AND (j.finished_at IS NULL OR j.finished_at >= {2}) \
+     AND r.committed_at >= {2} GROUP BY 1 ORDER BY 1";
+
 /// What a movement listing selects, in the order of [`ListedMovement`]'s fields.
 pub const LISTED_MOVEMENT_COLUMNS: &str = "m.id, c.customer_id, m.kind, m.transaction_id, \
      m.hold_reference, m.order_id, m.reverses, m.points, m.amount, m.transaction_time, m.created_at";

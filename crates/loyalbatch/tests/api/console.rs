@@ -269,6 +269,12 @@ async fn console_jobs_failures_downloads_stop_and_retry() {
     let list = b.get("/console/jobs").await;
     assert!(
         list.body
+            .contains("Items processed per minute, last hour: 4 in all."),
+        "the chart counts the tenant's processed items only"
+    );
+    assert!(list.body.contains("<svg") && list.body.contains("<rect"));
+    assert!(
+        list.body
             .contains(&format!("href=\"/console/jobs/{failing}\""))
     );
     assert!(

@@ -280,7 +280,14 @@ async fn jobs(State(app): State<AppState>, op: Operator, Query(q): Query<JobsQue
         list.truncate(JOBS_PER_PAGE as usize);
         list.last().map(|j| j.id)
     });
+    let now = OffsetDateTime::now_utc();
+    let minutes = per_minute(&app, op.tenant.id, now).await;
+    let per_minute = match minutes {
+        Ok(m) => m,
+        Err(e) => return internal(&e),
+    };
     let view = pages::JobsView {
+        per_minute: &per_minute,
         tenant: &op.tenant.name,
         csrf: op.session.csrf(),
         jobs: &list,
@@ -290,6 +297,31 @@ async fn jobs(State(app): State<AppState>, op: Operator, Query(q): Query<JobsQue
         now: OffsetDateTime::now_utc(),
     };
     html(StatusCode::OK, pages::jobs(&view))
+}
+
+/// Items processed in each of the last 60 minutes (oldest first), from the
+/// chunks the tenant's jobs committed.
+async fn per_minute(
+    app: &AppState,
+    tenant: store::TenantId,
+    now: OffsetDateTime,
+) -> Result<Vec<u64>, store::StoreError> {
+    let minute = 60_000i64;
+    let this_minute = store::to_millis(now) / minute * minute;
+    let first = this_minute - 59 * minute;
+    let rows = app
+        .store
+        .throughput(tenant, store::from_millis(first))
+        .await?;
+    let mut out = vec![0u64; 60];
+    for (start, items) in rows {
+        if let Ok(i) = usize::try_from((start - first) / minute)
+            && let Some(slot) = out.get_mut(i)
+        {
+            *slot = slot.saturating_add(items);
+        }
+    }
+    Ok(out)
 }
 
 /// The tenant's job `key`, or the response to give instead (404 for another tenant's).

@@ -136,6 +136,40 @@ pub struct JobsView<'a> {
     pub batch_type: Option<BatchType>,
     pub next: Option<i64>,
     pub now: OffsetDateTime,
+    /// Items processed in each of the last 60 minutes, oldest first.
+    pub per_minute: &'a [u64],
+}
+
+/// Bars of items processed per minute (oldest left), drawn by the server.
+pub fn chart(per_minute: &[u64]) -> Markup {
+    const W: u64 = 600;
+    const H: u64 = 120;
+    let n = per_minute.len().max(1) as u64;
+    let max = per_minute.iter().copied().max().unwrap_or(0).max(1);
+    let total: u64 = per_minute.iter().sum();
+    let bar = W / n;
+    let label = format!(
+        "Items processed per minute over the last hour: {total} in all, at most {max} in a minute"
+    );
+    html! {
+        figure.chart {
+            svg viewBox={ "0 0 " (W) " " (H + 16) } role="img" aria-label=(label) {
+                title { (label) }
+                line x1="0" y1=(H) x2=(W) y2=(H) stroke="#98a2b3" {}
+                @for (i, count) in per_minute.iter().enumerate() {
+                    @let h = count * H / max;
+                    @let ago = per_minute.len() - i - 1;
+                    rect x=(i as u64 * bar + 1) y=(H - h) width=(bar.saturating_sub(2).max(1)) height=(h) fill="#175cd3" {
+                        title { (count) " items, " (ago) " min ago" }
+                    }
+                }
+                text x="0" y=(H + 14) font-size="11" fill="#475467" { "60 min ago" }
+                text x=(W) y=(H + 14) font-size="11" fill="#475467" text-anchor="end" { "now" }
+                text x="2" y="11" font-size="11" fill="#475467" { (max) "/min" }
+            }
+            figcaption { "Items processed per minute, last hour: " (total) " in all." }
+        }
+    }
 }
 
 const STATES: [JobState; 5] = [
@@ -149,6 +183,7 @@ const STATES: [JobState; 5] = [
 pub fn jobs(v: &JobsView<'_>) -> Markup {
     let body = html! {
         h1 { "Jobs" }
+        (chart(v.per_minute))
         form.filters method="get" action="/console/jobs" {
             label for="status" { "Status" }
             select #status name="status" {
