@@ -415,6 +415,21 @@ async fn console_jobs_failures_downloads_stop_and_retry() {
         .await;
     assert_eq!(theirs.status, StatusCode::NOT_FOUND);
 
+    // The job's event stream, for this session: a finished job's final event.
+    let events = b.get(&format!("/console/jobs/{failing}/events")).await;
+    assert_eq!(events.status, StatusCode::OK);
+    assert!(
+        events.headers[CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream")
+    );
+    assert!(events.body.contains("event: completed"), "{}", events.body);
+    assert_eq!(
+        b.get(&format!("/console/jobs/{other}/events")).await.status,
+        StatusCode::NOT_FOUND
+    );
+
     // A running job's counts, as the page's script reads them.
     let progress = b.get(&format!("/console/jobs/{new}/progress")).await;
     let p: Value = serde_json::from_str(&progress.body).unwrap();

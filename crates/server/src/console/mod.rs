@@ -42,6 +42,7 @@ pub fn routes() -> Router<AppState> {
         .route("/console/jobs", get(jobs))
         .route("/console/jobs/{id}", get(job))
         .route("/console/jobs/{id}/progress", get(progress))
+        .route("/console/jobs/{id}/events", get(events))
         .route("/console/jobs/{id}/stop", post(stop))
         .route("/console/jobs/{id}/retry", post(retry))
         .route("/console/jobs/{id}/failed.csv", get(failed_csv))
@@ -433,6 +434,20 @@ async fn progress(State(app): State<AppState>, op: Operator, Path(key): Path<Str
     match own_job(&app, &op, &key).await {
         Ok(j) => axum::Json(pages::progress_json(&j, OffsetDateTime::now_utc())).into_response(),
         Err(r) => r,
+    }
+}
+
+/// The job's progress as Server-Sent Events (the API's stream, for this session).
+async fn events(
+    State(app): State<AppState>,
+    op: Operator,
+    Path(key): Path<String>,
+    headers: HeaderMap,
+    end: Option<axum::Extension<crate::handlers::progress::StreamsEnd>>,
+) -> Response {
+    match crate::handlers::progress::stream(app, op.tenant.id, &key, &headers, end).await {
+        Ok(sse) => sse.into_response(),
+        Err(_) => not_found(),
     }
 }
 

@@ -316,7 +316,7 @@ pub fn job(v: &JobView<'_>) -> Markup {
         @if let Some(n) = v.notice {
             p.notice role="status" { (n) }
         }
-        section.summary data-progress-url=[live.then(|| format!("{base}/progress"))] data-reload-when-final=[live.then_some("yes")] {
+        section.summary data-progress-url=[live.then(|| format!("{base}/progress"))] data-events-url=[live.then(|| format!("{base}/events"))] data-reload-when-final=[live.then_some("yes")] {
             (progress_bar(j))
             dl {
                 dt { "Type" } dd { (j.batch_type.as_str()) }

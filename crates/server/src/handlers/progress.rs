@@ -130,18 +130,29 @@ pub async fn events(
     Path(key): Path<String>,
     headers: HeaderMap,
     end: Option<axum::Extension<StreamsEnd>>,
-) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
-    let id = job_id(&key)?;
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>> + use<>>, ApiError> {
+    stream(app, tenant.id, &key, &headers, end).await
+}
+
+/// The event stream of the tenant's job `key` (the API's and the console's).
+pub(crate) async fn stream(
+    app: AppState,
+    tenant: TenantId,
+    key: &str,
+    headers: &HeaderMap,
+    end: Option<axum::Extension<StreamsEnd>>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>> + use<>>, ApiError> {
+    let id = job_id(key)?;
     // An unknown (or another tenant's) job is a 404 before any stream starts.
     app.store
-        .job(tenant.id, id)
+        .job(tenant, id)
         .await?
-        .ok_or_else(|| ApiError::job_not_found(&key))?;
+        .ok_or_else(|| ApiError::job_not_found(key))?;
     let watch = Watch {
         app,
-        tenant: tenant.id,
+        tenant,
         job: id,
-        sent: seen(&headers),
+        sent: seen(headers),
         done: false,
         until: tokio::time::Instant::now() + MAX_STREAM,
         end: end.map(|axum::Extension(StreamsEnd(token))| token),

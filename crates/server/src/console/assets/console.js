@@ -1,40 +1,77 @@
-// loyalbatch console: refreshes the counts of jobs that are still running
-// (polling their progress every second) and asks before a form that says so.
+// loyalbatch console: keeps the counts of running jobs current and asks before
+// a form that says so. A job page follows the job's event stream; where there
+// is none (or it fails), pages poll the job's progress every second.
 "use strict";
 
-function refresh(el) {
+function show(el, fields) {
+  for (const [field, value] of Object.entries(fields)) {
+    const cell = el.querySelector('[data-field="' + field + '"]');
+    if (cell && value !== undefined) cell.textContent = String(value);
+  }
+}
+
+function setStatus(el, status) {
+  const all = el.hasAttribute("data-reload-when-final")
+    ? document.querySelectorAll('[data-field="status"]')
+    : el.querySelectorAll('[data-field="status"]');
+  for (const s of all) {
+    s.textContent = status;
+    s.className = "status " + status;
+  }
+}
+
+function ended(el) {
+  el.removeAttribute("data-progress-url");
+  el.removeAttribute("data-events-url");
+  // A job page shows its results once the job has ended.
+  if (el.hasAttribute("data-reload-when-final")) window.location.reload();
+}
+
+function poll(el) {
   const url = el.getAttribute("data-progress-url");
   if (!url) return;
   fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
     .then((r) => (r.ok ? r.json() : Promise.reject(r.status)))
     .then((p) => {
-      for (const field of ["succeeded", "failed", "remaining", "rate", "eta"]) {
-        const cell = el.querySelector('[data-field="' + field + '"]');
-        if (cell) cell.textContent = String(p[field]);
-      }
+      show(el, { succeeded: p.succeeded, failed: p.failed, remaining: p.remaining, rate: p.rate, eta: p.eta });
       const bar = el.querySelector('[data-field="percent"]');
       if (bar) bar.value = p.percent;
-      const statuses = el.hasAttribute("data-reload-when-final")
-        ? document.querySelectorAll('[data-field="status"]')
-        : el.querySelectorAll('[data-field="status"]');
-      for (const s of statuses) {
-        s.textContent = p.status;
-        s.className = "status " + p.status;
-      }
-      if (p.final) {
-        el.removeAttribute("data-progress-url");
-        // A job page shows its results once the job has ended.
-        if (el.hasAttribute("data-reload-when-final")) window.location.reload();
-        return;
-      }
-      setTimeout(() => refresh(el), 1000);
+      setStatus(el, p.status);
+      if (p.final) return ended(el);
+      setTimeout(() => poll(el), 1000);
     })
-    .catch(() => setTimeout(() => refresh(el), 3000));
+    .catch(() => setTimeout(() => poll(el), 3000));
+}
+
+function follow(el) {
+  const url = el.getAttribute("data-events-url");
+  if (!url || !window.EventSource) return poll(el);
+  const source = new EventSource(url);
+  source.addEventListener("progress", (e) => {
+    const p = JSON.parse(e.data);
+    show(el, { succeeded: p.finishedCount, failed: p.errorCount, remaining: p.unprocessedCount });
+    const bar = el.querySelector('[data-field="percent"]');
+    if (bar && p.itemCount > 0) bar.value = Math.floor((p.totalCount * 100) / p.itemCount);
+    setStatus(el, p.status);
+  });
+  for (const name of ["completed", "failed", "stopped"]) {
+    source.addEventListener(name, () => {
+      source.close();
+      setStatus(el, name);
+      ended(el);
+    });
+  }
+  source.onerror = () => {
+    // The stream is gone (the server restarted, the session ended): poll instead.
+    source.close();
+    setTimeout(() => poll(el), 1000);
+  };
 }
 
 document.addEventListener("DOMContentLoaded", () => {
-  for (const el of document.querySelectorAll("[data-progress-url]")) {
-    setTimeout(() => refresh(el), 1000);
+  for (const el of document.querySelectorAll("[data-events-url]")) follow(el);
+  for (const el of document.querySelectorAll("[data-progress-url]:not([data-events-url])")) {
+    setTimeout(() => poll(el), 1000);
   }
   for (const form of document.querySelectorAll("form[data-confirm]")) {
     form.addEventListener("submit", (event) => {
