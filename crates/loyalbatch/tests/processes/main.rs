@@ -2,6 +2,7 @@
 
 mod node;
 
+mod console_browser;
 mod contract;
 mod crash_ledger;
 mod metrics;

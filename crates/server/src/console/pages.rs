@@ -72,8 +72,11 @@ pub fn login(csrf: &str, error: Option<&str>) -> Markup {
     )
 }
 
+/// An instant as the pages show it: `2026-11-29 23:58:42` (UTC).
 fn when(t: Option<OffsetDateTime>) -> String {
-    t.map(wire::instant::format)
+    const SHOWN: &[time::format_description::BorrowedFormatItem<'_>] =
+        time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
+    t.and_then(|t| t.to_offset(time::UtcOffset::UTC).format(SHOWN).ok())
         .unwrap_or_else(|| "—".to_owned())
 }
 
@@ -209,7 +212,7 @@ pub fn jobs(v: &JobsView<'_>) -> Markup {
                     thead { tr {
                         th { "Job" } th { "Type" } th { "Status" } th { "Progress" }
                         th { "Succeeded" } th { "Failed" } th { "Remaining" }
-                        th { "Created" } th { "Started" } th { "Finished" } th { "Rate" }
+                        th { "Created (UTC)" } th { "Started" } th { "Finished" } th { "Rate" }
                     } }
                     tbody {
                         @for j in v.jobs {
@@ -316,7 +319,7 @@ pub fn job(v: &JobView<'_>) -> Markup {
         @if let Some(n) = v.notice {
             p.notice role="status" { (n) }
         }
-        section.summary data-progress-url=[live.then(|| format!("{base}/progress"))] data-events-url=[live.then(|| format!("{base}/events"))] data-reload-when-final=[live.then_some("yes")] {
+        section.summary data-progress-url=[live.then(|| format!("{base}/progress"))] data-events-url=[live.then(|| format!("{base}/events"))] data-page="job" {
             (progress_bar(j))
             dl {
                 dt { "Type" } dd { (j.batch_type.as_str()) }
@@ -326,15 +329,18 @@ pub fn job(v: &JobView<'_>) -> Markup {
                 dt { "Remaining" } dd data-field="remaining" { (j.item_count.saturating_sub(j.processed)) }
                 dt { "Rate" } dd data-field="rate" { (rate(j, v.now).map(|r| format!("{r:.0}/s")).unwrap_or_else(|| "—".to_owned())) }
                 dt { "ETA" } dd data-field="eta" { (eta(j, rate(j, v.now))) }
-                dt { "Created" } dd { (when(Some(j.created_at))) }
+                dt { "Created (UTC)" } dd { (when(Some(j.created_at))) }
                 dt { "Started" } dd { (when(j.started_at)) }
                 dt { "Finished" } dd { (when(j.finished_at)) }
                 @if let Some(e) = &j.error { dt { "Error" } dd { (e) } }
             }
         }
+        @if live {
+            p.notice #ended hidden { "The job has ended. " a href=(base) { "Show its results" } }
+        }
         div.actions {
             @if live {
-                form method="post" action={ (base) "/stop" } data-confirm={ "Stop job " (j.id) "? Its remaining items will not run." } {
+                form method="post" action={ (base) "/stop" } data-while-running="yes" data-confirm={ "Stop job " (j.id) "? Its remaining items will not run." } {
                     input type="hidden" name="csrf" value=(v.csrf);
                     button.danger type="submit" { "Stop" }
                 }

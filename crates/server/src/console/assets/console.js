@@ -11,7 +11,7 @@ function show(el, fields) {
 }
 
 function setStatus(el, status) {
-  const all = el.hasAttribute("data-reload-when-final")
+  const all = el.getAttribute("data-page") === "job"
     ? document.querySelectorAll('[data-field="status"]')
     : el.querySelectorAll('[data-field="status"]');
   for (const s of all) {
@@ -23,8 +23,10 @@ function setStatus(el, status) {
 function ended(el) {
   el.removeAttribute("data-progress-url");
   el.removeAttribute("data-events-url");
-  // A job page shows its results once the job has ended.
-  if (el.hasAttribute("data-reload-when-final")) window.location.reload();
+  // A job page offers its results once the job has ended (the page stays as it is).
+  const note = document.getElementById("ended");
+  if (note && el.getAttribute("data-page") === "job") note.hidden = false;
+  for (const form of document.querySelectorAll("form[data-while-running]")) form.hidden = true;
 }
 
 function poll(el) {

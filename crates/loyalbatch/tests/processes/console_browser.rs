@@ -1,0 +1,363 @@
+//! The operator console in a real headless Chromium, driven over WebDriver
+//! (chromedriver) against a real `loyalbatch serve` (when
+//! `LOYALBATCH_CHROMEDRIVER` names chromedriver; `.ci/run` installs it).
+//! Saves `docs/console-jobs.png` and `docs/console-job.png`.
+
+use crate::node::*;
+use fantoccini::{Client, ClientBuilder, Locator};
+use reqwest::Method;
+use serde_json::{Value, json};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const DRIVER_VAR: &str = "LOYALBATCH_CHROMEDRIVER";
+
+struct Driver {
+    child: Child,
+    url: String,
+}
+
+impl Driver {
+    fn start(path: &str) -> Driver {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(path)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "chromedriver did not listen");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Driver {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        }
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn browser(driver: &Driver) -> Client {
+    let mut options = json!({"args": [
+        "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+        "--window-size=1280,1000"
+    ]});
+    if let Ok(binary) = std::env::var("LOYALBATCH_CHROMIUM") {
+        options["binary"] = json!(binary);
+    }
+    let mut caps = serde_json::Map::new();
+    caps.insert("goog:chromeOptions".into(), options);
+    // chromedriver speaks plain HTTP on 127.0.0.1: no TLS.
+    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+    ClientBuilder::new(connector)
+        .capabilities(caps)
+        .connect(&driver.url)
+        .await
+        .expect("a browser session")
+}
+
+/// Polls the page (30 s deadline) until `done` holds of its current DOM.
+async fn wait_page(c: &Client, what: &str, done: impl Fn(&str) -> bool) -> String {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let source = c.source().await.unwrap_or_default();
+        if done(&source) {
+            return source;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the page never showed {what}: {source}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn wait_url(c: &Client, what: &str, done: impl Fn(&str) -> bool) -> String {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let url = c.current_url().await.unwrap().to_string();
+        if done(&url) {
+            return url;
+        }
+        assert!(Instant::now() < deadline, "never got to {what}: at {url}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn fill(c: &Client, css: &str, text: &str) {
+    let field = c.find(Locator::Css(css)).await.unwrap();
+    field.clear().await.unwrap();
+    field.send_keys(text).await.unwrap();
+}
+
+async fn click(c: &Client, css: &str) {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+/// The text of a job's status cell in the jobs list.
+async fn row_status(c: &Client, job: i64) -> String {
+    let css = format!("a[href=\"/console/jobs/{job}\"]");
+    let script = format!(
+        "const a = document.querySelector('{css}'); \
+         return a ? a.closest('tr').querySelector('[data-field=\"status\"]').textContent : '';"
+    );
+    c.execute(&script, vec![])
+        .await
+        .unwrap()
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+async fn api_status(url: &str, job: i64) -> Value {
+    call(url, Method::GET, &format!("/batch/{job}"), None)
+        .await
+        .1
+}
+
+async fn wait_api(url: &str, job: i64, state: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let s = api_status(url, job).await;
+        if s["status"] == state {
+            return s;
+        }
+        assert!(Instant::now() < deadline, "job {job} never {state}: {s}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn screenshot(name: &str, png: &[u8]) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../docs")
+        .join(name);
+    std::fs::write(&path, png).unwrap();
+}
+
+fn long_job(prefix: &str) -> Vec<Value> {
+    (0..1000)
+        .map(|i| json!({"customerId": format!("{prefix}{i}")}))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_console_works_in_a_real_browser() {
+    let Ok(driver_path) = std::env::var(DRIVER_VAR) else {
+        use std::io::Write as _;
+        let _ = writeln!(
+            std::io::stderr(),
+            "skipped the console's browser test: set {DRIVER_VAR} (chromedriver)"
+        );
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("console.db").display());
+    // One item per chunk and one worker: a job of 1,000 items runs for seconds.
+    let node = Node::start(&db, &["--chunk-size", "1", "--workers", "1"], true);
+    let base = node.url.clone();
+    let driver = Driver::start(&driver_path);
+    let c = browser(&driver).await;
+
+    // Wrong keys: refused, no session.
+    c.goto(&format!("{base}/console/login")).await.unwrap();
+    fill(&c, "#apikey", APIKEY).await;
+    fill(&c, "#secretkey", "not-the-secret").await;
+    click(&c, "form.login button").await;
+    wait_page(&c, "the refusal", |p| {
+        p.contains("Wrong apikey or secretkey.")
+    })
+    .await;
+    let cookies = c.get_all_cookies().await.unwrap();
+    assert!(cookies.iter().all(|k| k.name() != "loyalbatch_console"));
+
+    // Log in.
+    fill(&c, "#apikey", APIKEY).await;
+    fill(&c, "#secretkey", SECRET).await;
+    click(&c, "form.login button").await;
+    wait_url(&c, "the jobs page", |u| u.ends_with("/console/jobs")).await;
+    let session = c.get_named_cookie("loyalbatch_console").await.unwrap();
+    assert_eq!(session.http_only(), Some(true));
+
+    // A job with failed items: its page lists their messages; search by code.
+    let failing = submit(
+        &base,
+        "customers",
+        vec![
+            json!({"customerId": "ok-1"}),
+            json!({"email": "no-id@x.io"}),
+            json!({"customerId": "bad\u{1}id"}),
+            json!({"customerId": "ok-2"}),
+        ],
+    )
+    .await;
+    wait_api(&base, failing, "completed").await;
+    c.goto(&format!("{base}/console/jobs/{failing}"))
+        .await
+        .unwrap();
+    let page = wait_page(&c, "the failures", |p| p.contains("Failed items (2)")).await;
+    assert!(page.contains("customerId: required"));
+    screenshot("console-job.png", &c.screenshot().await.unwrap());
+    fill(&c, "#q", "3003").await;
+    click(&c, "form.search button").await;
+    let page = wait_page(&c, "the search", |p| p.contains("Failed items (1)")).await;
+    assert!(!page.contains("customerId: required"));
+
+    // Download the failed items (through the session) and compare with the job's failures.
+    let failures = api_status(&base, failing).await["response"]["failed"].clone();
+    let csv = c
+        .execute_async(
+            "const done = arguments[arguments.length - 1]; \
+             fetch(arguments[0]).then(r => r.text()).then(done);",
+            vec![json!(format!("/console/jobs/{failing}/failed.csv"))],
+        )
+        .await
+        .unwrap();
+    let mut reader = csv::Reader::from_reader(csv.as_str().unwrap().as_bytes());
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), failures.as_array().unwrap().len());
+    for (row, f) in rows.iter().zip(failures.as_array().unwrap()) {
+        assert_eq!(row[0], f["index"].to_string());
+        assert_eq!(row[2], f["code"].to_string());
+        assert_eq!(row[3], f["message"].as_str().unwrap().to_owned());
+    }
+
+    // Retry them: the new job's page.
+    c.goto(&format!("{base}/console/jobs/{failing}"))
+        .await
+        .unwrap();
+    click(&c, "form[action$=\"/retry\"] button").await;
+    let url = wait_url(&c, "the retry's job", |u| u.contains("notice=retried")).await;
+    let retried: i64 = url
+        .split("/console/jobs/")
+        .nth(1)
+        .and_then(|rest| rest.split('?').next())
+        .and_then(|id| id.parse().ok())
+        .unwrap();
+    assert_ne!(retried, failing);
+    assert_eq!(api_status(&base, retried).await["itemCount"], 2);
+
+    // A job seen on the jobs page goes from running to completed, the page never reloaded.
+    let long = submit(&base, "customers", long_job("l")).await;
+    c.goto(&format!("{base}/console/jobs")).await.unwrap();
+    c.execute("window.__samePage = 'yes';", vec![])
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut seen: Vec<String> = Vec::new();
+    loop {
+        let status = row_status(&c, long).await;
+        if seen.last() != Some(&status) {
+            if status == "running" {
+                screenshot("console-jobs.png", &c.screenshot().await.unwrap());
+            }
+            seen.push(status.clone());
+        }
+        if status == "completed" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "statuses seen: {seen:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        seen.iter().any(|s| s == "running"),
+        "statuses seen: {seen:?}"
+    );
+    let same = c
+        .execute("return window.__samePage;", vec![])
+        .await
+        .unwrap();
+    assert_eq!(same, json!("yes"), "updated in place");
+
+    // 360 px wide: nothing sticks out of the page (tables scroll in their box).
+    c.set_window_size(360, 800).await.unwrap();
+    for path in [
+        "/console/jobs".to_owned(),
+        format!("/console/jobs/{failing}"),
+    ] {
+        c.goto(&format!("{base}{path}")).await.unwrap();
+        let width = c
+            .execute("return document.documentElement.scrollWidth;", vec![])
+            .await
+            .unwrap();
+        assert!(width.as_u64().unwrap() <= 360, "{path} is {width} px wide");
+    }
+    c.set_window_size(1280, 1000).await.unwrap();
+
+    // Stop a running job with its button (after the confirmation).
+    let stoppable = submit(&base, "customers", long_job("s")).await;
+    wait_api(&base, stoppable, "running").await;
+    c.goto(&format!("{base}/console/jobs/{stoppable}"))
+        .await
+        .unwrap();
+    click(&c, "form[action$=\"/stop\"] button").await;
+    c.accept_alert().await.unwrap();
+    wait_page(&c, "the stop", |p| p.contains("The job was stopped")).await;
+    assert_eq!(api_status(&base, stoppable).await["status"], "stopped");
+
+    // A form without the CSRF token is refused (and stops nothing).
+    let victim = submit(&base, "customers", long_job("v")).await;
+    c.execute(
+        "const f = document.createElement('form'); f.method = 'post'; \
+         f.action = arguments[0]; document.body.appendChild(f); f.submit();",
+        vec![json!(format!("/console/jobs/{victim}/stop"))],
+    )
+    .await
+    .unwrap();
+    wait_page(&c, "the refusal", |p| p.contains("Refused")).await;
+    assert_ne!(api_status(&base, victim).await["status"], "stopped");
+
+    // A customer's page shows its movements.
+    let (status, _) = call(
+        &base,
+        Method::POST,
+        "/transactions/cashback",
+        Some(json!({"customerId": "shopper", "transactionId": "buy-1",
+                    "transactionTime": "2025-01-01T00:00:00Z", "amount": 120})),
+    )
+    .await;
+    assert_eq!(status, reqwest::StatusCode::OK);
+    c.goto(&format!("{base}/console/customers")).await.unwrap();
+    fill(&c, "#customer", "shopper").await;
+    click(&c, "form.search button").await;
+    wait_page(&c, "the movements", |p| {
+        p.contains("buy-1") && p.contains("Customer shopper")
+    })
+    .await;
+
+    // Change a setting.
+    c.goto(&format!("{base}/console/settings")).await.unwrap();
+    fill(&c, "#currency", "EUR").await;
+    click(&c, "form.settings button[type=submit]").await;
+    wait_page(&c, "the saved settings", |p| p.contains("Saved.")).await;
+    let (_, config) = call(&base, Method::GET, "/configurations/redemption", None).await;
+    assert_eq!(config["currency"], "EUR");
+
+    // Log out: back to the login page, and the console is closed.
+    click(&c, "form[action=\"/console/logout\"] button").await;
+    wait_url(&c, "the login page", |u| u.ends_with("/console/login")).await;
+    c.goto(&format!("{base}/console/jobs")).await.unwrap();
+    wait_url(&c, "the login page again", |u| {
+        u.ends_with("/console/login")
+    })
+    .await;
+
+    c.close().await.unwrap();
+}
