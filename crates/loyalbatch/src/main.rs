@@ -146,6 +146,10 @@ struct ServeArgs {
     /// Mark the console's cookies `Secure` (when it is served over TLS, e.g. behind a proxy).
     #[arg(long, env = "LOYALBATCH_CONSOLE_SECURE_COOKIES")]
     console_secure_cookies: bool,
+    /// A secret mixed into the console's session signatures (set the same on every node):
+    /// without it, whoever can read the database can forge a console session.
+    #[arg(long, env = "LOYALBATCH_CONSOLE_KEY", hide_env_values = true)]
+    console_key: Option<String>,
     /// apikey of the `default` tenant created on an empty database (generated when unset).
     #[arg(long, env = "LOYALBATCH_DEFAULT_APIKEY", hide_env_values = true)]
     default_apikey: Option<String>,
@@ -224,6 +228,15 @@ fn main() -> Result<()> {
 }
 
 async fn serve(args: ServeArgs) -> Result<()> {
+    if args
+        .console_key
+        .as_ref()
+        .is_some_and(|k| k.chars().count() < MIN_SECRETKEY_CHARS)
+    {
+        anyhow::bail!(
+            "LOYALBATCH_CONSOLE_KEY is shorter than {MIN_SECRETKEY_CHARS} characters; choose a longer one"
+        );
+    }
     let store = backend::open(&args.db.database_url).await?;
     ensure_default_tenant(&*store, &args).await?;
 
@@ -256,6 +269,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
             },
             webhook_allow_private: args.webhook_allow_private,
             console_secure_cookies: args.console_secure_cookies,
+            console_key: args.console_key.clone(),
         }),
     };
     let deliverer = Deliverer::new(

@@ -56,6 +56,8 @@ pub struct ServerSettings {
     pub webhook_allow_private: bool,
     /// The console's cookies carry `Secure` (served over TLS, or behind a TLS proxy).
     pub console_secure_cookies: bool,
+    /// Mixed into the console's session signatures (the same on every node).
+    pub console_key: Option<String>,
 }
 
 impl Default for ServerSettings {
@@ -71,6 +73,7 @@ impl Default for ServerSettings {
             connections: ConnectionSettings::default(),
             webhook_allow_private: false,
             console_secure_cookies: false,
+            console_key: None,
         }
     }
 }

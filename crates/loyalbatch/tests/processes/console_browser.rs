@@ -112,6 +112,30 @@ async fn click(c: &Client, css: &str) {
         .unwrap();
 }
 
+/// Reads `expression` (a status text) every 20 ms until it says the job ended;
+/// the statuses it went through, in order.
+async fn watch_status(c: &Client, expression: &str) -> Vec<String> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut seen: Vec<String> = Vec::new();
+    loop {
+        let status = c
+            .execute(&format!("return {expression};"), vec![])
+            .await
+            .unwrap()
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        if seen.last() != Some(&status) {
+            seen.push(status.clone());
+        }
+        if ["completed", "failed", "stopped"].contains(&status.as_str()) {
+            return seen;
+        }
+        assert!(Instant::now() < deadline, "statuses seen: {seen:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// The text of a job's status cell in the jobs list.
 async fn row_status(c: &Client, job: i64) -> String {
     let css = format!("a[href=\"/console/jobs/{job}\"]");
@@ -168,6 +192,10 @@ async fn the_console_works_in_a_real_browser() {
         );
         return;
     };
+    assert!(
+        !driver_path.is_empty(),
+        "{DRIVER_VAR} is set but empty: chromedriver is not installed"
+    );
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}", dir.path().join("console.db").display());
     // One item per chunk and one worker: a job of 1,000 items runs for seconds.
@@ -254,32 +282,54 @@ async fn the_console_works_in_a_real_browser() {
     assert_ne!(retried, failing);
     assert_eq!(api_status(&base, retried).await["itemCount"], 2);
 
-    // A job seen on the jobs page goes from running to completed, the page never reloaded.
-    let long = submit(&base, "customers", long_job("l")).await;
-    c.goto(&format!("{base}/console/jobs")).await.unwrap();
+    // A job's page follows it from queued or running to completed, never reloaded
+    // (it waits behind another job of 1,000 one-item chunks, then runs for as long).
+    let ahead = submit(&base, "customers", long_job("a")).await;
+    let watched = submit(&base, "customers", long_job("w")).await;
+    c.goto(&format!("{base}/console/jobs/{watched}"))
+        .await
+        .unwrap();
     c.execute("window.__samePage = 'yes';", vec![])
         .await
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let mut seen: Vec<String> = Vec::new();
-    loop {
-        let status = row_status(&c, long).await;
-        if seen.last() != Some(&status) {
-            if status == "running" {
-                screenshot("console-jobs.png", &c.screenshot().await.unwrap());
-            }
-            seen.push(status.clone());
-        }
-        if status == "completed" {
-            break;
-        }
-        assert!(Instant::now() < deadline, "statuses seen: {seen:?}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let seen = watch_status(
+        &c,
+        "document.querySelector('h1 [data-field=\\\"status\\\"]').textContent",
+    )
+    .await;
     assert!(
         seen.iter().any(|s| s == "running"),
         "statuses seen: {seen:?}"
     );
+    assert_eq!(seen.last().map(String::as_str), Some("completed"));
+    wait_page(&c, "the offer of the results", |p| {
+        p.contains("Show its results")
+    })
+    .await;
+    let same = c
+        .execute("return window.__samePage;", vec![])
+        .await
+        .unwrap();
+    assert_eq!(same, json!("yes"), "updated in place");
+    assert_eq!(api_status(&base, ahead).await["status"], "completed");
+
+    // The jobs page updates a job's row in place too (polling).
+    let first = submit(&base, "customers", long_job("f")).await;
+    let second = submit(&base, "customers", long_job("g")).await;
+    c.goto(&format!("{base}/console/jobs")).await.unwrap();
+    c.execute("window.__samePage = 'yes';", vec![])
+        .await
+        .unwrap();
+    screenshot("console-jobs.png", &c.screenshot().await.unwrap());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while row_status(&c, second).await != "completed" {
+        assert!(
+            Instant::now() < deadline,
+            "job {second} never showed completed"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(row_status(&c, first).await, "completed");
     let same = c
         .execute("return window.__samePage;", vec![])
         .await
@@ -301,9 +351,10 @@ async fn the_console_works_in_a_real_browser() {
     }
     c.set_window_size(1280, 1000).await.unwrap();
 
-    // Stop a running job with its button (after the confirmation).
+    // Stop a job with its button (after the confirmation): it waits behind another
+    // job of 1,000 one-item chunks, so it cannot finish first.
+    submit(&base, "customers", long_job("b")).await;
     let stoppable = submit(&base, "customers", long_job("s")).await;
-    wait_api(&base, stoppable, "running").await;
     c.goto(&format!("{base}/console/jobs/{stoppable}"))
         .await
         .unwrap();

@@ -105,6 +105,16 @@ impl IntoResponse for SignIn {
     }
 }
 
+/// What a tenant's sessions are signed with: its stored secret hash (so a new
+/// secret ends them), mixed with the server's console key when one is set (so
+/// reading the database is not enough to forge a session).
+fn session_key(app: &AppState, tenant: &TenantAuth) -> String {
+    match &app.settings.console_key {
+        Some(key) => session::mix(key, &tenant.secret_hash),
+        None => tenant.secret_hash.clone(),
+    }
+}
+
 fn now_secs() -> i64 {
     OffsetDateTime::now_utc().unix_timestamp()
 }
@@ -127,7 +137,7 @@ impl FromRequestParts<AppState> for Operator {
             Ok(None) => return Err(SignIn.into_response()),
             Err(e) => return Err(crate::ApiError::from(e).into_response()),
         };
-        match session::verify(&claimed, &tenant.secret_hash, now_secs()) {
+        match session::verify(&claimed, &session_key(app, &tenant), now_secs()) {
             Some(session) => Ok(Operator { tenant, session }),
             None => Err(SignIn.into_response()),
         }
@@ -209,9 +219,12 @@ async fn login(
         Ok(t) => t,
         Err(e) => return internal(&e),
     };
-    let Some(tenant) =
-        tenant.filter(|t| keys::secret_matches(form.secretkey.trim(), &t.secret_hash))
-    else {
+    // The same work whether or not the apikey exists: the answer's time tells nothing.
+    let matches = keys::secret_matches(
+        &form.secretkey,
+        tenant.as_ref().map_or("", |t| t.secret_hash.as_str()),
+    );
+    let Some(tenant) = tenant.filter(|_| matches) else {
         // Wrong keys: an error, and nothing set.
         return html(
             StatusCode::UNAUTHORIZED,
@@ -220,7 +233,7 @@ async fn login(
     };
     let value = session::issue(
         form.apikey.trim(),
-        &tenant.secret_hash,
+        &session_key(&app, &tenant),
         now_secs(),
         rand::random(),
     );
@@ -403,6 +416,10 @@ async fn job(
     };
     let search = q.q.clone().unwrap_or_default();
     let matching: Vec<&Value> = failed.iter().filter(|e| matches(e, &search)).collect();
+    // A page beyond the last shows the last.
+    let last = |n: usize| n.div_ceil(ITEMS_PER_PAGE).saturating_sub(1);
+    let failed_page = q.failed_page.min(last(matching.len()));
+    let ok_page = q.ok_page.min(last(ok.len()));
     let page = |list: &[&Value], n: usize| -> Vec<Value> {
         list.iter()
             .skip(n.saturating_mul(ITEMS_PER_PAGE))
@@ -417,12 +434,12 @@ async fn job(
         job: &record,
         now: OffsetDateTime::now_utc(),
         search: &search,
-        failures: page(&matching, q.failed_page),
+        failures: page(&matching, failed_page),
         failures_total: matching.len(),
-        failed_page: q.failed_page,
-        successes: page(&ok_refs, q.ok_page),
+        failed_page,
+        successes: page(&ok_refs, ok_page),
         successes_total: ok.len(),
-        ok_page: q.ok_page,
+        ok_page,
         per_page: ITEMS_PER_PAGE,
         notice: q.notice.as_deref().and_then(pages::notice),
     };
@@ -563,6 +580,16 @@ async fn failed_items(
     Ok((record, rows))
 }
 
+/// A text cell a spreadsheet will not run as a formula (`'` before `= + - @`,
+/// a tab or a carriage return at its start).
+fn spreadsheet_safe(text: &str) -> String {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text.to_owned()
+    }
+}
+
 fn download(name: String, content_type: &'static str, body: String) -> Response {
     let disposition = format!("attachment; filename=\"{name}\"");
     let mut resp = (StatusCode::OK, body).into_response();
@@ -589,9 +616,9 @@ async fn failed_csv(
         for (e, item) in &rows {
             out.write_record([
                 e["index"].to_string(),
-                e["customerId"].as_str().unwrap_or_default().to_owned(),
+                spreadsheet_safe(e["customerId"].as_str().unwrap_or_default()),
                 e["code"].to_string(),
-                e["message"].as_str().unwrap_or_default().to_owned(),
+                spreadsheet_safe(e["message"].as_str().unwrap_or_default()),
                 item.to_string(),
             ])?;
         }
@@ -860,6 +887,14 @@ async fn save_settings(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn spreadsheet_cells_never_start_a_formula() {
+        assert_eq!(spreadsheet_safe("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(spreadsheet_safe("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(spreadsheet_safe("cust-1"), "cust-1");
+        assert_eq!(spreadsheet_safe(""), "");
+    }
 
     #[test]
     fn a_search_matches_a_code_or_part_of_a_key() {

@@ -55,6 +55,11 @@ impl Session {
     }
 }
 
+/// A signing key from the server's console key and a tenant's secret hash.
+pub fn mix(server_key: &str, secret_hash: &str) -> String {
+    hex::encode(mac(server_key, &[secret_hash.as_bytes()]))
+}
+
 /// A new session's cookie value for the tenant `apikey` (whose stored secret hash is `key`).
 pub fn issue(apikey: &str, key: &str, now: i64, nonce: [u8; 16]) -> String {
     let apikey = hex::encode(apikey);
@@ -145,6 +150,20 @@ mod tests {
         for junk in ["", "a.b.c", "zz.1.00.00", &format!("{value}.x")] {
             assert!(claimed(junk).is_none(), "{junk}");
         }
+    }
+
+    #[test]
+    fn a_server_key_changes_every_signature() {
+        let plain = issue("k", "hash", 0, [3; 16]);
+        let mixed = issue("k", &mix("server", "hash"), 0, [3; 16]);
+        assert_ne!(plain, mixed);
+        let c = claimed(&mixed).unwrap();
+        assert!(
+            verify(&c, "hash", 1).is_none(),
+            "the stored hash alone cannot forge it"
+        );
+        assert!(verify(&c, &mix("server", "hash"), 1).is_some());
+        assert!(verify(&c, &mix("other", "hash"), 1).is_none());
     }
 
     #[test]

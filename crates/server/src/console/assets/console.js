@@ -33,7 +33,12 @@ function poll(el) {
   const url = el.getAttribute("data-progress-url");
   if (!url) return;
   fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
-    .then((r) => (r.ok ? r.json() : Promise.reject(r.status)))
+    .then((r) => {
+      // Not JSON (the session ended: the login page): stop.
+      const json = (r.headers.get("content-type") || "").startsWith("application/json");
+      if (!r.ok || !json) return Promise.reject(json ? r.status : "ended");
+      return r.json();
+    })
     .then((p) => {
       show(el, { succeeded: p.succeeded, failed: p.failed, remaining: p.remaining, rate: p.rate, eta: p.eta });
       const bar = el.querySelector('[data-field="percent"]');
@@ -42,7 +47,9 @@ function poll(el) {
       if (p.final) return ended(el);
       setTimeout(() => poll(el), 1000);
     })
-    .catch(() => setTimeout(() => poll(el), 3000));
+    .catch((why) => {
+      if (why !== "ended") setTimeout(() => poll(el), 3000);
+    });
 }
 
 function follow(el) {
@@ -57,8 +64,13 @@ function follow(el) {
     setStatus(el, p.status);
   });
   for (const name of ["completed", "failed", "stopped"]) {
-    source.addEventListener(name, () => {
+    source.addEventListener(name, (e) => {
       source.close();
+      // The final counts (the status of the job as it ended).
+      const s = JSON.parse(e.data);
+      show(el, { succeeded: s.finishedCount, failed: s.errorCount, remaining: s.unprocessedCount, eta: "—" });
+      const bar = el.querySelector('[data-field="percent"]');
+      if (bar && s.itemCount > 0) bar.value = Math.floor((s.totalCount * 100) / s.itemCount);
       setStatus(el, name);
       ended(el);
     });
