@@ -50,11 +50,15 @@ impl Drop for Driver {
     }
 }
 
-async fn browser(driver: &Driver) -> Client {
+/// A headless Chromium whose downloads land in `downloads`.
+async fn browser(driver: &Driver, downloads: &std::path::Path) -> Client {
     let mut options = json!({"args": [
         "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
         "--window-size=1280,1000"
-    ]});
+    ], "prefs": {
+        "download.default_directory": downloads.display().to_string(),
+        "download.prompt_for_download": false
+    }});
     if let Ok(binary) = std::env::var("LOYALBATCH_CHROMIUM") {
         options["binary"] = json!(binary);
     }
@@ -202,7 +206,8 @@ async fn the_console_works_in_a_real_browser() {
     let node = Node::start(&db, &["--chunk-size", "1", "--workers", "1"], true);
     let base = node.url.clone();
     let driver = Driver::start(&driver_path);
-    let c = browser(&driver).await;
+    let downloads = tempfile::tempdir().unwrap();
+    let c = browser(&driver, downloads.path()).await;
 
     // Wrong keys: refused, no session.
     c.goto(&format!("{base}/console/login")).await.unwrap();
@@ -248,17 +253,20 @@ async fn the_console_works_in_a_real_browser() {
     let page = wait_page(&c, "the search", |p| p.contains("Failed items (1)")).await;
     assert!(!page.contains("customerId: required"));
 
-    // Download the failed items (through the session) and compare with the job's failures.
+    // Download the failed items with the button, and compare with the job's failures.
     let failures = api_status(&base, failing).await["response"]["failed"].clone();
-    let csv = c
-        .execute_async(
-            "const done = arguments[arguments.length - 1]; \
-             fetch(arguments[0]).then(r => r.text()).then(done);",
-            vec![json!(format!("/console/jobs/{failing}/failed.csv"))],
-        )
+    c.goto(&format!("{base}/console/jobs/{failing}"))
         .await
         .unwrap();
-    let mut reader = csv::Reader::from_reader(csv.as_str().unwrap().as_bytes());
+    click(&c, "a[href$=\"/failed.csv\"]").await;
+    let file = downloads.path().join(format!("job-{failing}-failed.csv"));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !file.exists() {
+        assert!(Instant::now() < deadline, "the CSV was never downloaded");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let csv = std::fs::read_to_string(&file).unwrap();
+    let mut reader = csv::Reader::from_reader(csv.as_bytes());
     let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
     assert_eq!(rows.len(), failures.as_array().unwrap().len());
     for (row, f) in rows.iter().zip(failures.as_array().unwrap()) {
@@ -351,17 +359,44 @@ async fn the_console_works_in_a_real_browser() {
     }
     c.set_window_size(1280, 1000).await.unwrap();
 
-    // Stop a job with its button (after the confirmation): it waits behind another
-    // job of 1,000 one-item chunks, so it cannot finish first.
-    submit(&base, "customers", long_job("b")).await;
+    // Stop a running job with its button (after the confirmation). It waits
+    // behind another job of 1,000 one-item chunks; the button is pressed as soon
+    // as its page shows it running (its own run lasts as long as the other's).
+    let ahead = submit(&base, "customers", long_job("b")).await;
     let stoppable = submit(&base, "customers", long_job("s")).await;
     c.goto(&format!("{base}/console/jobs/{stoppable}"))
         .await
         .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let status = c
+            .execute(
+                "return document.querySelector('h1 [data-field=\\\"status\\\"]').textContent;",
+                vec![],
+            )
+            .await
+            .unwrap();
+        if status == json!("running") {
+            break;
+        }
+        assert_eq!(
+            status,
+            json!("queued"),
+            "it ended before it could be stopped"
+        );
+        assert!(Instant::now() < deadline, "job {stoppable} never ran");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     click(&c, "form[action$=\"/stop\"] button").await;
     c.accept_alert().await.unwrap();
     wait_page(&c, "the stop", |p| p.contains("The job was stopped")).await;
-    assert_eq!(api_status(&base, stoppable).await["status"], "stopped");
+    let stopped = api_status(&base, stoppable).await;
+    assert_eq!(stopped["status"], "stopped");
+    assert_eq!(api_status(&base, ahead).await["status"], "completed");
+    assert!(
+        stopped["unprocessedCount"].as_u64().unwrap() > 0,
+        "{stopped}"
+    );
 
     // A form without the CSRF token is refused (and stops nothing).
     let victim = submit(&base, "customers", long_job("v")).await;
