@@ -221,10 +221,26 @@ async fn the_console_works_in_a_real_browser() {
     let cookies = c.get_all_cookies().await.unwrap();
     assert!(cookies.iter().all(|k| k.name() != "loyalbatch_console"));
 
-    // Log in.
+    // Log in with the keyboard alone: type, Tab to the next field, Enter.
     fill(&c, "#apikey", APIKEY).await;
-    fill(&c, "#secretkey", SECRET).await;
-    click(&c, "form.login button").await;
+    let tab = char::from(fantoccini::key::Key::Tab).to_string();
+    let enter = char::from(fantoccini::key::Key::Enter).to_string();
+    c.active_element()
+        .await
+        .unwrap()
+        .send_keys(&tab)
+        .await
+        .unwrap();
+    let focused = c.active_element().await.unwrap();
+    assert_eq!(
+        focused.attr("id").await.unwrap().as_deref(),
+        Some("secretkey")
+    );
+    focused.clear().await.unwrap();
+    focused
+        .send_keys(&format!("{SECRET}{enter}"))
+        .await
+        .unwrap();
     wait_url(&c, "the jobs page", |u| u.ends_with("/console/jobs")).await;
     let session = c.get_named_cookie("loyalbatch_console").await.unwrap();
     assert_eq!(session.http_only(), Some(true));
