@@ -350,6 +350,19 @@ async fn own_job(app: &AppState, op: &Operator, key: &str) -> Result<JobRecord, 
     }
 }
 
+/// The job a form acts on: its CSRF token checked first, then the job the tenant's.
+async fn acted_on(
+    app: &AppState,
+    op: &Operator,
+    key: &str,
+    form: &CsrfForm,
+) -> Result<JobRecord, Response> {
+    if !op.session.csrf_matches(&form.csrf) {
+        return Err(forged());
+    }
+    own_job(app, op, key).await
+}
+
 /// A job's result entries of one kind (`successful` or `failed`), in index order.
 async fn entries(
     app: &AppState,
@@ -474,10 +487,7 @@ async fn stop(
     Path(key): Path<String>,
     Form(form): Form<CsrfForm>,
 ) -> Response {
-    if !op.session.csrf_matches(&form.csrf) {
-        return forged();
-    }
-    let record = match own_job(&app, &op, &key).await {
+    let record = match acted_on(&app, &op, &key, &form).await {
         Ok(j) => j,
         Err(r) => return r,
     };
@@ -505,10 +515,7 @@ async fn retry(
     Path(key): Path<String>,
     Form(form): Form<CsrfForm>,
 ) -> Response {
-    if !op.session.csrf_matches(&form.csrf) {
-        return forged();
-    }
-    let record = match own_job(&app, &op, &key).await {
+    let record = match acted_on(&app, &op, &key, &form).await {
         Ok(j) => j,
         Err(r) => return r,
     };

@@ -154,26 +154,12 @@ pub async fn list(
             BatchType::parse(&s).ok_or_else(|| invalid(format!("type: unknown batch type '{s}'")))
         })
         .transpose()?;
-    let limit = match q.limit.filter(|s| !s.is_empty()) {
-        None => DEFAULT_LIST_LIMIT,
-        Some(s) => s
-            .parse::<u32>()
-            .ok()
-            .filter(|n| (1..=MAX_LIST_LIMIT).contains(n))
-            .ok_or_else(|| {
-                invalid(format!(
-                    "limit: must be a whole number from 1 to {MAX_LIST_LIMIT}"
-                ))
-            })?,
-    };
-    let before = q
-        .after
-        .filter(|s| !s.is_empty())
-        .map(|s| {
-            s.parse::<i64>()
-                .map_err(|_| invalid("after: must be a job id".into()))
-        })
-        .transpose()?;
+    let (limit, before) = super::page(
+        q.limit,
+        ("after", q.after, "a job id"),
+        DEFAULT_LIST_LIMIT,
+        MAX_LIST_LIMIT,
+    )?;
     let filter = JobFilter {
         state,
         batch_type,

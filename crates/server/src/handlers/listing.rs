@@ -211,26 +211,12 @@ pub async fn customer_history(
     Path(customer_id): Path<String>,
     Query(q): Query<HistoryQuery>,
 ) -> Result<Json<TransactionList>, ApiError> {
-    let limit = match q.limit.filter(|s| !s.is_empty()) {
-        None => DEFAULT_LIMIT,
-        Some(s) => s
-            .parse::<u32>()
-            .ok()
-            .filter(|n| (1..=MAX_LIMIT).contains(n))
-            .ok_or_else(|| {
-                invalid(format!(
-                    "limit: must be a whole number from 1 to {MAX_LIMIT}"
-                ))
-            })?,
-    };
-    let before = q
-        .before
-        .filter(|s| !s.is_empty())
-        .map(|s| {
-            s.parse::<i64>()
-                .map_err(|_| invalid("before: must be a gameballTransactionId".into()))
-        })
-        .transpose()?;
+    let (limit, before) = super::page(
+        q.limit,
+        ("before", q.before, "a gameballTransactionId"),
+        DEFAULT_LIMIT,
+        MAX_LIMIT,
+    )?;
     if app.store.customer(tenant.id, &customer_id).await?.is_none() {
         return Err(super::customers::customer_not_found(&customer_id));
     }

@@ -244,26 +244,12 @@ pub async fn deliveries(
     Query(q): Query<DeliveryQuery>,
 ) -> Result<Json<DeliveryList>, ApiError> {
     let id = webhook_id(&key)?;
-    let limit = match q.limit.filter(|s| !s.is_empty()) {
-        None => DEFAULT_DELIVERY_LIMIT,
-        Some(s) => s
-            .parse::<u32>()
-            .ok()
-            .filter(|n| (1..=MAX_DELIVERY_LIMIT).contains(n))
-            .ok_or_else(|| {
-                invalid(format!(
-                    "limit: must be a whole number from 1 to {MAX_DELIVERY_LIMIT}"
-                ))
-            })?,
-    };
-    let before = q
-        .after
-        .filter(|s| !s.is_empty())
-        .map(|s| {
-            s.parse::<i64>()
-                .map_err(|_| invalid("after: must be a delivery id".into()))
-        })
-        .transpose()?;
+    let (limit, before) = super::page(
+        q.limit,
+        ("after", q.after, "a delivery id"),
+        DEFAULT_DELIVERY_LIMIT,
+        MAX_DELIVERY_LIMIT,
+    )?;
     let filter = DeliveryFilter {
         before,
         limit: limit + 1,
