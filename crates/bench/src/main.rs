@@ -100,6 +100,15 @@ enum Workload {
     Webhooks,
 }
 
+/// The engine as `--workers` and `--chunk-size` ask.
+fn engine_config(cli: &Cli) -> EngineConfig {
+    EngineConfig {
+        workers: cli.workers as usize,
+        chunk_size: cli.chunk_size,
+        ..EngineConfig::default()
+    }
+}
+
 #[tokio::main]
 async fn main() -> Result<()> {
     // `serve-child` (hidden, not in --help): phase 4's separate server process.
@@ -119,11 +128,7 @@ async fn main() -> Result<()> {
     let date = OffsetDateTime::now_utc().format(&Rfc3339)?;
     if let Workload::Import = cli.workload {
         let backend = Backend::from_url(cli.database_url.as_deref())?;
-        let config = EngineConfig {
-            workers: cli.workers as usize,
-            chunk_size: cli.chunk_size,
-            ..EngineConfig::default()
-        };
+        let config = engine_config(&cli);
         return import_bench::run(
             &backend,
             cli.items as usize,
@@ -141,11 +146,7 @@ async fn main() -> Result<()> {
             connections: cli.connections as usize,
             events: cli.events as usize,
             rounds: cli.rounds as usize,
-            config: EngineConfig {
-                workers: cli.workers as usize,
-                chunk_size: cli.chunk_size,
-                ..EngineConfig::default()
-            },
+            config: engine_config(&cli),
         };
         return webhooks_bench::run(&backend, settings, date).await;
     }
@@ -156,11 +157,7 @@ async fn main() -> Result<()> {
             large: cli.large_customers as usize,
             items: cli.items as usize,
             connections: cli.connections as usize,
-            config: EngineConfig {
-                workers: cli.workers as usize,
-                chunk_size: cli.chunk_size,
-                ..EngineConfig::default()
-            },
+            config: engine_config(&cli),
         };
         return ledger::run(settings, &backend, cli.json, date).await;
     }

@@ -506,7 +506,7 @@ async fn stop(
         Ok(StopOutcome::NotFound) => return not_found(),
         Err(e) => return internal(&e),
     };
-    Redirect::to(&format!("/console/jobs/{}?notice={notice}", record.id)).into_response()
+    to_job(record.id, notice)
 }
 
 async fn retry(
@@ -528,33 +528,26 @@ async fn retry(
             OffsetDateTime::now_utc(),
         )
         .await;
-    match outcome {
+    let (job, notice) = match outcome {
         Ok(RetryOutcome::Created(new)) => {
             app.waker.job_created();
             engine::metrics::job_created(op.tenant.id, record.batch_type);
-            Redirect::to(&format!("/console/jobs/{new}?notice=retried")).into_response()
+            (new, "retried")
         }
-        Ok(RetryOutcome::Existing(new)) => {
-            Redirect::to(&format!("/console/jobs/{new}?notice=retried")).into_response()
-        }
-        Ok(RetryOutcome::NotFound) => not_found(),
-        Ok(RetryOutcome::NotFinished(_)) => {
-            Redirect::to(&format!("/console/jobs/{}?notice=not-finished", record.id))
-                .into_response()
-        }
-        Ok(RetryOutcome::NothingFailed) => Redirect::to(&format!(
-            "/console/jobs/{}?notice=nothing-failed",
-            record.id
-        ))
-        .into_response(),
-        Ok(RetryOutcome::ItemsGone) => {
-            Redirect::to(&format!("/console/jobs/{}?notice=items-gone", record.id)).into_response()
-        }
-        Err(store::StoreError::QueueFull { .. }) => {
-            Redirect::to(&format!("/console/jobs/{}?notice=queue-full", record.id)).into_response()
-        }
-        Err(e) => internal(&e),
-    }
+        Ok(RetryOutcome::Existing(new)) => (new, "retried"),
+        Ok(RetryOutcome::NotFound) => return not_found(),
+        Ok(RetryOutcome::NotFinished(_)) => (record.id, "not-finished"),
+        Ok(RetryOutcome::NothingFailed) => (record.id, "nothing-failed"),
+        Ok(RetryOutcome::ItemsGone) => (record.id, "items-gone"),
+        Err(store::StoreError::QueueFull { .. }) => (record.id, "queue-full"),
+        Err(e) => return internal(&e),
+    };
+    to_job(job, notice)
+}
+
+/// To a job's page, with a notice.
+fn to_job(job: i64, notice: &str) -> Response {
+    Redirect::to(&format!("/console/jobs/{job}?notice={notice}")).into_response()
 }
 
 /// The failed items with their original texts: (entry, item JSON) in index order;
