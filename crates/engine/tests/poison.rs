@@ -122,6 +122,9 @@ impl JobStore for Faulty {
     async fn job(&self, tenant: TenantId, job: JobId) -> Result<Option<JobRecord>, StoreError> {
         self.inner.job(tenant, job).await
     }
+    async fn jobs_by_id(&self, jobs: &[(TenantId, JobId)]) -> Result<Vec<JobRecord>, StoreError> {
+        self.inner.jobs_by_id(jobs).await
+    }
     async fn job_with_results(
         &self,
         tenant: TenantId,

@@ -8,6 +8,7 @@ pub mod console;
 mod envelope;
 mod error;
 mod handlers;
+pub mod job_watch;
 pub mod keys;
 pub mod metrics;
 pub mod openapi;
@@ -192,10 +193,12 @@ pub fn router(state: AppState) -> Router {
     let app = app.route_layer(axum::middleware::from_fn(metrics::record_request));
     let max_body = state.settings.max_body_bytes;
     let budget = body::BodyBudget::new(state.settings.max_inflight_body_bytes);
+    let jobs = job_watch::JobWatch::new(state.store.clone());
     app.fallback(handlers::health::not_found)
         .with_state(state)
         .layer(DefaultBodyLimit::max(max_body))
         .layer(axum::Extension(budget))
+        .layer(axum::Extension(jobs))
         .layer(CatchPanicLayer::custom(error::panic_response))
         .layer(axum::middleware::from_fn(
             envelope::every_error_is_an_envelope,

@@ -133,6 +133,32 @@ pub async fn get(
     row.as_ref().map(job_from_row).transpose()
 }
 
+pub async fn by_id(
+    c: &impl GenericClient,
+    jobs: &[(TenantId, JobId)],
+) -> Result<Vec<JobRecord>, StoreError> {
+    if jobs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<JobId> = jobs.iter().map(|(_, id)| *id).collect();
+    let rows = c
+        .query(
+            &format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = ANY($1)"),
+            &[&ids],
+        )
+        .await
+        .map_err(pg)?;
+    let wanted: std::collections::HashSet<&(TenantId, JobId)> = jobs.iter().collect();
+    let mut found = Vec::with_capacity(jobs.len());
+    for row in &rows {
+        let job = job_from_row(row)?;
+        if wanted.contains(&(job.tenant_id, job.id)) {
+            found.push(job);
+        }
+    }
+    Ok(found)
+}
+
 pub async fn get_with_results(
     c: &mut Client,
     tenant: TenantId,

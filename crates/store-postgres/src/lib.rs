@@ -198,6 +198,10 @@ impl JobStore for PostgresStore {
         jobs::get(&self.client().await?, tenant, job).await
     }
 
+    async fn jobs_by_id(&self, jobs: &[(TenantId, JobId)]) -> Result<Vec<JobRecord>, StoreError> {
+        jobs::by_id(&self.client().await?, jobs).await
+    }
+
     async fn job_with_results(
         &self,
         tenant: TenantId,

@@ -108,6 +108,32 @@ pub fn get(c: &Connection, tenant: TenantId, job: JobId) -> Result<Option<JobRec
     .transpose()
 }
 
+pub fn by_id(c: &Connection, jobs: &[(TenantId, JobId)]) -> Result<Vec<JobRecord>, StoreError> {
+    if jobs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids = std::rc::Rc::new(
+        jobs.iter()
+            .map(|(_, id)| rusqlite::types::Value::Integer(*id))
+            .collect::<Vec<_>>(),
+    );
+    let mut st = c
+        .prepare_cached(&format!(
+            "SELECT {JOB_COLUMNS} FROM jobs WHERE id IN rarray(?1)"
+        ))
+        .map_err(sql_err)?;
+    let rows = st.query_map(params![ids], job_from_row).map_err(sql_err)?;
+    let wanted: std::collections::HashSet<&(TenantId, JobId)> = jobs.iter().collect();
+    let mut found = Vec::with_capacity(jobs.len());
+    for row in rows {
+        let job = row.map_err(sql_err)??;
+        if wanted.contains(&(job.tenant_id, job.id)) {
+            found.push(job);
+        }
+    }
+    Ok(found)
+}
+
 pub fn get_with_results(
     c: &mut Connection,
     tenant: TenantId,

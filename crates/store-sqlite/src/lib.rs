@@ -304,6 +304,11 @@ impl JobStore for SqliteStore {
         self.read(move |c| jobs::get(c, tenant, job)).await
     }
 
+    async fn jobs_by_id(&self, jobs: &[(TenantId, JobId)]) -> Result<Vec<JobRecord>, StoreError> {
+        let jobs = jobs.to_vec();
+        self.read(move |c| jobs::by_id(c, &jobs)).await
+    }
+
     async fn job_with_results(
         &self,
         tenant: TenantId,

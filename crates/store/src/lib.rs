@@ -85,6 +85,9 @@ pub trait JobStore: Reachable {
     /// Stores the job and all its items durably before returning.
     async fn create_job(&self, job: NewJob) -> Result<JobCreation, StoreError>;
     async fn job(&self, tenant: TenantId, job: JobId) -> Result<Option<JobRecord>, StoreError>;
+    /// Those of `jobs` that exist, each only under its own tenant, in one read
+    /// (a node's event streams follow all their jobs with it).
+    async fn jobs_by_id(&self, jobs: &[(TenantId, JobId)]) -> Result<Vec<JobRecord>, StoreError>;
     /// The job and its results, read at one instant (counts match the arrays).
     async fn job_with_results(
         &self,

@@ -195,7 +195,115 @@ async fn a_stream_outlives_the_idle_timeout() {
     assert_eq!(events.next().await.unwrap().event, "completed");
 }
 
+/// Many streams of one job each get every event.
+async fn fifty_streams_of_one_job_each_see_every_event() {
+    let s = TestServer::paused().await;
+    let job = s.submit("customers", customers(3, "c")).await;
+    let mut streams = Vec::new();
+    for _ in 0..50 {
+        streams.push(Events::open(&s, job, None).await);
+    }
+    for events in &mut streams {
+        assert_eq!(events.next().await.unwrap().id, "0");
+    }
+    let claim = s
+        .store
+        .claim_job(OffsetDateTime::now_utc(), Duration::from_secs(30))
+        .await
+        .unwrap()
+        .unwrap();
+    for index in 0..2 {
+        commit_one(&*s.store, &claim, index).await;
+        for events in &mut streams {
+            let e = events.next().await.unwrap();
+            assert_eq!(
+                (e.event.as_str(), e.data["totalCount"].as_u64()),
+                ("progress", Some(u64::from(index) + 1))
+            );
+        }
+    }
+    commit_one(&*s.store, &claim, 2).await;
+    for events in &mut streams {
+        assert_eq!(events.next().await.unwrap().event, "completed");
+        assert!(events.next().await.is_none());
+    }
+}
+
+/// A node's streams share one read of their jobs, however many follow each, and
+/// see their job's new rows; a purged job ends them; closed streams stop the reads.
+async fn a_nodes_streams_share_one_read_of_their_jobs() {
+    let s = TestServer::paused().await;
+    let ids = [
+        s.submit("customers", customers(2, "a")).await,
+        s.submit("customers", customers(2, "b")).await,
+        s.submit("customers", customers(2, "c")).await,
+    ];
+    let tenant = s
+        .store
+        .tenant_by_apikey(&s.a.apikey)
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let watch = server::job_watch::JobWatch::read_on_demand(s.store.clone());
+    let mut followers = Vec::new();
+    for id in ids {
+        let job = s.store.job(tenant, id).await.unwrap().unwrap();
+        for _ in 0..100 {
+            followers.push((id, watch.follow(&job)));
+        }
+    }
+    assert_eq!(watch.followed(), 3);
+    let claim = s
+        .store
+        .claim_job(OffsetDateTime::now_utc(), Duration::from_secs(30))
+        .await
+        .unwrap()
+        .unwrap();
+    let progressed = claim.fence.job_id;
+    commit_one(&*s.store, &claim, 0).await;
+    let before = watch.reads();
+    assert!(watch.read_all().await);
+    assert_eq!(
+        watch.reads() - before,
+        1,
+        "one query for 300 streams of 3 jobs"
+    );
+    for (id, latest) in &mut followers {
+        if *id == progressed {
+            assert!(latest.has_changed().unwrap());
+            assert_eq!(latest.borrow_and_update().as_ref().unwrap().processed, 1);
+        } else {
+            assert!(!latest.has_changed().unwrap(), "job {id} did not change");
+        }
+    }
+    // Stopped and purged: its followers see it gone.
+    let (status, _) = s
+        .call(
+            reqwest::Method::DELETE,
+            &format!("/batch/{progressed}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    s.store
+        .purge_expired(OffsetDateTime::now_utc() + Duration::from_secs(400 * 24 * 3600))
+        .await
+        .unwrap();
+    assert!(watch.read_all().await);
+    for (id, latest) in &mut followers {
+        if *id == progressed {
+            assert!(latest.borrow_and_update().is_none());
+        }
+    }
+    followers.clear();
+    assert!(!watch.read_all().await, "nothing followed: the reader ends");
+    assert_eq!(watch.followed(), 0);
+}
+
 crate::on_both_backends!(
+    fifty_streams_of_one_job_each_see_every_event,
+    a_nodes_streams_share_one_read_of_their_jobs,
     a_stream_outlives_the_idle_timeout,
     a_ten_chunk_jobs_stream_counts_up_and_ends_with_the_final_event,
     a_stopped_job_ends_its_stream_and_strangers_get_404,

@@ -1,7 +1,8 @@
 //! `GET /batch/{jobId}/events`: a job's progress as Server-Sent Events — a
 //! `progress` event whenever its counts change (a chunk committed, on this node
-//! or any other: the job row is read every [`POLL`]), then one final
-//! `completed`, `failed` or `stopped` event, and the stream ends.
+//! or any other: the node's [`JobWatch`] reads the rows of all followed jobs
+//! every [`POLL`](crate::job_watch::POLL)), then one final `completed`, `failed`
+//! or `stopped` event, and the stream ends.
 //!
 //! Each `progress` event's id is the number of items processed, the final
 //! event's `final`: a client that reconnects with `Last-Event-ID` gets only
@@ -11,6 +12,7 @@ use crate::AppState;
 use crate::auth::SecretCaller;
 use crate::error::ApiError;
 use crate::handlers::jobs::{job_id, status_of};
+use crate::job_watch::{JobWatch, Latest};
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -19,9 +21,6 @@ use std::convert::Infallible;
 use std::time::Duration;
 use store::{JobRecord, TenantId};
 use wire::{JobProgress, ResponseField};
-
-/// How often a stream reads its job.
-pub const POLL: Duration = Duration::from_millis(100);
 
 /// The id of the final event.
 const FINAL_ID: &str = "final";
@@ -69,9 +68,9 @@ fn finished(job: JobRecord) -> Event {
 }
 
 struct Watch {
-    app: AppState,
-    tenant: TenantId,
-    job: i64,
+    /// The job as read when the stream opened, then its latest rows.
+    first: Option<JobRecord>,
+    latest: Latest,
     /// Items processed as of the last event sent (or seen before reconnecting).
     sent: Option<u32>,
     done: bool,
@@ -86,14 +85,10 @@ impl Watch {
             return None;
         }
         loop {
-            let job = match self.app.store.job(self.tenant, self.job).await {
-                Ok(Some(job)) => job,
-                // Purged or unreadable: the stream ends; a client reconnects or reads the status.
-                Ok(None) => return None,
-                Err(e) => {
-                    tracing::warn!(job = self.job, error = %e, "reading a job for its event stream failed");
-                    return None;
-                }
+            let job = match self.first.take() {
+                Some(job) => job,
+                // Purged: the stream ends; a client reconnects or reads the status.
+                None => self.latest.borrow_and_update().clone()?,
             };
             if job.state.is_final() {
                 self.done = true;
@@ -106,9 +101,6 @@ impl Watch {
                 self.sent = Some(job.processed);
                 return Some((Ok(progress(&job)), self));
             }
-            if tokio::time::Instant::now() >= self.until {
-                return None;
-            }
             let end = self.end.clone();
             let ended = async move {
                 match end {
@@ -117,7 +109,10 @@ impl Watch {
                 }
             };
             tokio::select! {
-                _ = tokio::time::sleep(POLL) => {}
+                changed = self.latest.changed() => if changed.is_err() {
+                    return None;
+                },
+                _ = tokio::time::sleep_until(self.until) => return None,
                 _ = ended => return None,
             }
         }
@@ -129,14 +124,16 @@ pub async fn events(
     SecretCaller(tenant): SecretCaller,
     Path(key): Path<String>,
     headers: HeaderMap,
+    axum::Extension(jobs): axum::Extension<JobWatch>,
     end: Option<axum::Extension<StreamsEnd>>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>> + use<>>, ApiError> {
-    stream(app, tenant.id, &key, &headers, end).await
+    stream(app, &jobs, tenant.id, &key, &headers, end).await
 }
 
 /// The event stream of the tenant's job `key` (the API's and the console's).
 pub(crate) async fn stream(
     app: AppState,
+    jobs: &JobWatch,
     tenant: TenantId,
     key: &str,
     headers: &HeaderMap,
@@ -144,14 +141,17 @@ pub(crate) async fn stream(
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>> + use<>>, ApiError> {
     let id = job_id(key)?;
     // An unknown (or another tenant's) job is a 404 before any stream starts.
-    app.store
+    let job = app
+        .store
         .job(tenant, id)
         .await?
         .ok_or_else(|| ApiError::job_not_found(key))?;
+    let mut latest = jobs.follow(&job);
+    // The stream looks at the shared row once after its own (whichever is newer counts).
+    latest.mark_changed();
     let watch = Watch {
-        app,
-        tenant,
-        job: id,
+        latest,
+        first: Some(job),
         sent: seen(headers),
         done: false,
         until: tokio::time::Instant::now() + MAX_STREAM,

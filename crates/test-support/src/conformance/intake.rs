@@ -59,6 +59,28 @@ pub async fn jobs_are_invisible_to_other_tenants(store: Arc<dyn Store>) {
     );
 }
 
+pub async fn jobs_are_read_together_each_under_its_own_tenant(store: Arc<dyn Store>) {
+    let a = tenant(&*store, "a").await;
+    let b = tenant(&*store, "b").await;
+    let a1 = submit(&*store, a, &customer_items(1, "c")).await;
+    let a2 = submit(&*store, a, &customer_items(2, "c")).await;
+    let b1 = submit(&*store, b, &customer_items(3, "c")).await;
+    assert!(store.jobs_by_id(&[]).await.unwrap().is_empty());
+    let mut found = store
+        .jobs_by_id(&[(a, a1), (a, a2), (b, b1), (a, b1), (b, a1), (a, 1_000_000)])
+        .await
+        .unwrap();
+    found.sort_by_key(|j| j.id);
+    // Each job once, under its own tenant; another tenant's id and an unknown one are absent.
+    let seen: Vec<_> = found
+        .iter()
+        .map(|j| (j.tenant_id, j.id, j.item_count))
+        .collect();
+    assert_eq!(seen, vec![(a, a1, 1), (a, a2, 2), (b, b1, 3)]);
+    assert_eq!(found[0], store.job(a, a1).await.unwrap().unwrap());
+    assert!(store.jobs_by_id(&[(b, a1)]).await.unwrap().is_empty());
+}
+
 pub async fn idempotency_keys_return_the_first_job_or_conflict(store: Arc<dyn Store>) {
     let a = tenant(&*store, "a").await;
     let b = tenant(&*store, "b").await;

@@ -102,6 +102,7 @@ macro_rules! conformance_tests {
             first_tenant_is_created_only_on_an_empty_database,
             jobs_are_stored_whole_and_items_read_back_by_index,
             jobs_are_invisible_to_other_tenants,
+            jobs_are_read_together_each_under_its_own_tenant,
             idempotency_keys_return_the_first_job_or_conflict,
             the_queue_limit_refuses_and_creates_nothing,
             chunks_advance_the_cursor_and_finish_the_job,

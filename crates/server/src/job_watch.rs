@@ -1,0 +1,148 @@
+//! One reader of job rows for all of a node's event streams. Every [`POLL`] it
+//! reads the jobs that open streams follow — in one query per [`PER_READ`] jobs,
+//! however many streams follow each — and hands every stream its job's latest
+//! row. A thousand open streams cost the database what one costs; the reader
+//! runs only while some stream is open.
+//!
+//! Rows come from the database, not from this node's engine, so a stream follows
+//! its job whichever node processes it.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+use store::{JobId, JobRecord, Store, TenantId};
+use tokio::sync::watch;
+
+/// How often the followed jobs are read.
+pub const POLL: Duration = Duration::from_millis(100);
+
+/// Jobs read by one query (a node following more reads them in several).
+const PER_READ: usize = 1000;
+
+/// A job's latest row as the streams see it; `None` once it is gone (purged).
+pub type Latest = watch::Receiver<Option<JobRecord>>;
+
+type Key = (TenantId, JobId);
+
+#[derive(Clone)]
+pub struct JobWatch(Arc<Inner>);
+
+struct Inner {
+    store: Arc<dyn Store>,
+    /// A task reads every [`POLL`] (off only in tests, which call [`JobWatch::read_all`]).
+    reader: bool,
+    state: Mutex<State>,
+    /// Queries issued so far (for tests: they count reads, not time).
+    reads: AtomicU64,
+}
+
+#[derive(Default)]
+struct State {
+    jobs: HashMap<Key, watch::Sender<Option<JobRecord>>>,
+    /// The reading task is running (it ends when no job is followed).
+    running: bool,
+}
+
+impl JobWatch {
+    pub fn new(store: Arc<dyn Store>) -> JobWatch {
+        JobWatch::with_reader(store, true)
+    }
+
+    /// A watch whose jobs are read only when [`JobWatch::read_all`] is called (tests).
+    pub fn read_on_demand(store: Arc<dyn Store>) -> JobWatch {
+        JobWatch::with_reader(store, false)
+    }
+
+    fn with_reader(store: Arc<dyn Store>, reader: bool) -> JobWatch {
+        JobWatch(Arc::new(Inner {
+            store,
+            reader,
+            state: Mutex::default(),
+            reads: AtomicU64::new(0),
+        }))
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.0.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Follows `job` (as its caller just read it) until the receiver is dropped.
+    pub fn follow(&self, job: &JobRecord) -> Latest {
+        let key = (job.tenant_id, job.id);
+        let mut state = self.state();
+        let latest = match state.jobs.get(&key) {
+            Some(sender) => sender.subscribe(),
+            None => {
+                let (sender, latest) = watch::channel(Some(job.clone()));
+                state.jobs.insert(key, sender);
+                latest
+            }
+        };
+        if self.0.reader && !state.running {
+            state.running = true;
+            let watch = self.clone();
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(POLL).await;
+                    if !watch.read_all().await {
+                        break;
+                    }
+                }
+            });
+        }
+        latest
+    }
+
+    /// Reads every followed job once and passes on the rows that changed;
+    /// `false` (and the reading task ends) when no job is followed any more.
+    /// A failed read leaves the streams with their last row until the next one.
+    pub async fn read_all(&self) -> bool {
+        let keys: Vec<Key> = {
+            let mut state = self.state();
+            state.jobs.retain(|_, sender| sender.receiver_count() > 0);
+            if state.jobs.is_empty() {
+                state.running = false;
+                return false;
+            }
+            state.jobs.keys().copied().collect()
+        };
+        for part in keys.chunks(PER_READ) {
+            self.0.reads.fetch_add(1, Ordering::Relaxed);
+            let mut found: HashMap<Key, JobRecord> = match self.0.store.jobs_by_id(part).await {
+                Ok(found) => found
+                    .into_iter()
+                    .map(|j| ((j.tenant_id, j.id), j))
+                    .collect(),
+                Err(e) => {
+                    tracing::warn!(error = %e, jobs = part.len(), "reading the jobs that event streams follow failed");
+                    continue;
+                }
+            };
+            let state = self.state();
+            for key in part {
+                if let Some(sender) = state.jobs.get(key) {
+                    let latest = found.remove(key);
+                    sender.send_if_modified(|current| {
+                        let changed = *current != latest;
+                        if changed {
+                            *current = latest;
+                        }
+                        changed
+                    });
+                }
+            }
+        }
+        true
+    }
+
+    /// Queries issued so far.
+    pub fn reads(&self) -> u64 {
+        self.0.reads.load(Ordering::Relaxed)
+    }
+
+    /// Jobs followed now (including ones whose last stream just closed).
+    pub fn followed(&self) -> usize {
+        self.state().jobs.len()
+    }
+}
