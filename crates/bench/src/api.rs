@@ -97,6 +97,35 @@ impl Api {
         Ok(())
     }
 
+    /// Follows `job`'s event stream to its end: `opened` is sent the first event;
+    /// returns the events received (the last one final, or an error).
+    pub async fn follow(&self, job: i64, opened: tokio::sync::mpsc::Sender<()>) -> Result<usize> {
+        let mut response = self
+            .http
+            .get(format!("{}/batch/{job}/events", self.base))
+            .send()
+            .await?;
+        ensure!(
+            response.status().is_success(),
+            "GET /batch/{job}/events: {}",
+            response.status()
+        );
+        let (mut text, mut events) = (String::new(), 0);
+        while let Some(bytes) = response.chunk().await? {
+            text.push_str(&String::from_utf8_lossy(&bytes));
+            let seen = text.matches("\nevent: ").count() + usize::from(text.starts_with("event: "));
+            if events == 0 && seen > 0 {
+                let _ = opened.send(()).await;
+            }
+            events = seen;
+        }
+        ensure!(
+            text.contains("event: completed"),
+            "job {job}'s stream ended without its final event"
+        );
+        Ok(events)
+    }
+
     /// Every job of the tenant (status objects without results), newest first.
     pub async fn all_jobs(&self) -> Result<Vec<JobStatus>> {
         let mut jobs = Vec::new();

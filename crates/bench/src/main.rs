@@ -18,6 +18,7 @@ mod serve;
 mod serve_child;
 mod server_process;
 mod stats;
+mod streams_bench;
 mod webhooks_bench;
 mod workload;
 
@@ -76,6 +77,9 @@ struct Cli {
     /// `webhooks`: one-item jobs whose deliveries are timed.
     #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
     events: u64,
+    /// `streams`: event streams open while the jobs are processed (spread over them).
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u64).range(1..=900))]
+    streams: u64,
     /// `webhooks`: rounds of the on/off throughput comparison.
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..))]
     rounds: u64,
@@ -98,6 +102,8 @@ enum Workload {
     Import,
     /// Batch throughput with webhooks on vs off, and webhook deliveries per second.
     Webhooks,
+    /// Batch throughput with `--streams` event streams open on the jobs vs none.
+    Streams,
 }
 
 /// The engine as `--workers` and `--chunk-size` ask.
@@ -150,6 +156,17 @@ async fn main() -> Result<()> {
         };
         return webhooks_bench::run(&backend, settings, date).await;
     }
+    if let Workload::Streams = cli.workload {
+        let backend = Backend::from_url(cli.database_url.as_deref())?;
+        let settings = streams_bench::StreamSettings {
+            items: cli.items as usize,
+            connections: cli.connections as usize,
+            streams: cli.streams as usize,
+            rounds: cli.rounds as usize,
+            config: engine_config(&cli),
+        };
+        return streams_bench::run(&backend, settings, date).await;
+    }
     if let Workload::Ledger = cli.workload {
         let backend = Backend::from_url(cli.database_url.as_deref())?;
         let settings = ledger::LedgerSettings {
@@ -165,7 +182,7 @@ async fn main() -> Result<()> {
     let settings = Settings {
         workload: match cli.workload {
             Workload::Customers => "customers",
-            Workload::Ledger | Workload::Import | Workload::Webhooks => {
+            Workload::Ledger | Workload::Import | Workload::Webhooks | Workload::Streams => {
                 unreachable!("handled above")
             }
         },
