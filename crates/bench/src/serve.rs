@@ -71,6 +71,7 @@ impl Served {
         let state = AppState {
             store: store.clone(),
             waker: engine.waker(),
+            jobs: server::job_watch::JobWatch::new(store.clone()),
             settings: Arc::new(ServerSettings {
                 queue_limit: QUEUE_LIMIT,
                 ..ServerSettings::default()

@@ -47,8 +47,14 @@ async fn run_once(backend: &Backend, s: &StreamSettings, streams: usize) -> Resu
         })
         .collect();
     drop(opened);
+    // A stream that fails to open ends its task; the others wait for the workers.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(120);
     for _ in 0..streams {
-        ensure!(open.recv().await.is_some(), "a stream never opened");
+        let opened = tokio::time::timeout_at(deadline, open.recv()).await;
+        ensure!(
+            matches!(opened, Ok(Some(()))),
+            "not every stream opened within 120 s"
+        );
     }
     let started = Instant::now();
     instance.start_engine();

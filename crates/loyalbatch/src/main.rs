@@ -252,6 +252,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
         },
     );
     let state = AppState {
+        jobs: server::job_watch::JobWatch::new(store.clone()),
         store,
         waker: engine.waker(),
         settings: Arc::new(ServerSettings {

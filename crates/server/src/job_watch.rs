@@ -20,6 +20,10 @@ pub const POLL: Duration = Duration::from_millis(100);
 /// Jobs read by one query (a node following more reads them in several).
 const PER_READ: usize = 1000;
 
+/// Reads failing in a row (about 5 s) after which the streams end: their
+/// clients reconnect (or read the job's status) rather than wait in silence.
+const GIVE_UP_AFTER: u32 = 50;
+
 /// A job's latest row as the streams see it; `None` once it is gone (purged).
 pub type Latest = watch::Receiver<Option<JobRecord>>;
 
@@ -42,6 +46,22 @@ struct State {
     jobs: HashMap<Key, watch::Sender<Option<JobRecord>>>,
     /// The reading task is running (it ends when no job is followed).
     running: bool,
+    /// Rounds of reads that failed in a row.
+    failures: u32,
+}
+
+/// Held by the reading task: should it panic, its streams end (their clients
+/// reconnect) and the next stream starts a new reader.
+struct Reader(JobWatch);
+
+impl Drop for Reader {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let mut state = self.0.state();
+            state.jobs.clear();
+            state.running = false;
+        }
+    }
 }
 
 impl JobWatch {
@@ -81,11 +101,11 @@ impl JobWatch {
         };
         if self.0.reader && !state.running {
             state.running = true;
-            let watch = self.clone();
+            let reader = Reader(self.clone());
             tokio::spawn(async move {
                 loop {
                     tokio::time::sleep(POLL).await;
-                    if !watch.read_all().await {
+                    if !reader.0.read_all().await {
                         break;
                     }
                 }
@@ -96,7 +116,8 @@ impl JobWatch {
 
     /// Reads every followed job once and passes on the rows that changed;
     /// `false` (and the reading task ends) when no job is followed any more.
-    /// A failed read leaves the streams with their last row until the next one.
+    /// A failed read leaves the streams with their last row until the next
+    /// one; after [`GIVE_UP_AFTER`] failed rounds in a row they end.
     pub async fn read_all(&self) -> bool {
         let keys: Vec<Key> = {
             let mut state = self.state();
@@ -107,6 +128,7 @@ impl JobWatch {
             }
             state.jobs.keys().copied().collect()
         };
+        let mut failed = None;
         for part in keys.chunks(PER_READ) {
             self.0.reads.fetch_add(1, Ordering::Relaxed);
             let mut found: HashMap<Key, JobRecord> = match self.0.store.jobs_by_id(part).await {
@@ -115,7 +137,7 @@ impl JobWatch {
                     .map(|j| ((j.tenant_id, j.id), j))
                     .collect(),
                 Err(e) => {
-                    tracing::warn!(error = %e, jobs = part.len(), "reading the jobs that event streams follow failed");
+                    failed = Some(e);
                     continue;
                 }
             };
@@ -130,6 +152,29 @@ impl JobWatch {
                         }
                         changed
                     });
+                }
+            }
+        }
+        let mut state = self.state();
+        match failed {
+            None if state.failures > 0 => {
+                tracing::info!(
+                    rounds = state.failures,
+                    "event streams read their jobs again"
+                );
+                state.failures = 0;
+            }
+            None => {}
+            Some(e) => {
+                state.failures += 1;
+                // Logged when it starts and when the streams are ended, not ten times a second.
+                if state.failures == 1 {
+                    tracing::warn!(error = %e, "reading the jobs that event streams follow failed; retrying");
+                }
+                if state.failures >= GIVE_UP_AFTER {
+                    tracing::warn!(error = %e, streams_of = state.jobs.len(), "reading the followed jobs kept failing: their event streams end");
+                    state.jobs.clear();
+                    state.failures = 0;
                 }
             }
         }

@@ -84,6 +84,9 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub waker: Waker,
     pub settings: Arc<ServerSettings>,
+    /// The node's reader of the jobs its event streams follow
+    /// (`JobWatch::new(store.clone())`).
+    pub jobs: job_watch::JobWatch,
 }
 
 /// Base paths the API answers under (the docs use all three).
@@ -193,12 +196,10 @@ pub fn router(state: AppState) -> Router {
     let app = app.route_layer(axum::middleware::from_fn(metrics::record_request));
     let max_body = state.settings.max_body_bytes;
     let budget = body::BodyBudget::new(state.settings.max_inflight_body_bytes);
-    let jobs = job_watch::JobWatch::new(state.store.clone());
     app.fallback(handlers::health::not_found)
         .with_state(state)
         .layer(DefaultBodyLimit::max(max_body))
         .layer(axum::Extension(budget))
-        .layer(axum::Extension(jobs))
         .layer(CatchPanicLayer::custom(error::panic_response))
         .layer(axum::middleware::from_fn(
             envelope::every_error_is_an_envelope,

@@ -473,10 +473,9 @@ async fn events(
     op: Operator,
     Path(key): Path<String>,
     headers: HeaderMap,
-    axum::Extension(jobs): axum::Extension<crate::job_watch::JobWatch>,
     end: Option<axum::Extension<crate::handlers::progress::StreamsEnd>>,
 ) -> Response {
-    match crate::handlers::progress::stream(app, &jobs, op.tenant.id, &key, &headers, end).await {
+    match crate::handlers::progress::stream(app, op.tenant.id, &key, &headers, end).await {
         Ok(sse) => sse.into_response(),
         Err(_) => not_found(),
     }

@@ -12,7 +12,7 @@ use crate::AppState;
 use crate::auth::SecretCaller;
 use crate::error::ApiError;
 use crate::handlers::jobs::{job_id, status_of};
-use crate::job_watch::{JobWatch, Latest};
+use crate::job_watch::Latest;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -124,16 +124,14 @@ pub async fn events(
     SecretCaller(tenant): SecretCaller,
     Path(key): Path<String>,
     headers: HeaderMap,
-    axum::Extension(jobs): axum::Extension<JobWatch>,
     end: Option<axum::Extension<StreamsEnd>>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>> + use<>>, ApiError> {
-    stream(app, &jobs, tenant.id, &key, &headers, end).await
+    stream(app, tenant.id, &key, &headers, end).await
 }
 
 /// The event stream of the tenant's job `key` (the API's and the console's).
 pub(crate) async fn stream(
     app: AppState,
-    jobs: &JobWatch,
     tenant: TenantId,
     key: &str,
     headers: &HeaderMap,
@@ -146,13 +144,20 @@ pub(crate) async fn stream(
         .job(tenant, id)
         .await?
         .ok_or_else(|| ApiError::job_not_found(key))?;
-    let mut latest = jobs.follow(&job);
-    // The stream looks at the shared row once after its own (whichever is newer counts).
-    latest.mark_changed();
+    let sent = seen(headers);
+    let latest = if job.state.is_final() || sent == Some(u32::MAX) {
+        // Nothing left to follow: the final event (if unseen) and the end.
+        tokio::sync::watch::channel(None).1
+    } else {
+        let mut latest = app.jobs.follow(&job);
+        // The stream looks at the shared row once after its own (whichever is newer counts).
+        latest.mark_changed();
+        latest
+    };
     let watch = Watch {
         latest,
         first: Some(job),
-        sent: seen(headers),
+        sent,
         done: false,
         until: tokio::time::Instant::now() + MAX_STREAM,
         end: end.map(|axum::Extension(StreamsEnd(token))| token),

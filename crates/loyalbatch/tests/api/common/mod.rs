@@ -25,6 +25,8 @@ pub struct TestServer {
     pub url: String,
     pub store: Arc<dyn Store>,
     pub engine: Engine,
+    /// The server's reader of the jobs its event streams follow.
+    pub jobs: server::job_watch::JobWatch,
     pub db: TestDb,
     pub a: Keys,
     pub b: Keys,
@@ -96,9 +98,11 @@ impl TestServer {
         let a = add_tenant(&*store, "tenant-a").await;
         let b = add_tenant(&*store, "tenant-b").await;
         let engine = Engine::new(store.clone(), options.engine);
+        let jobs = server::job_watch::JobWatch::new(store.clone());
         let state = AppState {
             store: store.clone(),
             waker: engine.waker(),
+            jobs: jobs.clone(),
             settings: Arc::new(options.settings),
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -128,6 +132,7 @@ impl TestServer {
             url,
             store,
             engine,
+            jobs,
             db,
             a,
             b,
