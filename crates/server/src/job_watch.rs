@@ -7,11 +7,12 @@
 //! Rows come from the database, not from this node's engine, so a stream follows
 //! its job whichever node processes it.
 
+use futures::future::BoxFuture;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
-use store::{JobId, JobRecord, Store, TenantId};
+use store::{JobId, JobRecord, Store, StoreError, TenantId};
 use tokio::sync::watch;
 
 /// How often the followed jobs are read.
@@ -29,11 +30,22 @@ pub type Latest = watch::Receiver<Option<JobRecord>>;
 
 type Key = (TenantId, JobId);
 
+/// How the followed jobs are read (the store's `jobs_by_id`; a fake in unit tests).
+type Read =
+    Arc<dyn Fn(Vec<Key>) -> BoxFuture<'static, Result<Vec<JobRecord>, StoreError>> + Send + Sync>;
+
+fn from_store(store: Arc<dyn Store>) -> Read {
+    Arc::new(move |keys: Vec<Key>| {
+        let store = store.clone();
+        Box::pin(async move { store.jobs_by_id(&keys).await })
+    })
+}
+
 #[derive(Clone)]
 pub struct JobWatch(Arc<Inner>);
 
 struct Inner {
-    store: Arc<dyn Store>,
+    read: Read,
     /// A task reads every [`POLL`] (off only in tests, which call [`JobWatch::read_all`]).
     reader: bool,
     state: Mutex<State>,
@@ -66,17 +78,17 @@ impl Drop for Reader {
 
 impl JobWatch {
     pub fn new(store: Arc<dyn Store>) -> JobWatch {
-        JobWatch::with_reader(store, true)
+        JobWatch::reading(from_store(store), true)
     }
 
     /// A watch whose jobs are read only when [`JobWatch::read_all`] is called (tests).
     pub fn read_on_demand(store: Arc<dyn Store>) -> JobWatch {
-        JobWatch::with_reader(store, false)
+        JobWatch::reading(from_store(store), false)
     }
 
-    fn with_reader(store: Arc<dyn Store>, reader: bool) -> JobWatch {
+    fn reading(read: Read, reader: bool) -> JobWatch {
         JobWatch(Arc::new(Inner {
-            store,
+            read,
             reader,
             state: Mutex::default(),
             reads: AtomicU64::new(0),
@@ -131,7 +143,7 @@ impl JobWatch {
         let mut failed = None;
         for part in keys.chunks(PER_READ) {
             self.0.reads.fetch_add(1, Ordering::Relaxed);
-            let mut found: HashMap<Key, JobRecord> = match self.0.store.jobs_by_id(part).await {
+            let mut found: HashMap<Key, JobRecord> = match (self.0.read)(part.to_vec()).await {
                 Ok(found) => found
                     .into_iter()
                     .map(|j| ((j.tenant_id, j.id), j))
@@ -189,5 +201,104 @@ impl JobWatch {
     /// Jobs followed now (including ones whose last stream just closed).
     pub fn followed(&self) -> usize {
         self.state().jobs.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicU32;
+    use wire::{BatchType, JobState};
+
+    fn job(processed: u32) -> JobRecord {
+        JobRecord {
+            id: 7,
+            tenant_id: 1,
+            batch_type: BatchType::Customers,
+            state: JobState::Running,
+            item_count: 10,
+            processed,
+            finished_count: processed,
+            error_count: 0,
+            error: None,
+            created_at: time::OffsetDateTime::UNIX_EPOCH,
+            started_at: None,
+            finished_at: None,
+            expires_at: None,
+        }
+    }
+
+    /// A source whose reads answer `answer(n)` for the n-th call (from 0).
+    fn source(
+        answer: impl Fn(u32) -> Result<Vec<JobRecord>, StoreError> + Send + Sync + 'static,
+    ) -> Read {
+        let calls = Arc::new(AtomicU32::new(0));
+        let answer = Arc::new(answer);
+        Arc::new(move |_keys| {
+            let n = calls.fetch_add(1, Ordering::SeqCst);
+            let answer = answer.clone();
+            Box::pin(async move { answer(n) })
+        })
+    }
+
+    fn down() -> StoreError {
+        StoreError::other(std::io::Error::other("the database is down"))
+    }
+
+    #[tokio::test]
+    async fn streams_keep_their_row_through_failed_reads_and_end_when_they_persist() {
+        // Fails, except the read numbered GIVE_UP_AFTER - 1, which succeeds.
+        let watch = JobWatch::reading(
+            source(|n| {
+                if n == GIVE_UP_AFTER - 1 {
+                    Ok(vec![job(3)])
+                } else {
+                    Err(down())
+                }
+            }),
+            false,
+        );
+        let mut latest = watch.follow(&job(2));
+        for _ in 0..GIVE_UP_AFTER - 1 {
+            assert!(watch.read_all().await);
+            assert!(
+                !latest.has_changed().unwrap(),
+                "a failed read changes nothing"
+            );
+        }
+        // The success resets the count and is passed on.
+        assert!(watch.read_all().await);
+        assert_eq!(latest.borrow_and_update().as_ref().unwrap().processed, 3);
+        for _ in 0..GIVE_UP_AFTER - 1 {
+            assert!(watch.read_all().await);
+        }
+        assert!(
+            latest.has_changed().is_ok(),
+            "still open after 49 failures in a row"
+        );
+        assert!(watch.read_all().await);
+        assert!(latest.has_changed().is_err(), "ended after 50");
+        assert!(latest.changed().await.is_err());
+        assert!(!watch.read_all().await, "nothing followed: the reader ends");
+    }
+
+    #[tokio::test]
+    async fn a_panicking_reader_ends_its_streams_and_the_next_stream_starts_another() {
+        let watch = JobWatch::reading(
+            source(|n| {
+                assert!(n > 0, "the first read panics");
+                Ok(vec![job(5)])
+            }),
+            true,
+        );
+        let mut first = watch.follow(&job(1));
+        let ended = tokio::time::timeout(Duration::from_secs(10), first.changed()).await;
+        assert!(ended.expect("ended in time").is_err());
+        assert_eq!(watch.followed(), 0);
+        // A new stream gets a new reader, which reads.
+        let mut second = watch.follow(&job(1));
+        let read = tokio::time::timeout(Duration::from_secs(10), second.changed()).await;
+        assert!(read.expect("read in time").is_ok());
+        assert_eq!(second.borrow().as_ref().unwrap().processed, 5);
     }
 }
