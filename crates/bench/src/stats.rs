@@ -35,6 +35,22 @@ pub fn per_second(count: usize, elapsed: Duration) -> f64 {
     count as f64 / elapsed.as_secs_f64().max(f64::MIN_POSITIVE)
 }
 
+/// The median of rates (the upper one of an even count).
+pub fn median(rates: &[f64]) -> f64 {
+    let mut v = rates.to_vec();
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// Rates as whole numbers, comma-separated.
+pub fn list(rates: &[f64]) -> String {
+    rates
+        .iter()
+        .map(|r| format!("{r:.0}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

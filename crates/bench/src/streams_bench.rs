@@ -10,7 +10,7 @@ use crate::api::verify_jobs;
 use crate::backend::Backend;
 use crate::instance::Instance;
 use crate::phases::{DRAIN_DEADLINE, submit_all};
-use crate::stats::per_second;
+use crate::stats::{list, median, per_second};
 use crate::workload;
 use anyhow::{Result, ensure};
 use engine::EngineConfig;
@@ -100,26 +100,15 @@ pub async fn run(backend: &Backend, s: StreamSettings, date: String) -> Result<(
             }
         }
     }
-    let median = |v: &[f64]| {
-        let mut v = v.to_vec();
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
-    let fmt = |v: &[f64]| {
-        v.iter()
-            .map(|r| format!("{r:.0}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
     println!(
         "items/s, no streams:   {} (median {:.0})",
-        fmt(&without),
+        list(&without),
         median(&without)
     );
     println!(
         "items/s, {} streams: {} (median {:.0})",
         s.streams,
-        fmt(&with),
+        list(&with),
         median(&with)
     );
     println!(

@@ -11,7 +11,7 @@ use crate::api::verify_jobs;
 use crate::backend::Backend;
 use crate::instance::Instance;
 use crate::phases::{DRAIN_DEADLINE, submit_all};
-use crate::stats::per_second;
+use crate::stats::{list, median, per_second};
 use crate::workload;
 use anyhow::{Context, Result, ensure};
 use domain::webhooks::EventType;
@@ -220,30 +220,17 @@ pub async fn run(backend: &Backend, s: WebhookSettings, date: String) -> Result<
             }
         }
     }
-    let median = |v: &mut Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
-    let fmt = |v: &[f64]| {
-        v.iter()
-            .map(|r| format!("{r:.0}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
     println!(
         "batch items/s, webhooks off: {} (median {:.0})",
-        fmt(&off),
-        median(&mut off.clone())
+        list(&off),
+        median(&off)
     );
     println!(
         "batch items/s, webhooks on:  {} (median {:.0})",
-        fmt(&on),
-        median(&mut on.clone())
+        list(&on),
+        median(&on)
     );
-    println!(
-        "ratio on/off (medians): {:.3}",
-        median(&mut on) / median(&mut off)
-    );
+    println!("ratio on/off (medians): {:.3}", median(&on) / median(&off));
     eprintln!("deliveries: {} events…", s.events);
     let (rate, requests) = delivery_run(backend, &s).await?;
     println!(
