@@ -68,6 +68,15 @@ impl Events {
     }
 }
 
+/// Claims the next queued job, as a worker would.
+async fn claim(store: &dyn Store) -> store::Claim {
+    store
+        .claim_job(OffsetDateTime::now_utc(), Duration::from_secs(30))
+        .await
+        .unwrap()
+        .expect("a queued job")
+}
+
 /// Commits the job's items one chunk of one item at a time, under one claim.
 async fn commit_one(store: &dyn Store, claim: &store::Claim, index: u32) {
     let raw = store
@@ -101,12 +110,7 @@ async fn a_ten_chunk_jobs_stream_counts_up_and_ends_with_the_final_event() {
         ),
         (Some("queued"), Some(10))
     );
-    let claim = s
-        .store
-        .claim_job(OffsetDateTime::now_utc(), Duration::from_secs(30))
-        .await
-        .unwrap()
-        .unwrap();
+    let claim = claim(&*s.store).await;
     for index in 0..9 {
         commit_one(&*s.store, &claim, index).await;
         let e = events.next().await.unwrap();
@@ -208,12 +212,7 @@ async fn fifty_streams_of_one_job_each_see_every_event() {
         assert_eq!(events.next().await.unwrap().id, "0");
     }
     assert_eq!(s.jobs.followed(), 1, "50 streams, one job followed");
-    let claim = s
-        .store
-        .claim_job(OffsetDateTime::now_utc(), Duration::from_secs(30))
-        .await
-        .unwrap()
-        .unwrap();
+    let claim = claim(&*s.store).await;
     for index in 0..2 {
         if index == 1 {
             // Joins the followed job having seen its first item: nothing is sent
@@ -261,12 +260,7 @@ async fn a_nodes_streams_share_one_read_of_their_jobs() {
         }
     }
     assert_eq!(watch.followed(), 3);
-    let claim = s
-        .store
-        .claim_job(OffsetDateTime::now_utc(), Duration::from_secs(30))
-        .await
-        .unwrap()
-        .unwrap();
+    let claim = claim(&*s.store).await;
     let progressed = claim.fence.job_id;
     commit_one(&*s.store, &claim, 0).await;
     let before = watch.reads();
