@@ -1,8 +1,9 @@
 //! The server as the benchmark runs it — a store, tenant, engine and HTTP on 127.0.0.1:0 — shared by the in-process instances and the `serve-child` process.
 
 use anyhow::{Context, Result};
+use app::keys;
 use engine::{Engine, EngineConfig, Shutdown};
-use server::{AppState, ServerSettings, keys};
+use server::{AppState, HttpSettings};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -68,20 +69,22 @@ impl Served {
     /// Serves the API on `store` at 127.0.0.1:0; no worker runs yet.
     pub async fn start(store: Arc<dyn Store>, config: EngineConfig) -> Result<Served> {
         let engine = Engine::new(store.clone(), config);
-        let state = AppState {
-            store: store.clone(),
-            waker: engine.waker(),
-            jobs: server::job_watch::JobWatch::new(store.clone()),
-            settings: Arc::new(ServerSettings {
+        let app = app::App::new(
+            store.clone(),
+            &engine,
+            app::Settings {
                 queue_limit: QUEUE_LIMIT,
-                ..ServerSettings::default()
-            }),
-        };
+                ..app::Settings::default()
+            },
+        );
+        let state = AppState::new(app, HttpSettings::default());
+        // The console's pages too, as `serve` routes them.
+        let pages = console::routes(console::State::new(&state, console::Settings::default()));
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let server_stop = Shutdown::new();
         let stop = server_stop.clone();
-        let server_task = tokio::spawn(server::launch(listener, state, async move {
+        let server_task = tokio::spawn(server::launch(listener, state, pages, async move {
             stop.cancelled().await
         }));
         Ok(Served {

@@ -88,3 +88,70 @@ impl MovementKind {
         }
     }
 }
+
+/// The transaction types the listings show and filter by (`type`), each with
+/// the stored kinds it covers and, for the manual ones, its direction.
+pub const TRANSACTION_TYPES: &[(&str, &[MovementKind], Option<bool>)] = &[
+    (
+        "PaymentReward",
+        &[MovementKind::Cashback, MovementKind::Order],
+        None,
+    ),
+    ("Redemption", &[MovementKind::Redemption], None),
+    (
+        "Refund",
+        &[MovementKind::Refund, MovementKind::RefundRestore],
+        None,
+    ),
+    ("AchievementReward", &[MovementKind::EventReward], None),
+    ("ManualAccumulation", &[MovementKind::Manual], Some(true)),
+    ("ManualDeduction", &[MovementKind::Manual], Some(false)),
+    ("Hold", &[MovementKind::Hold], None),
+    ("HoldRelease", &[MovementKind::HoldRelease], None),
+];
+
+/// Every transaction type, as the `type` filter takes it.
+pub const TRANSACTION_TYPE_NAMES: [&str; 8] = [
+    "PaymentReward",
+    "Redemption",
+    "Refund",
+    "AchievementReward",
+    "ManualAccumulation",
+    "ManualDeduction",
+    "Hold",
+    "HoldRelease",
+];
+
+/// The type a stored movement is listed as.
+pub fn transaction_type(kind: &str, points: i64) -> &'static str {
+    match MovementKind::parse(kind) {
+        Some(MovementKind::Manual) if points < 0 => "ManualDeduction",
+        Some(MovementKind::Manual) => "ManualAccumulation",
+        Some(k) => TRANSACTION_TYPES
+            .iter()
+            .find(|(_, kinds, _)| kinds.contains(&k))
+            .map_or("Other", |(name, _, _)| name),
+        None => "Other",
+    }
+}
+
+#[cfg(test)]
+mod transaction_type_tests {
+    use super::*;
+
+    #[test]
+    fn every_type_name_is_listed() {
+        let names: Vec<&str> = TRANSACTION_TYPES.iter().map(|(n, _, _)| *n).collect();
+        assert_eq!(names, TRANSACTION_TYPE_NAMES);
+    }
+
+    #[test]
+    fn types_name_their_kinds_and_manual_ones_their_direction() {
+        assert_eq!(transaction_type("cashback", 5), "PaymentReward");
+        assert_eq!(transaction_type("order", 5), "PaymentReward");
+        assert_eq!(transaction_type("manual", -5), "ManualDeduction");
+        assert_eq!(transaction_type("manual", 5), "ManualAccumulation");
+        assert_eq!(transaction_type("refund_restore", 5), "Refund");
+        assert_eq!(transaction_type("nonsense", 5), "Other");
+    }
+}

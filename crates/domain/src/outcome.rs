@@ -58,27 +58,22 @@ impl Rejected {
     }
 }
 
-/// An item's own unique key besides the customer (`transactionId`, `orderId`),
-/// repeated in its failure entry.
+/// An item's own unique key besides the customer, repeated in its failure
+/// entry: its `transactionId`, an order's `orderId`, a refund's `refundTransactionId`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NaturalKey {
-    pub field: &'static str,
-    pub value: String,
+pub enum NaturalKey {
+    Transaction(String),
+    Order(String),
+    Refund(String),
 }
 
 impl NaturalKey {
     pub fn transaction(value: impl Into<String>) -> NaturalKey {
-        NaturalKey {
-            field: "transactionId",
-            value: value.into(),
-        }
+        NaturalKey::Transaction(value.into())
     }
 
     pub fn order(value: impl Into<String>) -> NaturalKey {
-        NaturalKey {
-            field: "orderId",
-            value: value.into(),
-        }
+        NaturalKey::Order(value.into())
     }
 }
 
@@ -141,57 +136,38 @@ impl Outcome {
         serde_json::from_str(&text).expect("entries are valid JSON")
     }
 
-    /// Appends the entry's JSON text: `index` first, then the fields.
+    /// Appends the entry's JSON text (`wire::SuccessEntry` or
+    /// `wire::FailureEntry`): `index` first, then the fields.
     pub fn write_entry(&self, buf: &mut String) {
-        #[derive(serde::Serialize)]
-        struct Succeeded<'a> {
-            index: u32,
-            #[serde(flatten)]
-            success: &'a Success,
-        }
-        struct Failed<'a> {
-            index: u32,
-            customer_id: &'a Option<String>,
-            key: &'a Option<NaturalKey>,
-            code: u32,
-            message: &'a str,
-        }
-        impl serde::Serialize for Failed<'_> {
-            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                use serde::ser::SerializeMap;
-                // An offending value may be huge: the entry quotes a bounded part of it.
-                let quoted = self.customer_id.as_deref().map(crate::limits::quote);
-                let mut m = s.serialize_map(None)?;
-                m.serialize_entry("index", &self.index)?;
-                m.serialize_entry("customerId", &quoted)?;
-                if let Some(k) = self.key {
-                    m.serialize_entry(k.field, &crate::limits::quote(&k.value))?;
-                }
-                m.serialize_entry("code", &self.code)?;
-                m.serialize_entry("error", self.message)?;
-                m.serialize_entry("message", self.message)?;
-                m.end()
-            }
-        }
-        match &self.result {
-            Ok(success) => {
-                let entry = Succeeded {
-                    index: self.index,
-                    success,
-                };
-                buf.push_str(&serde_json::to_string(&entry).expect("plain data serializes"));
-            }
+        let text = match &self.result {
+            Ok(success) => serde_json::to_string(&wire::SuccessEntry {
+                index: self.index,
+                success,
+            }),
             Err(f) => {
-                let failed = Failed {
+                use crate::limits::quote;
+                // An offending value may be huge: the entry quotes a bounded part of it.
+                let (mut transaction_id, mut order_id, mut refund_transaction_id) =
+                    (None, None, None);
+                match &self.key {
+                    Some(NaturalKey::Transaction(v)) => transaction_id = Some(quote(v)),
+                    Some(NaturalKey::Order(v)) => order_id = Some(quote(v)),
+                    Some(NaturalKey::Refund(v)) => refund_transaction_id = Some(quote(v)),
+                    None => {}
+                }
+                serde_json::to_string(&wire::FailureEntry {
                     index: self.index,
-                    customer_id: &self.customer_id,
-                    key: &self.key,
+                    customer_id: self.customer_id.as_deref().map(quote),
+                    transaction_id,
+                    order_id,
+                    refund_transaction_id,
                     code: f.code.code(),
+                    error: &f.message,
                     message: &f.message,
-                };
-                buf.push_str(&serde_json::to_string(&failed).expect("plain data serializes"));
+                })
             }
-        }
+        };
+        buf.push_str(&text.expect("plain data serializes"));
     }
 }
 

@@ -119,6 +119,13 @@ impl JobStore for Faulty {
     ) -> Result<Vec<(i64, u64)>, StoreError> {
         self.inner.throughput(tenant, since).await
     }
+    async fn failed_items(
+        &self,
+        tenant: TenantId,
+        job: JobId,
+    ) -> Result<Option<(JobRecord, Vec<FailedItem>)>, StoreError> {
+        self.inner.failed_items(tenant, job).await
+    }
     async fn job(&self, tenant: TenantId, job: JobId) -> Result<Option<JobRecord>, StoreError> {
         self.inner.job(tenant, job).await
     }

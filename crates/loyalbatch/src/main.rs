@@ -17,11 +17,8 @@ use clap::{Args, Parser, Subcommand};
 use domain::webhooks::RetrySchedule;
 use engine::webhooks::{Deliverer, DeliveryConfig};
 use engine::{Engine, EngineConfig, Shutdown};
-use server::{AppState, ConnectionSettings, ServerSettings, keys};
-use std::sync::Arc;
+use server::{AppState, ConnectionSettings, HttpSettings};
 use std::time::Duration;
-use store::{NewTenant, StoreError};
-use time::OffsetDateTime;
 use tracing::info;
 
 #[derive(Parser)]
@@ -213,7 +210,7 @@ fn main() -> Result<()> {
             }
             Command::Tenant { db, command } => tenant(&db.database_url, command).await,
             Command::Openapi => {
-                print!("{}", server::openapi::document_text());
+                print!("{}", contract::document_text());
                 Ok(())
             }
             Command::Client(command) => {
@@ -231,15 +228,14 @@ async fn serve(args: ServeArgs) -> Result<()> {
     if args
         .console_key
         .as_ref()
-        .is_some_and(|k| k.chars().count() < MIN_SECRETKEY_CHARS)
+        .is_some_and(|k| k.chars().count() < app::keys::MIN_SECRETKEY_CHARS)
     {
         anyhow::bail!(
-            "LOYALBATCH_CONSOLE_KEY is shorter than {MIN_SECRETKEY_CHARS} characters; choose a longer one"
+            "LOYALBATCH_CONSOLE_KEY is shorter than {} characters; choose a longer one",
+            app::keys::MIN_SECRETKEY_CHARS
         );
     }
     let store = backend::open(&args.db.database_url).await?;
-    ensure_default_tenant(&*store, &args).await?;
-
     let engine = Engine::new(
         store.clone(),
         EngineConfig {
@@ -251,16 +247,21 @@ async fn serve(args: ServeArgs) -> Result<()> {
             ..EngineConfig::default()
         },
     );
-    let state = AppState {
-        jobs: server::job_watch::JobWatch::new(store.clone()),
-        store,
-        waker: engine.waker(),
-        settings: Arc::new(ServerSettings {
+    let app = app::App::new(
+        store.clone(),
+        &engine,
+        app::Settings {
             max_batch_items: args.max_batch_items,
-            max_body_bytes: args.max_body_bytes,
             queue_limit: args.queue_limit,
-            retention: args.retention,
             queue_retry_after: args.queue_retry_after,
+            webhook_allow_private: args.webhook_allow_private,
+        },
+    );
+    ensure_default_tenant(&app, &args).await?;
+    let state = AppState::new(
+        app.clone(),
+        HttpSettings {
+            max_body_bytes: args.max_body_bytes,
             body_timeout: args.body_timeout,
             max_inflight_body_bytes: args.max_inflight_body_bytes.max(args.max_body_bytes),
             connections: ConnectionSettings {
@@ -268,13 +269,17 @@ async fn serve(args: ServeArgs) -> Result<()> {
                 idle_timeout: args.idle_timeout,
                 max_connections: connection_limit(args.max_connections),
             },
-            webhook_allow_private: args.webhook_allow_private,
-            console_secure_cookies: args.console_secure_cookies,
-            console_key: args.console_key.clone(),
-        }),
-    };
+        },
+    );
+    let console = console::routes(console::State::new(
+        &state,
+        console::Settings {
+            secure_cookies: args.console_secure_cookies,
+            key: args.console_key.clone(),
+        },
+    ));
     let deliverer = Deliverer::new(
-        state.store.clone(),
+        store,
         DeliveryConfig {
             concurrency: args.webhook_concurrency,
             timeout: args.webhook_timeout,
@@ -283,7 +288,8 @@ async fn serve(args: ServeArgs) -> Result<()> {
                 give_up_after: args.webhook_retry_for,
                 ..RetrySchedule::default()
             },
-            allow_private: args.webhook_allow_private,
+            // One policy: what registration accepts is what delivery may reach.
+            allow_private: app.settings().webhook_allow_private,
             ..DeliveryConfig::default()
         },
     )
@@ -295,8 +301,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
     let shutdown = Shutdown::new();
     engine::metrics::label_tenants(args.metrics_tenant_label);
     if let Some(metrics) =
-        telemetry::serve_metrics(&args.metrics_listen, state.store.clone(), shutdown.clone())
-            .await?
+        telemetry::serve_metrics(&args.metrics_listen, app, shutdown.clone()).await?
     {
         println!("loyalbatch metrics on http://{metrics}/metrics");
     }
@@ -306,11 +311,9 @@ async fn serve(args: ServeArgs) -> Result<()> {
     println!("loyalbatch listening on http://{addr}");
     info!(%addr, "serving");
     let http_shutdown = shutdown.clone();
-    server::launch(
-        listener,
-        state,
-        async move { http_shutdown.cancelled().await },
-    )
+    server::launch(listener, state, console, async move {
+        http_shutdown.cancelled().await
+    })
     .await?;
     engine_task.await?;
     deliverer_task.await?;
@@ -342,24 +345,6 @@ fn connection_limit(wanted: u64) -> usize {
     usize::try_from(wanted.min(available)).unwrap_or(usize::MAX)
 }
 
-/// Operator-chosen keys must be long enough to be secrets (generated ones are).
-const MIN_APIKEY_CHARS: usize = 16;
-const MIN_SECRETKEY_CHARS: usize = 32;
-
-fn check_chosen_keys(apikey: &str, secret: &str) -> Result<()> {
-    if apikey.chars().count() < MIN_APIKEY_CHARS {
-        anyhow::bail!(
-            "LOYALBATCH_DEFAULT_APIKEY is shorter than {MIN_APIKEY_CHARS} characters; choose a longer one, or leave both keys unset to have them generated"
-        );
-    }
-    if secret.chars().count() < MIN_SECRETKEY_CHARS {
-        anyhow::bail!(
-            "LOYALBATCH_DEFAULT_SECRETKEY is shorter than {MIN_SECRETKEY_CHARS} characters; choose a longer one, or leave both keys unset to have them generated"
-        );
-    }
-    Ok(())
-}
-
 async fn cancel_on_signal(shutdown: Shutdown) {
     use tokio::signal::unix::{SignalKind, signal};
     let (Ok(mut term), Ok(mut int)) = (
@@ -376,87 +361,65 @@ async fn cancel_on_signal(shutdown: Shutdown) {
     shutdown.cancel();
 }
 
-async fn ensure_default_tenant(store: &dyn store::Store, args: &ServeArgs) -> Result<()> {
-    let (apikey, secret, generated) = match (&args.default_apikey, &args.default_secretkey) {
-        (Some(a), Some(s)) => {
-            check_chosen_keys(a, s)?;
-            (a.clone(), s.clone(), false)
-        }
-        (None, None) => {
-            let (a, s) = keys::generate();
-            (a, s, true)
-        }
+async fn ensure_default_tenant(app: &app::App, args: &ServeArgs) -> Result<()> {
+    let chosen = match (&args.default_apikey, &args.default_secretkey) {
+        (Some(a), Some(s)) => Some((a.clone(), s.clone())),
+        (None, None) => None,
         _ => anyhow::bail!(
             "set both LOYALBATCH_DEFAULT_APIKEY and LOYALBATCH_DEFAULT_SECRETKEY, or neither"
         ),
     };
-    let tenant = NewTenant {
-        name: "default".into(),
-        apikey: apikey.clone(),
-        secret_hash: keys::hash_secret(&secret),
-    };
-    if store
-        .create_first_tenant(tenant, OffsetDateTime::now_utc())
-        .await?
-    {
+    let generated = chosen.is_none();
+    let created = app
+        .tenants()
+        .create_first(chosen)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    if let Some(keys) = created {
         info!("created tenant 'default'");
         if generated {
             // Shown once, on standard output, never logged.
             println!("created tenant 'default' (keys are shown only now):");
-            println!("  apikey:    {apikey}");
-            println!("  secretkey: {secret}");
+            println!("  apikey:    {}", keys.apikey);
+            println!("  secretkey: {}", keys.secretkey);
         }
     }
     Ok(())
 }
 
+/// The admin commands, each one call of the application layer (no workers run).
 async fn tenant(url: &str, command: TenantCommand) -> Result<()> {
     let store = backend::open(url).await?;
-    let now = OffsetDateTime::now_utc();
+    // No worker runs here: the engine only gives the layer its settings.
+    let engine = Engine::new(store.clone(), EngineConfig::default());
+    let app = app::App::new(store, &engine, app::Settings::default());
+    let tenants = app.tenants();
+    let fail = |e: app::Error| anyhow::anyhow!("{e}");
     match command {
         TenantCommand::Create { name, json } => {
-            let (apikey, secret) = keys::generate();
-            let tenant = NewTenant {
-                name: name.clone(),
-                apikey: apikey.clone(),
-                secret_hash: keys::hash_secret(&secret),
-            };
-            store
-                .create_tenant(tenant, now)
-                .await
-                .map_err(|e| match e {
-                    StoreError::Conflict(m) => anyhow::anyhow!(m),
-                    other => other.into(),
-                })?;
-            print_keys(&name, Some(&apikey), &secret, json);
+            let keys = tenants.create(&name).await.map_err(fail)?;
+            print_keys(&name, Some(&keys.apikey), &keys.secretkey, json);
         }
         TenantCommand::List { json } => {
-            let tenants = store.list_tenants().await?;
+            let list = tenants.list().await.map_err(fail)?;
             if json {
-                let list: Vec<_> = tenants
+                let list: Vec<_> = list
                     .iter()
                     .map(|t| serde_json::json!({"name": t.name, "apikey": t.apikey}))
                     .collect();
                 println!("{}", serde_json::Value::Array(list));
             } else {
-                for t in tenants {
+                for t in list {
                     println!("{}\t{}", t.name, t.apikey);
                 }
             }
         }
         TenantCommand::RotateSecret { name, json } => {
-            let (_, secret) = keys::generate();
-            store
-                .rotate_secret(&name, keys::hash_secret(&secret))
-                .await
-                .map_err(|e| match e {
-                    StoreError::NotFound => anyhow::anyhow!("no tenant named '{name}'"),
-                    other => other.into(),
-                })?;
-            print_keys(&name, None, &secret, json);
+            let keys = tenants.rotate_secret(&name).await.map_err(fail)?;
+            print_keys(&name, None, &keys.secretkey, json);
         }
-        TenantCommand::Config(args) => tenant_config::run(store.as_ref(), args).await?,
-        TenantCommand::Webhook(command) => tenant_webhooks::run(store.as_ref(), command).await?,
+        TenantCommand::Config(args) => tenant_config::run(&app, args).await?,
+        TenantCommand::Webhook(command) => tenant_webhooks::run(&app, command).await?,
     }
     Ok(())
 }

@@ -2,8 +2,6 @@
 //! Prometheus metrics on their own address.
 
 use anyhow::{Context, Result};
-use std::sync::Arc;
-use store::Store;
 
 /// Logs go to stderr: `LOYALBATCH_LOG` filters them (tracing `EnvFilter`),
 /// `LOYALBATCH_LOG_FORMAT=json` writes one JSON object per line, and colour codes
@@ -28,7 +26,7 @@ pub fn init_logs() -> Result<()> {
 /// nothing is recorded or served). Answers the address it serves on.
 pub async fn serve_metrics(
     listen: &str,
-    store: Arc<dyn Store>,
+    app: app::App,
     shutdown: engine::Shutdown,
 ) -> Result<Option<std::net::SocketAddr>> {
     if listen == "off" {
@@ -56,7 +54,7 @@ pub async fn serve_metrics(
     });
     tokio::spawn(async move {
         let stop = async move { shutdown.cancelled().await };
-        if let Err(e) = server::metrics::serve(listener, handle, store, stop).await {
+        if let Err(e) = server::metrics::serve(listener, handle, app, stop).await {
             tracing::error!(error = %e, "the metrics endpoint stopped");
         }
     });

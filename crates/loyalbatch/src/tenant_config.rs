@@ -1,9 +1,8 @@
 //! `loyalbatch tenant config NAME [--setting value …] [--json]`: read and change a tenant's program settings (SPEC §6).
 
-use anyhow::{Result, anyhow, bail};
+use anyhow::{Result, anyhow};
 use domain::settings::ProgramSettings;
 use rust_decimal::Decimal;
-use store::{Store, StoreError};
 
 #[derive(clap::Args, Debug)]
 pub struct ConfigArgs {
@@ -124,22 +123,18 @@ impl ConfigArgs {
     }
 }
 
-/// Applies the flags (validated as a whole) and prints the resulting settings.
-pub async fn run(store: &dyn Store, args: ConfigArgs) -> Result<()> {
-    let not_found = |e: StoreError| match e {
-        StoreError::NotFound => anyhow!("no tenant named '{}'", args.name),
-        other => other.into(),
-    };
-    let current = store.tenant_settings(&args.name).await.map_err(not_found)?;
+/// Applies the flags (validated as a whole by the application layer) and
+/// prints the resulting settings.
+pub async fn run(app: &app::App, args: ConfigArgs) -> Result<()> {
+    let fail = |e: app::Error| anyhow!("{e}");
+    let tenants = app.tenants();
+    let current = tenants.settings(&args.name).await.map_err(fail)?;
     let settings = if args.changes() {
         let next = args.apply(current);
-        if let Err(reason) = next.validate() {
-            bail!("{reason}");
-        }
-        store
-            .set_tenant_settings(&args.name, next.clone())
+        tenants
+            .set_settings(&args.name, next.clone())
             .await
-            .map_err(not_found)?;
+            .map_err(fail)?;
         next
     } else {
         current

@@ -1,7 +1,6 @@
 //! `loyalbatch tenant webhook add|list|remove NAME …`: a tenant's webhook endpoints, as `/webhooks` manages them over HTTP.
 
 use anyhow::{Result, anyhow, bail};
-use store::{Store, TenantId};
 
 #[derive(clap::Subcommand, Debug)]
 pub enum WebhookCommand {
@@ -34,17 +33,10 @@ pub enum WebhookCommand {
     },
 }
 
-async fn tenant_id(store: &dyn Store, name: &str) -> Result<TenantId> {
-    store
-        .list_tenants()
-        .await?
-        .into_iter()
-        .find(|t| t.name == name)
-        .map(|t| t.id)
-        .ok_or_else(|| anyhow!("no tenant named '{name}'"))
-}
-
-pub async fn run(store: &dyn Store, command: WebhookCommand) -> Result<()> {
+/// Each command one call of the application layer: the endpoint checked as
+/// `POST /webhooks` checks it (with `--allow-private` as the server's flag).
+pub async fn run(app: &app::App, command: WebhookCommand) -> Result<()> {
+    let fail = |e: app::Error| anyhow!("{e}");
     match command {
         WebhookCommand::Add {
             name,
@@ -53,15 +45,13 @@ pub async fn run(store: &dyn Store, command: WebhookCommand) -> Result<()> {
             allow_private,
             json,
         } => {
-            let tenant = tenant_id(store, &name).await?;
+            let tenant = app.tenants().id_by_name(&name).await.map_err(fail)?;
             let events = (!events.is_empty()).then_some(events);
-            let (url, events) =
-                server::webhooks::check_endpoint(&url, events.as_deref(), allow_private)
-                    .await
-                    .map_err(|e| anyhow!(e.message))?;
-            let w = server::webhooks::register(store, tenant, url, events)
+            let w = app
+                .webhooks()
+                .register_with(tenant, &url, events.as_deref(), allow_private)
                 .await
-                .map_err(|e| anyhow!(e.message))?;
+                .map_err(fail)?;
             if json {
                 println!(
                     "{}",
@@ -75,10 +65,10 @@ pub async fn run(store: &dyn Store, command: WebhookCommand) -> Result<()> {
             }
         }
         WebhookCommand::List { name, json } => {
-            let tenant = tenant_id(store, &name).await?;
-            let list = store.webhooks(tenant).await?;
+            let tenant = app.tenants().id_by_name(&name).await.map_err(fail)?;
+            let list = app.webhooks().list(tenant).await.map_err(fail)?;
             if json {
-                let views: Vec<_> = list.into_iter().map(server::webhooks::view).collect();
+                let views: Vec<_> = list.into_iter().map(app::webhooks::view).collect();
                 println!("{}", serde_json::to_string(&views)?);
             } else {
                 for w in list {
@@ -87,11 +77,12 @@ pub async fn run(store: &dyn Store, command: WebhookCommand) -> Result<()> {
             }
         }
         WebhookCommand::Remove { name, id } => {
-            let tenant = tenant_id(store, &name).await?;
-            if !store.delete_webhook(tenant, id).await? {
-                bail!("tenant '{name}' has no webhook {id}");
+            let tenant = app.tenants().id_by_name(&name).await.map_err(fail)?;
+            match app.webhooks().remove(tenant, &id.to_string()).await {
+                Ok(_) => println!("removed webhook {id}"),
+                Err(e) if e.is_not_found() => bail!("tenant '{name}' has no webhook {id}"),
+                Err(e) => return Err(fail(e)),
             }
-            println!("removed webhook {id}");
         }
     }
     Ok(())

@@ -1,12 +1,12 @@
-//! Authentication (SPEC §1): `apikey` names the tenant, `secretkey` (or `TransactionKey`) proves server-side access.
+//! Authentication (SPEC §1): the headers, handed to the application layer —
+//! `apikey` names the tenant, `secretkey` (or `TransactionKey`) proves it.
 
 use crate::AppState;
 use crate::error::ApiError;
-use crate::keys;
+use app::Access;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use store::TenantAuth;
-use wire::ErrorCode;
 
 /// A caller allowed to use every route: both keys checked.
 pub struct SecretCaller(pub TenantAuth);
@@ -23,40 +23,27 @@ fn header<'a>(parts: &'a Parts, names: &[&str]) -> Option<&'a str> {
         .filter(|v| !v.is_empty())
 }
 
-fn invalid_keys() -> ApiError {
-    ApiError::new(ErrorCode::InvalidApiKey, "apikey or secretkey is invalid")
-}
-
 async fn authenticate(
     parts: &Parts,
     state: &AppState,
-    always_secret: bool,
+    access: Access,
 ) -> Result<TenantAuth, ApiError> {
-    let apikey = header(parts, &["apikey"])
-        .ok_or_else(|| ApiError::new(ErrorCode::InvalidApiKey, "apikey header is missing"))?;
+    let apikey = header(parts, &["apikey"]);
     let secret = header(parts, &["secretkey", "transactionkey"]);
-    let tenant = state.store.tenant_by_apikey(apikey).await?;
-    let Some(tenant) = tenant else {
-        // Same work and same answer as a wrong secret: nothing tells whether the apikey exists.
-        let _ = keys::secret_matches(secret.unwrap_or(""), "");
-        return Err(invalid_keys());
-    };
-    match secret {
-        Some(s) if keys::secret_matches(s, &tenant.secret_hash) => Ok(tenant),
-        Some(_) => Err(invalid_keys()),
-        None if always_secret || tenant.high_security => Err(ApiError::new(
-            ErrorCode::SecretRequired,
-            "secretkey header is required for this call",
-        )),
-        None => Ok(tenant),
-    }
+    Ok(state
+        .app
+        .tenants()
+        .authenticate(apikey, secret, access)
+        .await?)
 }
 
 impl FromRequestParts<AppState> for SecretCaller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        authenticate(parts, state, true).await.map(SecretCaller)
+        authenticate(parts, state, Access::Secret)
+            .await
+            .map(SecretCaller)
     }
 }
 
@@ -64,6 +51,6 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        authenticate(parts, state, false).await.map(Caller)
+        authenticate(parts, state, Access::Public).await.map(Caller)
     }
 }

@@ -58,7 +58,7 @@ impl FromRequest<AppState> for JsonBytes {
                 ));
             }
         }
-        let limit = state.settings.max_body_bytes;
+        let limit = state.http.max_body_bytes;
         // Reserve what the body may take before reading it: its declared length,
         // or the limit when it does not say (chunked).
         let declared = req
@@ -84,12 +84,12 @@ impl FromRequest<AppState> for JsonBytes {
                 .retry_after(1)
             })?;
         let read = Bytes::from_request(req, state);
-        match tokio::time::timeout(state.settings.body_timeout, read).await {
+        match tokio::time::timeout(state.http.body_timeout, read).await {
             Err(_) => Err(ApiError::new(
                 ErrorCode::MalformedPayload,
                 format!(
                     "request body not received within {} s",
-                    state.settings.body_timeout.as_secs_f64()
+                    state.http.body_timeout.as_secs_f64()
                 ),
             )
             .with_status(StatusCode::REQUEST_TIMEOUT)),
@@ -120,8 +120,9 @@ impl JsonBytes {
         })
     }
 
-    /// The items of a batch request `{"body": [item, …]}`, unparsed.
-    pub fn batch_items(&self, max_items: usize) -> Result<Vec<&RawValue>, ApiError> {
+    /// The items of a batch request `{"body": [item, …]}`, unparsed (their
+    /// count is the application layer's to check).
+    pub fn batch_items(&self) -> Result<Vec<&RawValue>, ApiError> {
         #[derive(serde::Deserialize)]
         struct Envelope<'a> {
             #[serde(borrow)]
@@ -139,26 +140,6 @@ impl JsonBytes {
             .body
             .filter(|b| b.get() != "null")
             .ok_or_else(|| malformed("body: required (an array of 1 to 1000 objects)".into()))?;
-        let items: Vec<&RawValue> = serde_json::from_str(body.get())
-            .map_err(|_| malformed("body: must be an array".into()))?;
-        check_item_count(items.len(), max_items)?;
-        Ok(items)
+        serde_json::from_str(body.get()).map_err(|_| malformed("body: must be an array".into()))
     }
-}
-
-/// A batch has 1 to `max_items` objects (3016 when empty, 3011 beyond).
-pub fn check_item_count(count: usize, max_items: usize) -> Result<(), ApiError> {
-    if count == 0 {
-        return Err(ApiError::new(
-            ErrorCode::MalformedPayload,
-            "body: must not be empty",
-        ));
-    }
-    if count > max_items {
-        return Err(ApiError::new(
-            ErrorCode::LimitExceeded,
-            format!("body: {count} objects exceed the limit of {max_items} per request"),
-        ));
-    }
-    Ok(())
 }

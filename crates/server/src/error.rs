@@ -3,7 +3,6 @@
 use crate::request_id;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use store::StoreError;
 use wire::{ErrorBody, ErrorCode};
 
 #[derive(Debug)]
@@ -48,38 +47,21 @@ impl ApiError {
     }
 }
 
-/// An item's failure is the single call's error: the same code and sentence.
-impl From<domain::ItemFailure> for ApiError {
-    fn from(f: domain::ItemFailure) -> ApiError {
-        ApiError::new(f.code, f.message)
-    }
-}
-
-impl From<domain::outcome::Rejected> for ApiError {
-    fn from(r: domain::outcome::Rejected) -> ApiError {
-        r.failure.into()
-    }
-}
-
-impl From<StoreError> for ApiError {
-    fn from(e: StoreError) -> ApiError {
+/// The application layer's refusals, with the status that goes with each.
+impl From<app::Error> for ApiError {
+    fn from(e: app::Error) -> ApiError {
         match e {
-            StoreError::NotFound => ApiError::new(ErrorCode::NotFound, "not found"),
-            StoreError::IdempotencyConflict => ApiError::new(
-                ErrorCode::StateConflict,
-                "Idempotency-Key: already used with a different body",
-            ),
-            StoreError::QueueFull { unprocessed, limit } => ApiError {
-                retry_after_secs: Some(5),
-                ..ApiError::new(
-                    ErrorCode::LimitExceeded,
-                    format!(
-                        "queue limit reached: {unprocessed} items are waiting (limit {limit}); retry later"
-                    ),
-                )
+            app::Error::Refused { code, message } => ApiError::new(code, message),
+            app::Error::Conflict { message, .. } => {
+                ApiError::new(ErrorCode::StateConflict, message)
+            }
+            app::Error::Busy {
+                message,
+                retry_after,
+            } => ApiError::new(ErrorCode::LimitExceeded, message)
                 .with_status(StatusCode::TOO_MANY_REQUESTS)
-            },
-            other => ApiError::internal(&other),
+                .retry_after(retry_after.as_secs().max(1)),
+            app::Error::Internal(cause) => ApiError::internal(&cause),
         }
     }
 }

@@ -4,103 +4,34 @@
 mod auth;
 mod body;
 mod connections;
-pub mod console;
 mod envelope;
 mod error;
 mod handlers;
-pub mod job_watch;
-pub mod keys;
 pub mod metrics;
-pub mod openapi;
-mod request_id;
+pub mod request_id;
 mod routes;
+mod state;
+pub mod streams;
 pub mod v3;
+
+#[cfg(test)]
+mod contract_tests;
 
 pub use connections::ConnectionSettings;
 pub use error::ApiError;
-/// Webhook endpoints as the API and the CLI register them.
-pub mod webhooks {
-    pub use crate::handlers::webhooks::{check_endpoint, delivery_view, register, view};
-}
+pub use state::{AppState, HttpSettings};
+pub use wire::BASE_PATHS;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use engine::Waker;
 use routes::Routes;
-use std::sync::Arc;
-use std::time::Duration;
-use store::Store;
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
-/// Request limits and policies of the API.
-#[derive(Debug, Clone)]
-pub struct ServerSettings {
-    /// Objects per batch request (SPEC §2, default 1,000).
-    pub max_batch_items: usize,
-    /// Request body bytes (default 16 MiB).
-    pub max_body_bytes: usize,
-    /// Unprocessed items a tenant may have queued (default 1,000,000).
-    pub queue_limit: u64,
-    /// How long finished jobs are kept (reported as `expiresAt`).
-    pub retention: Duration,
-    /// The `Retry-After` of a 429 for a full queue.
-    pub queue_retry_after: Duration,
-    /// Longest time to receive a request's body once its head arrived (408 beyond).
-    pub body_timeout: Duration,
-    /// Request body bytes being read or processed at once, over all requests;
-    /// beyond it a request gets a 503 with `Retry-After` (memory stays bounded).
-    pub max_inflight_body_bytes: usize,
-    pub connections: ConnectionSettings,
-    /// Webhook endpoints may be loopback, private or link-local addresses.
-    pub webhook_allow_private: bool,
-    /// The console's cookies carry `Secure` (served over TLS, or behind a TLS proxy).
-    pub console_secure_cookies: bool,
-    /// Mixed into the console's session signatures (the same on every node).
-    pub console_key: Option<String>,
-}
-
-impl Default for ServerSettings {
-    fn default() -> Self {
-        ServerSettings {
-            max_batch_items: 1000,
-            max_body_bytes: 16 * 1024 * 1024,
-            queue_limit: 1_000_000,
-            retention: Duration::from_secs(30 * 24 * 3600),
-            queue_retry_after: Duration::from_secs(5),
-            body_timeout: Duration::from_secs(30),
-            max_inflight_body_bytes: 256 * 1024 * 1024,
-            connections: ConnectionSettings::default(),
-            webhook_allow_private: false,
-            console_secure_cookies: false,
-            console_key: None,
-        }
-    }
-}
-
-#[derive(Clone)]
-pub struct AppState {
-    pub store: Arc<dyn Store>,
-    pub waker: Waker,
-    pub settings: Arc<ServerSettings>,
-    /// The node's reader of the jobs its event streams follow
-    /// (`JobWatch::new(store.clone())`).
-    pub jobs: job_watch::JobWatch,
-}
-
-/// Base paths the API answers under (the docs use all three).
-pub const BASE_PATHS: [&str; 3] = [
-    "/api/v4.0/integrations",
-    "/api/v4/integrations",
-    "/api/v4.1/integrations",
-];
-
 /// The API's routes, served under each of [`BASE_PATHS`].
 fn api_routes() -> Routes<AppState> {
-    use handlers::{
-        batch, configurations, customers, jobs, listing, progress, transactions, webhooks,
-    };
+    use handlers::{batch, configurations, customers, jobs, listing, transactions, webhooks};
     Routes::new()
         .get("/batch", jobs::list)
         .post(
@@ -110,7 +41,7 @@ fn api_routes() -> Routes<AppState> {
         .post("/batch/{key}", batch::create)
         .get("/batch/{key}", jobs::status)
         .delete("/batch/{key}", jobs::stop)
-        .get("/batch/{key}/events", progress::events)
+        .get("/batch/{key}/events", streams::events)
         .post("/batch/{key}/retry", jobs::retry)
         .get("/batches/{key}/status", jobs::status)
         .post("/batches/{key}/stop", jobs::stop)
@@ -162,8 +93,8 @@ fn top_level_routes() -> Routes<AppState> {
     Routes::new()
         .get("/health", handlers::health::health)
         .get("/ready", handlers::health::ready)
-        .get(openapi::DOCUMENT_PATH, openapi::document)
-        .get(openapi::REFERENCE_PATH, openapi::reference)
+        .get(contract::DOCUMENT_PATH, handlers::docs::document)
+        .get(contract::REFERENCE_PATH, handlers::docs::reference)
 }
 
 /// Every (method, full path template) the router serves: the top-level routes
@@ -184,20 +115,21 @@ pub fn route_table() -> Vec<(axum::http::Method, String)> {
         .collect()
 }
 
-pub fn router(state: AppState) -> Router {
+/// The API's router; `pages` (the console) is served beside it, under the
+/// same layers (request ids, the error envelope, caught panics, metrics).
+pub fn router(state: AppState, pages: Router) -> Router {
     let api = api_routes().router;
     let mut app = top_level_routes().router;
     for base in BASE_PATHS {
         app = app.nest(base, api.clone());
     }
     app = app.nest(v3::BASE_PATH, v3::routes().router);
-    // The console: pages, not API (outside the route table and the document).
-    app = app.merge(console::routes());
-    let app = app.route_layer(axum::middleware::from_fn(metrics::record_request));
-    let max_body = state.settings.max_body_bytes;
-    let budget = body::BodyBudget::new(state.settings.max_inflight_body_bytes);
+    let max_body = state.http.max_body_bytes;
+    let budget = body::BodyBudget::new(state.http.max_inflight_body_bytes);
     app.fallback(handlers::health::not_found)
         .with_state(state)
+        .merge(pages)
+        .route_layer(axum::middleware::from_fn(metrics::record_request))
         .layer(DefaultBodyLimit::max(max_body))
         .layer(axum::Extension(budget))
         .layer(CatchPanicLayer::custom(error::panic_response))
@@ -208,10 +140,12 @@ pub fn router(state: AppState) -> Router {
         .layer(TraceLayer::new_for_http())
 }
 
-/// Serves the API on `listener` until `shutdown` resolves (production and tests alike).
+/// Serves the API (and `pages`) on `listener` until `shutdown` resolves
+/// (production and tests alike).
 pub async fn launch(
     listener: TcpListener,
     state: AppState,
+    pages: Router,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let token = tokio_util::sync::CancellationToken::new();
@@ -220,10 +154,8 @@ pub async fn launch(
         shutdown.await;
         cancel.cancel();
     });
-    let settings = state.settings.connections.clone();
+    let settings = state.http.connections.clone();
     // Open event streams end at shutdown (their clients reconnect elsewhere).
-    let app = router(state).layer(axum::Extension(handlers::progress::StreamsEnd(
-        token.clone(),
-    )));
+    let app = router(state, pages).layer(axum::Extension(streams::StreamsEnd(token.clone())));
     connections::serve(listener, app, settings, token).await
 }

@@ -1,6 +1,6 @@
-//! HTTP metrics (requests by route template and status, their duration, batch
-//! intake latency) and the scrape endpoint, served on its own address
-//! (`--metrics-listen`), never on the API port.
+//! HTTP metrics (requests by route template and status, their duration) and
+//! the scrape endpoint, served on its own address (`--metrics-listen`), never
+//! on the API port.
 
 use axum::Router;
 use axum::extract::{MatchedPath, Request, State};
@@ -12,9 +12,7 @@ use metrics::{
     Unit, counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram,
 };
 use metrics_exporter_prometheus::{Matcher, PrometheusHandle};
-use std::sync::Arc;
 use std::time::Instant;
-use store::Store;
 use tokio::net::TcpListener;
 
 /// Gives each of the server's metrics its help text (call once the recorder is installed).
@@ -27,11 +25,6 @@ pub fn describe() {
         "loyalbatch_http_request_duration_seconds",
         Unit::Seconds,
         "HTTP request duration by route template."
-    );
-    describe_histogram!(
-        "loyalbatch_intake_duration_seconds",
-        Unit::Seconds,
-        "Batch requests: from the body read to the job stored durably."
     );
     describe_gauge!(
         "loyalbatch_items_queued",
@@ -75,6 +68,7 @@ pub fn install_recorder() -> Result<PrometheusHandle, metrics_exporter_prometheu
         )?
         .install_recorder()?;
     engine::metrics::describe();
+    app::metrics::describe();
     describe();
     Ok(handle)
 }
@@ -109,28 +103,22 @@ pub fn unmatched(status: StatusCode) {
         .increment(1);
 }
 
-/// How long a batch request took from its head to its stored job.
-pub fn intake(batch_type: wire::BatchType, started: Instant) {
-    histogram!("loyalbatch_intake_duration_seconds", "type" => batch_type.as_str())
-        .record(started.elapsed());
-}
-
 #[derive(Clone)]
 struct Scrape {
     handle: PrometheusHandle,
-    store: Arc<dyn Store>,
+    app: app::App,
 }
 
 /// Serves `GET /metrics` (Prometheus text format) on `listener` until `shutdown`.
 pub async fn serve(
     listener: TcpListener,
     handle: PrometheusHandle,
-    store: Arc<dyn Store>,
+    app: app::App,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let app = Router::new()
         .route("/metrics", get(scrape))
-        .with_state(Scrape { handle, store });
+        .with_state(Scrape { handle, app });
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
@@ -139,7 +127,7 @@ pub async fn serve(
 async fn scrape(State(s): State<Scrape>) -> Response {
     // The store's gauges are read at each scrape, so they are never stale.
     // A scrape never waits long for a busy database (PostgreSQL: a pool connection).
-    let gauges = tokio::time::timeout(std::time::Duration::from_secs(2), s.store.gauges()).await;
+    let gauges = tokio::time::timeout(std::time::Duration::from_secs(2), s.app.gauges()).await;
     match gauges.unwrap_or_else(|_| Err(store::StoreError::Conflict("timed out".into()))) {
         Ok(g) => {
             gauge!("loyalbatch_items_queued").set(g.queued_items as f64);

@@ -38,9 +38,6 @@ pub async fn apply_chunk(
     write_effects(&tx, work.tenant_id, &effects, Some(fence.job_id), work.now).await?;
     let advance = Advance::after(job, fence, &work, &effects.outcomes);
     write_advance(&tx, &advance).await?;
-    if advance.finish.is_some() {
-        crate::webhooks::enqueue_final(&tx, fence.job_id, work.now).await?;
-    }
     tx.commit().await.map_err(pg)?;
     Ok(advance.committed())
 }
@@ -61,13 +58,13 @@ async fn write_advance(tx: &impl GenericClient, a: &Advance) -> Result<(), Store
     )
     .await
     .map_err(pg)?;
-    let counts = [
-        a.cursor as i32,
-        a.finished_count as i32,
-        a.error_count as i32,
-    ];
-    match a.finish {
+    match store::ending::JobEnd::of_last_chunk(a) {
         None => {
+            let counts = [
+                a.cursor as i32,
+                a.finished_count as i32,
+                a.error_count as i32,
+            ];
             tx.execute(
                 "UPDATE jobs SET cursor = $2, finished_count = $3, error_count = $4, lease_expires_at = $5 \
                  WHERE id = $1",
@@ -76,23 +73,8 @@ async fn write_advance(tx: &impl GenericClient, a: &Advance) -> Result<(), Store
             .await
             .map_err(pg)?;
         }
-        Some(f) => {
-            tx.execute(
-                "UPDATE jobs SET cursor = $2, finished_count = $3, error_count = $4, status = $5, \
-                 finished_at = $6, expires_at = $7, lease_expires_at = NULL WHERE id = $1",
-                &[
-                    &a.job_id,
-                    &counts[0],
-                    &counts[1],
-                    &counts[2],
-                    &f.state.as_str(),
-                    &f.finished_at,
-                    &f.expires_at,
-                ],
-            )
-            .await
-            .map_err(pg)?;
-            crate::jobs::drop_items(tx, a.job_id).await?;
+        Some(end) => {
+            crate::jobs::end(tx, &end).await?;
         }
     }
     Ok(())

@@ -3,6 +3,7 @@
 use crate::{count, pg};
 use deadpool_postgres::{Client, GenericClient};
 use std::time::Duration;
+use store::ending::{self, JobEnd};
 use store::rows::{JOB_COLUMNS, JobColumns};
 use store::*;
 use time::OffsetDateTime;
@@ -240,18 +241,51 @@ pub async fn stop(
     if let Some(answer) = rules::stop_answer(&record) {
         return Ok(answer);
     }
-    tx.execute(
-        "UPDATE jobs SET status = 'stopped', finished_at = $2, expires_at = $3, lease_expires_at = NULL \
-         WHERE id = $1",
-        &[&job, &to_millis(now), &to_millis(add(now, retention))],
-    )
-    .await
-    .map_err(pg)?;
-    drop_items(&tx, job).await?;
-    crate::webhooks::enqueue_final(&tx, job, now).await?;
-    let stopped = get(&tx, tenant, job).await?.ok_or(StoreError::NotFound)?;
+    let stopped = end(&tx, &JobEnd::stopped(job, now, retention))
+        .await?
+        .ok_or(StoreError::NotFound)?;
     tx.commit().await.map_err(pg)?;
     Ok(StopOutcome::Stopped(stopped))
+}
+
+/// Ends a job (its last chunk, a stop, a failure) in one `UPDATE … RETURNING`:
+/// its item texts go unless some failed, and its webhook deliveries are
+/// written from the row returned. `None` when `end.token` no longer holds.
+pub async fn end(c: &impl GenericClient, end: &JobEnd) -> Result<Option<JobRecord>, StoreError> {
+    let [cursor, finished, errored] = end.counts.map_or([None; 3], |n| n.map(|v| Some(v as i32)));
+    let row = c
+        .query_opt(
+            &format!(
+                "UPDATE jobs SET status = $2, error = coalesce($3, error), cursor = coalesce($4, cursor), \
+                 finished_count = coalesce($5, finished_count), error_count = coalesce($6, error_count), \
+                 finished_at = $7, expires_at = $8, lease_expires_at = NULL \
+                 WHERE id = $1 AND ($9::BIGINT IS NULL OR (lease_token = $9 AND status = 'running')) \
+                 RETURNING {JOB_COLUMNS}"
+            ),
+            &[
+                &end.job_id,
+                &end.state.as_str(),
+                &end.error,
+                &cursor,
+                &finished,
+                &errored,
+                &end.finished_at,
+                &end.expires_at,
+                &end.token,
+            ],
+        )
+        .await
+        .map_err(pg)?;
+    let Some(job) = row.as_ref().map(job_from_row).transpose()? else {
+        return Ok(None);
+    };
+    if ending::drops_items(&job) {
+        c.execute("DELETE FROM job_items WHERE job_id = $1", &[&job.id])
+            .await
+            .map_err(pg)?;
+    }
+    crate::webhooks::enqueue_final(c, &job).await?;
+    Ok(Some(job))
 }
 
 pub async fn claim(
@@ -336,26 +370,9 @@ pub async fn fail(
     retention: Duration,
 ) -> Result<bool, StoreError> {
     let tx = c.transaction().await.map_err(pg)?;
-    let n = tx
-        .execute(
-            "UPDATE jobs SET status = 'failed', error = $3, finished_at = $4, expires_at = $5, \
-             lease_expires_at = NULL WHERE id = $1 AND lease_token = $2 AND status = 'running'",
-            &[
-                &fence.job_id,
-                &fence.token,
-                &reason,
-                &to_millis(now),
-                &to_millis(add(now, retention)),
-            ],
-        )
-        .await
-        .map_err(pg)?;
-    if n == 1 {
-        drop_items(&tx, fence.job_id).await?;
-        crate::webhooks::enqueue_final(&tx, fence.job_id, now).await?;
-    }
+    let ended = end(&tx, &JobEnd::failed(fence, reason, now, retention)).await?;
     tx.commit().await.map_err(pg)?;
-    Ok(n == 1)
+    Ok(ended.is_some())
 }
 
 pub async fn load_items(
@@ -391,33 +408,6 @@ pub async fn purge_expired(c: &impl GenericClient, now: OffsetDateTime) -> Resul
 }
 
 /// A job by id alone (the webhook event of a job that just ended).
-pub async fn get_by_id(
-    c: &impl GenericClient,
-    job: JobId,
-) -> Result<Option<JobRecord>, StoreError> {
-    let row = c
-        .query_opt(
-            &format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1"),
-            &[&job],
-        )
-        .await
-        .map_err(pg)?;
-    row.as_ref().map(job_from_row).transpose()
-}
-
-/// A job that just ended drops its item texts, unless some failed: those are
-/// kept with the job (for `POST /batch/{jobId}/retry`) until it is purged.
-pub async fn drop_items(c: &impl GenericClient, job: JobId) -> Result<(), StoreError> {
-    c.execute(
-        "DELETE FROM job_items WHERE job_id = $1 \
-         AND NOT EXISTS (SELECT 1 FROM jobs WHERE id = $1 AND error_count > 0)",
-        &[&job],
-    )
-    .await
-    .map_err(pg)?;
-    Ok(())
-}
-
 pub async fn retry_failed(
     c: &mut Client,
     tenant: TenantId,
@@ -444,30 +434,12 @@ pub async fn retry_failed(
     let Some(record) = record else {
         return Ok(RetryOutcome::NotFound);
     };
-    let fragments: Vec<String> = tx
-        .query(
-            "SELECT failed FROM job_results WHERE job_id = $1 ORDER BY first_index",
-            &[&job],
-        )
-        .await
-        .map_err(pg)?
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
+    let fragments = failed_fragments(&tx, job).await?;
     let indexes = retry::failed_indexes(fragments.iter().map(String::as_str))?;
     if indexes.is_empty() {
         return Ok(RetryOutcome::NothingFailed);
     }
-    let segments: Vec<(u32, String)> = tx
-        .query(
-            "SELECT first_index, items FROM job_items WHERE job_id = $1 ORDER BY first_index",
-            &[&job],
-        )
-        .await
-        .map_err(pg)?
-        .iter()
-        .map(|r| (count(r.get(0)), r.get(1)))
-        .collect();
+    let segments = kept_segments(&tx, job).await?;
     let Some(items) = retry::pick_items(segments, &indexes)? else {
         return Ok(RetryOutcome::ItemsGone);
     };
@@ -481,7 +453,57 @@ pub async fn retry_failed(
     .await
     .map_err(pg)?;
     tx.commit().await.map_err(pg)?;
-    Ok(RetryOutcome::Created(id))
+    Ok(RetryOutcome::Created(id, record.batch_type))
+}
+
+/// The job's stored failure fragments, in index order.
+async fn failed_fragments(c: &impl GenericClient, job: JobId) -> Result<Vec<String>, StoreError> {
+    let rows = c
+        .query(
+            "SELECT failed FROM job_results WHERE job_id = $1 ORDER BY first_index",
+            &[&job],
+        )
+        .await
+        .map_err(pg)?;
+    Ok(rows.iter().map(|r| r.get(0)).collect())
+}
+
+/// The job's item segments still kept, in index order.
+async fn kept_segments(
+    c: &impl GenericClient,
+    job: JobId,
+) -> Result<Vec<(u32, String)>, StoreError> {
+    let rows = c
+        .query(
+            "SELECT first_index, items FROM job_items WHERE job_id = $1 ORDER BY first_index",
+            &[&job],
+        )
+        .await
+        .map_err(pg)?;
+    Ok(rows.iter().map(|r| (count(r.get(0)), r.get(1))).collect())
+}
+
+pub async fn failed_items(
+    c: &mut Client,
+    tenant: TenantId,
+    job: JobId,
+) -> Result<Option<(JobRecord, Vec<FailedItem>)>, StoreError> {
+    // One snapshot: the entries and the texts agree.
+    let tx = c
+        .build_transaction()
+        .isolation_level(IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .await
+        .map_err(pg)?;
+    let Some(record) = get(&tx, tenant, job).await? else {
+        return Ok(None);
+    };
+    let fragments = failed_fragments(&tx, job).await?;
+    let segments = kept_segments(&tx, job).await?;
+    tx.commit().await.map_err(pg)?;
+    let items = retry::failed_items(fragments.iter().map(String::as_str), segments)?;
+    Ok(Some((record, items)))
 }
 
 pub async fn throughput(

@@ -238,6 +238,14 @@ impl JobStore for PostgresStore {
         jobs::retry_failed(&mut self.client().await?, tenant, job, queue_limit, now).await
     }
 
+    async fn failed_items(
+        &self,
+        tenant: TenantId,
+        job: JobId,
+    ) -> Result<Option<(JobRecord, Vec<FailedItem>)>, StoreError> {
+        jobs::failed_items(&mut self.client().await?, tenant, job).await
+    }
+
     async fn throughput(
         &self,
         tenant: TenantId,

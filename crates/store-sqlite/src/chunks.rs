@@ -40,9 +40,6 @@ pub fn apply_chunk(
     write_effects(c, work.tenant_id, &effects, Some(fence.job_id), work.now)?;
     let advance = Advance::after(job, fence, &work, &effects.outcomes);
     write_advance(c, &advance)?;
-    if advance.finish.is_some() {
-        crate::webhooks::enqueue_final(c, fence.job_id, work.now)?;
-    }
     Ok((advance.committed(), effects))
 }
 
@@ -62,7 +59,7 @@ fn write_advance(c: &Connection, a: &Advance) -> Result<(), StoreError> {
         a.committed_at
     ])
     .map_err(sql_err)?;
-    match a.finish {
+    match store::ending::JobEnd::of_last_chunk(a) {
         None => {
             c.prepare_cached(
                 "UPDATE jobs SET cursor = ?2, finished_count = ?3, error_count = ?4, lease_expires_at = ?5 \
@@ -72,23 +69,8 @@ fn write_advance(c: &Connection, a: &Advance) -> Result<(), StoreError> {
             .execute(params![a.job_id, a.cursor, a.finished_count, a.error_count, a.lease_until])
             .map_err(sql_err)?;
         }
-        Some(f) => {
-            c.prepare_cached(
-                "UPDATE jobs SET cursor = ?2, finished_count = ?3, error_count = ?4, status = ?5, \
-                 finished_at = ?6, expires_at = ?7, lease_expires_at = NULL WHERE id = ?1",
-            )
-            .map_err(sql_err)?
-            .execute(params![
-                a.job_id,
-                a.cursor,
-                a.finished_count,
-                a.error_count,
-                f.state.as_str(),
-                f.finished_at,
-                f.expires_at
-            ])
-            .map_err(sql_err)?;
-            crate::jobs::drop_items(c, a.job_id)?;
+        Some(end) => {
+            crate::jobs::end(c, &end)?;
         }
     }
     Ok(())

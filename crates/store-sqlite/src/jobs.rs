@@ -3,6 +3,7 @@
 use crate::sql_err;
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 use std::time::Duration;
+use store::ending::{self, JobEnd};
 use store::rows::{JOB_COLUMNS, JobColumns};
 use store::*;
 use time::OffsetDateTime;
@@ -202,16 +203,52 @@ pub fn stop(
     if let Some(answer) = rules::stop_answer(&record) {
         return Ok(answer);
     }
-    c.execute(
-        "UPDATE jobs SET status = 'stopped', finished_at = ?2, expires_at = ?3, lease_expires_at = NULL \
-         WHERE id = ?1",
-        params![job, to_millis(now), to_millis(add(now, retention))],
-    )
-    .map_err(sql_err)?;
-    drop_items(c, job)?;
-    crate::webhooks::enqueue_final(c, job, now)?;
-    let stopped = get(c, tenant, job)?.ok_or(StoreError::NotFound)?;
+    let stopped = end(c, &JobEnd::stopped(job, now, retention))?.ok_or(StoreError::NotFound)?;
     Ok(StopOutcome::Stopped(stopped))
+}
+
+/// Ends a job (its last chunk, a stop, a failure) in one `UPDATE … RETURNING`:
+/// its item texts go unless some failed, and its webhook deliveries are
+/// written from the row returned. `None` when `end.token` no longer holds.
+pub fn end(c: &Connection, end: &JobEnd) -> Result<Option<JobRecord>, StoreError> {
+    let [cursor, finished, errored] = end.counts.map_or([None; 3], |n| n.map(Some));
+    let ended = c
+        .prepare_cached(&format!(
+            "UPDATE jobs SET status = ?2, error = coalesce(?3, error), cursor = coalesce(?4, cursor), \
+             finished_count = coalesce(?5, finished_count), error_count = coalesce(?6, error_count), \
+             finished_at = ?7, expires_at = ?8, lease_expires_at = NULL \
+             WHERE id = ?1 AND (?9 IS NULL OR (lease_token = ?9 AND status = 'running')) \
+             RETURNING {JOB_COLUMNS}"
+        ))
+        .map_err(sql_err)?
+        .query_row(
+            params![
+                end.job_id,
+                end.state.as_str(),
+                end.error,
+                cursor,
+                finished,
+                errored,
+                end.finished_at,
+                end.expires_at,
+                end.token
+            ],
+            job_from_row,
+        )
+        .optional()
+        .map_err(sql_err)?
+        .transpose()?;
+    let Some(job) = ended else {
+        return Ok(None);
+    };
+    if ending::drops_items(&job) {
+        c.prepare_cached("DELETE FROM job_items WHERE job_id = ?1")
+            .map_err(sql_err)?
+            .execute([job.id])
+            .map_err(sql_err)?;
+    }
+    crate::webhooks::enqueue_final(c, &job)?;
+    Ok(Some(job))
 }
 
 pub fn claim(
@@ -308,24 +345,7 @@ pub fn fail(
     now: OffsetDateTime,
     retention: Duration,
 ) -> Result<bool, StoreError> {
-    let n = c
-        .execute(
-            "UPDATE jobs SET status = 'failed', error = ?3, finished_at = ?4, expires_at = ?5, \
-             lease_expires_at = NULL WHERE id = ?1 AND lease_token = ?2 AND status = 'running'",
-            params![
-                fence.job_id,
-                fence.token,
-                reason,
-                to_millis(now),
-                to_millis(add(now, retention))
-            ],
-        )
-        .map_err(sql_err)?;
-    if n == 1 {
-        drop_items(c, fence.job_id)?;
-        crate::webhooks::enqueue_final(c, fence.job_id, now)?;
-    }
-    Ok(n == 1)
+    Ok(end(c, &JobEnd::failed(fence, reason, now, retention))?.is_some())
 }
 
 pub fn load_items(
@@ -361,29 +381,6 @@ pub fn purge_expired(c: &Connection, now: OffsetDateTime) -> Result<u64, StoreEr
     Ok(n as u64)
 }
 
-/// A job by id alone (the webhook event of a job that just ended).
-pub fn get_by_id(c: &Connection, job: JobId) -> Result<Option<JobRecord>, StoreError> {
-    c.prepare_cached(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?1"))
-        .map_err(sql_err)?
-        .query_row(params![job], job_from_row)
-        .optional()
-        .map_err(sql_err)?
-        .transpose()
-}
-
-/// A job that just ended drops its item texts, unless some failed: those are
-/// kept with the job (for `POST /batch/{jobId}/retry`) until it is purged.
-pub fn drop_items(c: &Connection, job: JobId) -> Result<(), StoreError> {
-    c.prepare_cached(
-        "DELETE FROM job_items WHERE job_id = ?1 \
-         AND NOT EXISTS (SELECT 1 FROM jobs WHERE id = ?1 AND error_count > 0)",
-    )
-    .map_err(sql_err)?
-    .execute([job])
-    .map_err(sql_err)?;
-    Ok(())
-}
-
 pub fn retry_failed(
     c: &Connection,
     tenant: TenantId,
@@ -406,26 +403,12 @@ pub fn retry_failed(
     let Some(record) = record else {
         return Ok(RetryOutcome::NotFound);
     };
-    let fragments: Vec<String> = c
-        .prepare_cached("SELECT failed FROM job_results WHERE job_id = ?1 ORDER BY first_index")
-        .map_err(sql_err)?
-        .query_map([job], |r| r.get(0))
-        .map_err(sql_err)?
-        .collect::<Result<_, _>>()
-        .map_err(sql_err)?;
+    let fragments = failed_fragments(c, job)?;
     let indexes = retry::failed_indexes(fragments.iter().map(String::as_str))?;
     if indexes.is_empty() {
         return Ok(RetryOutcome::NothingFailed);
     }
-    let segments: Vec<(u32, String)> = c
-        .prepare_cached(
-            "SELECT first_index, items FROM job_items WHERE job_id = ?1 ORDER BY first_index",
-        )
-        .map_err(sql_err)?
-        .query_map([job], |r| Ok((r.get(0)?, r.get(1)?)))
-        .map_err(sql_err)?
-        .collect::<Result<_, _>>()
-        .map_err(sql_err)?;
+    let segments = kept_segments(c, job)?;
     let Some(items) = retry::pick_items(segments, &indexes)? else {
         return Ok(RetryOutcome::ItemsGone);
     };
@@ -435,7 +418,50 @@ pub fn retry_failed(
         params![job, id],
     )
     .map_err(sql_err)?;
-    Ok(RetryOutcome::Created(id))
+    Ok(RetryOutcome::Created(id, record.batch_type))
+}
+
+/// The job's stored failure fragments, in index order.
+fn failed_fragments(c: &Connection, job: JobId) -> Result<Vec<String>, StoreError> {
+    c.prepare_cached("SELECT failed FROM job_results WHERE job_id = ?1 ORDER BY first_index")
+        .map_err(sql_err)?
+        .query_map([job], |r| r.get(0))
+        .map_err(sql_err)?
+        .collect::<Result<_, _>>()
+        .map_err(sql_err)
+}
+
+/// The job's item segments still kept, in index order.
+fn kept_segments(c: &Connection, job: JobId) -> Result<Vec<(u32, String)>, StoreError> {
+    c.prepare_cached(
+        "SELECT first_index, items FROM job_items WHERE job_id = ?1 ORDER BY first_index",
+    )
+    .map_err(sql_err)?
+    .query_map([job], |r| Ok((r.get(0)?, r.get(1)?)))
+    .map_err(sql_err)?
+    .collect::<Result<_, _>>()
+    .map_err(sql_err)
+}
+
+pub fn failed_items(
+    c: &mut Connection,
+    tenant: TenantId,
+    job: JobId,
+) -> Result<Option<(JobRecord, Vec<FailedItem>)>, StoreError> {
+    // One read transaction: the entries and the texts come from the same snapshot.
+    let tx = c
+        .transaction_with_behavior(TransactionBehavior::Deferred)
+        .map_err(sql_err)?;
+    let Some(record) = get(&tx, tenant, job)? else {
+        return Ok(None);
+    };
+    let fragments = failed_fragments(&tx, job)?;
+    let items = retry::failed_items(
+        fragments.iter().map(String::as_str),
+        kept_segments(&tx, job)?,
+    )?;
+    tx.finish().map_err(sql_err)?;
+    Ok(Some((record, items)))
 }
 
 pub fn throughput(

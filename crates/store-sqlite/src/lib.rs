@@ -349,6 +349,14 @@ impl JobStore for SqliteStore {
             .await
     }
 
+    async fn failed_items(
+        &self,
+        tenant: TenantId,
+        job: JobId,
+    ) -> Result<Option<(JobRecord, Vec<FailedItem>)>, StoreError> {
+        self.read(move |c| jobs::failed_items(c, tenant, job)).await
+    }
+
     async fn throughput(
         &self,
         tenant: TenantId,

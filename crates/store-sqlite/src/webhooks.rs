@@ -1,6 +1,6 @@
 //! Webhook endpoints and deliveries: the event rows a job's end writes, claims under a lease, attempts.
 
-use crate::{jobs, sql_err};
+use crate::sql_err;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use std::time::Duration;
 use store::webhooks::{
@@ -9,35 +9,27 @@ use store::webhooks::{
 use store::*;
 use time::OffsetDateTime;
 
-/// Writes the job's final event for every endpoint of its tenant subscribed to
-/// it; called in the transaction that ended the job, right after it did.
-pub fn enqueue_final(c: &Connection, job: JobId, now: OffsetDateTime) -> Result<(), StoreError> {
+/// Writes the final event of `job` (as its end just returned it) for every
+/// endpoint of its tenant subscribed to it, in the transaction that ended it.
+pub fn enqueue_final(c: &Connection, job: &JobRecord) -> Result<(), StoreError> {
     let subscribed: bool = c
-        .prepare_cached(
-            "SELECT EXISTS (SELECT 1 FROM webhooks w JOIN jobs j ON j.tenant_id = w.tenant_id \
-             WHERE j.id = ?1)",
-        )
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM webhooks WHERE tenant_id = ?1)")
         .map_err(sql_err)?
-        .query_row([job], |r| r.get(0))
+        .query_row([job.tenant_id], |r| r.get(0))
         .map_err(sql_err)?;
     if !subscribed {
         return Ok(());
     }
-    let Some(record) = jobs::get_by_id(c, job)? else {
+    let Some(event) = final_event(job) else {
         return Ok(());
     };
-    let tenant = record.tenant_id;
-    let Some((kind, body)) = final_event(record) else {
-        return Ok(());
-    };
-    let now = to_millis(now);
     c.prepare_cached(
         "INSERT INTO webhook_deliveries (webhook_id, job_id, event_type, payload, next_attempt_at, created_at) \
          SELECT id, ?2, ?3, ?4, ?5, ?5 FROM webhooks \
          WHERE tenant_id = ?1 AND events LIKE '%,' || ?3 || ',%'",
     )
     .map_err(sql_err)?
-    .execute(params![tenant, job, kind.as_str(), body, now])
+    .execute(params![job.tenant_id, job.id, event.kind.as_str(), event.body, event.at])
     .map_err(sql_err)?;
     Ok(())
 }

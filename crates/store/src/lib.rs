@@ -2,16 +2,18 @@
 #![forbid(unsafe_code)]
 
 pub mod chunk;
+pub mod ending;
 mod holds;
 pub mod retry;
 pub mod rows;
 pub mod rules;
 mod segments;
 mod types;
+mod views;
 pub mod webhooks;
 
 pub use holds::{HoldRecord, HoldState, MovementRow, hold_record};
-pub use retry::RetryOutcome;
+pub use retry::{FailedItem, RetryOutcome};
 pub use segments::{Segment, segment_items, slice_segments};
 pub use types::*;
 pub use webhooks::{
@@ -108,6 +110,13 @@ pub trait JobStore: Reachable {
         queue_limit: u64,
         now: OffsetDateTime,
     ) -> Result<RetryOutcome, StoreError>;
+    /// A job's failed entries in index order, each with its item's original
+    /// text (`None` where it is no longer kept); `None` for an unknown job.
+    async fn failed_items(
+        &self,
+        tenant: TenantId,
+        job: JobId,
+    ) -> Result<Option<(JobRecord, Vec<FailedItem>)>, StoreError>;
     /// Items the tenant's chunks processed per minute since `since`: (the
     /// minute's start in milliseconds, items), minutes with none left out.
     async fn throughput(

@@ -10,8 +10,8 @@ use wire::JobState;
 /// What a retry came to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RetryOutcome {
-    /// A new job of the failed items.
-    Created(JobId),
+    /// A new job of the failed items (of the same type as the job).
+    Created(JobId, wire::BatchType),
     /// The job was retried before: that job.
     Existing(JobId),
     NotFound,
@@ -76,6 +76,45 @@ pub fn pick_items(
     Ok((out.len() == indexes.len()).then_some(out))
 }
 
+/// A failed item: its failure entry and its original text (`None` when that
+/// is no longer kept).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FailedItem {
+    pub entry: serde_json::Value,
+    pub item: Option<String>,
+}
+
+/// The failed entries, from the job's stored failure fragments in index order,
+/// each with its item's text from the kept segments.
+pub fn failed_items<'a>(
+    fragments: impl Iterator<Item = &'a str>,
+    segments: Vec<(u32, String)>,
+) -> Result<Vec<FailedItem>, StoreError> {
+    let text = join_fragments(fragments);
+    let entries: Vec<serde_json::Value> = serde_json::from_str(&text).map_err(StoreError::other)?;
+    let index = |e: &serde_json::Value| e["index"].as_u64().and_then(|i| u32::try_from(i).ok());
+    let indexes: Vec<u32> = entries.iter().filter_map(index).collect();
+    let mut texts = std::collections::HashMap::new();
+    if let (Some(first), Some(last)) = (indexes.iter().min(), indexes.iter().max())
+        && !segments.is_empty()
+    {
+        let span = last.saturating_sub(*first).saturating_add(1);
+        // Segments no longer kept (or cut short) leave their items without a text.
+        for (i, text) in slice_segments(segments, *first, span).unwrap_or_default() {
+            if indexes.binary_search(&i).is_ok() {
+                texts.insert(i, text);
+            }
+        }
+    }
+    Ok(entries
+        .into_iter()
+        .map(|entry| {
+            let item = index(&entry).and_then(|i| texts.remove(&i));
+            FailedItem { entry, item }
+        })
+        .collect())
+}
+
 /// The new job of the failed items: same type and tenant, no idempotency key.
 pub fn retry_job(
     job: &JobRecord,
@@ -127,5 +166,27 @@ mod tests {
         );
         assert_eq!(pick_items(segs, &[5, 300]).unwrap(), None);
         assert_eq!(pick_items(Vec::new(), &[1]).unwrap(), None);
+    }
+
+    #[test]
+    fn failed_items_carry_their_texts_or_none_when_gone() {
+        let texts: Vec<String> = (0..250).map(|i| format!("{{\"n\":{i}}}")).collect();
+        let segs: Vec<(u32, String)> = crate::segment_items(texts.iter().map(String::as_str))
+            .into_iter()
+            .map(|s| (s.first_index, s.json))
+            .collect();
+        let fragments = [r#"{"index":3,"code":3000}"#, r#"{"index":120,"code":3003}"#];
+        let items = failed_items(fragments.into_iter(), segs).unwrap();
+        assert_eq!(items.len(), 2);
+        assert_eq!(items[0].entry["code"], 3000);
+        assert_eq!(items[0].item.as_deref(), Some("{\"n\":3}"));
+        assert_eq!(items[1].item.as_deref(), Some("{\"n\":120}"));
+        let gone = failed_items(fragments.into_iter(), Vec::new()).unwrap();
+        assert_eq!((gone[0].item.clone(), gone[1].item.clone()), (None, None));
+        assert!(
+            failed_items(["", ""].into_iter(), Vec::new())
+                .unwrap()
+                .is_empty()
+        );
     }
 }

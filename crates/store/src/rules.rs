@@ -50,7 +50,7 @@ pub fn admit(unprocessed: i64, job: &NewJob) -> Result<(), StoreError> {
 pub fn stop_answer(job: &JobRecord) -> Option<StopOutcome> {
     match job.state {
         JobState::Completed | JobState::Failed => Some(StopOutcome::AlreadyFinished(job.state)),
-        JobState::Stopped => Some(StopOutcome::Stopped(job.clone())),
+        JobState::Stopped => Some(StopOutcome::AlreadyStopped(job.clone())),
         JobState::Queued | JobState::Running => None,
     }
 }

@@ -146,7 +146,10 @@ pub struct JobFilter {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StopOutcome {
+    /// Stopped by this call.
     Stopped(JobRecord),
+    /// Stopped before: a repeated stop answers the same, and counts nothing new.
+    AlreadyStopped(JobRecord),
     NotFound,
     /// Completed or failed: it cannot be stopped.
     AlreadyFinished(JobState),

@@ -4,41 +4,34 @@
 use crate::types::*;
 use domain::webhooks::{EventType, event_id};
 use time::OffsetDateTime;
-use wire::{DeliveryStatus, JobStatus, ResponseField, WebhookEvent};
+use wire::{DeliveryStatus, ResponseField, WebhookEvent};
 
-/// A job's status as the API answers it (`response` as given).
-pub fn job_status(job: JobRecord, response: ResponseField) -> JobStatus {
-    JobStatus {
-        job_id: job.id,
-        operation: job.batch_type.operation().to_owned(),
-        batch_type: job.batch_type,
-        status: job.state,
-        error_count: job.error_count,
-        total_count: job.processed,
-        finished_count: job.finished_count,
-        item_count: job.item_count,
-        unprocessed_count: job.item_count.saturating_sub(job.processed),
-        created_at: job.created_at,
-        started_at: job.started_at,
-        finished_at: job.finished_at,
-        expires_at: job.expires_at,
-        error: job.error,
-        response,
-    }
+/// The event a job that just ended sends to every subscribed endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FinalEvent {
+    pub kind: EventType,
+    /// The exact body every endpoint receives.
+    pub body: String,
+    /// When it is due first (the job's end, milliseconds).
+    pub at: i64,
 }
 
-/// The event a job that just ended sends: its type and the exact body every
-/// endpoint receives (`None` while the job has not ended).
-pub fn final_event(job: JobRecord) -> Option<(EventType, String)> {
+/// The event of a job that just ended (`None` while it has not).
+pub fn final_event(job: &JobRecord) -> Option<FinalEvent> {
     let kind = EventType::of_state(job.state)?;
+    let ended = job.finished_at.unwrap_or(job.created_at);
     let event = WebhookEvent {
         id: event_id(job.id),
         event_type: kind.as_str().to_owned(),
-        created_at: job.finished_at.unwrap_or(job.created_at),
-        data: job_status(job, ResponseField::Omitted),
+        created_at: ended,
+        data: job.clone().status(ResponseField::Omitted),
     };
     let body = serde_json::to_string(&event).expect("an event serializes");
-    Some((kind, body))
+    Some(FinalEvent {
+        kind,
+        body,
+        at: to_millis(ended),
+    })
 }
 
 /// How a subscription list is stored: `,batch.completed,batch.failed,` (so a

@@ -18,6 +18,14 @@ pub use webhooks::{
     WebhookRemoved, WebhookView,
 };
 
+/// The base paths the v4 API answers under (the docs use all three); the
+/// first is the one the OpenAPI document names.
+pub const BASE_PATHS: [&str; 3] = [
+    "/api/v4.0/integrations",
+    "/api/v4/integrations",
+    "/api/v4.1/integrations",
+];
+
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use std::fmt;
@@ -308,6 +316,16 @@ pub struct CustomerCreated {
 pub struct EventsAccepted {
     pub success: bool,
     pub message: String,
+}
+
+impl EventsAccepted {
+    /// The answer to recorded events.
+    pub fn processed() -> EventsAccepted {
+        EventsAccepted {
+            success: true,
+            message: "Events processed".into(),
+        }
+    }
 }
 
 #[cfg(test)]

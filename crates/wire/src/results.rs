@@ -2,6 +2,7 @@
 
 use rust_decimal::Decimal;
 use serde::Serialize;
+use std::borrow::Cow;
 use utoipa::ToSchema;
 
 /// A balance as the API shows it (SPEC §5.3).
@@ -147,35 +148,42 @@ pub enum Success {
 
 /// A `response.successful` entry: the item's `index` in the job's `body` and
 /// its type's success fields (the shape of the single call's answer).
-#[derive(ToSchema)]
-#[allow(dead_code)] // the documented shape; entries are written by the domain
-pub struct SuccessEntry {
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SuccessEntry<'a> {
     pub index: u32,
     #[serde(flatten)]
-    pub success: Success,
+    #[schema(value_type = Success)]
+    pub success: &'a Success,
 }
 
 /// A `response.failed` entry: the item's `index`, the customer and the natural
 /// key it named (values over 200 characters cut to 100 and `…`), and why it failed.
-#[derive(ToSchema)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-#[allow(dead_code)] // the documented shape; entries are written by the domain
-pub struct FailureEntry {
+pub struct FailureEntry<'a> {
     pub index: u32,
     /// `null` when the item named none that could be read.
-    pub customer_id: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub customer_id: Option<Cow<'a, str>>,
     /// Items keyed by a transaction (`cashback`, `redeem`, `balance-adjustment`).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = String)]
-    pub transaction_id: Option<String>,
+    pub transaction_id: Option<Cow<'a, str>>,
     /// `orders` items.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = String)]
-    pub order_id: Option<String>,
+    pub order_id: Option<Cow<'a, str>>,
+    /// A refund's own id. Refunds are single calls, whose failures answer the
+    /// error envelope: no job's results hold one, so the document leaves it out.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(ignore)]
+    pub refund_transaction_id: Option<Cow<'a, str>>,
     #[schema(value_type = crate::ErrorCode)]
     pub code: u32,
     /// The sentence naming the field, as the single call would answer it.
-    pub error: String,
+    #[schema(value_type = String)]
+    pub error: &'a str,
     /// The same sentence.
-    pub message: String,
+    #[schema(value_type = String)]
+    pub message: &'a str,
 }

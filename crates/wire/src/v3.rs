@@ -2,6 +2,9 @@
 //! documented (`playerUniqueId`, `rewardedPoints`, `pointsBalance`, …).
 
 use crate::{BalanceView, CashbackConfiguration, RedemptionConfiguration};
+
+/// The base path of the v3.0 API.
+pub const BASE_PATH: &str = "/api/v3.0/integrations";
 use rust_decimal::Decimal;
 use serde::Serialize;
 use serde_json::{Map, Value};

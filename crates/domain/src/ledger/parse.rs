@@ -162,9 +162,10 @@ fn parse_with(
         ));
     };
     let key = key_field.and_then(|f| match obj.get(f) {
-        Some(Value::String(s)) => Some(NaturalKey {
-            field: f,
-            value: s.clone(),
+        Some(Value::String(s)) => Some(match f {
+            "orderId" => NaturalKey::Order(s.clone()),
+            "refundTransactionId" => NaturalKey::Refund(s.clone()),
+            _ => NaturalKey::Transaction(s.clone()),
         }),
         _ => None,
     });

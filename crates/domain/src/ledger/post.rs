@@ -59,10 +59,7 @@ pub(crate) fn post(
         LedgerOp::Refund {
             refund_transaction_id,
             ..
-        } => Some(NaturalKey {
-            field: "refundTransactionId",
-            value: refund_transaction_id.clone(),
-        }),
+        } => Some(NaturalKey::Refund(refund_transaction_id.clone())),
         _ => transaction_id.clone().map(NaturalKey::transaction),
     };
     let customer = item.customer_id.clone();

@@ -3,7 +3,6 @@
 use crate::common::*;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use server::ServerSettings;
 use wire::JobState;
 
 fn post_raw(s: &TestServer, body: &str) -> reqwest::RequestBuilder {
@@ -56,9 +55,9 @@ async fn more_than_the_item_limit_is_3011() {
 
 async fn the_item_limit_is_configurable() {
     let s = TestServer::start(Options {
-        settings: ServerSettings {
+        app: app::Settings {
             max_batch_items: 2,
-            ..ServerSettings::default()
+            ..app::Settings::default()
         },
         ..Options::default()
     })
@@ -74,9 +73,9 @@ async fn the_item_limit_is_configurable() {
 
 async fn a_body_over_the_byte_limit_is_413_with_3011() {
     let s = TestServer::start(Options {
-        settings: ServerSettings {
+        http: server::HttpSettings {
             max_body_bytes: 2048,
-            ..ServerSettings::default()
+            ..server::HttpSettings::default()
         },
         ..Options::default()
     })
@@ -134,9 +133,9 @@ async fn unknown_batch_types_are_404() {
 
 async fn a_full_tenant_queue_is_429_with_retry_after() {
     let s = TestServer::start(Options {
-        settings: ServerSettings {
+        app: app::Settings {
             queue_limit: 3,
-            ..ServerSettings::default()
+            ..app::Settings::default()
         },
         ..Options::default()
     })

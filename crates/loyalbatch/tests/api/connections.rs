@@ -1,7 +1,7 @@
 //! Slow, idle and too many clients cannot hold the server (issue: hostile input and faults, row 4): short timeouts configured, raw sockets.
 
 use crate::common::*;
-use server::{ConnectionSettings, ServerSettings};
+use server::{ConnectionSettings, HttpSettings};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -11,10 +11,10 @@ const PATIENCE: Duration = Duration::from_secs(20);
 
 async fn server(connections: ConnectionSettings, body_timeout: Duration) -> TestServer {
     TestServer::start(Options {
-        settings: ServerSettings {
+        http: HttpSettings {
             body_timeout,
             connections,
-            ..ServerSettings::default()
+            ..HttpSettings::default()
         },
         ..Options::default()
     })
@@ -192,9 +192,9 @@ async fn past_the_connection_limit_clients_get_a_503_and_health_still_answers() 
 #[tokio::test]
 async fn bodies_past_the_in_flight_budget_get_a_503_until_bytes_are_freed() {
     let s = TestServer::start(Options {
-        settings: ServerSettings {
+        http: HttpSettings {
             max_inflight_body_bytes: 1000,
-            ..ServerSettings::default()
+            ..HttpSettings::default()
         },
         ..Options::default()
     })

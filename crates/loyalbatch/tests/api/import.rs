@@ -263,8 +263,8 @@ async fn a_full_queue_is_waited_out() {
         workers_running: true,
         ..Options::default()
     };
-    options.settings.queue_limit = 1500;
-    options.settings.queue_retry_after = Duration::from_secs(1);
+    options.app.queue_limit = 1500;
+    options.app.queue_retry_after = Duration::from_secs(1);
     let s = TestServer::start(options).await;
     let dir = tempfile::tempdir().unwrap();
     let body: Vec<String> = (0..6000)

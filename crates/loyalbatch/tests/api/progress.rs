@@ -180,7 +180,7 @@ async fn a_stopped_job_ends_its_stream_and_strangers_get_404() {
 async fn a_stream_outlives_the_idle_timeout() {
     let idle = Duration::from_millis(300);
     let s = TestServer::start(Options {
-        settings: server::ServerSettings {
+        http: server::HttpSettings {
             connections: server::ConnectionSettings {
                 idle_timeout: idle,
                 ..Default::default()
@@ -251,7 +251,7 @@ async fn a_nodes_streams_share_one_read_of_their_jobs() {
         .unwrap()
         .unwrap()
         .id;
-    let watch = server::job_watch::JobWatch::read_on_demand(s.store.clone());
+    let watch = server::streams::JobWatch::read_on_demand(s.app.jobs().clone());
     let mut followers = Vec::new();
     for id in ids {
         let job = s.store.job(tenant, id).await.unwrap().unwrap();

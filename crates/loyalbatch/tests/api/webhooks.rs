@@ -6,7 +6,6 @@ use domain::webhooks::{RetrySchedule, verify_signature};
 use engine::webhooks::DeliveryConfig;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use server::ServerSettings;
 use std::collections::HashSet;
 use std::time::Duration;
 use test_support::receiver::{Answer, Receiver};
@@ -32,9 +31,9 @@ fn deliveries(retry_for: Duration) -> DeliveryConfig {
 async fn server(config: Option<DeliveryConfig>) -> TestServer {
     TestServer::start(Options {
         workers_running: true,
-        settings: ServerSettings {
+        app: app::Settings {
             webhook_allow_private: true,
-            ..ServerSettings::default()
+            ..app::Settings::default()
         },
         webhooks: config,
         ..Options::default()
@@ -298,9 +297,9 @@ async fn a_stopped_job_sends_batch_stopped() {
     let receiver = Receiver::accepting().await;
     // Workers paused: the job stays queued until stopped.
     let mut s = TestServer::start(Options {
-        settings: ServerSettings {
+        app: app::Settings {
             webhook_allow_private: true,
-            ..ServerSettings::default()
+            ..app::Settings::default()
         },
         webhooks: Some(deliveries(Duration::from_secs(60))),
         ..Options::default()

@@ -11,8 +11,8 @@ pub async fn health() -> Json<Probe> {
     Json(Probe { status: "ok" })
 }
 
-pub async fn ready(State(app): State<AppState>) -> (StatusCode, Json<Probe>) {
-    match app.store.ping().await {
+pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Probe>) {
+    match state.app.ready().await {
         Ok(()) => (StatusCode::OK, Json(Probe { status: "ready" })),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");

@@ -11,20 +11,22 @@ use crate::AppState;
 use crate::auth::{Caller, SecretCaller};
 use crate::body::JsonBytes;
 use crate::error::ApiError;
-use crate::handlers::{apply_one, batch, customers, jobs, listing, transactions};
+use crate::handlers::customers::unexpected;
+use crate::handlers::{batch, customers, jobs, transactions};
 use crate::routes::Routes;
+use app::Batch;
+use app::listings::TransactionQuery;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
+use domain::Success;
 use domain::ledger::parse as ledger;
-use domain::{ChunkItems, Success};
 use serde_json::Value;
 use translate::Untranslatable;
-use wire::{ErrorCode, v3};
+use wire::v3;
 
-/// The base path of the v3.0 API.
-pub const BASE_PATH: &str = "/api/v3.0/integrations";
+pub use wire::v3::BASE_PATH;
 
 impl From<Untranslatable> for ApiError {
     fn from(u: Untranslatable) -> ApiError {
@@ -54,19 +56,13 @@ pub fn routes() -> Routes<AppState> {
         .delete("/batch/{key}", jobs::stop)
 }
 
-fn unexpected(success: &Success) -> ApiError {
-    ApiError::internal(&format!("a v3 call answered {success:?}"))
-}
-
 async fn player(
-    State(app): State<AppState>,
-    caller: Caller,
+    State(state): State<AppState>,
+    Caller(tenant): Caller,
     body: JsonBytes,
 ) -> Result<Json<v3::PlayerSaved>, ApiError> {
     let item = translate::player(body.value()?)?;
-    let upsert = domain::customers::parse(item)?;
-    let Caller(tenant) = caller;
-    match apply_one(&app, tenant.id, upsert.into()).await? {
+    match state.app.customers().upsert(tenant.id, item).await? {
         Success::Customer {
             customer_id,
             gameball_id,
@@ -115,35 +111,34 @@ async fn balance(
 }
 
 async fn event(
-    state: State<AppState>,
-    caller: Caller,
+    State(state): State<AppState>,
+    Caller(tenant): Caller,
     body: JsonBytes,
-) -> Result<Response, ApiError> {
+) -> Result<Json<wire::EventsAccepted>, ApiError> {
     let item = translate::event(body.value()?)?;
-    Ok(customers::record_events(state, caller, item)
-        .await?
-        .into_response())
+    state.app.customers().events(tenant.id, item).await?;
+    Ok(Json(wire::EventsAccepted::processed()))
 }
 
 /// Translates, parses and applies one ledger call.
 async fn ledger_call(
-    app: &AppState,
+    state: &AppState,
     tenant: store::TenantId,
     body: JsonBytes,
     translate: translate::Step,
     parse: ledger::Parser,
 ) -> Result<Success, ApiError> {
-    let item = parse(translate(body.value()?)?)?;
-    apply_one(app, tenant, ChunkItems::single(item)).await
+    let item = parse(translate(body.value()?)?).map_err(app::Error::from)?;
+    Ok(state.app.ledger().post(tenant, item).await?)
 }
 
 async fn cashback(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     SecretCaller(tenant): SecretCaller,
     body: JsonBytes,
 ) -> Result<Json<v3::CashbackRewarded>, ApiError> {
     match ledger_call(
-        &app,
+        &state,
         tenant.id,
         body,
         translate::cashback,
@@ -169,11 +164,11 @@ async fn cashback(
 }
 
 async fn hold(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     SecretCaller(tenant): SecretCaller,
     body: JsonBytes,
 ) -> Result<Json<v3::PointsHeld>, ApiError> {
-    match ledger_call(&app, tenant.id, body, translate::hold, ledger::parse_hold).await? {
+    match ledger_call(&state, tenant.id, body, translate::hold, ledger::parse_hold).await? {
         Success::Held {
             customer_id,
             hold_reference,
@@ -190,12 +185,12 @@ async fn hold(
 }
 
 async fn redeem(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     SecretCaller(tenant): SecretCaller,
     body: JsonBytes,
 ) -> Result<Json<v3::PointsRedeemed>, ApiError> {
     match ledger_call(
-        &app,
+        &state,
         tenant.id,
         body,
         translate::redeem,
@@ -221,12 +216,12 @@ async fn redeem(
 }
 
 async fn manual(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     SecretCaller(tenant): SecretCaller,
     body: JsonBytes,
 ) -> Result<Json<v3::PointsAdjusted>, ApiError> {
     match ledger_call(
-        &app,
+        &state,
         tenant.id,
         body,
         translate::manual,
@@ -250,12 +245,12 @@ async fn manual(
 }
 
 async fn refund(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     SecretCaller(tenant): SecretCaller,
     body: JsonBytes,
 ) -> Result<Json<v3::Refunded>, ApiError> {
     match ledger_call(
-        &app,
+        &state,
         tenant.id,
         body,
         translate::refund,
@@ -281,11 +276,19 @@ async fn refund(
 }
 
 async fn order(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     SecretCaller(tenant): SecretCaller,
     body: JsonBytes,
 ) -> Result<Json<v3::OrderRewarded>, ApiError> {
-    match ledger_call(&app, tenant.id, body, translate::order, ledger::parse_order).await? {
+    match ledger_call(
+        &state,
+        tenant.id,
+        body,
+        translate::order,
+        ledger::parse_order,
+    )
+    .await?
+    {
         Success::Order {
             customer_id,
             order_id,
@@ -304,31 +307,33 @@ async fn order(
 }
 
 async fn config(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     Caller(tenant): Caller,
 ) -> Result<Json<v3::Configuration>, ApiError> {
-    let settings = app.store.program_settings(tenant.id).await?;
+    let ledger = state.app.ledger();
     Ok(Json(v3::Configuration {
-        cashback: crate::handlers::configurations::cashback_of(&settings),
-        redemption: crate::handlers::configurations::redemption_of(settings),
+        cashback: ledger.cashback_configuration(tenant.id).await?,
+        redemption: ledger.redemption_configuration(tenant.id).await?,
     }))
 }
 
 /// `POST /batch`: answered `200` with the job id alone as the body (the Python
 /// SDK parses it as JSON, the PHP SDK takes the body's last line).
 async fn create_batch(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     SecretCaller(tenant): SecretCaller,
     headers: HeaderMap,
     body: JsonBytes,
 ) -> Result<Response, ApiError> {
-    let started = std::time::Instant::now();
     let (batch_type, items) = translate::batch(body.value()?)?;
-    crate::body::check_item_count(items.len(), app.settings.max_batch_items)?;
-    let idempotency = batch::idempotency(&headers, batch_type, &body.0)?;
     let texts: Vec<String> = items.iter().map(Value::to_string).collect();
-    let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
-    let job = batch::store_job(&app, tenant.id, batch_type, idempotency, &texts, started).await?;
+    let batch = Batch {
+        batch_type,
+        items: texts.iter().map(String::as_str).collect(),
+        idempotency_key: batch::idempotency_key(&headers),
+        body: &body.0,
+    };
+    let job = state.app.jobs().create(tenant.id, batch).await?;
     Ok((
         [(header::CONTENT_TYPE, "application/json")],
         format!("{job}\n"),
@@ -347,69 +352,29 @@ struct ListQuery {
     transaction_id: Option<String>,
 }
 
-/// How deep pages reach: `page × limit` movements at most.
-const MAX_LISTED: u32 = 10_000;
-
 /// `GET /transaction/list?page&limit&direction&from&to&transactionId`: the v4
 /// listing, paged by number as v3 pages.
 async fn transaction_list(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     SecretCaller(tenant): SecretCaller,
     axum::extract::Query(q): axum::extract::Query<ListQuery>,
 ) -> Result<Json<v3::TransactionPage>, ApiError> {
-    let number =
-        |name: &str, v: Option<String>, default: u32, max: u32| match v.filter(|s| !s.is_empty()) {
-            None => Ok(default),
-            Some(s) => s
-                .parse::<u32>()
-                .ok()
-                .filter(|n| (1..=max).contains(n))
-                .ok_or_else(|| {
-                    ApiError::new(
-                        ErrorCode::InvalidValue,
-                        format!("{name}: must be a whole number from 1 to {max}"),
-                    )
-                }),
-        };
-    let limit = number("limit", q.limit, 50, 200)?;
-    let page = number("page", q.page, 1, MAX_LISTED)?;
-    let skip = (page - 1).saturating_mul(limit);
-    if skip.saturating_add(limit) > MAX_LISTED {
-        return Err(ApiError::new(
-            ErrorCode::InvalidValue,
-            format!(
-                "page: pages reach the first {MAX_LISTED} transactions; narrow them with from and to"
-            ),
-        ));
-    }
-    let query = listing::TransactionQuery {
+    let query = TransactionQuery {
         direction: q.direction,
         from: q.from,
         to: q.to,
         transaction_id: q.transaction_id,
         ..Default::default()
     };
-    let Some(mut filter) = listing::filter(query, false)? else {
-        return Ok(Json(v3::TransactionPage {
-            transactions: Vec::new(),
-            page,
-            limit,
-            has_more: false,
-        }));
-    };
-    filter.limit = skip + limit + 1;
-    let rows = app.store.list_movements(tenant.id, &filter).await?;
-    let has_more = rows.len() > (skip + limit) as usize;
-    let transactions = rows
-        .into_iter()
-        .skip(skip as usize)
-        .take(limit as usize)
-        .map(listing::view)
-        .collect();
+    let page = state
+        .app
+        .ledger()
+        .numbered_transactions(tenant.id, query, q.page, q.limit)
+        .await?;
     Ok(Json(v3::TransactionPage {
-        transactions,
-        page,
-        limit,
-        has_more,
+        transactions: page.transactions,
+        page: page.page,
+        limit: page.limit,
+        has_more: page.has_more,
     }))
 }

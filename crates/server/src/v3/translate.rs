@@ -54,13 +54,7 @@ fn player_id(m: &mut Map<String, Value>) {
 /// Tags as Gameball v3 sends them (`"vip, gold"`) or as an array.
 pub fn tags(v: Value) -> Value {
     match v {
-        Value::String(s) => Value::Array(
-            s.split(',')
-                .map(str::trim)
-                .filter(|t| !t.is_empty())
-                .map(|t| Value::String(t.to_owned()))
-                .collect(),
-        ),
+        Value::String(s) => Value::Array(domain::customers::split_tags(&s)),
         other => other,
     }
 }

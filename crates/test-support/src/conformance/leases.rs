@@ -194,7 +194,7 @@ pub async fn stop_is_final_and_fences_the_running_worker(store: Arc<dyn Store>) 
     assert!(
         matches!(
             store.stop_job(t, running, now(), RETENTION).await.unwrap(),
-            StopOutcome::Stopped(_)
+            StopOutcome::AlreadyStopped(_)
         ),
         "idempotent"
     );

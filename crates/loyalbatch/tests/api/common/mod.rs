@@ -4,10 +4,11 @@ mod backends;
 
 pub use backends::{Backend, TestDb, run_on};
 
+use app::keys;
 use engine::{Engine, EngineConfig, Shutdown};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
-use server::{AppState, ServerSettings, keys};
+use server::{AppState, HttpSettings};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use store::{NewTenant, Store};
@@ -26,7 +27,9 @@ pub struct TestServer {
     pub store: Arc<dyn Store>,
     pub engine: Engine,
     /// The server's reader of the jobs its event streams follow.
-    pub jobs: server::job_watch::JobWatch,
+    pub jobs: server::streams::JobWatch,
+    /// The application layer the server calls (for what tests read or do beside HTTP).
+    pub app: app::App,
     pub db: TestDb,
     pub a: Keys,
     pub b: Keys,
@@ -42,7 +45,11 @@ pub struct TestServer {
 pub struct Options {
     /// Run the engine's workers in the background (else tests drain explicitly).
     pub workers_running: bool,
-    pub settings: ServerSettings,
+    /// The rules' settings.
+    pub app: app::Settings,
+    /// The HTTP door's limits.
+    pub http: HttpSettings,
+    pub console: console::Settings,
     pub engine: EngineConfig,
     /// Run a webhook deliverer beside the workers.
     pub webhooks: Option<engine::webhooks::DeliveryConfig>,
@@ -52,7 +59,9 @@ impl Default for Options {
     fn default() -> Self {
         Options {
             workers_running: false,
-            settings: ServerSettings::default(),
+            app: app::Settings::default(),
+            http: HttpSettings::default(),
+            console: console::Settings::default(),
             engine: EngineConfig {
                 poll_interval: Duration::from_millis(20),
                 ..EngineConfig::default()
@@ -98,21 +107,23 @@ impl TestServer {
         let a = add_tenant(&*store, "tenant-a").await;
         let b = add_tenant(&*store, "tenant-b").await;
         let engine = Engine::new(store.clone(), options.engine);
-        let jobs = server::job_watch::JobWatch::new(store.clone());
-        let state = AppState {
-            store: store.clone(),
-            waker: engine.waker(),
-            jobs: jobs.clone(),
-            settings: Arc::new(options.settings),
-        };
+        let app = app::App::new(store.clone(), &engine, options.app);
+        let state = AppState::new(app.clone(), options.http);
+        let jobs = state.streams.clone();
+        let pages = console::routes(console::State::new(&state, options.console));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let shutdown = Shutdown::new();
         let stop = shutdown.clone();
         let server_task = tokio::spawn(async move {
-            server::launch(listener, state, async move { stop.cancelled().await })
-                .await
-                .unwrap();
+            server::launch(
+                listener,
+                state,
+                pages,
+                async move { stop.cancelled().await },
+            )
+            .await
+            .unwrap();
         });
         let engine_task = options
             .workers_running
@@ -133,6 +144,7 @@ impl TestServer {
             store,
             engine,
             jobs,
+            app,
             db,
             a,
             b,

@@ -1,16 +1,16 @@
 //! The OpenAPI 3.1 document of the API, generated from the code: the response
 //! schemas from the wire types (`utoipa` derives), the request schemas from the
 //! domain's field tables and limits, the operations from one list checked
-//! against the router's route table. Served at `/api/openapi.json` and, as an
-//! HTML page that needs nothing from the network, at `/docs`.
+//! against the router's route table (the server's tests). Served at
+//! `/api/openapi.json` and, as an HTML page that needs nothing from the
+//! network, at `/docs`.
+#![forbid(unsafe_code)]
 
 mod operations;
 mod reference;
 mod requests;
 mod requests_v3;
 
-use axum::http::header;
-use axum::response::{Html, IntoResponse};
 use serde_json::{Map, Value, json};
 use std::sync::LazyLock;
 use utoipa::ToSchema;
@@ -20,7 +20,7 @@ use utoipa::openapi::schema::Schema;
 pub const DOCUMENT_PATH: &str = "/api/openapi.json";
 pub const REFERENCE_PATH: &str = "/docs";
 /// The base path the document names; the others serve the same operations.
-pub const CANONICAL_BASE: &str = crate::BASE_PATHS[0];
+pub const CANONICAL_BASE: &str = wire::BASE_PATHS[0];
 
 /// Objects per batch request the document states (the server's default).
 const DOCUMENTED_MAX_ITEMS: usize = 1000;
@@ -38,15 +38,23 @@ pub fn document_text() -> &'static str {
     &DOCUMENT
 }
 
-pub async fn document() -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "application/json")],
-        document_text(),
-    )
+/// `/docs`: the document as one HTML page.
+pub fn reference_html() -> &'static str {
+    &REFERENCE
 }
 
-pub async fn reference() -> Html<&'static str> {
-    Html(&REFERENCE)
+/// The document as a JSON value (tests compare it with the router's routes).
+pub fn document() -> Value {
+    build()
+}
+
+/// The first example of a request schema of the document (`v3.Cashback`, …).
+pub fn example(schema: &str) -> Option<Value> {
+    requests::schemas(DOCUMENTED_MAX_ITEMS)
+        .into_iter()
+        .chain(requests_v3::schemas())
+        .find(|(n, _)| n == schema)
+        .map(|(_, s)| s["examples"][0].clone())
 }
 
 /// Adds `T`'s schema and those it refers to.
@@ -189,7 +197,7 @@ fn build() -> Value {
         let path = if op.top_level {
             op.path.clone()
         } else if op.v3 {
-            format!("{}{}", crate::v3::BASE_PATH, op.path)
+            format!("{}{}", wire::v3::BASE_PATH, op.path)
         } else {
             format!("{CANONICAL_BASE}{}", op.path)
         };

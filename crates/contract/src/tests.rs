@@ -1,13 +1,5 @@
 use super::*;
 
-/// Whether a documented path names a route template: the same segments, a
-/// `{parameter}` of the route matching any one segment.
-fn names(documented: &str, route: &str) -> bool {
-    let d: Vec<&str> = documented.split('/').collect();
-    let r: Vec<&str> = route.split('/').collect();
-    d.len() == r.len() && d.iter().zip(&r).all(|(d, r)| d == r || r.starts_with('{'))
-}
-
 fn documented() -> Vec<(String, String)> {
     let doc = build();
     let mut out = Vec::new();
@@ -17,73 +9,6 @@ fn documented() -> Vec<(String, String)> {
         }
     }
     out
-}
-
-fn canonical_routes() -> Vec<(String, String)> {
-    crate::route_table()
-        .into_iter()
-        .filter(|(_, path)| {
-            !crate::BASE_PATHS[1..]
-                .iter()
-                .any(|other| path.starts_with(other))
-        })
-        .map(|(m, p)| (m.to_string(), p))
-        .collect()
-}
-
-#[test]
-fn every_route_of_the_router_is_documented() {
-    let documented = documented();
-    for (method, route) in canonical_routes() {
-        assert!(
-            documented
-                .iter()
-                .any(|(m, p)| *m == method && names(p, &route)),
-            "{method} {route} is served but not in the OpenAPI document"
-        );
-    }
-}
-
-#[test]
-fn every_documented_operation_is_a_route_of_the_router() {
-    let routes = canonical_routes();
-    for (method, path) in documented() {
-        let served: Vec<&String> = routes
-            .iter()
-            .filter(|(m, r)| *m == method && names(&path, r))
-            .map(|(_, r)| r)
-            .collect();
-        assert!(
-            !served.is_empty(),
-            "{method} {path} is documented but not served"
-        );
-        // A concrete route wins over a template (`/batch/orders/transactions`).
-        if served.len() > 1 {
-            assert!(
-                served.iter().any(|r| **r == path),
-                "{method} {path}: {served:?}"
-            );
-        }
-    }
-}
-
-#[test]
-fn every_base_path_serves_the_same_routes() {
-    let table = crate::route_table();
-    let under = |base: &str| -> Vec<(String, String)> {
-        table
-            .iter()
-            .filter_map(|(m, p)| {
-                p.strip_prefix(base)
-                    .map(|rest| (m.to_string(), rest.to_owned()))
-            })
-            .collect()
-    };
-    let canonical = under(CANONICAL_BASE);
-    assert!(canonical.len() > 20);
-    for base in &crate::BASE_PATHS[1..] {
-        assert_eq!(under(base), canonical, "{base}");
-    }
 }
 
 fn refs(v: &Value, out: &mut Vec<String>) {

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
-use store::{JobId, JobRecord, Store, StoreError, TenantId};
+use store::{JobId, JobRecord, StoreError, TenantId};
 use tokio::sync::watch;
 
 /// How often the followed jobs are read.
@@ -30,14 +30,14 @@ pub type Latest = watch::Receiver<Option<JobRecord>>;
 
 type Key = (TenantId, JobId);
 
-/// How the followed jobs are read (the store's `jobs_by_id`; a fake in unit tests).
+/// How the followed jobs are read (the application layer's `rows`; a fake in unit tests).
 type Read =
     Arc<dyn Fn(Vec<Key>) -> BoxFuture<'static, Result<Vec<JobRecord>, StoreError>> + Send + Sync>;
 
-fn from_store(store: Arc<dyn Store>) -> Read {
+fn from_jobs(jobs: app::Jobs) -> Read {
     Arc::new(move |keys: Vec<Key>| {
-        let store = store.clone();
-        Box::pin(async move { store.jobs_by_id(&keys).await })
+        let jobs = jobs.clone();
+        Box::pin(async move { jobs.rows(&keys).await })
     })
 }
 
@@ -77,13 +77,13 @@ impl Drop for Reader {
 }
 
 impl JobWatch {
-    pub fn new(store: Arc<dyn Store>) -> JobWatch {
-        JobWatch::reading(from_store(store), true)
+    pub fn new(jobs: app::Jobs) -> JobWatch {
+        JobWatch::reading(from_jobs(jobs), true)
     }
 
     /// A watch whose jobs are read only when [`JobWatch::read_all`] is called (tests).
-    pub fn read_on_demand(store: Arc<dyn Store>) -> JobWatch {
-        JobWatch::reading(from_store(store), false)
+    pub fn read_on_demand(jobs: app::Jobs) -> JobWatch {
+        JobWatch::reading(from_jobs(jobs), false)
     }
 
     fn reading(read: Read, reader: bool) -> JobWatch {

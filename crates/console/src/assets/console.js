@@ -29,6 +29,34 @@ function ended(el) {
   for (const form of document.querySelectorAll("form[data-while-running]")) form.hidden = true;
 }
 
+const FINAL = ["completed", "failed", "stopped"];
+
+// The pace the page has seen since it first saw the job: items per second and
+// the time left (measured by this page's own clock, whatever the server's).
+function pace(el, p) {
+  const now = Date.now();
+  if (!el.seen) el.seen = { at: now, total: p.totalCount };
+  const secs = (now - el.seen.at) / 1000;
+  const rate = secs > 0 ? (p.totalCount - el.seen.total) / secs : 0;
+  if (rate > 0) show(el, { rate: Math.round(rate) + "/s" });
+  const left = FINAL.includes(p.status) || p.unprocessedCount === 0 || !(rate > 0)
+    ? "—"
+    : "~" + Math.round(p.unprocessedCount / rate) + " s";
+  show(el, { eta: left });
+}
+
+// One shape for every update of a job: its progress as the stream's `progress`
+// event carries it, which the final event's status and the polled progress
+// share (jobId, status, itemCount, totalCount, finishedCount, errorCount,
+// unprocessedCount).
+function counts(el, p) {
+  show(el, { succeeded: p.finishedCount, failed: p.errorCount, remaining: p.unprocessedCount });
+  const bar = el.querySelector('[data-field="percent"]');
+  if (bar) bar.value = p.itemCount > 0 ? Math.floor((p.totalCount * 100) / p.itemCount) : 100;
+  setStatus(el, p.status);
+  pace(el, p);
+}
+
 function poll(el) {
   const url = el.getAttribute("data-progress-url");
   if (!url) return;
@@ -40,11 +68,8 @@ function poll(el) {
       return r.json();
     })
     .then((p) => {
-      show(el, { succeeded: p.succeeded, failed: p.failed, remaining: p.remaining, rate: p.rate, eta: p.eta });
-      const bar = el.querySelector('[data-field="percent"]');
-      if (bar) bar.value = p.percent;
-      setStatus(el, p.status);
-      if (p.final) return ended(el);
+      counts(el, p);
+      if (FINAL.includes(p.status)) return ended(el);
       setTimeout(() => poll(el), 1000);
     })
     .catch((why) => {
@@ -56,22 +81,12 @@ function follow(el) {
   const url = el.getAttribute("data-events-url");
   if (!url || !window.EventSource) return poll(el);
   const source = new EventSource(url);
-  source.addEventListener("progress", (e) => {
-    const p = JSON.parse(e.data);
-    show(el, { succeeded: p.finishedCount, failed: p.errorCount, remaining: p.unprocessedCount });
-    const bar = el.querySelector('[data-field="percent"]');
-    if (bar && p.itemCount > 0) bar.value = Math.floor((p.totalCount * 100) / p.itemCount);
-    setStatus(el, p.status);
-  });
-  for (const name of ["completed", "failed", "stopped"]) {
+  source.addEventListener("progress", (e) => counts(el, JSON.parse(e.data)));
+  for (const name of FINAL) {
     source.addEventListener(name, (e) => {
       source.close();
       // The final counts (the status of the job as it ended).
-      const s = JSON.parse(e.data);
-      show(el, { succeeded: s.finishedCount, failed: s.errorCount, remaining: s.unprocessedCount, eta: "—" });
-      const bar = el.querySelector('[data-field="percent"]');
-      if (bar && s.itemCount > 0) bar.value = Math.floor((s.totalCount * 100) / s.itemCount);
-      setStatus(el, name);
+      counts(el, JSON.parse(e.data));
       ended(el);
     });
   }

@@ -25,6 +25,26 @@ pub fn secret_matches(secret: &str, stored_hash: &str) -> bool {
         .into()
 }
 
+/// Operator-chosen keys must be long enough to be secrets (generated ones are).
+pub const MIN_APIKEY_CHARS: usize = 16;
+pub const MIN_SECRETKEY_CHARS: usize = 32;
+
+/// Checks keys an operator chose for the `default` tenant
+/// (`LOYALBATCH_DEFAULT_APIKEY`, `LOYALBATCH_DEFAULT_SECRETKEY`).
+pub fn check_chosen(apikey: &str, secret: &str) -> Result<(), crate::Error> {
+    if apikey.chars().count() < MIN_APIKEY_CHARS {
+        return Err(crate::Error::invalid(format!(
+            "LOYALBATCH_DEFAULT_APIKEY is shorter than {MIN_APIKEY_CHARS} characters; choose a longer one, or leave both keys unset to have them generated"
+        )));
+    }
+    if secret.chars().count() < MIN_SECRETKEY_CHARS {
+        return Err(crate::Error::invalid(format!(
+            "LOYALBATCH_DEFAULT_SECRETKEY is shorter than {MIN_SECRETKEY_CHARS} characters; choose a longer one, or leave both keys unset to have them generated"
+        )));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,18 +1,17 @@
 //! `GET /batch/{jobId}/events`: a job's progress as Server-Sent Events — a
 //! `progress` event whenever its counts change (a chunk committed, on this node
 //! or any other: the node's [`JobWatch`] reads the rows of all followed jobs
-//! every [`POLL`](crate::job_watch::POLL)), then one final `completed`, `failed`
+//! every [`POLL`](super::job_watch::POLL)), then one final `completed`, `failed`
 //! or `stopped` event, and the stream ends.
 //!
 //! Each `progress` event's id is the number of items processed, the final
 //! event's `final`: a client that reconnects with `Last-Event-ID` gets only
 //! what it has not seen.
 
+use super::job_watch::Latest;
 use crate::AppState;
 use crate::auth::SecretCaller;
 use crate::error::ApiError;
-use crate::handlers::jobs::{job_id, status_of};
-use crate::job_watch::Latest;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -20,7 +19,7 @@ use futures::Stream;
 use std::convert::Infallible;
 use std::time::Duration;
 use store::{JobRecord, TenantId};
-use wire::{JobProgress, ResponseField};
+use wire::ResponseField;
 
 /// The id of the final event.
 const FINAL_ID: &str = "final";
@@ -42,19 +41,10 @@ fn seen(headers: &HeaderMap) -> Option<u32> {
 }
 
 fn progress(job: &JobRecord) -> Event {
-    let body = JobProgress {
-        job_id: job.id,
-        status: job.state,
-        item_count: job.item_count,
-        total_count: job.processed,
-        finished_count: job.finished_count,
-        error_count: job.error_count,
-        unprocessed_count: job.item_count.saturating_sub(job.processed),
-    };
     Event::default()
         .event("progress")
         .id(job.processed.to_string())
-        .json_data(body)
+        .json_data(job.progress())
         .unwrap_or_default()
 }
 
@@ -63,7 +53,7 @@ fn finished(job: JobRecord) -> Event {
     Event::default()
         .event(state.as_str())
         .id(FINAL_ID)
-        .json_data(status_of(job, ResponseField::Omitted))
+        .json_data(job.status(ResponseField::Omitted))
         .unwrap_or_default()
 }
 
@@ -120,36 +110,32 @@ impl Watch {
 }
 
 pub async fn events(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     SecretCaller(tenant): SecretCaller,
     Path(key): Path<String>,
     headers: HeaderMap,
     end: Option<axum::Extension<StreamsEnd>>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>> + use<>>, ApiError> {
-    stream(app, tenant.id, &key, &headers, end).await
+    Ok(stream(&state.app, &state.streams, tenant.id, &key, &headers, end).await?)
 }
 
 /// The event stream of the tenant's job `key` (the API's and the console's).
-pub(crate) async fn stream(
-    app: AppState,
+pub async fn stream(
+    app: &app::App,
+    streams: &super::JobWatch,
     tenant: TenantId,
     key: &str,
     headers: &HeaderMap,
     end: Option<axum::Extension<StreamsEnd>>,
-) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>> + use<>>, ApiError> {
-    let id = job_id(key)?;
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>> + use<>>, app::Error> {
     // An unknown (or another tenant's) job is a 404 before any stream starts.
-    let job = app
-        .store
-        .job(tenant, id)
-        .await?
-        .ok_or_else(|| ApiError::job_not_found(key))?;
+    let job = app.jobs().job(tenant, key).await?;
     let sent = seen(headers);
     let latest = if job.state.is_final() || sent == Some(u32::MAX) {
         // Nothing left to follow: the final event (if unseen) and the end.
         tokio::sync::watch::channel(None).1
     } else {
-        let mut latest = app.jobs.follow(&job);
+        let mut latest = streams.follow(&job);
         // The stream looks at the shared row once after its own (whichever is newer counts).
         latest.mark_changed();
         latest

@@ -1,0 +1,135 @@
+//! `app::Error`: why an action was refused, in Gameball's terms (a code and a
+//! sentence naming the field), for every door to present its own way.
+
+use std::time::Duration;
+use store::StoreError;
+use wire::ErrorCode;
+
+/// Why a job action conflicts with the job's state (all answered 4009; the
+/// console tells them apart).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Conflict {
+    /// The job already completed or failed (stop).
+    Finished,
+    /// Queued or running: its failures are not final yet (retry).
+    NotFinished,
+    /// No item failed (retry).
+    NothingFailed,
+    /// The failed items' texts are no longer kept (retry).
+    ItemsGone,
+    /// Anything else: an idempotency key reused with another body, an order reversed twice.
+    Other,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Refused as Gameball refuses it: the HTTP status follows from the code.
+    #[error("{message}")]
+    Refused { code: ErrorCode, message: String },
+    /// The action conflicts with a state (4009).
+    #[error("{message}")]
+    Conflict { why: Conflict, message: String },
+    /// Too much is waiting (a tenant's queue is full): 429, to retry after the pause.
+    #[error("{message}")]
+    Busy {
+        message: String,
+        retry_after: Duration,
+    },
+    /// A fault, not the caller's: logged by the door, never shown.
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl Error {
+    pub fn refused(code: ErrorCode, message: impl Into<String>) -> Error {
+        Error::Refused {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn invalid(message: impl Into<String>) -> Error {
+        Error::refused(ErrorCode::InvalidValue, message)
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Error {
+        Error::refused(ErrorCode::NotFound, message)
+    }
+
+    pub fn conflict(why: Conflict, message: impl Into<String>) -> Error {
+        Error::Conflict {
+            why,
+            message: message.into(),
+        }
+    }
+
+    pub fn internal(cause: impl std::fmt::Display) -> Error {
+        Error::Internal(cause.to_string())
+    }
+
+    pub fn customer_not_found(id: &str) -> Error {
+        Error::refused(
+            ErrorCode::CustomerNotFound,
+            format!("customer '{id}' not found"),
+        )
+    }
+
+    pub fn job_not_found(key: impl std::fmt::Display) -> Error {
+        Error::not_found(format!("job {key} not found"))
+    }
+
+    /// The Gameball code the error is answered with.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Error::Refused { code, .. } => *code,
+            Error::Conflict { .. } => ErrorCode::StateConflict,
+            Error::Busy { .. } => ErrorCode::LimitExceeded,
+            Error::Internal(_) => ErrorCode::Internal,
+        }
+    }
+
+    /// The sentence shown to the caller (never an internal cause).
+    pub fn message(&self) -> &str {
+        match self {
+            Error::Refused { message, .. }
+            | Error::Conflict { message, .. }
+            | Error::Busy { message, .. } => message,
+            Error::Internal(_) => "internal error",
+        }
+    }
+
+    pub fn is_not_found(&self) -> bool {
+        matches!(
+            self.code(),
+            ErrorCode::NotFound | ErrorCode::CustomerNotFound
+        )
+    }
+}
+
+/// An item's failure is the single call's error: the same code and sentence.
+impl From<domain::ItemFailure> for Error {
+    fn from(f: domain::ItemFailure) -> Error {
+        Error::refused(f.code, f.message)
+    }
+}
+
+impl From<domain::outcome::Rejected> for Error {
+    fn from(r: domain::outcome::Rejected) -> Error {
+        r.failure.into()
+    }
+}
+
+/// What the store's errors mean to a caller; a full queue is mapped where a job
+/// is created (it needs the configured `Retry-After`), anything unexpected is internal.
+impl From<StoreError> for Error {
+    fn from(e: StoreError) -> Error {
+        match e {
+            StoreError::NotFound => Error::not_found("not found"),
+            StoreError::IdempotencyConflict => Error::conflict(
+                Conflict::Other,
+                "Idempotency-Key: already used with a different body",
+            ),
+            other => Error::internal(other),
+        }
+    }
+}

@@ -1,0 +1,125 @@
+//! The application layer: one function per action, called by every door — the
+//! v4 and v3 HTTP APIs, the operator console and the admin CLI. Each rule that
+//! is not the domain's (limits, the queue and its `Retry-After`, idempotency,
+//! waking the workers, the metrics, who may read what) is enforced here once;
+//! the doors only extract, call and map the answer.
+#![forbid(unsafe_code)]
+
+mod customers;
+mod error;
+pub mod jobs;
+pub mod keys;
+mod ledger;
+pub mod listings;
+pub mod metrics;
+pub mod paging;
+mod tenants;
+pub mod webhooks;
+
+pub use customers::{CustomerOverview, Customers};
+pub use error::{Conflict, Error};
+pub use jobs::{Batch, JobQuery, JobResultsView, Jobs};
+pub use ledger::{Call, Ledger};
+pub use paging::{Page, PageQuery};
+pub use tenants::{Access, NewKeys, Tenants};
+pub use webhooks::Webhooks;
+
+use engine::Engine;
+use std::sync::Arc;
+use std::time::Duration;
+use store::{Reachable, Store, StoreError, StoreGauges};
+
+/// The rules' settings (the server's flags that are not about HTTP).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Objects per batch request (SPEC §2, default 1,000).
+    pub max_batch_items: usize,
+    /// Unprocessed items a tenant may have queued (default 1,000,000).
+    pub queue_limit: u64,
+    /// The `Retry-After` of a 429 for a full queue.
+    pub queue_retry_after: Duration,
+    /// Webhook endpoints may be loopback, private or link-local addresses.
+    pub webhook_allow_private: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            max_batch_items: 1000,
+            queue_limit: 1_000_000,
+            queue_retry_after: Duration::from_secs(5),
+            webhook_allow_private: false,
+        }
+    }
+}
+
+/// The handle every door holds (cheap to clone): each part holds the narrow
+/// store role it needs.
+#[derive(Clone)]
+pub struct App {
+    jobs: Jobs,
+    ledger: Ledger,
+    customers: Customers,
+    webhooks: Webhooks,
+    tenants: Tenants,
+    probe: Arc<dyn Reachable>,
+    settings: Arc<Settings>,
+}
+
+impl App {
+    /// The application layer over `store`, beside this node's `engine`: a job
+    /// created wakes its workers, and a job stopped is kept as long as the
+    /// engine keeps the jobs it ends (the admin CLI passes an engine it never runs).
+    pub fn new(store: Arc<dyn Store>, engine: &Engine, settings: Settings) -> App {
+        let settings = Arc::new(settings);
+        App {
+            jobs: Jobs::new(
+                store.clone(),
+                engine.waker(),
+                engine.config().retention,
+                settings.clone(),
+            ),
+            ledger: Ledger::new(store.clone(), store.clone()),
+            customers: Customers::new(store.clone(), store.clone()),
+            webhooks: Webhooks::new(store.clone(), settings.clone()),
+            tenants: Tenants::new(store.clone()),
+            probe: store,
+            settings,
+        }
+    }
+
+    pub fn jobs(&self) -> &Jobs {
+        &self.jobs
+    }
+
+    /// Single calls that move points, and what they read.
+    pub fn ledger(&self) -> &Ledger {
+        &self.ledger
+    }
+
+    pub fn customers(&self) -> &Customers {
+        &self.customers
+    }
+
+    pub fn webhooks(&self) -> &Webhooks {
+        &self.webhooks
+    }
+
+    pub fn tenants(&self) -> &Tenants {
+        &self.tenants
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// Whether the database answers (`/ready`).
+    pub async fn ready(&self) -> Result<(), StoreError> {
+        self.probe.ping().await
+    }
+
+    /// What the metrics show of the store at a scrape.
+    pub async fn gauges(&self) -> Result<StoreGauges, StoreError> {
+        self.probe.gauges().await
+    }
+}
