@@ -5,6 +5,7 @@ pub mod api;
 mod check;
 pub mod commands;
 mod csv_rows;
+mod failed_rows;
 pub mod import;
 pub mod input;
 mod progress;

@@ -300,6 +300,101 @@ fn claimed_customer_id(text: &str) -> Option<String> {
     }
 }
 
+/// One customer upsert (or tag change, which needs an existing customer).
+fn upsert_customer(
+    state: &mut ChunkState,
+    touched: &mut Touched,
+    index: u32,
+    upsert: customers::CustomerUpsert,
+) -> Outcome {
+    let reported = || Some(upsert.customer_id.to_string());
+    let created = !state.customers.contains_key(&upsert.customer_id);
+    if upsert.tags.is_some() && created {
+        return Outcome::failed(
+            index,
+            reported(),
+            ItemFailure::new(
+                ErrorCode::CustomerNotFound,
+                format!("customerId: no customer \"{}\"", upsert.customer_id),
+            ),
+        );
+    }
+    let record = customer_entry(&mut state.customers, &state.fresh_ids, &upsert.customer_id);
+    if let Some(change) = &upsert.tags {
+        let mut changed = record.profile.clone();
+        if let Err(f) = customers::change_tags(&mut changed, change) {
+            return Outcome::failed(index, reported(), f);
+        }
+        record.profile = changed;
+    }
+    customers::merge(&mut record.profile, upsert.patch);
+    let gameball_id = record.gameball_id;
+    touched.profile(&upsert.customer_id);
+    let message = if created {
+        "Customer created successfully"
+    } else {
+        "Customer updated successfully"
+    };
+    Outcome::succeeded(
+        index,
+        Success::Customer {
+            customer_id: upsert.customer_id.into_string(),
+            gameball_id,
+            message,
+        },
+    )
+}
+
+/// One customer's events: recorded, and the configured rewards credited.
+fn record_events(
+    state: &mut ChunkState,
+    out: &mut ChunkEffects,
+    touched: &mut Touched,
+    index: u32,
+    item: events::EventsItem,
+) -> Outcome {
+    let names: Vec<String> = item.events.iter().map(|e| e.name.clone()).collect();
+    let reported = || Some(item.customer_id.as_str().to_owned());
+    // Refusals come before anything is created or recorded.
+    let rewarded_points = match post::event_reward_points(&state.settings, &names) {
+        Ok(points) => points,
+        Err(f) => return Outcome::failed(index, reported(), f),
+    };
+    let is_new = !state.customers.contains_key(&item.customer_id);
+    let gameball_id =
+        customer_entry(&mut state.customers, &state.fresh_ids, &item.customer_id).gameball_id;
+    if let Err(f) = post::reward_events(
+        state,
+        out,
+        touched,
+        index,
+        &item.customer_id,
+        rewarded_points,
+    ) {
+        // Only an existing customer's balance can be at its limit.
+        return Outcome::failed(index, reported(), f);
+    }
+    if is_new {
+        touched.profile(&item.customer_id);
+    }
+    for e in item.events {
+        out.events.push(NewEvent {
+            gameball_id,
+            name: e.name,
+            metadata: e.metadata,
+            item_index: index,
+        });
+    }
+    Outcome::succeeded(
+        index,
+        Success::Events {
+            customer_id: item.customer_id.into_string(),
+            events: names,
+            rewarded_points,
+        },
+    )
+}
+
 /// Applies the items in order. Items of one chunk that touch the same customer see
 /// each other's effects; each customer is written once, in its final state.
 #[tracing::instrument(level = "debug", name = "rules", skip_all, fields(chunk.items = items.len()))]
@@ -312,55 +407,7 @@ pub fn apply(mut state: ChunkState, items: ChunkItems) -> ChunkEffects {
             for p in parsed {
                 let outcome = match p.item {
                     Err(r) => Outcome::rejected(p.index, r),
-                    Ok(upsert)
-                        if upsert.tags.is_some()
-                            && !state.customers.contains_key(&upsert.customer_id) =>
-                    {
-                        Outcome::failed(
-                            p.index,
-                            Some(upsert.customer_id.to_string()),
-                            ItemFailure::new(
-                                ErrorCode::CustomerNotFound,
-                                format!("customerId: no customer \"{}\"", upsert.customer_id),
-                            ),
-                        )
-                    }
-                    Ok(upsert) => {
-                        let created = !state.customers.contains_key(&upsert.customer_id);
-                        let record = customer_entry(
-                            &mut state.customers,
-                            &state.fresh_ids,
-                            &upsert.customer_id,
-                        );
-                        if let Some(change) = &upsert.tags {
-                            let mut changed = record.profile.clone();
-                            if let Err(f) = customers::change_tags(&mut changed, change) {
-                                out.outcomes.push(Outcome::failed(
-                                    p.index,
-                                    Some(upsert.customer_id.to_string()),
-                                    f,
-                                ));
-                                continue;
-                            }
-                            record.profile = changed;
-                        }
-                        customers::merge(&mut record.profile, upsert.patch);
-                        let gameball_id = record.gameball_id;
-                        touched.profile(&upsert.customer_id);
-                        let message = if created {
-                            "Customer created successfully"
-                        } else {
-                            "Customer updated successfully"
-                        };
-                        Outcome::succeeded(
-                            p.index,
-                            Success::Customer {
-                                customer_id: upsert.customer_id.into_string(),
-                                gameball_id,
-                                message,
-                            },
-                        )
-                    }
+                    Ok(upsert) => upsert_customer(&mut state, &mut touched, p.index, upsert),
                 };
                 out.outcomes.push(outcome);
             }
@@ -370,54 +417,7 @@ pub fn apply(mut state: ChunkState, items: ChunkItems) -> ChunkEffects {
             for p in parsed {
                 let outcome = match p.item {
                     Err(r) => Outcome::rejected(p.index, r),
-                    Ok(item) => 'item: {
-                        let names: Vec<String> =
-                            item.events.iter().map(|e| e.name.clone()).collect();
-                        let reported = || Some(item.customer_id.as_str().to_owned());
-                        // Refusals come before anything is created or recorded.
-                        let rewarded_points =
-                            match post::event_reward_points(&state.settings, &names) {
-                                Ok(points) => points,
-                                Err(f) => break 'item Outcome::failed(p.index, reported(), f),
-                            };
-                        let is_new = !state.customers.contains_key(&item.customer_id);
-                        let gameball_id = customer_entry(
-                            &mut state.customers,
-                            &state.fresh_ids,
-                            &item.customer_id,
-                        )
-                        .gameball_id;
-                        if let Err(f) = post::reward_events(
-                            &mut state,
-                            &mut out,
-                            &mut touched,
-                            p.index,
-                            &item.customer_id,
-                            rewarded_points,
-                        ) {
-                            // Only an existing customer's balance can be at its limit.
-                            break 'item Outcome::failed(p.index, reported(), f);
-                        }
-                        if is_new {
-                            touched.profile(&item.customer_id);
-                        }
-                        for e in item.events {
-                            out.events.push(NewEvent {
-                                gameball_id,
-                                name: e.name,
-                                metadata: e.metadata,
-                                item_index: p.index,
-                            });
-                        }
-                        Outcome::succeeded(
-                            p.index,
-                            Success::Events {
-                                customer_id: item.customer_id.into_string(),
-                                events: names,
-                                rewarded_points,
-                            },
-                        )
-                    }
+                    Ok(item) => record_events(&mut state, &mut out, &mut touched, p.index, item),
                 };
                 out.outcomes.push(outcome);
             }

@@ -126,7 +126,7 @@ pub fn router(state: AppState, pages: Router) -> Router {
     app = app.nest(v3::BASE_PATH, v3::routes().router);
     let max_body = state.http.max_body_bytes;
     let budget = body::BodyBudget::new(state.http.max_inflight_body_bytes);
-    app.fallback(handlers::health::not_found)
+    app.fallback(metrics::unmatched)
         .with_state(state)
         .merge(pages)
         .route_layer(axum::middleware::from_fn(metrics::record_request))

@@ -97,10 +97,15 @@ pub async fn record_request(path: MatchedPath, req: Request, next: Next) -> Resp
     response
 }
 
-/// A request no route matched.
-pub fn unmatched(status: StatusCode) {
+/// The router's fallback: a request no route matched, counted and answered 404.
+pub async fn unmatched(uri: axum::http::Uri) -> crate::ApiError {
+    let status = StatusCode::NOT_FOUND;
     counter!("loyalbatch_http_requests_total", "method" => "", "route" => "unmatched", "status" => status.as_u16().to_string())
         .increment(1);
+    crate::ApiError::new(
+        wire::ErrorCode::NotFound,
+        format!("no route for {}", uri.path()),
+    )
 }
 
 #[derive(Clone)]

@@ -2,7 +2,6 @@
 
 use crate::{count, pg};
 use deadpool_postgres::{Client, GenericClient};
-use domain::chunk;
 use domain::{ChunkEffects, ChunkItems, Outcome};
 use store::chunk::*;
 use store::rows::{CURRENT_LEDGER, MOVEMENT_COLUMNS, MovementColumns, record_from};
@@ -109,7 +108,7 @@ async fn load_and_apply(
     let customer_keys = needs.customer_keys();
     lock_keys(tx, tenant, &customer_keys, &needs.transaction_ids).await?;
     let settings = crate::tenants::settings(tx, tenant).await?;
-    let mut customers = Vec::with_capacity(customer_keys.len());
+    let mut loaded = Loaded::new(settings, now, job);
     if !customer_keys.is_empty() {
         let rows = tx
             .query(
@@ -122,10 +121,11 @@ async fn load_and_apply(
             .await
             .map_err(pg)?;
         for r in &rows {
-            customers.push(record_from(r.get(0), r.get(1), r.get(2), r.get(3))?);
+            loaded
+                .customers
+                .push(record_from(r.get(0), r.get(1), r.get(2), r.get(3))?);
         }
     }
-    let mut used_transaction_ids = Vec::new();
     if !needs.transaction_ids.is_empty() {
         let rows = tx
             .query(
@@ -134,9 +134,8 @@ async fn load_and_apply(
             )
             .await
             .map_err(pg)?;
-        used_transaction_ids = rows.iter().map(|r| r.get(0)).collect();
+        loaded.used_transaction_ids = rows.iter().map(|r| r.get(0)).collect();
     }
-    let mut recorded = Vec::new();
     if !needs.references.is_empty() {
         let rows = tx
             .query(
@@ -148,20 +147,12 @@ async fn load_and_apply(
             )
             .await
             .map_err(pg)?;
-        recorded = rows.iter().map(movement_from).collect::<Result<_, _>>()?;
+        loaded.recorded = rows.iter().map(movement_from).collect::<Result<_, _>>()?;
     }
-    let fresh = next_values(tx, "gameball_ids", needs.missing(&customers).len()).await?;
-    let movement_ids = next_values(tx, "movement_ids", items.movements_needed(&settings)).await?;
-    let loaded = Loaded {
-        settings,
-        customers,
-        used_transaction_ids,
-        recorded,
-        now,
-        job,
-    };
-    let state = needs.state(loaded, fresh, movement_ids);
-    Ok(chunk::apply(state, items))
+    let (customers, movements) = needs.allocations(&loaded, &items);
+    let fresh = next_values(tx, "gameball_ids", customers).await?;
+    let movement_ids = next_values(tx, "movement_ids", movements).await?;
+    Ok(needs.apply(loaded, fresh, movement_ids, items))
 }
 
 /// `n` values of a sequence (one query).

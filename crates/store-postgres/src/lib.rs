@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 mod chunks;
+mod failed;
 mod jobs;
 mod listener;
 mod tenants;
@@ -235,7 +236,7 @@ impl JobStore for PostgresStore {
         queue_limit: u64,
         now: OffsetDateTime,
     ) -> Result<RetryOutcome, StoreError> {
-        jobs::retry_failed(&mut self.client().await?, tenant, job, queue_limit, now).await
+        failed::retry_failed(&mut self.client().await?, tenant, job, queue_limit, now).await
     }
 
     async fn failed_items(
@@ -243,7 +244,7 @@ impl JobStore for PostgresStore {
         tenant: TenantId,
         job: JobId,
     ) -> Result<Option<(JobRecord, Vec<FailedItem>)>, StoreError> {
-        jobs::failed_items(&mut self.client().await?, tenant, job).await
+        failed::failed_items(&mut self.client().await?, tenant, job).await
     }
 
     async fn throughput(

@@ -1,7 +1,7 @@
 //! `GET /transactions` and its count: a tenant's movements, filtered, by id.
 
 use crate::pg;
-use store::rows::{LISTED_MOVEMENT_COLUMNS, MovementOwner as Owner, movement_listing};
+use store::rows::{MovementOwner as Owner, movement_count, movement_page};
 use store::{ListedMovement, MovementFilter, StoreError, TenantId};
 use tokio_postgres::Client;
 use tokio_postgres::types::ToSql;
@@ -30,16 +30,6 @@ async fn owner(
     Ok(row.map(|r| Owner::Customer(r.get(0))))
 }
 
-fn sql(
-    owner: Owner,
-    filters: &str,
-    by_transaction: bool,
-    select: &str,
-    tail: &str,
-) -> (String, i64) {
-    movement_listing(owner, '$', filters, by_transaction, select, tail)
-}
-
 pub async fn list(
     c: &Client,
     tenant: TenantId,
@@ -48,14 +38,7 @@ pub async fn list(
     let Some(owner) = owner(c, tenant, f).await? else {
         return Ok(Vec::new());
     };
-    let (filters, order) = f.ordered(FILTERS);
-    let (text, id) = sql(
-        owner,
-        &filters,
-        f.transaction_id.is_some(),
-        LISTED_MOVEMENT_COLUMNS,
-        &format!("{order} LIMIT $8"),
-    );
+    let (text, id) = movement_page(owner, '$', FILTERS, f);
     let kinds = f.kinds_text();
     let limit = i64::from(f.limit);
     let params: [&(dyn ToSql + Sync); 8] = [
@@ -91,7 +74,7 @@ pub async fn count(c: &Client, tenant: TenantId, f: &MovementFilter) -> Result<u
     let Some(owner) = owner(c, tenant, f).await? else {
         return Ok(0);
     };
-    let (text, id) = sql(owner, FILTERS, f.transaction_id.is_some(), "count(*)", "");
+    let (text, id) = movement_count(owner, '$', FILTERS, f);
     let kinds = f.kinds_text();
     let none: Option<i64> = None;
     let params: [&(dyn ToSql + Sync); 7] = [

@@ -1,7 +1,6 @@
 //! Chunk transactions: load the state a chunk needs in bulk, run the pure domain rules, write effects, results and cursor.
 
 use crate::sql_err;
-use domain::chunk;
 use domain::{ChunkEffects, ChunkItems, CustomerWrite, Outcome};
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OptionalExtension, params};
@@ -100,7 +99,8 @@ fn load_and_apply(
 ) -> Result<ChunkEffects, StoreError> {
     let needs = Needs::of(&items);
     let settings = crate::tenants::settings(tx, tenant)?;
-    let mut customers = Vec::with_capacity(needs.customers.len());
+    let mut loaded = Loaded::new(settings, now, job);
+    loaded.customers.reserve(needs.customers.len());
     if !needs.customers.is_empty() {
         let keys = texts(needs.customer_keys().into_iter().map(str::to_owned));
         let mut st = tx
@@ -121,7 +121,7 @@ fn load_and_apply(
                     .as_str()
                     .map_err(|e| sql_err(e.into()))
             };
-            customers.push(record_from(
+            loaded.customers.push(record_from(
                 r.get(0).map_err(sql_err)?,
                 text(1)?,
                 text(2)?,
@@ -129,7 +129,6 @@ fn load_and_apply(
             )?);
         }
     }
-    let mut used_transaction_ids = Vec::new();
     if !needs.transaction_ids.is_empty() {
         let mut st = tx
             .prepare_cached(
@@ -144,10 +143,9 @@ fn load_and_apply(
             )
             .map_err(sql_err)?;
         for id in used {
-            used_transaction_ids.push(id.map_err(sql_err)?);
+            loaded.used_transaction_ids.push(id.map_err(sql_err)?);
         }
     }
-    let mut recorded = Vec::new();
     if !needs.references.is_empty() {
         let mut st = tx
             .prepare_cached(&format!(
@@ -162,20 +160,12 @@ fn load_and_apply(
                 movement_from,
             )
             .map_err(sql_err)?;
-        recorded = collect_rows(rows)?;
+        loaded.recorded = collect_rows(rows)?;
     }
-    let fresh = allocate(tx, "gameball_id", needs.missing(&customers).len())?;
-    let movement_ids = allocate(tx, "movement_id", items.movements_needed(&settings))?;
-    let loaded = Loaded {
-        settings,
-        customers,
-        used_transaction_ids,
-        recorded,
-        now,
-        job,
-    };
-    let state = needs.state(loaded, fresh, movement_ids);
-    Ok(chunk::apply(state, items))
+    let (customers, movements) = needs.allocations(&loaded, &items);
+    let fresh = allocate(tx, "gameball_id", customers)?;
+    let movement_ids = allocate(tx, "movement_id", movements)?;
+    Ok(needs.apply(loaded, fresh, movement_ids, items))
 }
 
 /// Texts as an `rarray` parameter.

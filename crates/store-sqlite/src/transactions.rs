@@ -2,7 +2,7 @@
 
 use crate::sql_err;
 use rusqlite::{Connection, OptionalExtension, params};
-use store::rows::{LISTED_MOVEMENT_COLUMNS, MovementOwner as Owner, movement_listing};
+use store::rows::{MovementOwner as Owner, movement_count, movement_page};
 use store::{ListedMovement, MovementFilter, StoreError, TenantId};
 
 /// The filters after the owner (`?1`: the tenant, or the customer's gameball id).
@@ -30,16 +30,6 @@ fn owner(
     Ok(id.map(Owner::Customer))
 }
 
-fn sql(
-    owner: Owner,
-    filters: &str,
-    by_transaction: bool,
-    select: &str,
-    tail: &str,
-) -> (String, i64) {
-    movement_listing(owner, '?', filters, by_transaction, select, tail)
-}
-
 pub fn list(
     c: &Connection,
     tenant: TenantId,
@@ -48,14 +38,7 @@ pub fn list(
     let Some(owner) = owner(c, tenant, f)? else {
         return Ok(Vec::new());
     };
-    let (filters, order) = f.ordered(FILTERS);
-    let (text, id) = sql(
-        owner,
-        &filters,
-        f.transaction_id.is_some(),
-        LISTED_MOVEMENT_COLUMNS,
-        &format!("{order} LIMIT ?8"),
-    );
+    let (text, id) = movement_page(owner, '?', FILTERS, f);
     let mut st = c.prepare_cached(&text).map_err(sql_err)?;
     let rows = st
         .query_map(
@@ -93,7 +76,7 @@ pub fn count(c: &Connection, tenant: TenantId, f: &MovementFilter) -> Result<u64
     let Some(owner) = owner(c, tenant, f)? else {
         return Ok(0);
     };
-    let (text, id) = sql(owner, FILTERS, f.transaction_id.is_some(), "count(*)", "");
+    let (text, id) = movement_count(owner, '?', FILTERS, f);
     let n: i64 = c
         .prepare_cached(&text)
         .map_err(sql_err)?

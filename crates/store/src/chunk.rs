@@ -88,6 +88,27 @@ impl Needs {
             .collect()
     }
 
+    /// How many fresh customer ids and movement ids the chunk needs, once
+    /// `loaded` holds its customers and settings.
+    pub fn allocations(&self, loaded: &Loaded, items: &ChunkItems) -> (usize, usize) {
+        (
+            self.missing(&loaded.customers).len(),
+            items.movements_needed(&loaded.settings),
+        )
+    }
+
+    /// Runs the domain's rules over what the backend loaded and allocated (in
+    /// the amounts [`Needs::allocations`] said).
+    pub fn apply(
+        &self,
+        loaded: Loaded,
+        fresh_ids: Vec<i64>,
+        movement_ids: Vec<i64>,
+        items: ChunkItems,
+    ) -> domain::ChunkEffects {
+        domain::chunk::apply(self.state(loaded, fresh_ids, movement_ids), items)
+    }
+
     /// The domain's state from what the backend loaded and allocated: `fresh_ids`
     /// pair with [`Needs::missing`] in order, `movement_ids` ascend.
     pub fn state(
@@ -131,6 +152,20 @@ pub struct Loaded {
     pub now: OffsetDateTime,
     /// The job the chunk belongs to; `None` for a single call.
     pub job: Option<JobId>,
+}
+
+impl Loaded {
+    /// Nothing loaded yet but the tenant's settings; the backend fills the rest.
+    pub fn new(settings: ProgramSettings, now: OffsetDateTime, job: Option<JobId>) -> Loaded {
+        Loaded {
+            settings,
+            customers: Vec::new(),
+            used_transaction_ids: Vec::new(),
+            recorded: Vec::new(),
+            now,
+            job,
+        }
+    }
 }
 
 /// What a committed chunk writes to its job: a results row, the counts and the

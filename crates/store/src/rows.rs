@@ -63,6 +63,42 @@ pub fn movement_listing(
     )
 }
 
+/// A page of `owner`'s movements matching `f`: in `f`'s order, `LIMIT` as
+/// parameter 8, the columns of [`LISTED_MOVEMENT_COLUMNS`].
+pub fn movement_page(
+    owner: MovementOwner,
+    mark: char,
+    filters: &str,
+    f: &crate::MovementFilter,
+) -> (String, i64) {
+    let (filters, order) = f.ordered(filters);
+    movement_listing(
+        owner,
+        mark,
+        &filters,
+        f.transaction_id.is_some(),
+        LISTED_MOVEMENT_COLUMNS,
+        &format!("{order} LIMIT {mark}8"),
+    )
+}
+
+/// How many of `owner`'s movements match `f` (its paging ignored).
+pub fn movement_count(
+    owner: MovementOwner,
+    mark: char,
+    filters: &str,
+    f: &crate::MovementFilter,
+) -> (String, i64) {
+    movement_listing(
+        owner,
+        mark,
+        filters,
+        f.transaction_id.is_some(),
+        "count(*)",
+        "",
+    )
+}
+
 /// What every job read selects, in the order of [`JobColumns`].
 pub const JOB_COLUMNS: &str = "id, tenant_id, type, status, item_count, cursor, finished_count, \
      error_count, error, created_at, started_at, finished_at, expires_at";

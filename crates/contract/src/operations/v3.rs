@@ -2,10 +2,21 @@
 
 use super::*;
 
+const TAG: &str = "Gameball v3.0";
+
 /// The Gameball v3.0 routes (operation ids prefixed `v3`).
 pub(super) fn add(b: &mut Builder) {
-    const TAG: &str = "Gameball v3.0";
     let from = b.0.len();
+    players(b);
+    transactions(b);
+    holds_batches_and_lists(b);
+    for op in &mut b.0[from..] {
+        op.v3 = true;
+    }
+}
+
+/// Players (customers), their balances and tags, and events.
+fn players(b: &mut Builder) {
     let player = || {
         string_param(
             "playerUniqueId",
@@ -77,6 +88,10 @@ pub(super) fn add(b: &mut Builder) {
         Some("v3.Event".into()),
         (200, "EventsAccepted", "Recorded."),
     );
+}
+
+/// The single calls that move points.
+fn transactions(b: &mut Builder) {
     let calls: [(&str, &str, &str, &str, &'static str); 6] = [
         (
             "/transaction/cashback",
@@ -134,6 +149,10 @@ pub(super) fn add(b: &mut Builder) {
         )
         .refuses(&[404, 409]);
     }
+}
+
+/// Holds, the program's configuration, batches and the transactions list.
+fn holds_batches_and_lists(b: &mut Builder) {
     b.add(
         "delete",
         "/transaction/hold/{holdReference}",
@@ -237,7 +256,4 @@ pub(super) fn add(b: &mut Builder) {
         op.param(query(name, description, schema));
     }
     op.refuses(&[422]);
-    for op in &mut b.0[from..] {
-        op.v3 = true;
-    }
 }

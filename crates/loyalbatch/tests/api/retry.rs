@@ -99,7 +99,53 @@ async fn a_job_without_failures_has_nothing_to_retry() {
     assert!(s.store.load_items(job, 0, 3).await.unwrap().is_empty());
 }
 
+/// A tenant whose queue is full: a job of two items (one fails) ran, and three
+/// items wait with a limit of three. Answers (server, the finished job).
+pub(crate) async fn full_queue() -> (TestServer, i64) {
+    let s = TestServer::start(Options {
+        app: app::Settings {
+            queue_limit: 3,
+            queue_retry_after: std::time::Duration::from_secs(7),
+            ..app::Settings::default()
+        },
+        ..Options::default()
+    })
+    .await;
+    let job = s
+        .submit(
+            "customers",
+            json!([{"customerId": "ok"}, {"email": "no-id@x.io"}]),
+        )
+        .await;
+    s.drain().await;
+    assert_eq!(s.status(job).await["errorCount"], 1);
+    s.submit("customers", customers(3, "waiting")).await;
+    (s, job)
+}
+
+async fn a_retry_is_held_to_the_queue_limit_like_a_new_batch() {
+    let (s, job) = full_queue().await;
+    let new_batch = s
+        .as_a(Method::POST, &format!("{BASE}/batch/customers"))
+        .json(&json!({"body": [{"customerId": "one-more"}]}))
+        .send()
+        .await
+        .unwrap();
+    let retried = s
+        .as_a(Method::POST, &format!("{BASE}/batch/{job}/retry"))
+        .send()
+        .await
+        .unwrap();
+    for resp in [new_batch, retried] {
+        assert_eq!(resp.headers()["retry-after"], "7", "the flag's Retry-After");
+        let message = expect_error(resp, StatusCode::TOO_MANY_REQUESTS, 3011).await;
+        assert!(message.contains("queue limit"), "{message}");
+    }
+    assert_eq!(s.job_count(&s.a).await, 2, "nothing created");
+}
+
 crate::on_both_backends!(
+    a_retry_is_held_to_the_queue_limit_like_a_new_batch,
     failed_items_are_retried_once_as_a_new_job,
     a_job_without_failures_has_nothing_to_retry
 );

@@ -212,10 +212,15 @@ async fn points_move_through_cashback_holds_redemptions_manual_and_refunds() {
     .await;
     assert_eq!(s.balance("p1").await["availablePointsBalance"], 0);
 
+    pages_of_movements_and_refusals(&s).await;
+}
+
+/// The movements of the test above, paged as v3 pages, and the refusals.
+async fn pages_of_movements_and_refusals(s: &TestServer) {
     // The movements, paged as v3 pages (a `+` sent unencoded arrives as a space).
     // Points added: the cashback, the released hold, the manual addition.
     let page = ok(
-        &s,
+        s,
         Method::GET,
         "/transaction/list?page=1&limit=2&direction=+&",
         None,
@@ -230,7 +235,7 @@ async fn points_move_through_cashback_holds_redemptions_manual_and_refunds() {
     assert_eq!(types, ["PaymentReward", "HoldRelease"]);
     assert_eq!(page["hasMore"], true);
     let second = ok(
-        &s,
+        s,
         Method::GET,
         "/transaction/list?page=2&limit=2&direction=%2B",
         None,
@@ -239,7 +244,7 @@ async fn points_move_through_cashback_holds_redemptions_manual_and_refunds() {
     assert_eq!(second["transactions"][0]["type"], "ManualAccumulation");
     assert_eq!(second["hasMore"], false);
     let (status, _) = v3(
-        &s,
+        s,
         Method::GET,
         "/transaction/list?page=1000&limit=200",
         None,
@@ -249,7 +254,7 @@ async fn points_move_through_cashback_holds_redemptions_manual_and_refunds() {
 
     // The same rules refuse the same way, with {code, message}.
     let (status, e) = v3(
-        &s,
+        s,
         Method::POST,
         "/transaction/manual",
         Some(json!({

@@ -245,9 +245,19 @@ async fn the_console_works_in_a_real_browser() {
     let session = c.get_named_cookie("loyalbatch_console").await.unwrap();
     assert_eq!(session.http_only(), Some(true));
 
+    let failing = failures_downloads_and_retry(&c, &base, downloads.path()).await;
+    live_counts_and_narrow_screens(&c, &base, failing).await;
+    stop_forms_customers_settings_and_logout(&c, &base).await;
+    c.close().await.unwrap();
+}
+
+/// A job with failed items: their messages, search by code, the CSV download
+/// compared with the job's failures, and Retry; answers the job's id.
+async fn failures_downloads_and_retry(c: &Client, base: &str, downloads: &std::path::Path) -> i64 {
+    let c = c.clone();
     // A job with failed items: its page lists their messages; search by code.
     let failing = submit(
-        &base,
+        base,
         "customers",
         vec![
             json!({"customerId": "ok-1"}),
@@ -257,7 +267,7 @@ async fn the_console_works_in_a_real_browser() {
         ],
     )
     .await;
-    wait_api(&base, failing, "completed").await;
+    wait_api(base, failing, "completed").await;
     c.goto(&format!("{base}/console/jobs/{failing}"))
         .await
         .unwrap();
@@ -270,12 +280,12 @@ async fn the_console_works_in_a_real_browser() {
     assert!(!page.contains("customerId: required"));
 
     // Download the failed items with the button, and compare with the job's failures.
-    let failures = api_status(&base, failing).await["response"]["failed"].clone();
+    let failures = api_status(base, failing).await["response"]["failed"].clone();
     c.goto(&format!("{base}/console/jobs/{failing}"))
         .await
         .unwrap();
     click(&c, "a[href$=\"/failed.csv\"]").await;
-    let file = downloads.path().join(format!("job-{failing}-failed.csv"));
+    let file = downloads.join(format!("job-{failing}-failed.csv"));
     let deadline = Instant::now() + Duration::from_secs(30);
     while !file.exists() {
         assert!(Instant::now() < deadline, "the CSV was never downloaded");
@@ -304,12 +314,18 @@ async fn the_console_works_in_a_real_browser() {
         .and_then(|id| id.parse().ok())
         .unwrap();
     assert_ne!(retried, failing);
-    assert_eq!(api_status(&base, retried).await["itemCount"], 2);
+    assert_eq!(api_status(base, retried).await["itemCount"], 2);
+    failing
+}
 
+/// A job's page and the jobs list follow running jobs without a reload; the
+/// pages fit a 360 px wide screen (the jobs list and `failing`'s page).
+async fn live_counts_and_narrow_screens(c: &Client, base: &str, failing: i64) {
+    let c = c.clone();
     // A job's page follows it from queued or running to completed, never reloaded
     // (it waits behind another job of 1,000 one-item chunks, then runs for as long).
-    let ahead = submit(&base, "customers", long_job("a")).await;
-    let watched = submit(&base, "customers", long_job("w")).await;
+    let ahead = submit(base, "customers", long_job("a")).await;
+    let watched = submit(base, "customers", long_job("w")).await;
     c.goto(&format!("{base}/console/jobs/{watched}"))
         .await
         .unwrap();
@@ -335,11 +351,11 @@ async fn the_console_works_in_a_real_browser() {
         .await
         .unwrap();
     assert_eq!(same, json!("yes"), "updated in place");
-    assert_eq!(api_status(&base, ahead).await["status"], "completed");
+    assert_eq!(api_status(base, ahead).await["status"], "completed");
 
     // The jobs page updates a job's row in place too (polling).
-    let first = submit(&base, "customers", long_job("f")).await;
-    let second = submit(&base, "customers", long_job("g")).await;
+    let first = submit(base, "customers", long_job("f")).await;
+    let second = submit(base, "customers", long_job("g")).await;
     c.goto(&format!("{base}/console/jobs")).await.unwrap();
     c.execute("window.__samePage = 'yes';", vec![])
         .await
@@ -374,12 +390,17 @@ async fn the_console_works_in_a_real_browser() {
         assert!(width.as_u64().unwrap() <= 360, "{path} is {width} px wide");
     }
     c.set_window_size(1280, 1000).await.unwrap();
+}
 
+/// Stop with its button (after the confirmation), a form without its CSRF
+/// token refused, a customer's movements, a setting changed, and logout.
+async fn stop_forms_customers_settings_and_logout(c: &Client, base: &str) {
+    let c = c.clone();
     // Stop a running job with its button (after the confirmation). It waits
     // behind another job of 1,000 one-item chunks; the button is pressed as soon
     // as its page shows it running (its own run lasts as long as the other's).
-    let ahead = submit(&base, "customers", long_job("b")).await;
-    let stoppable = submit(&base, "customers", long_job("s")).await;
+    let ahead = submit(base, "customers", long_job("b")).await;
+    let stoppable = submit(base, "customers", long_job("s")).await;
     c.goto(&format!("{base}/console/jobs/{stoppable}"))
         .await
         .unwrap();
@@ -406,16 +427,16 @@ async fn the_console_works_in_a_real_browser() {
     click(&c, "form[action$=\"/stop\"] button").await;
     c.accept_alert().await.unwrap();
     wait_page(&c, "the stop", |p| p.contains("The job was stopped")).await;
-    let stopped = api_status(&base, stoppable).await;
+    let stopped = api_status(base, stoppable).await;
     assert_eq!(stopped["status"], "stopped");
-    assert_eq!(api_status(&base, ahead).await["status"], "completed");
+    assert_eq!(api_status(base, ahead).await["status"], "completed");
     assert!(
         stopped["unprocessedCount"].as_u64().unwrap() > 0,
         "{stopped}"
     );
 
     // A form without the CSRF token is refused (and stops nothing).
-    let victim = submit(&base, "customers", long_job("v")).await;
+    let victim = submit(base, "customers", long_job("v")).await;
     c.execute(
         "const f = document.createElement('form'); f.method = 'post'; \
          f.action = arguments[0]; document.body.appendChild(f); f.submit();",
@@ -424,11 +445,11 @@ async fn the_console_works_in_a_real_browser() {
     .await
     .unwrap();
     wait_page(&c, "the refusal", |p| p.contains("Refused")).await;
-    assert_ne!(api_status(&base, victim).await["status"], "stopped");
+    assert_ne!(api_status(base, victim).await["status"], "stopped");
 
     // A customer's page shows its movements.
     let (status, _) = call(
-        &base,
+        base,
         Method::POST,
         "/transactions/cashback",
         Some(json!({"customerId": "shopper", "transactionId": "buy-1",
@@ -449,7 +470,7 @@ async fn the_console_works_in_a_real_browser() {
     fill(&c, "#currency", "EUR").await;
     click(&c, "form.settings button[type=submit]").await;
     wait_page(&c, "the saved settings", |p| p.contains("Saved.")).await;
-    let (_, config) = call(&base, Method::GET, "/configurations/redemption", None).await;
+    let (_, config) = call(base, Method::GET, "/configurations/redemption", None).await;
     assert_eq!(config["currency"], "EUR");
 
     // Log out: back to the login page, and the console is closed.
@@ -460,6 +481,4 @@ async fn the_console_works_in_a_real_browser() {
         u.ends_with("/console/login")
     })
     .await;
-
-    c.close().await.unwrap();
 }

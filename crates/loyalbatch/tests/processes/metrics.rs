@@ -258,3 +258,111 @@ async fn webhook_attempts_are_counted_by_result() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// The value of a `Set-Cookie` named `name` in `resp`.
+fn set_cookie(resp: &reqwest::Response, name: &str) -> String {
+    resp.headers()
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|c| c.strip_prefix(&format!("{name}=")))
+        .and_then(|c| c.split(';').next())
+        .unwrap_or_else(|| panic!("no cookie {name}"))
+        .to_owned()
+}
+
+fn csrf_field(page: &str) -> String {
+    let at = page.find("name=\"csrf\" value=\"").expect("a CSRF field") + 19;
+    page[at..at + page[at..].find('"').unwrap()].to_owned()
+}
+
+/// Stops `job` with the console's form, signed in with the node's keys.
+async fn stop_from_the_console(url: &str, job: i64) {
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let login = http
+        .get(format!("{url}/console/login"))
+        .send()
+        .await
+        .unwrap();
+    let token = set_cookie(&login, "loyalbatch_console_login");
+    let signed_in = http
+        .post(format!("{url}/console/login"))
+        .header("cookie", format!("loyalbatch_console_login={token}"))
+        .form(&[("apikey", APIKEY), ("secretkey", SECRET), ("csrf", &token)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
+    let session = format!(
+        "loyalbatch_console={}",
+        set_cookie(&signed_in, "loyalbatch_console")
+    );
+    let page = http
+        .get(format!("{url}/console/jobs"))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap();
+    let csrf = csrf_field(&page.text().await.unwrap());
+    let stopped = http
+        .post(format!("{url}/console/jobs/{job}/stop"))
+        .header("cookie", &session)
+        .form(&[("csrf", csrf)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stopped.status(), StatusCode::SEE_OTHER);
+}
+
+/// Every door counts a stop once: the API's (a repeated stop counts nothing
+/// more) and the console's.
+#[tokio::test]
+async fn a_stop_is_counted_once_whichever_door_it_came_through() {
+    let dir = tempfile::tempdir().unwrap();
+    // One worker, one item per chunk: the jobs behind a long one stay queued.
+    let node = Node::start(
+        &format!("sqlite://{}", dir.path().join("s.db").display()),
+        &["--workers", "1", "--chunk-size", "1"],
+        true,
+    );
+    let long: Vec<Value> = (0..1000)
+        .map(|i| json!({"customerId": format!("l{i}")}))
+        .collect();
+    let ahead = submit(&node.url, "customers", long).await;
+    let by_api = submit(&node.url, "customers", vec![json!({"customerId": "a"})]).await;
+    let by_console = submit(&node.url, "customers", vec![json!({"customerId": "c"})]).await;
+    let stopped = [("type", "customers"), ("state", "stopped")];
+    for _ in 0..2 {
+        let (status, body) =
+            call(&node.url, Method::DELETE, &format!("/batch/{by_api}"), None).await;
+        assert_eq!(
+            (status, &body["status"]),
+            (StatusCode::OK, &json!("stopped"))
+        );
+    }
+    let text = scrape(&node).await;
+    assert_eq!(
+        series(&text, "loyalbatch_jobs_finished_total", &stopped),
+        Some(1.0),
+        "{text}"
+    );
+    stop_from_the_console(&node.url, by_console).await;
+    let (_, status) = call(
+        &node.url,
+        Method::GET,
+        &format!("/batch/{by_console}"),
+        None,
+    )
+    .await;
+    assert_eq!(status["status"], "stopped");
+    let text = scrape(&node).await;
+    assert_eq!(
+        series(&text, "loyalbatch_jobs_finished_total", &stopped),
+        Some(2.0),
+        "{text}"
+    );
+    call(&node.url, Method::DELETE, &format!("/batch/{ahead}"), None).await;
+}

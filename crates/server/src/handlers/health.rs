@@ -1,11 +1,10 @@
-//! `/health` (the process is up), `/ready` (the database answers), and the 404 for unknown routes.
+//! `/health` (the process is up) and `/ready` (the database answers).
 
 use crate::AppState;
-use crate::error::ApiError;
 use axum::Json;
 use axum::extract::State;
-use axum::http::{StatusCode, Uri};
-use wire::{ErrorCode, Probe};
+use axum::http::StatusCode;
+use wire::Probe;
 
 pub async fn health() -> Json<Probe> {
     Json(Probe { status: "ok" })
@@ -24,9 +23,4 @@ pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Probe>) {
             )
         }
     }
-}
-
-pub async fn not_found(uri: Uri) -> ApiError {
-    crate::metrics::unmatched(StatusCode::NOT_FOUND);
-    ApiError::new(ErrorCode::NotFound, format!("no route for {}", uri.path()))
 }
