@@ -146,6 +146,31 @@ pub fn no_control(path: &dyn fmt::Display, s: &str) -> Result<(), ItemFailure> {
     Ok(())
 }
 
+/// An identifier (a customer, transaction, order or hold id): no control
+/// characters, no space at either end, and no invisible formatting character
+/// (Unicode category Cf: zero-width joiners and spaces, byte-order marks,
+/// direction overrides). Two ids that look alike but differ in those would be
+/// two ids; ids otherwise compare byte for byte (no Unicode normalisation).
+pub fn identifier(path: &dyn fmt::Display, s: &str) -> Result<(), ItemFailure> {
+    use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
+    no_control(path, s)?;
+    if s.starts_with(char::is_whitespace) || s.ends_with(char::is_whitespace) {
+        return Err(ItemFailure::invalid(format!(
+            "{path}: must not start or end with a space"
+        )));
+    }
+    if let Some(c) = s
+        .chars()
+        .find(|c| c.general_category() == GeneralCategory::Format)
+    {
+        return Err(ItemFailure::invalid(format!(
+            "{path}: must not contain invisible formatting characters (U+{:04X})",
+            u32::from(c)
+        )));
+    }
+    Ok(())
+}
+
 /// A money amount: a JSON number (or numeric string) as an exact decimal of at
 /// most [`limits::MAX_MONEY_DECIMALS`] decimal places and at most
 /// [`limits::MAX_MONEY_UNITS`] in size. Nothing is rounded: a value that does not
@@ -226,6 +251,35 @@ mod tests {
 
     fn code(kind: Kind, v: Value) -> Option<ErrorCode> {
         check(&"f", kind, &v).err().map(|e| e.code)
+    }
+
+    #[test]
+    fn identifiers_refuse_edge_spaces_and_invisible_formatting() {
+        for ok in ["cust-1", "cust 1", "cust-１", "Zoë", "e\u{301}", "a\u{a0}b"] {
+            assert!(identifier(&"id", ok).is_ok(), "{ok:?}");
+        }
+        // The look-alikes of `cust-1` an attacker used to earn twice.
+        for (bad, why) in [
+            ("cust-1 ", "start or end with a space"),
+            (" cust-1", "start or end with a space"),
+            ("\u{a0}cust-1", "start or end with a space"),
+            ("cust-1\u{3000}", "start or end with a space"),
+            ("cust\u{200b}-1", "U+200B"),
+            ("cust\u{200d}-1", "U+200D"),
+            ("\u{feff}cust-1", "U+FEFF"),
+            ("cust-1\u{202e}", "U+202E"),
+            ("cust\u{ad}-1", "U+00AD"),
+            ("cust\u{e0041}-1", "U+E0041"),
+            ("cust\u{1}-1", "control characters"),
+        ] {
+            let f = identifier(&"transactionId", bad).unwrap_err();
+            assert_eq!(f.code, ErrorCode::InvalidValue, "{bad:?}");
+            assert!(
+                f.message.starts_with("transactionId: ") && f.message.contains(why),
+                "{bad:?}: {}",
+                f.message
+            );
+        }
     }
 
     #[test]

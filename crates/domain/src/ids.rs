@@ -4,8 +4,8 @@ use crate::outcome::ItemFailure;
 use serde_json::Value;
 use std::fmt;
 
-/// A merchant's customer id: 1–200 characters, no control characters; compared
-/// byte for byte (no Unicode normalisation).
+/// A merchant's customer id: 1–200 characters, an identifier
+/// ([`crate::fields::identifier`]); compared byte for byte (no Unicode normalisation).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct CustomerId(String);
 
@@ -19,7 +19,7 @@ impl CustomerId {
         if s.chars().count() > Self::MAX_CHARS {
             return Err(ItemFailure::too_long("customerId", Self::MAX_CHARS));
         }
-        crate::fields::no_control(&"customerId", s)?;
+        crate::fields::identifier(&"customerId", s)?;
         Ok(CustomerId(s.to_owned()))
     }
 

@@ -431,11 +431,10 @@ pub fn parse_order_id(item: Value) -> ParseResult<String> {
             Some(s),
             ItemFailure::too_long("item", MAX_TRANSACTION_ID_CHARS),
         )),
-        Value::String(s) if crate::limits::has_control(&s) => Err(Rejected::new(
-            Some(s),
-            ItemFailure::invalid("item: the order id must not contain control characters"),
-        )),
-        Value::String(s) => Ok(s),
+        Value::String(s) => match crate::fields::identifier(&"item", &s) {
+            Ok(()) => Ok(s),
+            Err(f) => Err(Rejected::new(Some(s), f)),
+        },
         Value::Number(n) => Ok(n.to_string()),
         _ => Err(Rejected::new(
             None,

@@ -14,6 +14,7 @@ mod jobs;
 mod ledger;
 mod ledger_batches;
 mod ledger_orders;
+mod lookalikes;
 mod openapi;
 mod progress;
 mod retry;

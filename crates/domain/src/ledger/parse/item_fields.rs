@@ -37,11 +37,11 @@ impl Fields {
             .ok_or_else(|| ItemFailure::missing(name))
     }
 
-    /// A transaction id, order id or hold reference: text without control characters.
+    /// A transaction id, order id or hold reference: an identifier ([`fields::identifier`]).
     pub(super) fn id(&mut self, name: &str) -> Result<Option<String>, ItemFailure> {
         let id = self.text(name, MAX_TRANSACTION_ID_CHARS)?;
         if let Some(id) = &id {
-            fields::no_control(&name, id)?;
+            fields::identifier(&name, id)?;
         }
         Ok(id)
     }
