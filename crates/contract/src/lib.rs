@@ -169,9 +169,10 @@ Every operation under `/api/v4.0/integrations` is also served, identically, unde
 `/batch/{jobId}` (GET status, DELETE stop) and `/batches/{jobId}/status` · `/batches/{jobId}/stop`.
 
 Keys travel in the headers `apikey` and `secretkey` (alias `TransactionKey`), case-insensitive. \
-Calls that move points or reveal a balance need the secret key (but events, which may earn a \
-program's event rewards, need only the apikey while `highSecurity` is off); the others need it \
-while the tenant's `highSecurity` is on (the default).
+Every call needs both keys, except two that client SDKs make with the apikey alone while the \
+tenant's `highSecurity` is off (it is on by default): creating or updating a customer \
+(`POST /customers`, v3 `POST /player`) and sending events (`POST /events`, v3 `POST /event`), \
+which may earn a program's event rewards.
 
 Every refused request answers the envelope `ErrorBody` with a Gameball code; `requestId` is also \
 the `x-request-id` header. A batch request is checked as a whole and stores the job; each item is \

@@ -11,8 +11,9 @@ use store::TenantAuth;
 /// A caller allowed to use every route: both keys checked.
 pub struct SecretCaller(pub TenantAuth);
 
-/// A caller of a route that needs only the apikey, unless the tenant's
-/// `highSecurity` setting (default on) demands the secret too.
+/// A caller of one of the two routes client SDKs call with the apikey alone
+/// (creating a customer, sending events) while the tenant's `highSecurity`
+/// (default on) is off; every other route takes a [`SecretCaller`].
 pub struct Caller(pub TenantAuth);
 
 fn header<'a>(parts: &'a Parts, names: &[&str]) -> Option<&'a str> {

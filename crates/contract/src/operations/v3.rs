@@ -39,7 +39,7 @@ fn players(b: &mut Builder) {
         "v3GetPlayer",
         TAG,
         "A player's profile",
-        Keys::Api,
+        Keys::Secret,
         None,
         (200, "v3.PlayerView", "The profile."),
     )
@@ -71,7 +71,7 @@ fn players(b: &mut Builder) {
             id,
             TAG,
             summary,
-            Keys::Api,
+            Keys::Secret,
             Some("CustomerTags".into()),
             (200, "Done", "Done."),
         )
@@ -171,7 +171,7 @@ fn holds_batches_and_lists(b: &mut Builder) {
         "v3GetConfiguration",
         TAG,
         "The program's settings",
-        Keys::Api,
+        Keys::Secret,
         None,
         (200, "v3.Configuration", "Earning and redemption settings."),
     );

@@ -328,29 +328,21 @@ async fn settings_shape_the_maths_and_the_configuration_routes() {
     assert_eq!(s.balance("c1").await["availablePointsBalance"], 5);
 }
 
-async fn high_security_off_opens_reads_but_not_points() {
+async fn high_security_off_opens_no_reads_and_no_points() {
     let s = TestServer::paused().await;
     configure(&s, |p| p.high_security = false).await;
     let apikey_only = |m: Method, path: &str| {
         s.request(m, &format!("{BASE}{path}"))
             .header("apikey", &s.a.apikey)
     };
-    assert_eq!(
-        apikey_only(Method::GET, "/configurations/redemption")
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        StatusCode::OK
-    );
-    cashback(&s, "c1", "t1", json!(10)).await;
-    let resp = apikey_only(Method::GET, "/customers/c1/balance")
+    // The program's settings are read with both keys only (issue 21), like balances.
+    let resp = apikey_only(Method::GET, "/configurations/redemption")
         .send()
         .await
         .unwrap();
     expect_error(resp, StatusCode::UNAUTHORIZED, 1001).await;
-    configure(&s, |p| p.high_security = true).await;
-    let resp = apikey_only(Method::GET, "/configurations/redemption")
+    cashback(&s, "c1", "t1", json!(10)).await;
+    let resp = apikey_only(Method::GET, "/customers/c1/balance")
         .send()
         .await
         .unwrap();
@@ -464,6 +456,6 @@ crate::on_both_backends!(
     holds_reserve_points_until_used_or_released,
     manual_adjustments_follow_gameball,
     settings_shape_the_maths_and_the_configuration_routes,
-    high_security_off_opens_reads_but_not_points,
+    high_security_off_opens_no_reads_and_no_points,
     rewarded_events_credit_points,
 );

@@ -2,6 +2,7 @@
 
 mod common;
 
+mod access;
 mod auth;
 mod batches;
 mod client_commands;

@@ -1,7 +1,7 @@
 //! `GET /configurations/cashback` and `/configurations/redemption`: the tenant's program settings (SPEC §6) in Gameball's shapes.
 
 use crate::AppState;
-use crate::auth::Caller;
+use crate::auth::SecretCaller;
 use crate::error::ApiError;
 use axum::Json;
 use axum::extract::State;
@@ -9,7 +9,7 @@ use wire::{CashbackConfiguration, RedemptionConfiguration};
 
 pub async fn cashback(
     State(state): State<AppState>,
-    Caller(tenant): Caller,
+    SecretCaller(tenant): SecretCaller,
 ) -> Result<Json<CashbackConfiguration>, ApiError> {
     Ok(Json(
         state.app.ledger().cashback_configuration(tenant.id).await?,
@@ -18,7 +18,7 @@ pub async fn cashback(
 
 pub async fn redemption(
     State(state): State<AppState>,
-    Caller(tenant): Caller,
+    SecretCaller(tenant): SecretCaller,
 ) -> Result<Json<RedemptionConfiguration>, ApiError> {
     Ok(Json(
         state

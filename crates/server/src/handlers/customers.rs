@@ -46,7 +46,7 @@ pub async fn events(
 
 pub async fn get(
     State(state): State<AppState>,
-    Caller(tenant): Caller,
+    SecretCaller(tenant): SecretCaller,
     Path(customer_id): Path<String>,
 ) -> Result<Json<CustomerView>, ApiError> {
     Ok(Json(
@@ -74,7 +74,7 @@ pub async fn delete(
 
 pub async fn attach_tags(
     State(state): State<AppState>,
-    Caller(tenant): Caller,
+    SecretCaller(tenant): SecretCaller,
     Path(customer_id): Path<String>,
     body: JsonBytes,
 ) -> Result<Json<Done>, ApiError> {
@@ -88,7 +88,7 @@ pub async fn attach_tags(
 
 pub async fn remove_tags(
     State(state): State<AppState>,
-    Caller(tenant): Caller,
+    SecretCaller(tenant): SecretCaller,
     Path(customer_id): Path<String>,
     body: JsonBytes,
 ) -> Result<Json<Done>, ApiError> {
@@ -102,7 +102,7 @@ pub async fn remove_tags(
 
 pub async fn remove_tag(
     State(state): State<AppState>,
-    Caller(tenant): Caller,
+    SecretCaller(tenant): SecretCaller,
     Path((customer_id, tag)): Path<(String, String)>,
 ) -> Result<Json<Done>, ApiError> {
     let tags = vec![serde_json::Value::String(tag)];

@@ -77,7 +77,7 @@ async fn player(
 
 async fn get_player(
     state: State<AppState>,
-    caller: Caller,
+    caller: SecretCaller,
     id: Path<String>,
 ) -> Result<Json<v3::PlayerView>, ApiError> {
     let Json(view) = customers::get(state, caller, id).await?;
@@ -308,7 +308,7 @@ async fn order(
 
 async fn config(
     State(state): State<AppState>,
-    Caller(tenant): Caller,
+    SecretCaller(tenant): SecretCaller,
 ) -> Result<Json<v3::Configuration>, ApiError> {
     let ledger = state.app.ledger();
     Ok(Json(v3::Configuration {

@@ -38,7 +38,7 @@ pub(super) fn customers(b: &mut Builder) {
                 id,
                 "Customers",
                 summary,
-                Keys::Api,
+                Keys::Secret,
                 body.then(|| "CustomerTags".to_owned()),
                 (
                     200,
@@ -76,7 +76,7 @@ pub(super) fn customers(b: &mut Builder) {
         "getCustomer",
         "Customers",
         "A customer's profile",
-        Keys::Api,
+        Keys::Secret,
         None,
         (200, "CustomerView", "The profile as stored."),
     )

@@ -243,7 +243,7 @@ pub(super) fn holds_and_program(b: &mut Builder) {
         "getCashbackConfiguration",
         "Program",
         "How money spent earns points",
-        Keys::Api,
+        Keys::Secret,
         None,
         (
             200,
@@ -257,7 +257,7 @@ pub(super) fn holds_and_program(b: &mut Builder) {
         "getRedemptionConfiguration",
         "Program",
         "What points are worth",
-        Keys::Api,
+        Keys::Secret,
         None,
         (
             200,
