@@ -189,7 +189,7 @@ fn batch() -> Value {
         vec![
             (
                 "method",
-                json!({"type": ["string", "null"], "description": "Ignored (the SDKs send POST)."}),
+                json!({"type": ["string", "null"], "description": "The method of the operation's call: `POST` (any case; the SDKs send it), or `GET` for `balance`; anything else is refused (3003)."}),
             ),
             (
                 "operation",

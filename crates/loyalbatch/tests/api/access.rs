@@ -11,7 +11,11 @@ use serde_json::{Value, json};
 fn open_routes() -> Vec<(Method, String, Value)> {
     let mut open = Vec::new();
     for base in server::BASE_PATHS {
-        open.push((Method::POST, format!("{base}/customers"), json!({"customerId": "walker"})));
+        open.push((
+            Method::POST,
+            format!("{base}/customers"),
+            json!({"customerId": "walker"}),
+        ));
         open.push((
             Method::POST,
             format!("{base}/events"),
@@ -19,7 +23,11 @@ fn open_routes() -> Vec<(Method, String, Value)> {
         ));
     }
     let v3 = server::v3::BASE_PATH;
-    open.push((Method::POST, format!("{v3}/player"), json!({"playerUniqueId": "walker"})));
+    open.push((
+        Method::POST,
+        format!("{v3}/player"),
+        json!({"playerUniqueId": "walker"}),
+    ));
     open.push((
         Method::POST,
         format!("{v3}/event"),
@@ -52,7 +60,9 @@ async fn with_high_security_off_only_customer_upserts_and_events_take_the_apikey
         }
         let path = concrete(&template);
         let is_open = open.iter().any(|(m, p, _)| *m == method && *p == path);
-        let mut req = s.request(method.clone(), &path).header("apikey", &s.a.apikey);
+        let mut req = s
+            .request(method.clone(), &path)
+            .header("apikey", &s.a.apikey);
         if method != Method::GET {
             req = req.json(&json!({}));
         }
@@ -84,4 +94,6 @@ async fn with_high_security_off_only_customer_upserts_and_events_take_the_apikey
     assert_eq!(status, StatusCode::OK, "the upserts created the customer");
 }
 
-crate::on_both_backends!(with_high_security_off_only_customer_upserts_and_events_take_the_apikey_alone);
+crate::on_both_backends!(
+    with_high_security_off_only_customer_upserts_and_events_take_the_apikey_alone
+);

@@ -24,7 +24,9 @@ fn cashback(customer: &str, transaction: &str) -> serde_json::Value {
 
 async fn lookalike_ids_are_refused_and_earn_nothing() {
     let s = TestServer::paused().await;
-    let (status, _) = s.post("/transactions/cashback", cashback("c1", "tx-1")).await;
+    let (status, _) = s
+        .post("/transactions/cashback", cashback("c1", "tx-1"))
+        .await;
     assert_eq!(status, StatusCode::OK);
     for id in LOOKALIKES {
         let message = s
@@ -60,8 +62,14 @@ async fn lookalike_ids_are_refused_and_earn_nothing() {
     }
     // Orders and holds are ids too.
     let order = json!({"customerId": "c1", "orderId": "o-1\u{200d}", "orderDate": "2025-01-01T00:00:00Z", "totalPaid": 10});
-    s.refused(Method::POST, "/orders", Some(order), StatusCode::UNPROCESSABLE_ENTITY, 3003)
-        .await;
+    s.refused(
+        Method::POST,
+        "/orders",
+        Some(order),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        3003,
+    )
+    .await;
     // Earned once: 100 points for the one real transaction.
     assert_eq!(s.balance("c1").await["availablePointsBalance"], 100);
 }

@@ -417,6 +417,41 @@ async fn batches_of_each_operation_run_as_v4_jobs() {
     )
     .await;
     assert_eq!(code, StatusCode::BAD_REQUEST);
+    // A method the operation does not take is refused, creating nothing; a
+    // huge operation is quoted short.
+    let jobs = s.job_count(&s.a).await;
+    let item = json!({"playerUniqueId": "p9", "transactionId": "d1", "transactionTime": "2025-01-01T00:00:00Z", "amount": 1});
+    let (code, e) = v3(
+        &s,
+        Method::POST,
+        "/batch",
+        Some(json!({"method": "DELETE", "operation": "cashback", "body": [item]})),
+    )
+    .await;
+    assert_eq!(
+        (code, e["code"].as_u64()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some(3003)),
+        "{e}"
+    );
+    assert!(
+        e["message"].as_str().unwrap().starts_with("method: "),
+        "{e}"
+    );
+    let huge = "x".repeat(1 << 20);
+    let (code, e) = v3(
+        &s,
+        Method::POST,
+        "/batch",
+        Some(json!({"method": "POST", "operation": huge, "body": []})),
+    )
+    .await;
+    assert_eq!(code, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        e.to_string().len() < 1000,
+        "the refusal echoes {} bytes",
+        e.to_string().len()
+    );
+    assert_eq!(s.job_count(&s.a).await, jobs, "nothing created");
 }
 
 async fn calls_that_move_points_need_the_secret() {

@@ -189,6 +189,28 @@ pub fn batch_type(operation: &str) -> Option<wire::BatchType> {
     }
 }
 
+/// The batch's `method`: the one its operation's call takes — `POST` (any
+/// case), or `GET` for `balance` — or none at all.
+fn check_method(method: Option<Value>, batch_type: wire::BatchType) -> Result<(), Untranslatable> {
+    let method = match method {
+        None => return Ok(()),
+        Some(Value::String(m)) => m,
+        Some(_) => return Err(invalid("method: must be a string")),
+    };
+    let allowed: &[&str] = match batch_type {
+        wire::BatchType::BalanceInquiry => &["POST", "GET"],
+        _ => &["POST"],
+    };
+    if allowed.iter().any(|a| a.eq_ignore_ascii_case(&method)) {
+        return Ok(());
+    }
+    Err(invalid(format!(
+        "method: the operation takes {}, not '{}'",
+        allowed.join(" or "),
+        domain::limits::quote(&method)
+    )))
+}
+
 /// `POST /batch` `{"method", "operation", "params", "body"}`: the batch type
 /// and its items rewritten as v4 items (a `balance` body is `{"playerUniqueIds": [...]}`).
 pub fn batch(envelope: Value) -> Result<(wire::BatchType, Vec<Value>), Untranslatable> {
@@ -205,9 +227,11 @@ pub fn batch(envelope: Value) -> Result<(wire::BatchType, Vec<Value>), Untransla
     };
     let batch_type = batch_type(&operation).ok_or_else(|| {
         invalid(format!(
-            "operation: must be cashback, redeem or balance, not '{operation}'"
+            "operation: must be cashback, redeem or balance, not '{}'",
+            domain::limits::quote(&operation)
         ))
     })?;
+    check_method(m.remove("method"), batch_type)?;
     let missing_body = || Untranslatable {
         code: ErrorCode::MalformedPayload,
         message: "body: required".into(),
@@ -355,6 +379,31 @@ mod tests {
                 .unwrap_err()
                 .code,
             ErrorCode::MalformedPayload
+        );
+    }
+
+    #[test]
+    fn a_batch_names_its_method_and_operation_boundedly() {
+        let body = |method: Value, operation: &str| json!({"method": method, "operation": operation, "params": {}, "body": [{"playerUniqueId": "p"}]});
+        assert!(batch(body(json!("post"), "cashback")).is_ok());
+        assert!(batch(body(Value::Null, "redeem")).is_ok());
+        assert!(
+            batch(
+                json!({"operation": "balance", "method": "GET", "body": {"playerUniqueIds": ["p"]}})
+            )
+            .is_ok()
+        );
+        let refused = batch(body(json!("DELETE"), "cashback")).unwrap_err();
+        assert_eq!(
+            refused.message,
+            "method: the operation takes POST, not 'DELETE'"
+        );
+        let huge = "x".repeat(1_000_000);
+        let refused = batch(body(json!("POST"), &huge)).unwrap_err();
+        assert!(
+            refused.message.len() < 300,
+            "{} bytes",
+            refused.message.len()
         );
     }
 }
