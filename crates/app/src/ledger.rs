@@ -8,7 +8,7 @@ use domain::ledger::parse::{self as parse, LedgerItem, LedgerOp};
 use domain::ledger::post::balance_view;
 use domain::movement::MovementKind;
 use domain::settings::ProgramSettings;
-use domain::{ChunkItems, CustomerId, Success, customers, events};
+use domain::{ChunkItems, CustomerId, Success, customers, events, limits};
 use serde_json::Value;
 use std::sync::Arc;
 use store::{CustomerStore, HoldState, MovementFilter, TenantId, TenantStore, to_millis};
@@ -49,6 +49,20 @@ impl Call {
             Call::Hold => ledger(parse::parse_hold, body),
         }
     }
+}
+
+/// A single call's body is held to a batch item's limit ([`limits::MAX_ITEM_BYTES`]).
+fn check_size(body: &Value) -> Result<(), Error> {
+    if limits::json_bytes(body) > limits::MAX_ITEM_BYTES {
+        return Err(Error::refused(
+            ErrorCode::LimitExceeded,
+            format!(
+                "body: larger than {} bytes (one item's limit)",
+                limits::MAX_ITEM_BYTES
+            ),
+        ));
+    }
+    Ok(())
 }
 
 pub fn cashback_configuration(s: &ProgramSettings) -> CashbackConfiguration {
@@ -99,15 +113,12 @@ impl Ledger {
         Ok(outcome.result?)
     }
 
-    /// A single call: `body` parsed by `call`'s rules and applied.
+    /// A single call: `body` (at most an item's bytes, as a batch item) parsed
+    /// by `call`'s rules and applied.
     pub async fn call(&self, tenant: TenantId, call: Call, body: Value) -> Result<Success, Error> {
+        check_size(&body)?;
         let items = call.parse(body)?;
         self.apply(tenant, items).await
-    }
-
-    /// An already parsed ledger item (a v3 body rewritten into a v4 one).
-    pub async fn post(&self, tenant: TenantId, item: LedgerItem) -> Result<Success, Error> {
-        self.apply(tenant, ChunkItems::single(item)).await
     }
 
     /// `GET /orders/{orderId}/transactions` (SPEC §5.8).

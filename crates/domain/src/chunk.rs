@@ -327,7 +327,20 @@ fn upsert_customer(
         }
         record.profile = changed;
     }
-    customers::merge(&mut record.profile, upsert.patch);
+    if customers::touches_custom(&upsert.patch) {
+        // The merged profile is checked on a copy: a refusal changes nothing.
+        let mut merged = record.profile.clone();
+        customers::merge(&mut merged, upsert.patch);
+        if let Err(f) = customers::check_custom(&merged) {
+            if created {
+                state.customers.remove(&upsert.customer_id);
+            }
+            return Outcome::failed(index, reported(), f);
+        }
+        record.profile = merged;
+    } else {
+        customers::merge(&mut record.profile, upsert.patch);
+    }
     let gameball_id = record.gameball_id;
     touched.profile(&upsert.customer_id);
     let message = if created {

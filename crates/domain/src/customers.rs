@@ -155,6 +155,31 @@ fn attribute_kind(name: &str) -> Option<Kind> {
 /// Merges `patch` into `profile`: present fields overwrite, absent fields keep
 /// their value, `null` clears a field, and `customerAttributes` and its `custom`
 /// merge key by key (RFC 7396 merge-patch, two levels deep).
+/// Whether a patch sets any of `customerAttributes.custom` (its merged size is then checked).
+pub fn touches_custom(patch: &Profile) -> bool {
+    patch
+        .get(ATTRIBUTES)
+        .and_then(|a| a.get(CUSTOM))
+        .is_some_and(|c| !c.is_null())
+}
+
+/// Refuses a profile whose merged `custom` passes [`limits::MAX_CUSTOM_BYTES`].
+pub fn check_custom(profile: &Profile) -> Result<(), ItemFailure> {
+    let Some(custom) = profile.get(ATTRIBUTES).and_then(|a| a.get(CUSTOM)) else {
+        return Ok(());
+    };
+    if crate::limits::json_bytes(custom) > crate::limits::MAX_CUSTOM_BYTES {
+        return Err(ItemFailure::new(
+            wire::ErrorCode::LimitExceeded,
+            format!(
+                "customerAttributes.custom: the customer's custom attributes would take more than {} bytes",
+                crate::limits::MAX_CUSTOM_BYTES
+            ),
+        ));
+    }
+    Ok(())
+}
+
 pub fn merge(profile: &mut Profile, mut patch: Profile) {
     if profile.is_empty() {
         // A new customer: the patch is the profile, minus the nulls that would clear nothing.

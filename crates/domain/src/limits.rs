@@ -15,8 +15,29 @@ pub const MAX_MONEY_DECIMALS: u32 = 6;
 pub const MAX_POINTS: i64 = 1_000_000_000_000;
 /// The bound of every balance, lot, hold and lifetime total of one customer: ±10^15.
 pub const MAX_BALANCE: i64 = 1_000_000_000_000_000;
-/// The bytes one item may take as JSON text (3011 beyond).
+/// The bytes one item (or single call's body) may take as JSON text (3011 beyond).
 pub const MAX_ITEM_BYTES: usize = 64 * 1024;
+/// The bytes a customer's `customerAttributes.custom` may take as JSON text,
+/// merged over all its upserts (3011 beyond).
+pub const MAX_CUSTOM_BYTES: usize = 64 * 1024;
+
+/// The bytes `value` takes as JSON text, counted without building the text.
+pub fn json_bytes(value: &serde_json::Value) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 = self.0.saturating_add(buf.len());
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    // Writing to a counter cannot fail, nor can a `Value` refuse to serialize.
+    let _ = serde_json::to_writer(&mut count, value);
+    count.0
+}
 /// Characters of an offending value a failure quotes: longer values are cut
 /// to this many and end with `…`.
 pub const QUOTE_CHARS: usize = 100;

@@ -317,7 +317,72 @@ async fn tags_are_attached_and_removed_on_existing_customers() {
     .await;
 }
 
+/// `custom` cannot grow a profile to megabytes (issue 21): one call's body is
+/// held to a batch item's 64 KiB (v4 and v3), and a profile's merged `custom`
+/// to 64 KiB whatever the number of calls — single or batch.
+async fn custom_attributes_are_bounded_per_call_and_per_profile() {
+    let s = TestServer::paused().await;
+    let big = |key: &str, kib: usize| json!({key: "x".repeat(kib * 1024)});
+    let refused = s
+        .refused(
+            Method::POST,
+            "/customers",
+            Some(json!({"customerId": "c1", "customerAttributes": {"custom": big("a", 70)}})),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            3011,
+        )
+        .await;
+    assert!(
+        refused.starts_with("body: larger than 65536 bytes"),
+        "{refused}"
+    );
+    let v3 = s
+        .request(Method::POST, "/api/v3.0/integrations/player")
+        .header("apikey", &s.a.apikey)
+        .header("secretkey", &s.a.secretkey)
+        .json(&json!({"playerUniqueId": "c1", "playerAttributes": {"custom": big("a", 70)}}))
+        .send()
+        .await
+        .unwrap();
+    expect_error(v3, StatusCode::UNPROCESSABLE_ENTITY, 3011).await;
+    // 40 KiB twice under two keys: the second call would merge past 64 KiB.
+    for (key, code) in [("a", 200), ("b", 422)] {
+        let (status, body) = upsert(
+            &s,
+            json!({"customerId": "c1", "customerAttributes": {"custom": big(key, 40)}}),
+        )
+        .await;
+        assert_eq!(status.as_u16(), code, "{body}");
+        if code == 422 {
+            assert_eq!(body["code"], 3011);
+            assert!(
+                body["message"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("customerAttributes.custom:"),
+                "{body}"
+            );
+        }
+    }
+    // The refused call changed nothing; a batch is held to the same bound.
+    let (_, profile) = s.call(Method::GET, "/customers/c1", None).await;
+    assert!(
+        profile["customerAttributes"]["custom"].get("b").is_none(),
+        "{profile}"
+    );
+    let job = s
+        .submit(
+            "customers",
+            json!([{"customerId": "c1", "customerAttributes": {"custom": big("c", 40)}}]),
+        )
+        .await;
+    s.drain().await;
+    let status = s.status(job).await;
+    assert_eq!(status["response"]["failed"][0]["code"], 3011, "{status}");
+}
+
 crate::on_both_backends!(
+    custom_attributes_are_bounded_per_call_and_per_profile,
     tags_are_attached_and_removed_on_existing_customers,
     upsert_creates_then_merges_and_keeps_the_gameball_id,
     a_batch_and_a_single_call_see_the_same_customer,

@@ -14,14 +14,13 @@ use crate::error::ApiError;
 use crate::handlers::customers::unexpected;
 use crate::handlers::{batch, customers, jobs, transactions};
 use crate::routes::Routes;
-use app::Batch;
 use app::listings::TransactionQuery;
+use app::{Batch, Call};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use domain::Success;
-use domain::ledger::parse as ledger;
 use serde_json::Value;
 use translate::Untranslatable;
 use wire::v3;
@@ -120,16 +119,16 @@ async fn event(
     Ok(Json(wire::EventsAccepted::processed()))
 }
 
-/// Translates, parses and applies one ledger call.
+/// Translates one ledger call's body into the v4 one and makes the call.
 async fn ledger_call(
     state: &AppState,
     tenant: store::TenantId,
     body: JsonBytes,
     translate: translate::Step,
-    parse: ledger::Parser,
+    call: Call,
 ) -> Result<Success, ApiError> {
-    let item = parse(translate(body.value()?)?).map_err(app::Error::from)?;
-    Ok(state.app.ledger().post(tenant, item).await?)
+    let item = translate(body.value()?)?;
+    Ok(state.app.ledger().call(tenant, call, item).await?)
 }
 
 async fn cashback(
@@ -137,15 +136,7 @@ async fn cashback(
     SecretCaller(tenant): SecretCaller,
     body: JsonBytes,
 ) -> Result<Json<v3::CashbackRewarded>, ApiError> {
-    match ledger_call(
-        &state,
-        tenant.id,
-        body,
-        translate::cashback,
-        ledger::parse_cashback,
-    )
-    .await?
-    {
+    match ledger_call(&state, tenant.id, body, translate::cashback, Call::Cashback).await? {
         Success::Cashback {
             customer_id,
             transaction_id,
@@ -168,7 +159,7 @@ async fn hold(
     SecretCaller(tenant): SecretCaller,
     body: JsonBytes,
 ) -> Result<Json<v3::PointsHeld>, ApiError> {
-    match ledger_call(&state, tenant.id, body, translate::hold, ledger::parse_hold).await? {
+    match ledger_call(&state, tenant.id, body, translate::hold, Call::Hold).await? {
         Success::Held {
             customer_id,
             hold_reference,
@@ -189,15 +180,7 @@ async fn redeem(
     SecretCaller(tenant): SecretCaller,
     body: JsonBytes,
 ) -> Result<Json<v3::PointsRedeemed>, ApiError> {
-    match ledger_call(
-        &state,
-        tenant.id,
-        body,
-        translate::redeem,
-        ledger::parse_redeem,
-    )
-    .await?
-    {
+    match ledger_call(&state, tenant.id, body, translate::redeem, Call::Redeem).await? {
         Success::Redeemed {
             customer_id,
             transaction_id,
@@ -220,15 +203,7 @@ async fn manual(
     SecretCaller(tenant): SecretCaller,
     body: JsonBytes,
 ) -> Result<Json<v3::PointsAdjusted>, ApiError> {
-    match ledger_call(
-        &state,
-        tenant.id,
-        body,
-        translate::manual,
-        ledger::parse_manual,
-    )
-    .await?
-    {
+    match ledger_call(&state, tenant.id, body, translate::manual, Call::Manual).await? {
         Success::Adjusted {
             customer_id,
             transaction_id,
@@ -249,15 +224,7 @@ async fn refund(
     SecretCaller(tenant): SecretCaller,
     body: JsonBytes,
 ) -> Result<Json<v3::Refunded>, ApiError> {
-    match ledger_call(
-        &state,
-        tenant.id,
-        body,
-        translate::refund,
-        ledger::parse_refund,
-    )
-    .await?
-    {
+    match ledger_call(&state, tenant.id, body, translate::refund, Call::Refund).await? {
         Success::Refunded {
             customer_id,
             refund_transaction_id,
@@ -280,15 +247,7 @@ async fn order(
     SecretCaller(tenant): SecretCaller,
     body: JsonBytes,
 ) -> Result<Json<v3::OrderRewarded>, ApiError> {
-    match ledger_call(
-        &state,
-        tenant.id,
-        body,
-        translate::order,
-        ledger::parse_order,
-    )
-    .await?
-    {
+    match ledger_call(&state, tenant.id, body, translate::order, Call::Order).await? {
         Success::Order {
             customer_id,
             order_id,
