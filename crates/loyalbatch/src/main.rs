@@ -73,48 +73,48 @@ struct ServeArgs {
     /// Address to listen on (port 0 picks a free port).
     #[arg(long, env = "LOYALBATCH_LISTEN", default_value = "127.0.0.1:8080")]
     listen: String,
-    /// Jobs processed at the same time by this process.
-    #[arg(long, env = "LOYALBATCH_WORKERS", default_value_t = 4)]
-    workers: usize,
-    /// Items per chunk transaction.
+    /// Jobs processed at the same time by this process (1–256).
+    #[arg(long, env = "LOYALBATCH_WORKERS", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=256))]
+    workers: u16,
+    /// Items per chunk transaction (1–10,000).
     #[arg(long, env = "LOYALBATCH_CHUNK_SIZE", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     chunk_size: u32,
-    /// How long a job claim holds without renewal (e.g. 30s).
-    #[arg(long, env = "LOYALBATCH_LEASE", default_value = "30s", value_parser = humantime::parse_duration)]
+    /// How long a job claim holds without renewal (1s–1h; renewed every third of it).
+    #[arg(long, env = "LOYALBATCH_LEASE", default_value = "30s", value_parser = duration_within::<1_000, 3_600_000>)]
     lease: Duration,
-    /// How long finished jobs and their results are kept (e.g. 30days).
-    #[arg(long, env = "LOYALBATCH_RETENTION", default_value = "30days", value_parser = humantime::parse_duration)]
+    /// How long finished jobs and their results are kept (1min–10years).
+    #[arg(long, env = "LOYALBATCH_RETENTION", default_value = "30days", value_parser = duration_within::<60_000, 315_576_000_000>)]
     retention: Duration,
-    /// How often an idle worker looks for work it was not woken for.
-    #[arg(long, env = "LOYALBATCH_POLL_INTERVAL", default_value = "500ms", value_parser = humantime::parse_duration)]
+    /// How often an idle worker looks for work it was not woken for (10ms–1min).
+    #[arg(long, env = "LOYALBATCH_POLL_INTERVAL", default_value = "500ms", value_parser = duration_within::<10, 60_000>)]
     poll_interval: Duration,
-    /// Objects accepted in one batch request.
-    #[arg(long, env = "LOYALBATCH_MAX_BATCH_ITEMS", default_value_t = 1000)]
-    max_batch_items: usize,
-    /// Largest accepted request body, in bytes.
-    #[arg(long, env = "LOYALBATCH_MAX_BODY_BYTES", default_value_t = 16 * 1024 * 1024)]
-    max_body_bytes: usize,
-    /// Unprocessed items a tenant may have queued before new batches get 429.
-    #[arg(long, env = "LOYALBATCH_QUEUE_LIMIT", default_value_t = 1_000_000)]
+    /// Objects accepted in one batch request (1–100,000).
+    #[arg(long, env = "LOYALBATCH_MAX_BATCH_ITEMS", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    max_batch_items: u32,
+    /// Largest accepted request body, in bytes (1 KiB–1 GiB).
+    #[arg(long, env = "LOYALBATCH_MAX_BODY_BYTES", default_value_t = 16 * 1024 * 1024, value_parser = clap::value_parser!(u32).range(1024..=1 << 30))]
+    max_body_bytes: u32,
+    /// Unprocessed items a tenant may have queued before new batches get 429 (1–10^12).
+    #[arg(long, env = "LOYALBATCH_QUEUE_LIMIT", default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000_000_000))]
     queue_limit: u64,
-    /// The `Retry-After` sent with a 429 for a full queue.
-    #[arg(long, env = "LOYALBATCH_QUEUE_RETRY_AFTER", default_value = "5s", value_parser = humantime::parse_duration)]
+    /// The `Retry-After` of a 429 for a full queue (1s–1h).
+    #[arg(long, env = "LOYALBATCH_QUEUE_RETRY_AFTER", default_value = "5s", value_parser = duration_within::<1_000, 3_600_000>)]
     queue_retry_after: Duration,
-    /// Longest wait for a request's head once its first byte arrived (408 beyond).
-    #[arg(long, env = "LOYALBATCH_HEADER_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    /// Longest wait for a request's head once its first byte arrived (408 beyond; 100ms–5min).
+    #[arg(long, env = "LOYALBATCH_HEADER_TIMEOUT", default_value = "10s", value_parser = duration_within::<100, 300_000>)]
     header_timeout: Duration,
-    /// Longest wait for a request's body once its head arrived (408 beyond).
-    #[arg(long, env = "LOYALBATCH_BODY_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
+    /// Longest wait for a request's body once its head arrived (408 beyond; 100ms–1h).
+    #[arg(long, env = "LOYALBATCH_BODY_TIMEOUT", default_value = "30s", value_parser = duration_within::<100, 3_600_000>)]
     body_timeout: Duration,
-    /// How long a kept-alive connection may stay silent between requests.
-    #[arg(long, env = "LOYALBATCH_IDLE_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
+    /// How long a kept-alive connection may stay silent between requests (100ms–1h).
+    #[arg(long, env = "LOYALBATCH_IDLE_TIMEOUT", default_value = "30s", value_parser = duration_within::<100, 3_600_000>)]
     idle_timeout: Duration,
-    /// Connections served at once; more get a 503 (`/health` is still answered).
+    /// Connections served at once; more get a 503 (`/health` is still answered; 1–1,000,000).
     #[arg(long, env = "LOYALBATCH_MAX_CONNECTIONS", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     max_connections: u64,
-    /// Request body bytes read or processed at once over all requests; beyond, 503 with Retry-After.
-    #[arg(long, env = "LOYALBATCH_MAX_INFLIGHT_BODY_BYTES", default_value_t = 256 * 1024 * 1024)]
-    max_inflight_body_bytes: usize,
+    /// Request body bytes read or processed at once over all requests; beyond, 503 with Retry-After (at least --max-body-bytes, at most 64 GiB).
+    #[arg(long, env = "LOYALBATCH_MAX_INFLIGHT_BODY_BYTES", default_value_t = 256 * 1024 * 1024, value_parser = clap::value_parser!(u64).range(1024..=1 << 36))]
+    max_inflight_body_bytes: u64,
     /// Address of the Prometheus metrics (`GET /metrics`), never the API's; `off` disables them.
     #[arg(
         long,
@@ -128,9 +128,9 @@ struct ServeArgs {
     /// Deliver webhooks to loopback, private and link-local addresses too (tests, closed networks).
     #[arg(long, env = "LOYALBATCH_WEBHOOK_ALLOW_PRIVATE")]
     webhook_allow_private: bool,
-    /// Webhook deliveries in flight at once on this node (0: this node delivers none).
-    #[arg(long, env = "LOYALBATCH_WEBHOOK_CONCURRENCY", default_value_t = 64)]
-    webhook_concurrency: usize,
+    /// Webhook deliveries in flight at once on this node (0: this node delivers none; at most 4,096).
+    #[arg(long, env = "LOYALBATCH_WEBHOOK_CONCURRENCY", default_value_t = 64, value_parser = clap::value_parser!(u16).range(0..=4096))]
+    webhook_concurrency: u16,
     /// A webhook delivery not answered with a 2xx within this time failed.
     #[arg(long, env = "LOYALBATCH_WEBHOOK_TIMEOUT", default_value = "10s", value_parser = duration_within::<100, 300_000>)]
     webhook_timeout: Duration,
@@ -153,6 +153,28 @@ struct ServeArgs {
     /// secretkey of the `default` tenant created on an empty database (generated when unset).
     #[arg(long, env = "LOYALBATCH_DEFAULT_SECRETKEY", hide_env_values = true)]
     default_secretkey: Option<String>,
+}
+
+/// What the flags' own ranges cannot say: how two flags relate, and the
+/// console key's strength.
+fn check_settings(args: &ServeArgs) -> Result<()> {
+    if args.max_inflight_body_bytes < u64::from(args.max_body_bytes) {
+        anyhow::bail!(
+            "--max-inflight-body-bytes ({}) must be at least --max-body-bytes ({}): one body must fit",
+            args.max_inflight_body_bytes,
+            args.max_body_bytes
+        );
+    }
+    if let Some(key) = &args.console_key {
+        app::keys::check_chosen_key(
+            "LOYALBATCH_CONSOLE_KEY",
+            key,
+            app::keys::MIN_SECRETKEY_CHARS,
+            app::keys::MIN_DISTINCT_SECRET_CHARS,
+        )
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
+    Ok(())
 }
 
 /// A duration from `MIN` to `MAX` milliseconds.
@@ -225,21 +247,12 @@ fn main() -> Result<()> {
 }
 
 async fn serve(args: ServeArgs) -> Result<()> {
-    if args
-        .console_key
-        .as_ref()
-        .is_some_and(|k| k.chars().count() < app::keys::MIN_SECRETKEY_CHARS)
-    {
-        anyhow::bail!(
-            "LOYALBATCH_CONSOLE_KEY is shorter than {} characters; choose a longer one",
-            app::keys::MIN_SECRETKEY_CHARS
-        );
-    }
+    check_settings(&args)?;
     let store = backend::open(&args.db.database_url).await?;
     let engine = Engine::new(
         store.clone(),
         EngineConfig {
-            workers: args.workers,
+            workers: usize::from(args.workers),
             chunk_size: args.chunk_size,
             lease: args.lease,
             poll_interval: args.poll_interval,
@@ -251,7 +264,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
         store.clone(),
         &engine,
         app::Settings {
-            max_batch_items: args.max_batch_items,
+            max_batch_items: args.max_batch_items as usize,
             queue_limit: args.queue_limit,
             queue_retry_after: args.queue_retry_after,
             webhook_allow_private: args.webhook_allow_private,
@@ -261,9 +274,9 @@ async fn serve(args: ServeArgs) -> Result<()> {
     let state = AppState::new(
         app.clone(),
         HttpSettings {
-            max_body_bytes: args.max_body_bytes,
+            max_body_bytes: args.max_body_bytes as usize,
             body_timeout: args.body_timeout,
-            max_inflight_body_bytes: args.max_inflight_body_bytes.max(args.max_body_bytes),
+            max_inflight_body_bytes: usize::try_from(args.max_inflight_body_bytes).unwrap_or(usize::MAX),
             connections: ConnectionSettings {
                 header_timeout: args.header_timeout,
                 idle_timeout: args.idle_timeout,
@@ -281,7 +294,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
     let deliverer = Deliverer::new(
         store,
         DeliveryConfig {
-            concurrency: args.webhook_concurrency,
+            concurrency: usize::from(args.webhook_concurrency),
             timeout: args.webhook_timeout,
             schedule: RetrySchedule {
                 first: args.webhook_first_retry,

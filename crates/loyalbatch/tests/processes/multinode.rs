@@ -247,28 +247,30 @@ async fn a_jobs_event_stream_on_another_node_follows_it_to_the_end() {
     let Some(db) = database().await else {
         return;
     };
-    let worker = Node::start(&db.url(), &["--chunk-size", "10"], true);
-    // The watcher runs no job: it only reads the shared database.
-    let watcher = Node::start(&db.url(), &["--workers", "0"], true);
+    // Every node runs workers: whichever claims the job, the other node's
+    // stream follows commits made elsewhere. Both streams are followed.
+    let a = Node::start(&db.url(), &["--chunk-size", "10", "--workers", "1"], true);
+    let b = Node::start(&db.url(), &["--chunk-size", "10", "--workers", "1"], true);
     let body: Vec<Value> = (0..100)
         .map(|i| serde_json::json!({"customerId": format!("s{i}")}))
         .collect();
-    let job = submit(&watcher.url, "customers", body).await;
-    let events = job_events(&watcher.url, job).await;
-    let (last, progress) = events.split_last().expect("events");
-    assert_eq!((last.0.as_str(), last.1.as_str()), ("completed", "final"));
-    assert_eq!(last.2["finishedCount"], 100);
-    let counts: Vec<u64> = progress
-        .iter()
-        .map(|(_, _, d)| d["totalCount"].as_u64().unwrap())
-        .collect();
-    assert!(
-        !counts.is_empty() && counts.windows(2).all(|w| w[0] < w[1]),
-        "{counts:?}"
-    );
-    assert!(
-        counts.iter().all(|c| c % 10 == 0),
-        "chunk boundaries: {counts:?}"
-    );
-    drop(worker);
+    let job = submit(&a.url, "customers", body).await;
+    let (on_a, on_b) = tokio::join!(job_events(&a.url, job), job_events(&b.url, job));
+    for events in [on_a, on_b] {
+        let (last, progress) = events.split_last().expect("events");
+        assert_eq!((last.0.as_str(), last.1.as_str()), ("completed", "final"));
+        assert_eq!(last.2["finishedCount"], 100);
+        let counts: Vec<u64> = progress
+            .iter()
+            .map(|(_, _, d)| d["totalCount"].as_u64().unwrap())
+            .collect();
+        assert!(
+            counts.windows(2).all(|w| w[0] < w[1]),
+            "{counts:?}"
+        );
+        assert!(
+            counts.iter().all(|c| c % 10 == 0),
+            "chunk boundaries: {counts:?}"
+        );
+    }
 }

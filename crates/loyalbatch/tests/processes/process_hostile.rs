@@ -210,35 +210,87 @@ async fn a_fifteen_megabyte_id_fails_alone_in_a_server_with_little_address_space
 }
 
 #[test]
-fn short_operator_chosen_keys_are_refused_at_start() {
+fn weak_operator_chosen_keys_are_refused_at_start() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("k.db").display());
-    for (apikey, secret, named) in [
-        ("a", "b".repeat(40), "LOYALBATCH_DEFAULT_APIKEY"),
-        (
-            "a".repeat(16).as_str(),
-            "b".to_owned(),
-            "LOYALBATCH_DEFAULT_SECRETKEY",
-        ),
+    let good_secret = "test-secretkey-0123456789abcdef01234567";
+    for (apikey, secret, named, why) in [
+        ("a".to_owned(), "b".repeat(40), "LOYALBATCH_DEFAULT_APIKEY", "shorter than"),
+        ("a".repeat(16), "b".to_owned(), "LOYALBATCH_DEFAULT_APIKEY", "different characters"),
+        (APIKEY.to_owned(), "b".to_owned(), "LOYALBATCH_DEFAULT_SECRETKEY", "shorter than"),
+        (APIKEY.to_owned(), "a".repeat(32), "LOYALBATCH_DEFAULT_SECRETKEY", "different characters"),
+        (APIKEY.to_owned(), " ".repeat(32), "LOYALBATCH_DEFAULT_SECRETKEY", "space"),
+        (format!("{APIKEY} "), good_secret.to_owned(), "LOYALBATCH_DEFAULT_APIKEY", "space"),
     ] {
         let out = Command::new(BIN)
             .args(["serve", "--listen", "127.0.0.1:0", "--database-url", &url])
             .env("LOYALBATCH_METRICS_LISTEN", "127.0.0.1:0")
-            .env("LOYALBATCH_DEFAULT_APIKEY", apikey)
+            .env("LOYALBATCH_DEFAULT_APIKEY", &apikey)
             .env("LOYALBATCH_DEFAULT_SECRETKEY", &secret)
             .output()
             .unwrap();
-        assert!(!out.status.success());
+        assert!(!out.status.success(), "{apikey:?} {secret:?} started");
         let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(named) && stderr.contains(why), "{stderr}");
         assert!(
-            stderr.contains(named) && stderr.contains("shorter than"),
-            "{stderr}"
-        );
-        assert!(
-            !stderr.contains(&secret) || secret.len() < 2,
+            !stderr.contains(&secret) || secret.trim().len() < 2,
             "the secret is not echoed"
         );
     }
+    // The console key is held to the secret's rules.
+    let out = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--database-url", &url])
+        .env("LOYALBATCH_METRICS_LISTEN", "off")
+        .env("LOYALBATCH_CONSOLE_KEY", "k".repeat(40))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("LOYALBATCH_CONSOLE_KEY") && stderr.contains("different characters"), "{stderr}");
+}
+
+#[test]
+fn absurd_settings_are_refused_naming_the_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("f.db").display());
+    for (flag, value) in [
+        ("--workers", "0"),
+        ("--workers", "100000"),
+        ("--max-batch-items", "0"),
+        ("--max-body-bytes", "0"),
+        ("--queue-limit", "0"),
+        ("--poll-interval", "0s"),
+        ("--lease", "0s"),
+        ("--lease", "100years"),
+        ("--header-timeout", "0s"),
+        ("--idle-timeout", "0s"),
+        ("--body-timeout", "0s"),
+        ("--retention", "1s"),
+        ("--queue-retry-after", "0s"),
+        ("--chunk-size", "0"),
+        ("--max-connections", "0"),
+        ("--max-inflight-body-bytes", "1"),
+        ("--webhook-concurrency", "100000"),
+    ] {
+        let out = Command::new(BIN)
+            .args(["serve", "--listen", "127.0.0.1:0", "--database-url", &url, flag, value])
+            .env("LOYALBATCH_METRICS_LISTEN", "off")
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{flag} {value} started");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(flag), "{flag} {value}: {stderr}");
+    }
+    // Two flags that must agree: a body must fit in the in-flight budget.
+    let out = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--database-url", &url])
+        .args(["--max-body-bytes", "4096", "--max-inflight-body-bytes", "2048"])
+        .env("LOYALBATCH_METRICS_LISTEN", "off")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--max-inflight-body-bytes") && stderr.contains("--max-body-bytes"), "{stderr}");
 }
 
 /// Starts `serve` with `format` and returns every stderr line it wrote until SIGTERM.
