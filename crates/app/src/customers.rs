@@ -42,9 +42,13 @@ fn profile_view(view: store::CustomerView) -> CustomerView {
 }
 
 impl Customers {
-    pub(crate) fn new(store: Arc<dyn CustomerStore>, tenants: Arc<dyn TenantStore>) -> Customers {
+    pub(crate) fn new(
+        store: Arc<dyn CustomerStore>,
+        tenants: Arc<dyn TenantStore>,
+        listings: crate::gate::TenantGate,
+    ) -> Customers {
         Customers {
-            ledger: Ledger::new(store.clone(), tenants.clone()),
+            ledger: Ledger::new(store.clone(), tenants.clone(), listings),
             store,
             tenants,
         }
@@ -123,6 +127,7 @@ impl Customers {
             newest_first: true,
             ..MovementFilter::default()
         };
+        let _share = self.ledger.listings.enter(tenant).await?;
         let rows = self.store.list_movements(tenant, &f).await?;
         Ok(Page::cut(rows, limit, |m| m.id).map(listings::view))
     }

@@ -35,6 +35,14 @@ pub enum Error {
         message: String,
         retry_after: Duration,
     },
+    /// The database cannot take more now (its connections all busy, or at its
+    /// limit): 503 with `Retry-After`. Load, not a fault: logged at WARN, once
+    /// in a while.
+    #[error("{message}")]
+    Unavailable {
+        message: String,
+        retry_after: Duration,
+    },
     /// A fault, not the caller's: logged by the door, never shown.
     #[error("{0}")]
     Internal(String),
@@ -84,7 +92,7 @@ impl Error {
             Error::Refused { code, .. } => *code,
             Error::Conflict { .. } => ErrorCode::StateConflict,
             Error::Busy { .. } => ErrorCode::LimitExceeded,
-            Error::Internal(_) => ErrorCode::Internal,
+            Error::Unavailable { .. } | Error::Internal(_) => ErrorCode::Internal,
         }
     }
 
@@ -93,7 +101,8 @@ impl Error {
         match self {
             Error::Refused { message, .. }
             | Error::Conflict { message, .. }
-            | Error::Busy { message, .. } => message,
+            | Error::Busy { message, .. }
+            | Error::Unavailable { message, .. } => message,
             Error::Internal(_) => "internal error",
         }
     }
@@ -129,7 +138,46 @@ impl From<StoreError> for Error {
                 Conflict::Other,
                 "Idempotency-Key: already used with a different body",
             ),
+            StoreError::Unavailable(cause) => {
+                shed(&cause);
+                Error::Unavailable {
+                    message: "the database is busy; retry later".to_owned(),
+                    retry_after: Duration::from_secs(1),
+                }
+            }
+            StoreError::TimedOut => Error::refused(
+                ErrorCode::LimitExceeded,
+                "the listing took too long to read; narrow it (from, to, customerId, type)",
+            ),
             other => Error::internal(other),
         }
     }
 }
+
+/// Shed load is logged at WARN, at most once per [`SHED_LOG_EVERY`] per node
+/// (a busy database must not also flood the logs).
+fn shed(cause: &str) {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static LAST: AtomicU64 = AtomicU64::new(0);
+    static SHED: AtomicU64 = AtomicU64::new(0);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let shed = SHED.fetch_add(1, Ordering::Relaxed) + 1;
+    let last = LAST.load(Ordering::Relaxed);
+    if now >= last + SHED_LOG_EVERY.as_secs()
+        && LAST
+            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
+    {
+        SHED.store(0, Ordering::Relaxed);
+        tracing::warn!(
+            cause,
+            calls = shed,
+            "the database is busy: calls answered 503"
+        );
+    }
+}
+
+/// How often shed load is logged.
+const SHED_LOG_EVERY: Duration = Duration::from_secs(10);

@@ -147,6 +147,8 @@ pub struct Jobs {
     /// How long an ended job is kept (the engine's, for the jobs it ends).
     retention: Duration,
     settings: Arc<Settings>,
+    /// Each tenant's share of the database for listings.
+    listings: crate::gate::TenantGate,
 }
 
 impl Jobs {
@@ -155,12 +157,14 @@ impl Jobs {
         waker: Waker,
         retention: Duration,
         settings: Arc<Settings>,
+        listings: crate::gate::TenantGate,
     ) -> Jobs {
         Jobs {
             store,
             waker,
             retention,
             settings,
+            listings,
         }
     }
 
@@ -322,6 +326,7 @@ impl Jobs {
             before: q.after,
             limit: Page::<JobRecord>::fetch(q.limit),
         };
+        let _share = self.listings.enter(tenant).await?;
         let rows = self.store.list_jobs(tenant, &filter).await?;
         Ok(Page::cut(rows, q.limit, |j| j.id))
     }

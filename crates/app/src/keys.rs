@@ -51,7 +51,10 @@ pub fn check_chosen_key(
             "is shorter than {min_chars} characters; choose a longer one, or leave both keys unset to have them generated"
         ));
     }
-    let distinct = key.chars().collect::<std::collections::HashSet<char>>().len();
+    let distinct = key
+        .chars()
+        .collect::<std::collections::HashSet<char>>()
+        .len();
     if distinct < min_distinct {
         return refuse(format!(
             "has fewer than {min_distinct} different characters; choose a random one (e.g. openssl rand -hex 32)"
@@ -94,22 +97,61 @@ mod tests {
 
     #[test]
     fn chosen_keys_are_long_varied_and_unpadded() {
-        let good = ("test-apikey-0123456789", "test-secretkey-0123456789abcdef01234567");
+        let good = (
+            "test-apikey-0123456789",
+            "test-secretkey-0123456789abcdef01234567",
+        );
         assert!(check_chosen(good.0, good.1).is_ok());
         let (apikey, secret) = generate();
-        assert!(check_chosen(&apikey, &secret).is_ok(), "generated keys pass");
+        assert!(
+            check_chosen(&apikey, &secret).is_ok(),
+            "generated keys pass"
+        );
         for (a, s, named, why) in [
-            ("a".repeat(16), good.1.to_owned(), "LOYALBATCH_DEFAULT_APIKEY", "different characters"),
-            (good.0.to_owned(), "a".repeat(32), "LOYALBATCH_DEFAULT_SECRETKEY", "different characters"),
-            (good.0.to_owned(), " ".repeat(32), "LOYALBATCH_DEFAULT_SECRETKEY", "space"),
-            (format!("{} ", good.0), good.1.to_owned(), "LOYALBATCH_DEFAULT_APIKEY", "space"),
-            (good.0.to_owned(), format!("\t{}", good.1), "LOYALBATCH_DEFAULT_SECRETKEY", "space"),
-            ("short".to_owned(), good.1.to_owned(), "LOYALBATCH_DEFAULT_APIKEY", "shorter than"),
+            (
+                "a".repeat(16),
+                good.1.to_owned(),
+                "LOYALBATCH_DEFAULT_APIKEY",
+                "different characters",
+            ),
+            (
+                good.0.to_owned(),
+                "a".repeat(32),
+                "LOYALBATCH_DEFAULT_SECRETKEY",
+                "different characters",
+            ),
+            (
+                good.0.to_owned(),
+                " ".repeat(32),
+                "LOYALBATCH_DEFAULT_SECRETKEY",
+                "space",
+            ),
+            (
+                format!("{} ", good.0),
+                good.1.to_owned(),
+                "LOYALBATCH_DEFAULT_APIKEY",
+                "space",
+            ),
+            (
+                good.0.to_owned(),
+                format!("\t{}", good.1),
+                "LOYALBATCH_DEFAULT_SECRETKEY",
+                "space",
+            ),
+            (
+                "short".to_owned(),
+                good.1.to_owned(),
+                "LOYALBATCH_DEFAULT_APIKEY",
+                "shorter than",
+            ),
         ] {
             let e = check_chosen(&a, &s).unwrap_err();
             let m = e.message();
             assert!(m.starts_with(named) && m.contains(why), "{m}");
-            assert!(!m.contains(&s) || s.trim().is_empty(), "the secret is not quoted");
+            assert!(
+                !m.contains(&s) || s.trim().is_empty(),
+                "the secret is not quoted"
+            );
         }
     }
 }

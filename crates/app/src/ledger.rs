@@ -92,11 +92,21 @@ pub fn redemption_configuration(s: ProgramSettings) -> RedemptionConfiguration {
 pub struct Ledger {
     pub(crate) store: Arc<dyn CustomerStore>,
     tenants: Arc<dyn TenantStore>,
+    /// Each tenant's share of the database for listings.
+    pub(crate) listings: crate::gate::TenantGate,
 }
 
 impl Ledger {
-    pub(crate) fn new(store: Arc<dyn CustomerStore>, tenants: Arc<dyn TenantStore>) -> Ledger {
-        Ledger { store, tenants }
+    pub(crate) fn new(
+        store: Arc<dyn CustomerStore>,
+        tenants: Arc<dyn TenantStore>,
+        listings: crate::gate::TenantGate,
+    ) -> Ledger {
+        Ledger {
+            store,
+            tenants,
+            listings,
+        }
     }
 
     /// Applies one item as a chunk of one, in one durable transaction; its

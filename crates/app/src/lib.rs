@@ -7,6 +7,7 @@
 
 mod customers;
 mod error;
+mod gate;
 pub mod jobs;
 pub mod keys;
 mod ledger;
@@ -40,6 +41,10 @@ pub struct Settings {
     pub queue_retry_after: Duration,
     /// Webhook endpoints may be loopback, private or link-local addresses.
     pub webhook_allow_private: bool,
+    /// Listings (movements, their count, a customer's history, jobs) one
+    /// tenant may run at once; beyond, they wait `listing_wait`, then 429.
+    pub tenant_listings: usize,
+    pub listing_wait: Duration,
 }
 
 impl Default for Settings {
@@ -49,6 +54,8 @@ impl Default for Settings {
             queue_limit: 1_000_000,
             queue_retry_after: Duration::from_secs(5),
             webhook_allow_private: false,
+            tenant_listings: 4,
+            listing_wait: Duration::from_secs(2),
         }
     }
 }
@@ -72,15 +79,17 @@ impl App {
     /// engine keeps the jobs it ends (the admin CLI passes an engine it never runs).
     pub fn new(store: Arc<dyn Store>, engine: &Engine, settings: Settings) -> App {
         let settings = Arc::new(settings);
+        let listings = gate::TenantGate::new(settings.tenant_listings, settings.listing_wait);
         App {
             jobs: Jobs::new(
                 store.clone(),
                 engine.waker(),
                 engine.config().retention,
                 settings.clone(),
+                listings.clone(),
             ),
-            ledger: Ledger::new(store.clone(), store.clone()),
-            customers: Customers::new(store.clone(), store.clone()),
+            ledger: Ledger::new(store.clone(), store.clone(), listings.clone()),
+            customers: Customers::new(store.clone(), store.clone(), listings),
             webhooks: Webhooks::new(store.clone(), settings.clone()),
             tenants: Tenants::new(store.clone()),
             probe: store,

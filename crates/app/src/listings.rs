@@ -171,6 +171,7 @@ impl Ledger {
         };
         let limit = f.limit;
         f.limit = Page::<ListedMovement>::fetch(limit);
+        let _share = self.listings.enter(tenant).await?;
         let rows = self.store.list_movements(tenant, &f).await?;
         let page = Page::cut(rows, limit, |m| m.id).map(view);
         Ok(TransactionList {
@@ -187,7 +188,10 @@ impl Ledger {
         q: TransactionQuery,
     ) -> Result<TransactionCount, Error> {
         let count = match filter(q, false)? {
-            Some(f) => self.store.count_movements(tenant, &f).await?,
+            Some(f) => {
+                let _share = self.listings.enter(tenant).await?;
+                self.store.count_movements(tenant, &f).await?
+            }
             None => 0,
         };
         Ok(TransactionCount { count })
@@ -219,6 +223,7 @@ impl Ledger {
             });
         };
         f.limit = skip + limit + 1;
+        let _share = self.listings.enter(tenant).await?;
         let rows = self.store.list_movements(tenant, &f).await?;
         let has_more = rows.len() > (skip + limit) as usize;
         let transactions = rows

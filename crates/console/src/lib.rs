@@ -200,24 +200,27 @@ fn internal(e: &dyn std::fmt::Display) -> Response {
 }
 
 /// An action the application layer refused, as a page: unknown things are
-/// 404, a full queue 429 with its `Retry-After`, a fault a 500.
+/// 404, a full queue or a tenant's share taken 429, a busy database 503 (both
+/// with their `Retry-After`), a fault a 500.
 fn failed(e: app::Error) -> Response {
+    let later = |status: StatusCode, message: &str, retry_after: std::time::Duration| {
+        let mut resp = html(status, pages::message("Try again later", message));
+        resp.headers_mut().insert(
+            header::RETRY_AFTER,
+            HeaderValue::from(retry_after.as_secs().max(1)),
+        );
+        resp
+    };
     match e {
         e if e.is_not_found() => not_found(),
         app::Error::Busy {
             message,
             retry_after,
-        } => {
-            let mut resp = html(
-                StatusCode::TOO_MANY_REQUESTS,
-                pages::message("Try again later", &message),
-            );
-            resp.headers_mut().insert(
-                header::RETRY_AFTER,
-                HeaderValue::from(retry_after.as_secs().max(1)),
-            );
-            resp
-        }
+        } => later(StatusCode::TOO_MANY_REQUESTS, &message, retry_after),
+        app::Error::Unavailable {
+            message,
+            retry_after,
+        } => later(StatusCode::SERVICE_UNAVAILABLE, &message, retry_after),
         app::Error::Internal(cause) => internal(&cause),
         other => html(
             StatusCode::UNPROCESSABLE_ENTITY,

@@ -21,7 +21,7 @@ impl Engine {
     ) -> RunEnd {
         let fence = claim.fence;
         let mut cursor = claim.cursor;
-        let mut backoff = Backoff::default();
+        let mut backoff = Backoff::new(self.config.max_backoff);
         let mut failures = 0;
         // While a failing range is searched for its guilty item, chunks are narrowed.
         let mut isolation = Isolation::new(self.config.chunk_size);
@@ -67,7 +67,9 @@ impl Engine {
             // be passing (a lost connection): retry first, and search only while the
             // database answers, so an outage never fails good items.
             let deterministic = matches!(error, StoreError::Panicked(_));
-            if !deterministic && failures < RETRIES_BEFORE_ISOLATING {
+            // A database that cannot take more now fails no item: wait and retry.
+            let passing = matches!(error, StoreError::Unavailable(_));
+            if passing || (!deterministic && failures < RETRIES_BEFORE_ISOLATING) {
                 metrics::chunk_retried(claim.tenant_id, claim.batch_type);
                 backoff.wait(shutdown).await;
                 continue;

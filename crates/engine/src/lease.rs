@@ -34,20 +34,23 @@ pub(crate) async fn heartbeat(
     }
 }
 
-/// Exponential backoff for transient store errors: 50 ms doubling to 5 s.
-#[derive(Default)]
+/// Exponential backoff for transient store errors: 50 ms doubling to `max`.
 pub(crate) struct Backoff {
     attempts: u32,
+    max: Duration,
 }
 
 impl Backoff {
+    pub(crate) fn new(max: Duration) -> Backoff {
+        Backoff { attempts: 0, max }
+    }
+
     pub(crate) fn reset(&mut self) {
         self.attempts = 0;
     }
 
     pub(crate) async fn wait(&mut self, shutdown: &CancellationToken) {
-        let delay =
-            Duration::from_millis(50u64 << self.attempts.min(7)).min(Duration::from_secs(5));
+        let delay = Duration::from_millis(50u64 << self.attempts.min(7)).min(self.max);
         self.attempts += 1;
         tokio::select! {
             _ = tokio::time::sleep(delay) => {}

@@ -38,6 +38,9 @@ pub struct EngineConfig {
     pub purge_interval: Duration,
     /// Consecutive failures of one chunk after which the job is failed.
     pub chunk_attempts: u32,
+    /// The longest pause between attempts at a store that does not answer (or
+    /// has no connection free); pauses start at 50 ms and double.
+    pub max_backoff: Duration,
 }
 
 impl Default for EngineConfig {
@@ -50,6 +53,7 @@ impl Default for EngineConfig {
             retention: Duration::from_secs(30 * 24 * 3600),
             purge_interval: Duration::from_secs(60),
             chunk_attempts: 10,
+            max_backoff: Duration::from_secs(5),
         }
     }
 }
@@ -133,7 +137,7 @@ impl Engine {
     }
 
     async fn worker_loop(&self, worker: usize, shutdown: CancellationToken) {
-        let mut backoff = Backoff::default();
+        let mut backoff = Backoff::new(self.config.max_backoff);
         while !shutdown.is_cancelled() {
             match self
                 .store

@@ -20,6 +20,9 @@ enum Fault {
     Error,
     /// The database is unreachable for the first `n` chunk commits (and pings).
     Outage(u32),
+    /// The database answers pings but has no connection free for the first
+    /// `n` chunk commits (a busy pool: `Unavailable`).
+    Busy(u32),
 }
 
 struct Faulty {
@@ -195,9 +198,14 @@ impl EngineStore for Faulty {
         work: ChunkWork,
     ) -> Result<ChunkCommitted, StoreError> {
         let outage = self.down();
-        self.calls.fetch_add(1, Ordering::SeqCst);
+        let calls = self.calls.fetch_add(1, Ordering::SeqCst);
         if outage {
             return Err(self::outage());
+        }
+        if let Fault::Busy(n) = self.fault
+            && calls < n
+        {
+            return Err(StoreError::Unavailable("no connection free in time".into()));
         }
         if poisoned(&work.items) {
             match self.fault {
@@ -207,7 +215,7 @@ impl EngineStore for Faulty {
                         "invalid byte sequence",
                     )));
                 }
-                Fault::Outage(_) => {}
+                Fault::Outage(_) | Fault::Busy(_) => {}
             }
         }
         self.inner.apply_chunk(fence, work).await
@@ -467,6 +475,27 @@ async fn an_outage_fails_no_item_the_job_waits_for_the_database() {
     let job = submit(&s, 300, &[]).await;
     let shutdown = Shutdown::new();
     let run = tokio::spawn(Engine::new(s.store.clone(), config()).run(shutdown.clone()));
+    let (record, failed) = finished(&s, job).await;
+    assert_eq!(record.state, JobState::Completed);
+    assert_eq!((record.finished_count, record.error_count), (300, 0));
+    assert_eq!(failed, serde_json::json!([]));
+    shutdown.cancel();
+    run.await.unwrap();
+}
+
+#[tokio::test]
+async fn a_busy_database_fails_no_item_the_chunk_waits_for_a_connection() {
+    // Enough refusals to narrow a chunk of 100 down to one item were they
+    // taken for a poison item's: a busy pool (the database itself answers) is
+    // waited out instead.
+    let s = setup(Fault::Busy(40)).await;
+    let job = submit(&s, 300, &[]).await;
+    let shutdown = Shutdown::new();
+    let config = EngineConfig {
+        max_backoff: Duration::from_millis(50),
+        ..config()
+    };
+    let run = tokio::spawn(Engine::new(s.store.clone(), config).run(shutdown.clone()));
     let (record, failed) = finished(&s, job).await;
     assert_eq!(record.state, JobState::Completed);
     assert_eq!((record.finished_count, record.error_count), (300, 0));

@@ -115,6 +115,18 @@ struct ServeArgs {
     /// Request body bytes read or processed at once over all requests; beyond, 503 with Retry-After (at least --max-body-bytes, at most 64 GiB).
     #[arg(long, env = "LOYALBATCH_MAX_INFLIGHT_BODY_BYTES", default_value_t = 256 * 1024 * 1024, value_parser = clap::value_parser!(u64).range(1024..=1 << 36))]
     max_inflight_body_bytes: u64,
+    /// PostgreSQL connections this process keeps (2–1,000).
+    #[arg(long, env = "LOYALBATCH_DB_POOL", default_value_t = 16, value_parser = clap::value_parser!(u16).range(2..=1000))]
+    db_pool: u16,
+    /// The longest a call waits for a free PostgreSQL connection before it is answered 503 with Retry-After (100ms–1min).
+    #[arg(long, env = "LOYALBATCH_DB_ACQUIRE_TIMEOUT", default_value = "5s", value_parser = duration_within::<100, 60_000>)]
+    db_acquire_timeout: Duration,
+    /// The longest a listing (transactions, their count, a customer's history) may read before it is cancelled (100ms–10min).
+    #[arg(long, env = "LOYALBATCH_LISTING_TIMEOUT", default_value = "10s", value_parser = duration_within::<100, 600_000>)]
+    listing_timeout: Duration,
+    /// Listings one tenant may run at once; more wait 2 s, then get 429 with Retry-After (1–64).
+    #[arg(long, env = "LOYALBATCH_TENANT_LISTINGS", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    tenant_listings: u16,
     /// Address of the Prometheus metrics (`GET /metrics`), never the API's; `off` disables them.
     #[arg(
         long,
@@ -226,7 +238,7 @@ fn main() -> Result<()> {
         match cli.command {
             Command::Serve(args) => serve(args).await,
             Command::Migrate(db) => {
-                backend::open(&db.database_url).await?;
+                backend::open(&db.database_url, &backend::Tuning::default()).await?;
                 println!("migrations applied");
                 Ok(())
             }
@@ -248,7 +260,12 @@ fn main() -> Result<()> {
 
 async fn serve(args: ServeArgs) -> Result<()> {
     check_settings(&args)?;
-    let store = backend::open(&args.db.database_url).await?;
+    let tuning = backend::Tuning {
+        pool: usize::from(args.db_pool),
+        acquire_timeout: args.db_acquire_timeout,
+        listing_timeout: args.listing_timeout,
+    };
+    let store = backend::open(&args.db.database_url, &tuning).await?;
     let engine = Engine::new(
         store.clone(),
         EngineConfig {
@@ -268,6 +285,8 @@ async fn serve(args: ServeArgs) -> Result<()> {
             queue_limit: args.queue_limit,
             queue_retry_after: args.queue_retry_after,
             webhook_allow_private: args.webhook_allow_private,
+            tenant_listings: usize::from(args.tenant_listings),
+            ..app::Settings::default()
         },
     );
     ensure_default_tenant(&app, &args).await?;
@@ -276,7 +295,8 @@ async fn serve(args: ServeArgs) -> Result<()> {
         HttpSettings {
             max_body_bytes: args.max_body_bytes as usize,
             body_timeout: args.body_timeout,
-            max_inflight_body_bytes: usize::try_from(args.max_inflight_body_bytes).unwrap_or(usize::MAX),
+            max_inflight_body_bytes: usize::try_from(args.max_inflight_body_bytes)
+                .unwrap_or(usize::MAX),
             connections: ConnectionSettings {
                 header_timeout: args.header_timeout,
                 idle_timeout: args.idle_timeout,
@@ -402,7 +422,7 @@ async fn ensure_default_tenant(app: &app::App, args: &ServeArgs) -> Result<()> {
 
 /// The admin commands, each one call of the application layer (no workers run).
 async fn tenant(url: &str, command: TenantCommand) -> Result<()> {
-    let store = backend::open(url).await?;
+    let store = backend::open(url, &backend::Tuning::default()).await?;
     // No worker runs here: the engine only gives the layer its settings.
     let engine = Engine::new(store.clone(), EngineConfig::default());
     let app = app::App::new(store, &engine, app::Settings::default());

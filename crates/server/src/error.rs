@@ -61,6 +61,12 @@ impl From<app::Error> for ApiError {
             } => ApiError::new(ErrorCode::LimitExceeded, message)
                 .with_status(StatusCode::TOO_MANY_REQUESTS)
                 .retry_after(retry_after.as_secs().max(1)),
+            app::Error::Unavailable {
+                message,
+                retry_after,
+            } => ApiError::new(ErrorCode::Internal, message)
+                .with_status(StatusCode::SERVICE_UNAVAILABLE)
+                .retry_after(retry_after.as_secs().max(1)),
             app::Error::Internal(cause) => ApiError::internal(&cause),
         }
     }

@@ -28,18 +28,77 @@ const LOCK_SPACE: i32 = 0x4C42; // "LB"
 const MIGRATIONS_LOCK: i32 = 1;
 const FIRST_TENANT_LOCK: i32 = 2;
 
+/// How long `/ready` waits for its probe connection and its answer.
+const PROBE_WAIT: Duration = Duration::from_secs(2);
+
 /// The channel every node listens on for new jobs.
 pub(crate) const JOBS_CHANNEL: &str = "loyalbatch_jobs";
+
+/// How a node uses PostgreSQL's connections.
+#[derive(Debug, Clone)]
+pub struct PoolSettings {
+    /// Connections this node keeps (workers, requests, heartbeats).
+    pub max_connections: usize,
+    /// The longest a call waits for a free connection; then it is refused
+    /// (`Unavailable`, a 503 with `Retry-After`) instead of queueing forever.
+    pub acquire_timeout: Duration,
+    /// The longest a listing query (`GET /transactions`, its count, a
+    /// customer's history) may run before it is cancelled.
+    pub listing_timeout: Duration,
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        PoolSettings {
+            max_connections: 16,
+            acquire_timeout: Duration::from_secs(5),
+            listing_timeout: Duration::from_secs(10),
+        }
+    }
+}
 
 /// The PostgreSQL store. Cheap to clone.
 #[derive(Clone)]
 pub struct PostgresStore {
     pool: Pool,
+    /// One connection of its own for `/ready`: a probe never queues behind tenants' queries.
+    probe: Pool,
     wakeups: std::sync::Arc<tokio::sync::Notify>,
+    listing_timeout: Duration,
 }
 
+/// A database error: the server refusing new connections or gone (53300
+/// too many connections, 57P01–57P03 shutting down or starting, a closed
+/// socket) is `Unavailable`; a cancelled statement (57014) ran past its time
+/// limit; anything else is a fault.
 pub(crate) fn pg(e: tokio_postgres::Error) -> StoreError {
-    StoreError::other(e)
+    let unavailable = [
+        SqlState::TOO_MANY_CONNECTIONS,
+        SqlState::ADMIN_SHUTDOWN,
+        SqlState::CRASH_SHUTDOWN,
+        SqlState::CANNOT_CONNECT_NOW,
+    ];
+    match e.code() {
+        Some(code) if *code == SqlState::QUERY_CANCELED => StoreError::TimedOut,
+        Some(code) if unavailable.contains(code) => StoreError::Unavailable(e.to_string()),
+        None if e.is_closed() => StoreError::Unavailable(e.to_string()),
+        _ => StoreError::other(e),
+    }
+}
+
+/// A pool's refusal: no connection in time, or none can be made now.
+fn pooled(e: deadpool_postgres::PoolError) -> StoreError {
+    use deadpool_postgres::PoolError;
+    match e {
+        PoolError::Timeout(_) => {
+            StoreError::Unavailable("no database connection was free in time".to_owned())
+        }
+        PoolError::Backend(e) => match pg(e) {
+            StoreError::Other(e) => StoreError::Unavailable(e.to_string()),
+            other => other,
+        },
+        other => StoreError::other(other),
+    }
 }
 
 /// A non-negative `INTEGER` column as a count.
@@ -52,30 +111,52 @@ pub(crate) fn is_unique_violation(e: &tokio_postgres::Error) -> bool {
 }
 
 impl PostgresStore {
-    /// Connects (a pool of `max_connections`) and applies pending migrations; many
-    /// processes starting at once take turns on an advisory lock.
+    /// Connects (a pool of `max_connections`, the other settings their
+    /// defaults) and applies pending migrations; many processes starting at once
+    /// take turns on an advisory lock.
     pub async fn connect(url: &str, max_connections: usize) -> Result<PostgresStore, StoreError> {
-        let config: tokio_postgres::Config = url.parse().map_err(pg)?;
-        PostgresStore::connect_with(config, max_connections).await
+        let settings = PoolSettings {
+            max_connections,
+            ..PoolSettings::default()
+        };
+        PostgresStore::connect_tuned(url, settings).await
+    }
+
+    pub async fn connect_tuned(
+        url: &str,
+        settings: PoolSettings,
+    ) -> Result<PostgresStore, StoreError> {
+        let config: tokio_postgres::Config = url.parse().map_err(StoreError::other)?;
+        PostgresStore::connect_with(config, settings).await
     }
 
     pub async fn connect_with(
         config: tokio_postgres::Config,
-        max_connections: usize,
+        settings: PoolSettings,
     ) -> Result<PostgresStore, StoreError> {
         let wakeups = listener::spawn(config.clone(), JOBS_CHANNEL);
-        let manager = Manager::from_config(
-            config,
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
-        let pool = Pool::builder(manager)
-            .max_size(max_connections.max(2))
-            .build()
-            .map_err(StoreError::other)?;
-        let store = PostgresStore { pool, wakeups };
+        let pool = |size: usize, wait: Duration| {
+            let manager = Manager::from_config(
+                config.clone(),
+                NoTls,
+                ManagerConfig {
+                    recycling_method: RecyclingMethod::Fast,
+                },
+            );
+            Pool::builder(manager)
+                .max_size(size)
+                .wait_timeout(Some(wait))
+                .create_timeout(Some(wait))
+                .runtime(deadpool_postgres::Runtime::Tokio1)
+                .build()
+                .map_err(StoreError::other)
+        };
+        let store = PostgresStore {
+            pool: pool(settings.max_connections.max(2), settings.acquire_timeout)?,
+            probe: pool(1, PROBE_WAIT)?,
+            wakeups,
+            listing_timeout: settings.listing_timeout,
+        };
         store.migrate().await?;
         Ok(store)
     }
@@ -105,17 +186,35 @@ impl PostgresStore {
     }
 
     pub(crate) async fn client(&self) -> Result<Object, StoreError> {
-        self.pool.get().await.map_err(StoreError::other)
+        self.pool.get().await.map_err(pooled)
+    }
+
+    /// A read-only transaction for a listing, cancelled past the listing timeout.
+    async fn listing<'a>(
+        &self,
+        client: &'a mut Object,
+    ) -> Result<deadpool_postgres::Transaction<'a>, StoreError> {
+        let tx = client
+            .build_transaction()
+            .read_only(true)
+            .start()
+            .await
+            .map_err(pg)?;
+        let ms = self.listing_timeout.as_millis().max(1);
+        tx.batch_execute(&format!("SET LOCAL statement_timeout = {ms}"))
+            .await
+            .map_err(pg)?;
+        Ok(tx)
     }
 }
 
 #[async_trait]
 impl Reachable for PostgresStore {
     async fn ping(&self) -> Result<(), StoreError> {
-        self.client()
-            .await?
-            .execute("SELECT 1", &[])
+        let probe = self.probe.get().await.map_err(pooled)?;
+        tokio::time::timeout(PROBE_WAIT, probe.execute("SELECT 1", &[]))
             .await
+            .map_err(|_| StoreError::Unavailable("the database did not answer in time".into()))?
             .map_err(pg)?;
         Ok(())
     }
@@ -352,7 +451,11 @@ impl CustomerStore for PostgresStore {
         tenant: TenantId,
         filter: &MovementFilter,
     ) -> Result<Vec<ListedMovement>, StoreError> {
-        transactions::list(&*self.client().await?, tenant, filter).await
+        let mut client = self.client().await?;
+        let tx = self.listing(&mut client).await?;
+        let rows = transactions::list(&tx, tenant, filter).await?;
+        tx.commit().await.map_err(pg)?;
+        Ok(rows)
     }
 
     async fn count_movements(
@@ -360,7 +463,11 @@ impl CustomerStore for PostgresStore {
         tenant: TenantId,
         filter: &MovementFilter,
     ) -> Result<u64, StoreError> {
-        transactions::count(&*self.client().await?, tenant, filter).await
+        let mut client = self.client().await?;
+        let tx = self.listing(&mut client).await?;
+        let n = transactions::count(&tx, tenant, filter).await?;
+        tx.commit().await.map_err(pg)?;
+        Ok(n)
     }
 
     async fn delete_customer(

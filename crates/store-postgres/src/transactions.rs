@@ -1,9 +1,9 @@
 //! `GET /transactions` and its count: a tenant's movements, filtered, by id.
 
 use crate::pg;
+use deadpool_postgres::GenericClient;
 use store::rows::{MovementOwner as Owner, movement_count, movement_page};
 use store::{ListedMovement, MovementFilter, StoreError, TenantId};
-use tokio_postgres::Client;
 use tokio_postgres::types::ToSql;
 
 /// The filters after the owner (`$1`: the tenant, or the customer's gameball id).
@@ -13,7 +13,7 @@ const FILTERS: &str = "($2::TEXT IS NULL OR strpos($2::TEXT, ',' || m.kind || ',
      AND ($6::TEXT IS NULL OR m.transaction_id = $6) AND ($7::BIGINT IS NULL OR m.id > $7)";
 
 async fn owner(
-    c: &Client,
+    c: &impl GenericClient,
     tenant: TenantId,
     f: &MovementFilter,
 ) -> Result<Option<Owner>, StoreError> {
@@ -31,7 +31,7 @@ async fn owner(
 }
 
 pub async fn list(
-    c: &Client,
+    c: &impl GenericClient,
     tenant: TenantId,
     f: &MovementFilter,
 ) -> Result<Vec<ListedMovement>, StoreError> {
@@ -70,7 +70,11 @@ pub async fn list(
         .collect())
 }
 
-pub async fn count(c: &Client, tenant: TenantId, f: &MovementFilter) -> Result<u64, StoreError> {
+pub async fn count(
+    c: &impl GenericClient,
+    tenant: TenantId,
+    f: &MovementFilter,
+) -> Result<u64, StoreError> {
     let Some(owner) = owner(c, tenant, f).await? else {
         return Ok(0);
     };

@@ -7,9 +7,15 @@ use test_support::postgres::TestDatabase;
 
 async fn fresh_store() -> Option<(Arc<dyn Store>, TestDatabase)> {
     let db = TestDatabase::create().await?;
-    let store = PostgresStore::connect_with(db.config().clone(), 4)
-        .await
-        .unwrap();
+    let store = PostgresStore::connect_with(
+        db.config().clone(),
+        loyalbatch_store_postgres::PoolSettings {
+            max_connections: 4,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
     Some((Arc::new(store), db))
 }
 

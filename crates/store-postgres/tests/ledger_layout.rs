@@ -27,9 +27,15 @@ async fn setup() -> Option<(PostgresStore, TestDatabase, TenantId)> {
         eprintln!("skipped a PostgreSQL layout test: set LOYALBATCH_TEST_POSTGRES_URL");
         return None;
     };
-    let store = PostgresStore::connect_with(db.config().clone(), 2)
-        .await
-        .unwrap();
+    let store = PostgresStore::connect_with(
+        db.config().clone(),
+        loyalbatch_store_postgres::PoolSettings {
+            max_connections: 2,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
     let t = test_support::fixtures::tenant(&store, "a").await;
     Some((store, db, t))
 }

@@ -18,12 +18,24 @@ async fn a_job_created_on_one_node_wakes_another() {
         );
         return;
     };
-    let a = PostgresStore::connect_with(db.config().clone(), 2)
-        .await
-        .unwrap();
-    let b = PostgresStore::connect_with(db.config().clone(), 2)
-        .await
-        .unwrap();
+    let a = PostgresStore::connect_with(
+        db.config().clone(),
+        loyalbatch_store_postgres::PoolSettings {
+            max_connections: 2,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let b = PostgresStore::connect_with(
+        db.config().clone(),
+        loyalbatch_store_postgres::PoolSettings {
+            max_connections: 2,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
     let tenant = test_support::fixtures::tenant(&a, "t").await;
     let wakeups = b.job_wakeups().expect("PostgreSQL nodes listen for jobs");
     let item = [r#"{"customerId":"c"}"#];

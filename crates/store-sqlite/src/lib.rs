@@ -34,7 +34,12 @@ struct Inner {
     path: PathBuf,
     writer: writer::Writer,
     readers: Mutex<Vec<Connection>>,
+    /// The longest a listing may run before it is interrupted (milliseconds).
+    listing_timeout_ms: std::sync::atomic::AtomicU64,
 }
+
+/// A listing's time limit unless [`SqliteStore::with_listing_timeout`] says otherwise.
+const LISTING_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Page size of a new database file.
 const PAGE_BYTES: i64 = 2048;
@@ -86,9 +91,48 @@ impl SqliteStore {
             path: path.clone(),
             writer: writer::Writer::start(writer)?,
             readers: Mutex::new(Vec::new()),
+            listing_timeout_ms: std::sync::atomic::AtomicU64::new(
+                LISTING_TIMEOUT.as_millis() as u64
+            ),
         });
         spawn_checkpointer(&path, Arc::downgrade(&inner))?;
         Ok(SqliteStore { inner })
+    }
+
+    /// The same store with listings interrupted past `timeout`.
+    pub fn with_listing_timeout(self, timeout: Duration) -> SqliteStore {
+        let ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
+        self.inner
+            .listing_timeout_ms
+            .store(ms, std::sync::atomic::Ordering::Relaxed);
+        self
+    }
+
+    /// Runs a listing `f` on a reader, interrupted once it has run for the
+    /// listing timeout (`TimedOut`).
+    pub(crate) async fn listing<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let timeout = Duration::from_millis(
+            self.inner
+                .listing_timeout_ms
+                .load(std::sync::atomic::Ordering::Relaxed),
+        );
+        self.read(move |c| {
+            let deadline = std::time::Instant::now() + timeout;
+            c.progress_handler(1000, Some(move || std::time::Instant::now() > deadline))
+                .map_err(sql_err)?;
+            let result = f(c);
+            c.progress_handler(1000, None::<fn() -> bool>)
+                .map_err(sql_err)?;
+            match result {
+                Err(_) if std::time::Instant::now() > deadline => Err(StoreError::TimedOut),
+                other => other,
+            }
+        })
+        .await
     }
 
     pub fn open_url(url: &str) -> Result<SqliteStore, StoreError> {
@@ -218,6 +262,37 @@ fn open_connection(path: &Path, writer: bool) -> Result<Connection, StoreError> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_listing_past_its_time_limit_is_interrupted_and_the_reader_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path().join("t.db"))
+            .unwrap()
+            .with_listing_timeout(Duration::from_millis(50));
+        let endless = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) \
+                       SELECT count(*) FROM n";
+        let slow = store
+            .listing(move |c| {
+                c.query_row(endless, [], |r| r.get::<_, i64>(0))
+                    .map_err(sql_err)
+            })
+            .await;
+        assert!(matches!(slow, Err(StoreError::TimedOut)), "{slow:?}");
+        // The reader goes back to the pool without its handler: a read after runs whole.
+        let quick = store
+            .read(|c| {
+                c.query_row(
+                    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200000) \
+                     SELECT count(*) FROM n",
+                    [],
+                    |r| r.get::<_, i64>(0),
+                )
+                .map_err(sql_err)
+            })
+            .await
+            .unwrap();
+        assert_eq!(quick, 200_000);
+    }
 
     #[test]
     fn urls_name_files() {

@@ -269,7 +269,7 @@ impl CustomerStore for SqliteStore {
         filter: &MovementFilter,
     ) -> Result<Vec<ListedMovement>, StoreError> {
         let filter = filter.clone();
-        self.read(move |c| transactions::list(c, tenant, &filter))
+        self.listing(move |c| transactions::list(c, tenant, &filter))
             .await
     }
 
@@ -279,7 +279,7 @@ impl CustomerStore for SqliteStore {
         filter: &MovementFilter,
     ) -> Result<u64, StoreError> {
         let filter = filter.clone();
-        self.read(move |c| transactions::count(c, tenant, &filter))
+        self.listing(move |c| transactions::count(c, tenant, &filter))
             .await
     }
 

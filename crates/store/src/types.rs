@@ -23,6 +23,15 @@ pub enum StoreError {
     IdempotencyConflict,
     #[error("the tenant's queue holds {unprocessed} unprocessed items (limit {limit})")]
     QueueFull { unprocessed: u64, limit: u64 },
+    /// The database cannot take more now (no pooled connection free in time,
+    /// the server at its connection limit, unreachable): nothing was done, and
+    /// the same operation may pass in a moment.
+    #[error("the database is unavailable: {0}")]
+    Unavailable(String),
+    /// A read ran past its time limit and was cancelled (a listing over too
+    /// many rows): the same read would again.
+    #[error("the read took longer than its time limit")]
+    TimedOut,
     /// The operation panicked (a bug, or input no rule foresaw); what it wrote was
     /// rolled back. Deterministic: running it again panics again.
     #[error("the operation panicked: {0}")]

@@ -17,6 +17,7 @@ mod ledger_batches;
 mod ledger_orders;
 mod lookalikes;
 mod openapi;
+mod pool;
 mod progress;
 mod retry;
 mod snapshots;

@@ -264,10 +264,7 @@ async fn a_jobs_event_stream_on_another_node_follows_it_to_the_end() {
             .iter()
             .map(|(_, _, d)| d["totalCount"].as_u64().unwrap())
             .collect();
-        assert!(
-            counts.windows(2).all(|w| w[0] < w[1]),
-            "{counts:?}"
-        );
+        assert!(counts.windows(2).all(|w| w[0] < w[1]), "{counts:?}");
         assert!(
             counts.iter().all(|c| c % 10 == 0),
             "chunk boundaries: {counts:?}"

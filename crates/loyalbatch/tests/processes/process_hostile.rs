@@ -215,12 +215,42 @@ fn weak_operator_chosen_keys_are_refused_at_start() {
     let url = format!("sqlite://{}", dir.path().join("k.db").display());
     let good_secret = "test-secretkey-0123456789abcdef01234567";
     for (apikey, secret, named, why) in [
-        ("a".to_owned(), "b".repeat(40), "LOYALBATCH_DEFAULT_APIKEY", "shorter than"),
-        ("a".repeat(16), "b".to_owned(), "LOYALBATCH_DEFAULT_APIKEY", "different characters"),
-        (APIKEY.to_owned(), "b".to_owned(), "LOYALBATCH_DEFAULT_SECRETKEY", "shorter than"),
-        (APIKEY.to_owned(), "a".repeat(32), "LOYALBATCH_DEFAULT_SECRETKEY", "different characters"),
-        (APIKEY.to_owned(), " ".repeat(32), "LOYALBATCH_DEFAULT_SECRETKEY", "space"),
-        (format!("{APIKEY} "), good_secret.to_owned(), "LOYALBATCH_DEFAULT_APIKEY", "space"),
+        (
+            "a".to_owned(),
+            "b".repeat(40),
+            "LOYALBATCH_DEFAULT_APIKEY",
+            "shorter than",
+        ),
+        (
+            "a".repeat(16),
+            "b".to_owned(),
+            "LOYALBATCH_DEFAULT_APIKEY",
+            "different characters",
+        ),
+        (
+            APIKEY.to_owned(),
+            "b".to_owned(),
+            "LOYALBATCH_DEFAULT_SECRETKEY",
+            "shorter than",
+        ),
+        (
+            APIKEY.to_owned(),
+            "a".repeat(32),
+            "LOYALBATCH_DEFAULT_SECRETKEY",
+            "different characters",
+        ),
+        (
+            APIKEY.to_owned(),
+            " ".repeat(32),
+            "LOYALBATCH_DEFAULT_SECRETKEY",
+            "space",
+        ),
+        (
+            format!("{APIKEY} "),
+            good_secret.to_owned(),
+            "LOYALBATCH_DEFAULT_APIKEY",
+            "space",
+        ),
     ] {
         let out = Command::new(BIN)
             .args(["serve", "--listen", "127.0.0.1:0", "--database-url", &url])
@@ -246,7 +276,10 @@ fn weak_operator_chosen_keys_are_refused_at_start() {
         .unwrap();
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("LOYALBATCH_CONSOLE_KEY") && stderr.contains("different characters"), "{stderr}");
+    assert!(
+        stderr.contains("LOYALBATCH_CONSOLE_KEY") && stderr.contains("different characters"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -273,7 +306,15 @@ fn absurd_settings_are_refused_naming_the_flag() {
         ("--webhook-concurrency", "100000"),
     ] {
         let out = Command::new(BIN)
-            .args(["serve", "--listen", "127.0.0.1:0", "--database-url", &url, flag, value])
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--database-url",
+                &url,
+                flag,
+                value,
+            ])
             .env("LOYALBATCH_METRICS_LISTEN", "off")
             .output()
             .unwrap();
@@ -284,13 +325,21 @@ fn absurd_settings_are_refused_naming_the_flag() {
     // Two flags that must agree: a body must fit in the in-flight budget.
     let out = Command::new(BIN)
         .args(["serve", "--listen", "127.0.0.1:0", "--database-url", &url])
-        .args(["--max-body-bytes", "4096", "--max-inflight-body-bytes", "2048"])
+        .args([
+            "--max-body-bytes",
+            "4096",
+            "--max-inflight-body-bytes",
+            "2048",
+        ])
         .env("LOYALBATCH_METRICS_LISTEN", "off")
         .output()
         .unwrap();
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("--max-inflight-body-bytes") && stderr.contains("--max-body-bytes"), "{stderr}");
+    assert!(
+        stderr.contains("--max-inflight-body-bytes") && stderr.contains("--max-body-bytes"),
+        "{stderr}"
+    );
 }
 
 /// Starts `serve` with `format` and returns every stderr line it wrote until SIGTERM.

@@ -50,7 +50,11 @@ pub enum TestDb {
 }
 
 impl TestDb {
-    pub async fn create(backend: Backend) -> (Arc<dyn Store>, TestDb) {
+    /// A database whose PostgreSQL store uses `pool` (the defaults, 8 connections, when `None`).
+    pub async fn create_with(
+        backend: Backend,
+        pool: Option<store_postgres::PoolSettings>,
+    ) -> (Arc<dyn Store>, TestDb) {
         match backend {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().unwrap();
@@ -62,7 +66,11 @@ impl TestDb {
                 let db = TestDatabase::create()
                     .await
                     .expect("PostgreSQL is configured");
-                let store = PostgresStore::connect_with(db.config().clone(), 8)
+                let pool = pool.unwrap_or(store_postgres::PoolSettings {
+                    max_connections: 8,
+                    ..Default::default()
+                });
+                let store = PostgresStore::connect_with(db.config().clone(), pool)
                     .await
                     .unwrap();
                 (Arc::new(store), TestDb::Postgres(Box::new(db)))

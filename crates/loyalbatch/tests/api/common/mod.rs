@@ -53,6 +53,8 @@ pub struct Options {
     pub engine: EngineConfig,
     /// Run a webhook deliverer beside the workers.
     pub webhooks: Option<engine::webhooks::DeliveryConfig>,
+    /// The PostgreSQL pool (tests of its limits); 8 connections otherwise.
+    pub postgres_pool: Option<store_postgres::PoolSettings>,
 }
 
 impl Default for Options {
@@ -67,6 +69,7 @@ impl Default for Options {
                 ..EngineConfig::default()
             },
             webhooks: None,
+            postgres_pool: None,
         }
     }
 }
@@ -103,7 +106,7 @@ impl TestServer {
     }
 
     pub async fn start(options: Options) -> TestServer {
-        let (store, db) = TestDb::create(Backend::current()).await;
+        let (store, db) = TestDb::create_with(Backend::current(), options.postgres_pool).await;
         let a = add_tenant(&*store, "tenant-a").await;
         let b = add_tenant(&*store, "tenant-b").await;
         let engine = Engine::new(store.clone(), options.engine);
