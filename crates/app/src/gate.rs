@@ -53,9 +53,75 @@ impl TenantGate {
     }
 }
 
+/// How many event streams each tenant has open: at most `per_tenant`, so one
+/// tenant's streams cannot take the node's connections.
+#[derive(Clone)]
+pub(crate) struct StreamCount {
+    per_tenant: usize,
+    open: Arc<Mutex<HashMap<TenantId, usize>>>,
+}
+
+/// One open stream of a tenant's; the count goes down when it drops.
+pub struct StreamPermit {
+    tenant: TenantId,
+    open: Arc<Mutex<HashMap<TenantId, usize>>>,
+}
+
+impl Drop for StreamPermit {
+    fn drop(&mut self) {
+        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = open.get_mut(&self.tenant) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                open.remove(&self.tenant);
+            }
+        }
+    }
+}
+
+impl StreamCount {
+    pub(crate) fn new(per_tenant: usize) -> StreamCount {
+        StreamCount {
+            per_tenant: per_tenant.max(1),
+            open: Arc::default(),
+        }
+    }
+
+    /// A place for one more of `tenant`'s streams, or a 429 at its limit.
+    pub(crate) fn open(&self, tenant: TenantId) -> Result<StreamPermit, Error> {
+        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        let n = open.entry(tenant).or_insert(0);
+        if *n >= self.per_tenant {
+            return Err(Error::Busy {
+                message: format!(
+                    "this tenant already has {} event streams open; close one, or read the job's status",
+                    self.per_tenant
+                ),
+                retry_after: RETRY_AFTER,
+            });
+        }
+        *n += 1;
+        Ok(StreamPermit {
+            tenant,
+            open: self.open.clone(),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_tenants_streams_are_counted_and_given_back() {
+        let streams = StreamCount::new(2);
+        let a1 = streams.open(1).unwrap();
+        let _a2 = streams.open(1).unwrap();
+        assert!(matches!(streams.open(1), Err(Error::Busy { .. })));
+        let _b = streams.open(2).expect("another tenant counts apart");
+        drop(a1);
+        assert!(streams.open(1).is_ok());
+    }
 
     #[tokio::test]
     async fn a_tenant_waits_for_its_own_share_and_others_do_not() {

@@ -149,6 +149,8 @@ pub struct Jobs {
     settings: Arc<Settings>,
     /// Each tenant's share of the database for listings.
     listings: crate::gate::TenantGate,
+    /// Each tenant's open event streams.
+    streams: crate::gate::StreamCount,
 }
 
 impl Jobs {
@@ -158,6 +160,7 @@ impl Jobs {
         retention: Duration,
         settings: Arc<Settings>,
         listings: crate::gate::TenantGate,
+        streams: crate::gate::StreamCount,
     ) -> Jobs {
         Jobs {
             store,
@@ -165,7 +168,20 @@ impl Jobs {
             retention,
             settings,
             listings,
+            streams,
         }
+    }
+
+    /// The tenant's job `key` to follow as a stream, and the stream's place
+    /// among the tenant's open ones (held while it is open; 429 at the limit).
+    pub async fn follow(
+        &self,
+        tenant: TenantId,
+        key: &str,
+    ) -> Result<(JobRecord, crate::StreamPermit), Error> {
+        let job = self.job(tenant, key).await?;
+        let permit = self.streams.open(tenant)?;
+        Ok((job, permit))
     }
 
     /// A full queue: 429 with the configured `Retry-After`.

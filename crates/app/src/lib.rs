@@ -19,6 +19,7 @@ pub mod webhooks;
 
 pub use customers::{CustomerOverview, Customers};
 pub use error::{Conflict, Error};
+pub use gate::StreamPermit;
 pub use jobs::{Batch, JobQuery, JobResultsView, Jobs};
 pub use ledger::{Call, Ledger};
 pub use paging::{Page, PageQuery};
@@ -45,6 +46,8 @@ pub struct Settings {
     /// tenant may run at once; beyond, they wait `listing_wait`, then 429.
     pub tenant_listings: usize,
     pub listing_wait: Duration,
+    /// Event streams one tenant may have open at once (429 beyond).
+    pub tenant_streams: usize,
 }
 
 impl Default for Settings {
@@ -56,6 +59,7 @@ impl Default for Settings {
             webhook_allow_private: false,
             tenant_listings: 4,
             listing_wait: Duration::from_secs(2),
+            tenant_streams: 100,
         }
     }
 }
@@ -87,6 +91,7 @@ impl App {
                 engine.config().retention,
                 settings.clone(),
                 listings.clone(),
+                gate::StreamCount::new(settings.tenant_streams),
             ),
             ledger: Ledger::new(store.clone(), store.clone(), listings.clone()),
             customers: Customers::new(store.clone(), store.clone(), listings),

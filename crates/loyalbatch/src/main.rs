@@ -127,6 +127,9 @@ struct ServeArgs {
     /// Listings one tenant may run at once; more wait 2 s, then get 429 with Retry-After (1–64).
     #[arg(long, env = "LOYALBATCH_TENANT_LISTINGS", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
     tenant_listings: u16,
+    /// Event streams (`GET /batch/{jobId}/events`, the console's job pages) one tenant may have open at once; more get 429 with Retry-After (1–10,000; keep it well under --max-connections).
+    #[arg(long, env = "LOYALBATCH_TENANT_STREAMS", default_value_t = 100, value_parser = clap::value_parser!(u16).range(1..=10_000))]
+    tenant_streams: u16,
     /// Address of the Prometheus metrics (`GET /metrics`), never the API's; `off` disables them.
     #[arg(
         long,
@@ -286,6 +289,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
             queue_retry_after: args.queue_retry_after,
             webhook_allow_private: args.webhook_allow_private,
             tenant_listings: usize::from(args.tenant_listings),
+            tenant_streams: usize::from(args.tenant_streams),
             ..app::Settings::default()
         },
     );

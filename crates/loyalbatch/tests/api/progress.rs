@@ -302,10 +302,65 @@ async fn a_nodes_streams_share_one_read_of_their_jobs() {
     assert_eq!(watch.followed(), 0);
 }
 
+/// One tenant's event streams cannot take the node's connections: at its
+/// limit the next answers 429 with `Retry-After`, other tenants still stream,
+/// and a stream that ends gives its place back.
+async fn a_tenants_open_streams_are_limited_and_others_still_stream() {
+    let s = TestServer::start(Options {
+        app: app::Settings {
+            tenant_streams: 3,
+            ..app::Settings::default()
+        },
+        ..Options::default()
+    })
+    .await;
+    let job = s.submit("customers", customers(2, "a")).await;
+    let mut open = Vec::new();
+    for _ in 0..3 {
+        open.push(Events::open(&s, job, None).await);
+    }
+    let refused = s
+        .as_a(Method::GET, &format!("{BASE}/batch/{job}/events"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.headers()["retry-after"], "1");
+    let message = expect_error(refused, StatusCode::TOO_MANY_REQUESTS, 3011).await;
+    assert!(message.contains("3 event streams"), "{message}");
+    // Another tenant streams meanwhile.
+    let b_job = {
+        let body = serde_json::json!({"body": [{"customerId": "b"}]});
+        let (_, created) = read(
+            s.as_b(Method::POST, &format!("{BASE}/batch/customers"))
+                .json(&body)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        created["jobId"].as_i64().unwrap()
+    };
+    let b_stream = s
+        .as_b(Method::GET, &format!("{BASE}/batch/{b_job}/events"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(b_stream.status(), StatusCode::OK);
+    // The job ends: its streams end and give their places back.
+    let (status, _) = s.call(Method::DELETE, &format!("/batch/{job}"), None).await;
+    assert_eq!(status, StatusCode::OK);
+    for mut events in open {
+        while events.next().await.is_some() {}
+    }
+    let again = s.submit("customers", customers(1, "again")).await;
+    let _reopened = Events::open(&s, again, None).await;
+}
+
 crate::on_both_backends!(
     fifty_streams_of_one_job_each_see_every_event,
     a_nodes_streams_share_one_read_of_their_jobs,
     a_stream_outlives_the_idle_timeout,
     a_ten_chunk_jobs_stream_counts_up_and_ends_with_the_final_event,
     a_stopped_job_ends_its_stream_and_strangers_get_404,
+    a_tenants_open_streams_are_limited_and_others_still_stream,
 );

@@ -66,6 +66,8 @@ struct Watch {
     done: bool,
     until: tokio::time::Instant,
     end: Option<tokio_util::sync::CancellationToken>,
+    /// The stream's place among its tenant's open ones, given back when it ends.
+    _permit: app::StreamPermit,
 }
 
 impl Watch {
@@ -128,8 +130,8 @@ pub async fn stream(
     headers: &HeaderMap,
     end: Option<axum::Extension<StreamsEnd>>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>> + use<>>, app::Error> {
-    // An unknown (or another tenant's) job is a 404 before any stream starts.
-    let job = app.jobs().job(tenant, key).await?;
+    // An unknown job is a 404; a tenant at its limit of open streams a 429.
+    let (job, permit) = app.jobs().follow(tenant, key).await?;
     let sent = seen(headers);
     let latest = if job.state.is_final() || sent == Some(u32::MAX) {
         // Nothing left to follow: the final event (if unseen) and the end.
@@ -147,6 +149,7 @@ pub async fn stream(
         done: false,
         until: tokio::time::Instant::now() + MAX_STREAM,
         end: end.map(|axum::Extension(StreamsEnd(token))| token),
+        _permit: permit,
     };
     let stream = futures::stream::unfold(watch, Watch::next);
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
