@@ -235,9 +235,56 @@ impl RetrySchedule {
     }
 }
 
+/// How an endpoint that keeps failing is paused, so its deliveries stop
+/// taking the deliverer's slots (they wait; none is lost).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EndpointBackoff {
+    /// Failures in a row before the first pause.
+    pub after: u32,
+    /// The first pause; each later failure in a row doubles it.
+    pub first: Duration,
+    /// The longest pause.
+    pub longest: Duration,
+}
+
+impl Default for EndpointBackoff {
+    fn default() -> Self {
+        EndpointBackoff {
+            after: 3,
+            first: Duration::from_secs(5),
+            longest: Duration::from_secs(600),
+        }
+    }
+}
+
+impl EndpointBackoff {
+    /// The pause after `failures` failures in a row: none before `after`, then
+    /// `first × 2^(failures - after)`, at most `longest`.
+    pub fn pause(&self, failures: u32) -> Option<Duration> {
+        let beyond = failures.checked_sub(self.after)?;
+        let factor = 1u32.checked_shl(beyond.min(31)).unwrap_or(u32::MAX);
+        Some(
+            self.first
+                .checked_mul(factor)
+                .unwrap_or(self.longest)
+                .min(self.longest),
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_failing_endpoint_pauses_after_a_few_failures_doubling_to_a_bound() {
+        let b = EndpointBackoff::default();
+        assert_eq!((b.pause(0), b.pause(2)), (None, None));
+        assert_eq!(b.pause(3), Some(Duration::from_secs(5)));
+        assert_eq!(b.pause(4), Some(Duration::from_secs(10)));
+        assert_eq!(b.pause(10), Some(Duration::from_secs(600)));
+        assert_eq!(b.pause(u32::MAX), Some(Duration::from_secs(600)));
+    }
 
     #[test]
     fn event_types_follow_final_states() {

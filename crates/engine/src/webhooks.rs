@@ -6,13 +6,17 @@
 //! at once: a claim's lease outlasts the attempt's timeout, and a report whose
 //! lease token no longer holds is ignored by the store.
 
-use domain::webhooks::{RetrySchedule, address_allowed, event_id, literal_address, signature};
+use domain::webhooks::{
+    EndpointBackoff, RetrySchedule, address_allowed, event_id, literal_address, signature,
+};
 use rand::Rng;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use store::{AttemptReport, AttemptResult, DeliveryClaim, WebhookStore, from_millis, to_millis};
+use store::{
+    AttemptReport, AttemptResult, ClaimLimits, DeliveryClaim, WebhookStore, from_millis, to_millis,
+};
 use time::OffsetDateTime;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
@@ -30,6 +34,13 @@ pub struct DeliveryConfig {
     pub allow_private: bool,
     /// How often an idle deliverer looks for due deliveries.
     pub poll_interval: Duration,
+    /// Deliveries of one tenant in flight at once (over every node's claims):
+    /// one tenant's slow endpoints cannot take every slot.
+    pub per_tenant: usize,
+    /// Deliveries to one endpoint in flight at once.
+    pub per_endpoint: usize,
+    /// How an endpoint that keeps failing is paused.
+    pub backoff: EndpointBackoff,
 }
 
 impl Default for DeliveryConfig {
@@ -40,6 +51,9 @@ impl Default for DeliveryConfig {
             schedule: RetrySchedule::default(),
             allow_private: false,
             poll_interval: Duration::from_millis(200),
+            per_tenant: 16,
+            per_endpoint: 8,
+            backoff: EndpointBackoff::default(),
         }
     }
 }
@@ -122,7 +136,11 @@ impl Deliverer {
         }
         let this = Arc::new(self);
         let (reports, received) = mpsc::unbounded_channel();
-        let recorder = tokio::spawn(record_loop(this.store.clone(), received));
+        let recorder = tokio::spawn(record_loop(
+            this.store.clone(),
+            received,
+            this.config.backoff,
+        ));
         let mut in_flight = JoinSet::new();
         let mut failures = 0u32;
         while !shutdown.is_cancelled() {
@@ -136,10 +154,15 @@ impl Deliverer {
                 continue;
             }
             let now = OffsetDateTime::now_utc();
-            let limit = u32::try_from(free).unwrap_or(u32::MAX);
+            let count = |n: usize| u32::try_from(n.max(1)).unwrap_or(u32::MAX);
+            let limits = ClaimLimits {
+                limit: count(free),
+                per_tenant: count(this.config.per_tenant),
+                per_endpoint: count(this.config.per_endpoint),
+            };
             let wait = match this
                 .store
-                .claim_deliveries(now, this.config.lease(), limit)
+                .claim_deliveries(now, this.config.lease(), limits)
                 .await
             {
                 Ok(claims) if !claims.is_empty() => {
@@ -308,6 +331,7 @@ fn humanize(d: Duration) -> String {
 async fn record_loop(
     store: Arc<dyn WebhookStore>,
     mut received: mpsc::UnboundedReceiver<AttemptReport>,
+    backoff: EndpointBackoff,
 ) {
     while let Some(first) = received.recv().await {
         let mut batch = vec![first];
@@ -319,7 +343,7 @@ async fn record_loop(
         }
         let mut tries = 0u32;
         loop {
-            match store.record_attempts(batch.clone()).await {
+            match store.record_attempts(batch.clone(), backoff).await {
                 Ok(()) => break,
                 Err(e) if tries < RECORD_RETRIES => {
                     warn!(error = %e, tries, "cannot record webhook attempts; retrying");

@@ -314,12 +314,16 @@ impl WebhookStore for Faulty {
         &self,
         now: OffsetDateTime,
         lease: Duration,
-        limit: u32,
+        limits: ClaimLimits,
     ) -> Result<Vec<DeliveryClaim>, StoreError> {
-        self.inner.claim_deliveries(now, lease, limit).await
+        self.inner.claim_deliveries(now, lease, limits).await
     }
-    async fn record_attempts(&self, reports: Vec<AttemptReport>) -> Result<(), StoreError> {
-        self.inner.record_attempts(reports).await
+    async fn record_attempts(
+        &self,
+        reports: Vec<AttemptReport>,
+        backoff: domain::webhooks::EndpointBackoff,
+    ) -> Result<(), StoreError> {
+        self.inner.record_attempts(reports, backoff).await
     }
 }
 

@@ -146,6 +146,12 @@ struct ServeArgs {
     /// Webhook deliveries in flight at once on this node (0: this node delivers none; at most 4,096).
     #[arg(long, env = "LOYALBATCH_WEBHOOK_CONCURRENCY", default_value_t = 64, value_parser = clap::value_parser!(u16).range(0..=4096))]
     webhook_concurrency: u16,
+    /// Webhook deliveries of one tenant in flight at once over all nodes (1–4,096): one tenant's slow endpoints cannot take every slot.
+    #[arg(long, env = "LOYALBATCH_WEBHOOK_TENANT_CONCURRENCY", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=4096))]
+    webhook_tenant_concurrency: u16,
+    /// Webhook deliveries to one endpoint in flight at once over all nodes (1–4,096).
+    #[arg(long, env = "LOYALBATCH_WEBHOOK_ENDPOINT_CONCURRENCY", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=4096))]
+    webhook_endpoint_concurrency: u16,
     /// A webhook delivery not answered with a 2xx within this time failed.
     #[arg(long, env = "LOYALBATCH_WEBHOOK_TIMEOUT", default_value = "10s", value_parser = duration_within::<100, 300_000>)]
     webhook_timeout: Duration,
@@ -319,6 +325,8 @@ async fn serve(args: ServeArgs) -> Result<()> {
         store,
         DeliveryConfig {
             concurrency: usize::from(args.webhook_concurrency),
+            per_tenant: usize::from(args.webhook_tenant_concurrency),
+            per_endpoint: usize::from(args.webhook_endpoint_concurrency),
             timeout: args.webhook_timeout,
             schedule: RetrySchedule {
                 first: args.webhook_first_retry,

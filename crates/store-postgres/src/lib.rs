@@ -522,15 +522,19 @@ impl WebhookStore for PostgresStore {
         &self,
         now: OffsetDateTime,
         lease: Duration,
-        limit: u32,
+        limits: ClaimLimits,
     ) -> Result<Vec<DeliveryClaim>, StoreError> {
-        webhooks::claim(&self.client().await?, now, lease, limit).await
+        webhooks::claim(&self.client().await?, now, lease, limits).await
     }
 
-    async fn record_attempts(&self, reports: Vec<AttemptReport>) -> Result<(), StoreError> {
+    async fn record_attempts(
+        &self,
+        reports: Vec<AttemptReport>,
+        backoff: domain::webhooks::EndpointBackoff,
+    ) -> Result<(), StoreError> {
         if reports.is_empty() {
             return Ok(());
         }
-        webhooks::record(&mut self.client().await?, &reports).await
+        webhooks::record(&mut self.client().await?, &reports, backoff).await
     }
 }

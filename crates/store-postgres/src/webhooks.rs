@@ -2,6 +2,7 @@
 
 use crate::pg;
 use deadpool_postgres::{Client, GenericClient};
+use domain::webhooks::EndpointBackoff;
 use std::time::Duration;
 use store::webhooks::{
     DELIVERY_COLUMNS, delivery_record, events_from_text, events_text, final_event,
@@ -192,22 +193,50 @@ pub async fn retry(
     row.as_ref().map(delivery_from_row).transpose()
 }
 
+/// The due deliveries a claim may take (see [`store::ClaimLimits`]): ranked
+/// within each endpoint, then within each tenant after the endpoints' caps,
+/// counting what is already leased; each tenant's first before any tenant's
+/// second. Rows another node is claiming right now are skipped, not waited for.
+const CLAIMABLE: &str = "WITH busy AS (SELECT webhook_id, count(*) AS n FROM webhook_deliveries \
+        WHERE status = 'pending' AND lease_until > $1 GROUP BY webhook_id), \
+     busy_tenant AS (SELECT w.tenant_id, sum(b.n)::BIGINT AS n FROM busy b JOIN webhooks w ON w.id = b.webhook_id \
+        GROUP BY w.tenant_id), \
+     due AS (SELECT d.id, d.webhook_id, w.tenant_id, d.next_attempt_at, \
+        row_number() OVER (PARTITION BY d.webhook_id ORDER BY d.next_attempt_at, d.id) AS e_rank \
+        FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id \
+        WHERE d.status = 'pending' AND d.next_attempt_at <= $1 AND d.lease_until <= $1 \
+        AND w.paused_until <= $1), \
+     open AS (SELECT due.id, due.tenant_id, due.next_attempt_at, \
+        row_number() OVER (PARTITION BY due.tenant_id ORDER BY due.next_attempt_at, due.id) AS t_rank \
+        FROM due LEFT JOIN busy ON busy.webhook_id = due.webhook_id \
+        WHERE due.e_rank + coalesce(busy.n, 0) <= $4::BIGINT), \
+     chosen AS (SELECT open.id FROM open LEFT JOIN busy_tenant bt ON bt.tenant_id = open.tenant_id \
+        WHERE open.t_rank + coalesce(bt.n, 0) <= $5::BIGINT \
+        ORDER BY open.t_rank, open.next_attempt_at, open.id LIMIT $3), \
+     picked AS (SELECT id FROM webhook_deliveries WHERE id IN (SELECT id FROM chosen) \
+        AND status = 'pending' AND lease_until <= $1 FOR UPDATE SKIP LOCKED)";
+
 pub async fn claim(
     c: &impl GenericClient,
     now: OffsetDateTime,
     lease: Duration,
-    limit: u32,
+    limits: ClaimLimits,
 ) -> Result<Vec<DeliveryClaim>, StoreError> {
-    // Rows another node is claiming right now are skipped, not waited for.
     let rows = c
         .query(
-            "WITH due AS (SELECT id FROM webhook_deliveries \
-                WHERE status = 'pending' AND next_attempt_at <= $1 AND lease_until <= $1 \
-                ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED) \
-             UPDATE webhook_deliveries d SET lease_token = d.lease_token + 1, lease_until = $2 \
-             FROM due, webhooks w WHERE d.id = due.id AND w.id = d.webhook_id \
-             RETURNING d.id, d.lease_token, w.url, w.secret, d.job_id, d.payload, d.attempts, d.created_at",
-            &[&to_millis(now), &to_millis(add(now, lease)), &i64::from(limit)],
+            &format!(
+                "{CLAIMABLE} \
+                 UPDATE webhook_deliveries d SET lease_token = d.lease_token + 1, lease_until = $2 \
+                 FROM picked, webhooks w WHERE d.id = picked.id AND w.id = d.webhook_id \
+                 RETURNING d.id, d.lease_token, w.url, w.secret, d.job_id, d.payload, d.attempts, d.created_at"
+            ),
+            &[
+                &to_millis(now),
+                &to_millis(add(now, lease)),
+                &i64::from(limits.limit),
+                &i64::from(limits.per_endpoint),
+                &i64::from(limits.per_tenant),
+            ],
         )
         .await
         .map_err(pg)?;
@@ -226,14 +255,18 @@ pub async fn claim(
         .collect())
 }
 
-pub async fn record(c: &mut Client, reports: &[AttemptReport]) -> Result<(), StoreError> {
+pub async fn record(
+    c: &mut Client,
+    reports: &[AttemptReport],
+    backoff: EndpointBackoff,
+) -> Result<(), StoreError> {
     let tx = c.transaction().await.map_err(pg)?;
     let st = tx
         .prepare(
             "UPDATE webhook_deliveries SET status = $3, attempts = attempts + 1, last_status_code = $4, \
              last_error = $5, last_attempt_at = $6, next_attempt_at = $7, lease_until = 0, \
              delivered_at = CASE WHEN $3 = 'delivered' THEN $6 ELSE delivered_at END \
-             WHERE id = $1 AND lease_token = $2 AND status = 'pending'",
+             WHERE id = $1 AND lease_token = $2 AND status = 'pending' RETURNING webhook_id",
         )
         .await
         .map_err(pg)?;
@@ -244,7 +277,7 @@ pub async fn record(c: &mut Client, reports: &[AttemptReport]) -> Result<(), Sto
         let st = &st;
         let tx = &tx;
         async move {
-            tx.execute(
+            tx.query_opt(
                 st,
                 &[
                     &r.id,
@@ -257,10 +290,60 @@ pub async fn record(c: &mut Client, reports: &[AttemptReport]) -> Result<(), Sto
                 ],
             )
             .await
+            .map(|row| row.map(|row| (row.get::<_, i64>(0), r)))
         }
     });
-    futures::future::try_join_all(updates).await.map_err(pg)?;
+    let recorded = futures::future::try_join_all(updates).await.map_err(pg)?;
+    // A stale report (another holder's token) says nothing of the endpoint.
+    endpoints_answered(&tx, recorded.into_iter().flatten(), backoff).await?;
     tx.commit().await.map_err(pg)?;
+    Ok(())
+}
+
+/// Counts endpoints' failures in a row (a success clears them) and pauses the
+/// ones that keep failing, pipelined.
+async fn endpoints_answered<'a>(
+    tx: &impl GenericClient,
+    answered: impl Iterator<Item = (i64, &'a AttemptReport)>,
+    backoff: EndpointBackoff,
+) -> Result<(), StoreError> {
+    let counted = answered.map(|(webhook, r)| async move {
+        if r.error.is_none() {
+            tx.execute(
+                "UPDATE webhooks SET failures = 0, paused_until = 0 WHERE id = $1 AND failures > 0",
+                &[&webhook],
+            )
+            .await?;
+            return Ok(None);
+        }
+        let failures: i32 = tx
+            .query_one(
+                "UPDATE webhooks SET failures = failures + 1 WHERE id = $1 RETURNING failures",
+                &[&webhook],
+            )
+            .await?
+            .get(0);
+        let pause = backoff.pause(u32::try_from(failures).unwrap_or(0));
+        Ok(pause.map(|p| {
+            let until = r
+                .attempted_at
+                .saturating_add(i64::try_from(p.as_millis()).unwrap_or(i64::MAX));
+            (webhook, until)
+        }))
+    });
+    let pauses: Vec<Option<(i64, i64)>> =
+        futures::future::try_join_all(counted).await.map_err(pg)?;
+    let paused = pauses
+        .into_iter()
+        .flatten()
+        .map(|(webhook, until)| async move {
+            tx.execute(
+                "UPDATE webhooks SET paused_until = GREATEST(paused_until, $2) WHERE id = $1",
+                &[&webhook, &until],
+            )
+            .await
+        });
+    futures::future::try_join_all(paused).await.map_err(pg)?;
     Ok(())
 }
 

@@ -341,13 +341,18 @@ impl WebhookStore for SqliteStore {
         &self,
         now: OffsetDateTime,
         lease: Duration,
-        limit: u32,
+        limits: ClaimLimits,
     ) -> Result<Vec<DeliveryClaim>, StoreError> {
-        self.write(move |c| webhooks::claim(c, now, lease, limit))
+        self.write(move |c| webhooks::claim(c, now, lease, limits))
             .await
     }
 
-    async fn record_attempts(&self, reports: Vec<AttemptReport>) -> Result<(), StoreError> {
-        self.write(move |c| webhooks::record(c, &reports)).await
+    async fn record_attempts(
+        &self,
+        reports: Vec<AttemptReport>,
+        backoff: domain::webhooks::EndpointBackoff,
+    ) -> Result<(), StoreError> {
+        self.write(move |c| webhooks::record(c, &reports, backoff))
+            .await
     }
 }

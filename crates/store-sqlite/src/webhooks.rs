@@ -1,6 +1,7 @@
 //! Webhook endpoints and deliveries: the event rows a job's end writes, claims under a lease, attempts.
 
 use crate::sql_err;
+use domain::webhooks::EndpointBackoff;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use std::time::Duration;
 use store::webhooks::{
@@ -177,34 +178,62 @@ pub fn retry(
     .transpose()
 }
 
+/// The due deliveries a claim may take (see [`store::ClaimLimits`]): ranked
+/// within each endpoint, then within each tenant after the endpoints' caps,
+/// counting what is already leased; each tenant's first before any tenant's
+/// second.
+const CLAIMABLE: &str = "WITH busy AS (SELECT webhook_id, count(*) AS n FROM webhook_deliveries \
+        WHERE status = 'pending' AND lease_until > ?1 GROUP BY webhook_id), \
+     busy_tenant AS (SELECT w.tenant_id, sum(b.n) AS n FROM busy b JOIN webhooks w ON w.id = b.webhook_id \
+        GROUP BY w.tenant_id), \
+     due AS (SELECT d.id, d.webhook_id, w.tenant_id, d.next_attempt_at, \
+        row_number() OVER (PARTITION BY d.webhook_id ORDER BY d.next_attempt_at, d.id) AS e_rank \
+        FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id \
+        WHERE d.status = 'pending' AND d.next_attempt_at <= ?1 AND d.lease_until <= ?1 \
+        AND w.paused_until <= ?1), \
+     open AS (SELECT due.id, due.tenant_id, due.next_attempt_at, \
+        row_number() OVER (PARTITION BY due.tenant_id ORDER BY due.next_attempt_at, due.id) AS t_rank \
+        FROM due LEFT JOIN busy ON busy.webhook_id = due.webhook_id \
+        WHERE due.e_rank + coalesce(busy.n, 0) <= ?4) \
+     SELECT open.id FROM open LEFT JOIN busy_tenant bt ON bt.tenant_id = open.tenant_id \
+     WHERE open.t_rank + coalesce(bt.n, 0) <= ?5 \
+     ORDER BY open.t_rank, open.next_attempt_at, open.id LIMIT ?3";
+
 pub fn claim(
     c: &Connection,
     now: OffsetDateTime,
     lease: Duration,
-    limit: u32,
+    limits: ClaimLimits,
 ) -> Result<Vec<DeliveryClaim>, StoreError> {
     let now_ms = to_millis(now);
     let mut st = c
-        .prepare_cached(
+        .prepare_cached(&format!(
             "UPDATE webhook_deliveries SET lease_token = lease_token + 1, lease_until = ?2 \
-             WHERE id IN (SELECT id FROM webhook_deliveries \
-                WHERE status = 'pending' AND next_attempt_at <= ?1 AND lease_until <= ?1 \
-                ORDER BY next_attempt_at LIMIT ?3) \
-             RETURNING id, lease_token, webhook_id, job_id, payload, attempts, created_at",
-        )
+             WHERE id IN ({CLAIMABLE}) \
+             RETURNING id, lease_token, webhook_id, job_id, payload, attempts, created_at"
+        ))
         .map_err(sql_err)?;
     let claimed = st
-        .query_map(params![now_ms, to_millis(add(now, lease)), limit], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, i64>(1)?,
-                r.get::<_, i64>(2)?,
-                r.get::<_, i64>(3)?,
-                r.get::<_, String>(4)?,
-                r.get::<_, i64>(5)?,
-                r.get::<_, i64>(6)?,
-            ))
-        })
+        .query_map(
+            params![
+                now_ms,
+                to_millis(add(now, lease)),
+                limits.limit,
+                limits.per_endpoint,
+                limits.per_tenant
+            ],
+            |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, i64>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, i64>(5)?,
+                    r.get::<_, i64>(6)?,
+                ))
+            },
+        )
         .map_err(sql_err)?
         .collect::<Result<Vec<_>, _>>()
         .map_err(sql_err)?;
@@ -233,27 +262,75 @@ pub fn claim(
         .collect()
 }
 
-pub fn record(c: &Connection, reports: &[AttemptReport]) -> Result<(), StoreError> {
+pub fn record(
+    c: &Connection,
+    reports: &[AttemptReport],
+    backoff: EndpointBackoff,
+) -> Result<(), StoreError> {
     let mut st = c
         .prepare_cached(
             "UPDATE webhook_deliveries SET status = ?3, attempts = attempts + 1, last_status_code = ?4, \
              last_error = ?5, last_attempt_at = ?6, next_attempt_at = ?7, lease_until = 0, \
              delivered_at = CASE WHEN ?3 = 'delivered' THEN ?6 ELSE delivered_at END \
-             WHERE id = ?1 AND lease_token = ?2 AND status = 'pending'",
+             WHERE id = ?1 AND lease_token = ?2 AND status = 'pending' RETURNING webhook_id",
         )
         .map_err(sql_err)?;
     for r in reports {
         let (status, next) = r.outcome();
-        st.execute(params![
-            r.id,
-            r.token,
-            status.as_str(),
-            r.status_code,
-            r.error,
-            r.attempted_at,
-            next
-        ])
+        let webhook: Option<i64> = st
+            .query_row(
+                params![
+                    r.id,
+                    r.token,
+                    status.as_str(),
+                    r.status_code,
+                    r.error,
+                    r.attempted_at,
+                    next
+                ],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(sql_err)?;
+        // A stale report (another holder's token) says nothing of the endpoint.
+        if let Some(webhook) = webhook {
+            endpoint_answered(c, webhook, r, backoff)?;
+        }
+    }
+    Ok(())
+}
+
+/// Counts an endpoint's failures in a row (a success clears them) and pauses it.
+fn endpoint_answered(
+    c: &Connection,
+    webhook: i64,
+    report: &AttemptReport,
+    backoff: EndpointBackoff,
+) -> Result<(), StoreError> {
+    if report.error.is_none() {
+        c.prepare_cached(
+            "UPDATE webhooks SET failures = 0, paused_until = 0 WHERE id = ?1 AND failures > 0",
+        )
+        .map_err(sql_err)?
+        .execute([webhook])
         .map_err(sql_err)?;
+        return Ok(());
+    }
+    let failures: i64 = c
+        .prepare_cached(
+            "UPDATE webhooks SET failures = failures + 1 WHERE id = ?1 RETURNING failures",
+        )
+        .map_err(sql_err)?
+        .query_row([webhook], |r| r.get(0))
+        .map_err(sql_err)?;
+    if let Some(pause) = backoff.pause(u32::try_from(failures).unwrap_or(u32::MAX)) {
+        let until = report
+            .attempted_at
+            .saturating_add(i64::try_from(pause.as_millis()).unwrap_or(i64::MAX));
+        c.prepare_cached("UPDATE webhooks SET paused_until = max(paused_until, ?2) WHERE id = ?1")
+            .map_err(sql_err)?
+            .execute(params![webhook, until])
+            .map_err(sql_err)?;
     }
     Ok(())
 }

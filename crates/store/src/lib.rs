@@ -17,8 +17,8 @@ pub use retry::{FailedItem, RetryOutcome};
 pub use segments::{Segment, segment_items, slice_segments};
 pub use types::*;
 pub use webhooks::{
-    AttemptReport, AttemptResult, DeliveryClaim, DeliveryFilter, DeliveryRecord, NewWebhook,
-    WebhookRecord,
+    AttemptReport, AttemptResult, ClaimLimits, DeliveryClaim, DeliveryFilter, DeliveryRecord,
+    NewWebhook, WebhookRecord,
 };
 
 /// The store's role traits, for calling them on a `dyn Store`: `use store::prelude::*;`.
@@ -268,14 +268,22 @@ pub trait WebhookStore: Reachable {
         delivery: i64,
         now: OffsetDateTime,
     ) -> Result<Option<DeliveryRecord>, StoreError>;
-    /// Claims up to `limit` due deliveries (any tenant) until `now + lease`, each with a new token.
+    /// Claims due deliveries (any tenant, endpoints not paused) until
+    /// `now + lease`, each with a new token, within `limits`, taking turns
+    /// between tenants: each tenant's oldest before any tenant's second.
     async fn claim_deliveries(
         &self,
         now: OffsetDateTime,
         lease: Duration,
-        limit: u32,
+        limits: ClaimLimits,
     ) -> Result<Vec<DeliveryClaim>, StoreError>;
     /// Records attempts in one transaction; a report whose token no longer
-    /// holds (the lease lapsed and another node claimed it) is ignored.
-    async fn record_attempts(&self, reports: Vec<AttemptReport>) -> Result<(), StoreError>;
+    /// holds (the lease lapsed and another node claimed it) is ignored. An
+    /// endpoint's failures in a row are counted (a success clears them) and it
+    /// is paused as `backoff` says.
+    async fn record_attempts(
+        &self,
+        reports: Vec<AttemptReport>,
+        backoff: domain::webhooks::EndpointBackoff,
+    ) -> Result<(), StoreError>;
 }

@@ -91,6 +91,16 @@ pub struct DeliveryFilter {
     pub limit: u32,
 }
 
+/// How many deliveries a claim may take: at most `limit` in all, and never
+/// more than `per_tenant` (or `per_endpoint`) in flight at once, counting those
+/// already leased — one tenant's slow endpoints cannot take every slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClaimLimits {
+    pub limit: u32,
+    pub per_tenant: u32,
+    pub per_endpoint: u32,
+}
+
 /// A delivery claimed under a lease: only the holder of `token` may record its attempt.
 #[derive(Clone, PartialEq, Eq)]
 pub struct DeliveryClaim {

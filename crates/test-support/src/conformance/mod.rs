@@ -126,6 +126,8 @@ macro_rules! conformance_tests {
             a_delivery_is_retried_on_demand_whatever_its_state,
             endpoints_are_per_tenant_limited_and_removed_with_their_deliveries,
             deliveries_are_paged_newest_first_and_settled_ones_purged,
+            claims_take_turns_between_tenants_within_their_caps,
+            an_endpoint_that_keeps_failing_is_paused_and_a_success_clears_it,
         );
     };
     (@each $make:path; $($name:ident),+ $(,)?) => {

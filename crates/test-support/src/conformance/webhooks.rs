@@ -1,7 +1,7 @@
 //! Webhooks: the delivery rows a job's end writes, claims under a lease, attempts, endpoints.
 
 use super::*;
-use domain::webhooks::EventType;
+use domain::webhooks::{EndpointBackoff, EventType};
 use std::sync::Arc;
 use wire::{DeliveryStatus, WebhookEvent};
 
@@ -21,6 +21,22 @@ async fn endpoint(store: &dyn Store, tenant: TenantId, events: &[EventType]) -> 
         .unwrap()
         .id
 }
+
+/// Claims of up to `n`, any number per tenant and endpoint.
+fn up_to(n: u32) -> ClaimLimits {
+    ClaimLimits {
+        limit: n,
+        per_tenant: 10_000,
+        per_endpoint: 10_000,
+    }
+}
+
+/// A backoff that never pauses an endpoint (the tests of other rules).
+const NEVER_PAUSED: EndpointBackoff = EndpointBackoff {
+    after: u32::MAX,
+    first: Duration::from_secs(1),
+    longest: Duration::from_secs(1),
+};
 
 async fn deliveries(store: &dyn Store, tenant: TenantId, webhook: i64) -> Vec<DeliveryRecord> {
     store
@@ -106,7 +122,7 @@ pub async fn a_job_end_writes_one_delivery_per_subscribed_endpoint(store: Arc<dy
     }
 
     // The body: the event with the job's final status, without `response`.
-    let claims = s.claim_deliveries(now(), LEASE, 100).await.unwrap();
+    let claims = s.claim_deliveries(now(), LEASE, up_to(100)).await.unwrap();
     assert_eq!(claims.len(), 5);
     let claim = claims
         .iter()
@@ -137,23 +153,31 @@ pub async fn deliveries_are_claimed_under_a_lease_and_recorded_only_with_its_tok
     complete_next(s).await;
 
     let t0 = now();
-    let first = s.claim_deliveries(t0, LEASE, 10).await.unwrap();
+    let first = s.claim_deliveries(t0, LEASE, up_to(10)).await.unwrap();
     assert_eq!(first.len(), 1);
     assert_eq!((first[0].job_id, first[0].attempts), (job, 0));
     // Leased: nobody else gets it.
-    assert!(s.claim_deliveries(t0, LEASE, 10).await.unwrap().is_empty());
+    assert!(
+        s.claim_deliveries(t0, LEASE, up_to(10))
+            .await
+            .unwrap()
+            .is_empty()
+    );
     // A failed attempt, due again in 10 s.
     let retry_at = add(t0, Duration::from_secs(10));
-    s.record_attempts(vec![AttemptReport {
-        id: first[0].id,
-        token: first[0].token,
-        attempted_at: to_millis(t0),
-        status_code: Some(500),
-        error: Some("answered HTTP 500".into()),
-        result: AttemptResult::Retry {
-            next_attempt_at: to_millis(retry_at),
-        },
-    }])
+    s.record_attempts(
+        vec![AttemptReport {
+            id: first[0].id,
+            token: first[0].token,
+            attempted_at: to_millis(t0),
+            status_code: Some(500),
+            error: Some("answered HTTP 500".into()),
+            result: AttemptResult::Retry {
+                next_attempt_at: to_millis(retry_at),
+            },
+        }],
+        NEVER_PAUSED,
+    )
     .await
     .unwrap();
     let d = &deliveries(s, a, hook).await[0];
@@ -161,15 +185,26 @@ pub async fn deliveries_are_claimed_under_a_lease_and_recorded_only_with_its_tok
     assert_eq!((d.attempts, d.last_status_code), (1, Some(500)));
     assert_eq!(d.last_error.as_deref(), Some("answered HTTP 500"));
     assert_eq!(d.next_attempt_at, Some(retry_at));
-    assert!(s.claim_deliveries(t0, LEASE, 10).await.unwrap().is_empty());
+    assert!(
+        s.claim_deliveries(t0, LEASE, up_to(10))
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     // Due: claimed again with a new token; then its lease lapses and another worker claims it.
-    let second = s.claim_deliveries(retry_at, LEASE, 10).await.unwrap();
+    let second = s
+        .claim_deliveries(retry_at, LEASE, up_to(10))
+        .await
+        .unwrap();
     assert_eq!(second.len(), 1);
     assert_eq!(second[0].attempts, 1);
     assert_ne!(second[0].token, first[0].token);
     let after_lease = add(retry_at, LEASE + Duration::from_secs(1));
-    let third = s.claim_deliveries(after_lease, LEASE, 10).await.unwrap();
+    let third = s
+        .claim_deliveries(after_lease, LEASE, up_to(10))
+        .await
+        .unwrap();
     assert_eq!(third.len(), 1);
     assert_ne!(third[0].token, second[0].token);
     // The stale holder's report is ignored; the current holder's counts.
@@ -181,14 +216,16 @@ pub async fn deliveries_are_claimed_under_a_lease_and_recorded_only_with_its_tok
         error: None,
         result: AttemptResult::Delivered,
     };
-    s.record_attempts(vec![delivered(&second[0])])
+    s.record_attempts(vec![delivered(&second[0])], NEVER_PAUSED)
         .await
         .unwrap();
     assert_eq!(
         deliveries(s, a, hook).await[0].status,
         DeliveryStatus::Pending
     );
-    s.record_attempts(vec![delivered(&third[0])]).await.unwrap();
+    s.record_attempts(vec![delivered(&third[0])], NEVER_PAUSED)
+        .await
+        .unwrap();
     let d = &deliveries(s, a, hook).await[0];
     assert_eq!(d.status, DeliveryStatus::Delivered);
     assert_eq!((d.attempts, d.last_status_code), (2, Some(204)));
@@ -196,7 +233,7 @@ pub async fn deliveries_are_claimed_under_a_lease_and_recorded_only_with_its_tok
     assert_eq!(d.next_attempt_at, None);
     let later = add(after_lease, Duration::from_secs(3600));
     assert!(
-        s.claim_deliveries(later, LEASE, 10)
+        s.claim_deliveries(later, LEASE, up_to(10))
             .await
             .unwrap()
             .is_empty()
@@ -211,25 +248,28 @@ pub async fn a_delivery_is_retried_on_demand_whatever_its_state(store: Arc<dyn S
     submit(s, a, &customer_items(1, "c")).await;
     complete_next(s).await;
     let claim = s
-        .claim_deliveries(now(), LEASE, 10)
+        .claim_deliveries(now(), LEASE, up_to(10))
         .await
         .unwrap()
         .remove(0);
-    s.record_attempts(vec![AttemptReport {
-        id: claim.id,
-        token: claim.token,
-        attempted_at: to_millis(now()),
-        status_code: None,
-        error: Some("cannot connect".into()),
-        result: AttemptResult::GaveUp,
-    }])
+    s.record_attempts(
+        vec![AttemptReport {
+            id: claim.id,
+            token: claim.token,
+            attempted_at: to_millis(now()),
+            status_code: None,
+            error: Some("cannot connect".into()),
+            result: AttemptResult::GaveUp,
+        }],
+        NEVER_PAUSED,
+    )
     .await
     .unwrap();
     let d = &deliveries(s, a, hook).await[0];
     assert_eq!(d.status, DeliveryStatus::Failed);
     assert_eq!(d.next_attempt_at, None);
     assert!(
-        s.claim_deliveries(now(), LEASE, 10)
+        s.claim_deliveries(now(), LEASE, up_to(10))
             .await
             .unwrap()
             .is_empty()
@@ -255,7 +295,7 @@ pub async fn a_delivery_is_retried_on_demand_whatever_its_state(store: Arc<dyn S
     assert_eq!(again.status, DeliveryStatus::Pending);
     assert_eq!(again.next_attempt_at, Some(at));
     assert_eq!(again.attempts, 1);
-    let claimed = s.claim_deliveries(at, LEASE, 10).await.unwrap();
+    let claimed = s.claim_deliveries(at, LEASE, up_to(10)).await.unwrap();
     assert_eq!(claimed.len(), 1);
     assert_eq!(claimed[0].payload, claim.payload);
 
@@ -267,15 +307,23 @@ pub async fn a_delivery_is_retried_on_demand_whatever_its_state(store: Arc<dyn S
         .unwrap()
         .unwrap();
     assert_eq!(again.status, DeliveryStatus::Pending);
-    assert!(s.claim_deliveries(at, LEASE, 10).await.unwrap().is_empty());
-    s.record_attempts(vec![AttemptReport {
-        id: claimed[0].id,
-        token: claimed[0].token,
-        attempted_at: to_millis(at),
-        status_code: Some(200),
-        error: None,
-        result: AttemptResult::Delivered,
-    }])
+    assert!(
+        s.claim_deliveries(at, LEASE, up_to(10))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    s.record_attempts(
+        vec![AttemptReport {
+            id: claimed[0].id,
+            token: claimed[0].token,
+            attempted_at: to_millis(at),
+            status_code: Some(200),
+            error: None,
+            result: AttemptResult::Delivered,
+        }],
+        NEVER_PAUSED,
+    )
     .await
     .unwrap();
     let d = &deliveries(s, a, hook).await[0];
@@ -336,7 +384,7 @@ pub async fn endpoints_are_per_tenant_limited_and_removed_with_their_deliveries(
     assert_eq!(s.deliveries(a, first.id, page).await.unwrap(), None);
     assert_eq!(s.webhooks(a).await.unwrap(), vec![second.clone()]);
     // Only the remaining endpoint's delivery is still to be sent.
-    let claims = s.claim_deliveries(now(), LEASE, 10).await.unwrap();
+    let claims = s.claim_deliveries(now(), LEASE, up_to(10)).await.unwrap();
     assert_eq!(claims.len(), 1);
     assert_eq!(claims[0].url, "https://two.example/");
 }
@@ -367,7 +415,7 @@ pub async fn deliveries_are_paged_newest_first_and_settled_ones_purged(store: Ar
     );
 
     // Two delivered, three still pending.
-    let claims = s.claim_deliveries(now(), LEASE, 2).await.unwrap();
+    let claims = s.claim_deliveries(now(), LEASE, up_to(2)).await.unwrap();
     let reports = claims
         .iter()
         .map(|c| AttemptReport {
@@ -379,7 +427,7 @@ pub async fn deliveries_are_paged_newest_first_and_settled_ones_purged(store: Ar
             result: AttemptResult::Delivered,
         })
         .collect();
-    s.record_attempts(reports).await.unwrap();
+    s.record_attempts(reports, NEVER_PAUSED).await.unwrap();
     let later = add(
         now(),
         store::webhooks::DELIVERY_RETENTION + Duration::from_secs(60),
@@ -392,4 +440,144 @@ pub async fn deliveries_are_paged_newest_first_and_settled_ones_purged(store: Ar
         .unwrap();
     assert_eq!(left.len(), 3);
     assert!(left.iter().all(|d| d.status == DeliveryStatus::Pending));
+}
+
+/// `n` jobs of one item each for `tenant`, each run to its end.
+async fn ended_jobs(store: &dyn Store, tenant: TenantId, n: usize, prefix: &str) {
+    for i in 0..n {
+        submit(store, tenant, &customer_items(1, &format!("{prefix}{i}"))).await;
+        complete_next(store).await;
+    }
+}
+
+fn failed(claim: &DeliveryClaim, at: OffsetDateTime) -> AttemptReport {
+    AttemptReport {
+        id: claim.id,
+        token: claim.token,
+        attempted_at: to_millis(at),
+        status_code: None,
+        error: Some("no answer within 10 s".into()),
+        result: AttemptResult::Retry {
+            next_attempt_at: to_millis(at),
+        },
+    }
+}
+
+pub async fn claims_take_turns_between_tenants_within_their_caps(store: Arc<dyn Store>) {
+    let s = &*store;
+    let a = tenant(s, "a").await;
+    let b = tenant(s, "b").await;
+    let named = |name: &'static str, tenant: TenantId| async move {
+        s.create_webhook(
+            tenant,
+            NewWebhook {
+                url: format!("http://127.0.0.1:9/{name}"),
+                events: EventType::ALL.to_vec(),
+                secret: "whsec_test".into(),
+            },
+            16,
+            now(),
+        )
+        .await
+        .unwrap();
+    };
+    named("a1", a).await;
+    named("a2", a).await;
+    named("b1", b).await;
+    // A's deliveries are older: ten events, each to both of its endpoints.
+    ended_jobs(s, a, 10, "a").await;
+    ended_jobs(s, b, 1, "b").await;
+    let limits = ClaimLimits {
+        limit: 4,
+        per_tenant: 3,
+        per_endpoint: 2,
+    };
+    let first = s.claim_deliveries(now(), LEASE, limits).await.unwrap();
+    let of = |name: &str, claims: &[DeliveryClaim]| {
+        claims
+            .iter()
+            .filter(|c| c.url.ends_with(&format!("/{name}")))
+            .count()
+    };
+    // B's one delivery is taken in its turn, though A's twenty are older.
+    assert_eq!(first.len(), 4);
+    assert_eq!(of("b1", &first), 1, "B's turn comes");
+    assert!(
+        of("a1", &first) <= 2 && of("a2", &first) <= 2,
+        "per endpoint"
+    );
+    // What is leased counts: A has 3 in flight, its cap; B has nothing due.
+    let second = s.claim_deliveries(now(), LEASE, up_to(100)).await.unwrap();
+    let second_a = s.claim_deliveries(now(), LEASE, limits).await.unwrap();
+    assert_eq!(
+        second_a.len(),
+        0,
+        "A is at its cap while its claims are leased"
+    );
+    // Without caps the rest of A's are taken.
+    assert_eq!(second.len(), 20 - 3);
+}
+
+pub async fn an_endpoint_that_keeps_failing_is_paused_and_a_success_clears_it(
+    store: Arc<dyn Store>,
+) {
+    let s = &*store;
+    let a = tenant(s, "a").await;
+    let hook = endpoint(s, a, &EventType::ALL).await;
+    ended_jobs(s, a, 4, "p").await;
+    let backoff = EndpointBackoff {
+        after: 2,
+        first: Duration::from_secs(60),
+        longest: Duration::from_secs(600),
+    };
+    let one = ClaimLimits {
+        limit: 1,
+        per_tenant: 10,
+        per_endpoint: 10,
+    };
+    let t0 = now();
+    let c1 = s.claim_deliveries(t0, LEASE, one).await.unwrap();
+    s.record_attempts(vec![failed(&c1[0], t0)], backoff)
+        .await
+        .unwrap();
+    // One failure: not paused yet.
+    let c2 = s.claim_deliveries(t0, LEASE, one).await.unwrap();
+    assert_eq!(c2.len(), 1);
+    s.record_attempts(vec![failed(&c2[0], t0)], backoff)
+        .await
+        .unwrap();
+    // Two in a row: paused for a minute; the endpoint's deliveries wait, none is lost.
+    assert!(
+        s.claim_deliveries(t0, LEASE, up_to(10))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let after = add(t0, Duration::from_secs(61));
+    let c3 = s.claim_deliveries(after, LEASE, one).await.unwrap();
+    assert_eq!(c3.len(), 1, "due again once the pause is over");
+    s.record_attempts(
+        vec![AttemptReport {
+            id: c3[0].id,
+            token: c3[0].token,
+            attempted_at: to_millis(after),
+            status_code: Some(200),
+            error: None,
+            result: AttemptResult::Delivered,
+        }],
+        backoff,
+    )
+    .await
+    .unwrap();
+    // A success clears the count: one more failure does not pause it.
+    let c4 = s.claim_deliveries(after, LEASE, one).await.unwrap();
+    s.record_attempts(vec![failed(&c4[0], after)], backoff)
+        .await
+        .unwrap();
+    let rest = s.claim_deliveries(after, LEASE, up_to(10)).await.unwrap();
+    assert!(
+        !rest.is_empty(),
+        "one failure after a success: still delivering"
+    );
+    assert_eq!(deliveries(s, a, hook).await.len(), 4, "every delivery kept");
 }

@@ -2,6 +2,7 @@
 //! deliverer sending signed events to a receiver inside the test.
 
 mod endpoints;
+mod fairness;
 
 use crate::common::*;
 use domain::webhooks::{RetrySchedule, verify_signature};
