@@ -15,6 +15,7 @@ pub mod listings;
 pub mod metrics;
 pub mod paging;
 mod tenants;
+mod throttle;
 pub mod webhooks;
 
 pub use customers::{CustomerOverview, Customers};
@@ -48,6 +49,10 @@ pub struct Settings {
     pub listing_wait: Duration,
     /// Event streams one tenant may have open at once (429 beyond).
     pub tenant_streams: usize,
+    /// Failed key checks (API secrets, console logins) allowed per apikey and
+    /// per client address in a minute; past them, 429 until the minute ends.
+    pub failed_checks_per_apikey: u32,
+    pub failed_checks_per_address: u32,
 }
 
 impl Default for Settings {
@@ -60,6 +65,8 @@ impl Default for Settings {
             tenant_listings: 4,
             listing_wait: Duration::from_secs(2),
             tenant_streams: 100,
+            failed_checks_per_apikey: 10,
+            failed_checks_per_address: 50,
         }
     }
 }
@@ -96,7 +103,14 @@ impl App {
             ledger: Ledger::new(store.clone(), store.clone(), listings.clone()),
             customers: Customers::new(store.clone(), store.clone(), listings),
             webhooks: Webhooks::new(store.clone(), settings.clone()),
-            tenants: Tenants::new(store.clone()),
+            tenants: Tenants::new(
+                store.clone(),
+                throttle::Throttle::new(
+                    settings.failed_checks_per_apikey,
+                    settings.failed_checks_per_address,
+                    Duration::from_secs(60),
+                ),
+            ),
             probe: store,
             settings,
         }

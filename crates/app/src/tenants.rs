@@ -1,9 +1,12 @@
 //! Tenants: who a caller is (the apikey names the tenant, the secret proves
 //! it), their keys (created, rotated) and their program settings.
 
+use crate::throttle::{Attempt, Throttle};
 use crate::{Error, keys};
 use domain::settings::ProgramSettings;
+use std::net::IpAddr;
 use std::sync::Arc;
+use std::time::Duration;
 use store::{NewTenant, StoreError, TenantAuth, TenantId, TenantStore, TenantSummary};
 use time::OffsetDateTime;
 use wire::ErrorCode;
@@ -30,35 +33,73 @@ fn invalid_keys() -> Error {
     Error::refused(ErrorCode::InvalidApiKey, "apikey or secretkey is invalid")
 }
 
+/// Refused while throttled: 429 with the time left.
+fn throttled(wait: Duration) -> Error {
+    Error::Busy {
+        message: "too many failed key checks for this apikey or from this address; retry later"
+            .to_owned(),
+        retry_after: wait.max(Duration::from_secs(1)),
+    }
+}
+
 #[derive(Clone)]
 pub struct Tenants {
     store: Arc<dyn TenantStore>,
+    throttle: Arc<Throttle>,
 }
 
 impl Tenants {
-    pub(crate) fn new(store: Arc<dyn TenantStore>) -> Tenants {
-        Tenants { store }
+    pub(crate) fn new(store: Arc<dyn TenantStore>, throttle: Throttle) -> Tenants {
+        Tenants {
+            store,
+            throttle: Arc::new(throttle),
+        }
+    }
+
+    /// A failed check: counted, and logged at WARN (never the secret tried).
+    fn failed(&self, attempt: &Attempt<'_>, tenant: Option<&TenantAuth>, door: &str) {
+        let throttles = self.throttle.failed(attempt);
+        let from = attempt.from.map(|ip| ip.to_string()).unwrap_or_default();
+        match tenant {
+            Some(t) => tracing::warn!(door, tenant = %t.name, from, throttles, "wrong secret key"),
+            None => tracing::warn!(door, from, throttles, "unknown apikey"),
+        }
     }
 
     /// The tenant a call's headers name and prove (SPEC §1): a missing or
     /// unknown apikey or a wrong secret is 1000, a secret required but missing
     /// 1001. An unknown apikey costs the same work as a wrong secret.
+    ///
+    /// Failed checks are throttled per apikey and per address `from`: past
+    /// the limit a check is refused unmade (429 with `Retry-After`).
     pub async fn authenticate(
         &self,
         apikey: Option<&str>,
         secret: Option<&str>,
         access: Access,
+        from: Option<IpAddr>,
     ) -> Result<TenantAuth, Error> {
         let apikey = apikey
             .ok_or_else(|| Error::refused(ErrorCode::InvalidApiKey, "apikey header is missing"))?;
+        let attempt = Attempt { apikey, from };
+        if let Some(wait) = self.throttle.refused(&attempt) {
+            return Err(throttled(wait));
+        }
         let Some(tenant) = self.store.tenant_by_apikey(apikey).await? else {
             // Same work and same answer as a wrong secret: nothing tells whether the apikey exists.
             let _ = keys::secret_matches(secret.unwrap_or(""), "");
+            self.failed(&attempt, None, "api");
             return Err(invalid_keys());
         };
         match secret {
-            Some(s) if keys::secret_matches(s, &tenant.secret_hash) => Ok(tenant),
-            Some(_) => Err(invalid_keys()),
+            Some(s) if keys::secret_matches(s, &tenant.secret_hash) => {
+                self.throttle.succeeded(&attempt);
+                Ok(tenant)
+            }
+            Some(_) => {
+                self.failed(&attempt, Some(&tenant), "api");
+                Err(invalid_keys())
+            }
             None if access == Access::Secret || tenant.high_security => Err(Error::refused(
                 ErrorCode::SecretRequired,
                 "secretkey header is required for this call",
@@ -68,14 +109,40 @@ impl Tenants {
     }
 
     /// The console's login: the tenant when both keys match, with the same
-    /// work whether or not the apikey exists.
-    pub async fn sign_in(&self, apikey: &str, secret: &str) -> Result<Option<TenantAuth>, Error> {
+    /// work whether or not the apikey exists; throttled as [`Tenants::authenticate`].
+    pub async fn sign_in(
+        &self,
+        apikey: &str,
+        secret: &str,
+        from: Option<IpAddr>,
+    ) -> Result<Option<TenantAuth>, Error> {
+        let attempt = Attempt { apikey, from };
+        if let Some(wait) = self.throttle.refused(&attempt) {
+            return Err(throttled(wait));
+        }
         let tenant = self.store.tenant_by_apikey(apikey).await?;
         let matches = keys::secret_matches(
             secret,
             tenant.as_ref().map_or("", |t| t.secret_hash.as_str()),
         );
+        if matches {
+            self.throttle.succeeded(&attempt);
+        } else {
+            self.failed(&attempt, tenant.as_ref(), "console");
+        }
         Ok(tenant.filter(|_| matches))
+    }
+
+    /// Ends a console session on every node (until it would have expired:
+    /// `expires` in Unix seconds).
+    pub async fn end_session(&self, nonce: &str, expires: i64) -> Result<(), Error> {
+        let expires_ms = expires.saturating_mul(1000);
+        Ok(self.store.end_session(nonce, expires_ms).await?)
+    }
+
+    /// Whether a console session was ended (by its logout).
+    pub async fn session_ended(&self, nonce: &str) -> Result<bool, Error> {
+        Ok(self.store.session_ended(nonce).await?)
     }
 
     /// The tenant an apikey names (a console session's).

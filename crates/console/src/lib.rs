@@ -170,9 +170,15 @@ impl FromRequestParts<State> for Operator {
             Ok(None) => return Err(sign_in()),
             Err(e) => return Err(failed(e)),
         };
-        match session::verify(&claimed, &session_key(state, &tenant), now_secs()) {
-            Some(session) => Ok(Operator { tenant, session }),
-            None => Err(sign_in()),
+        let Some(session) = session::verify(&claimed, &session_key(state, &tenant), now_secs())
+        else {
+            return Err(sign_in());
+        };
+        // A session its logout ended is over on every node.
+        match state.app.tenants().session_ended(session.nonce()).await {
+            Ok(false) => Ok(Operator { tenant, session }),
+            Ok(true) => Err(sign_in()),
+            Err(e) => Err(failed(e)),
         }
     }
 }

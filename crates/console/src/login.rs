@@ -2,7 +2,7 @@
 //! form), and out.
 
 use crate::{
-    CsrfForm, Operator, State, forged, html, internal, now_secs, pages, session, session_key,
+    CsrfForm, Operator, State, failed, forged, html, now_secs, pages, session, session_key,
 };
 use axum::Form;
 use axum::extract::State as With;
@@ -37,6 +37,7 @@ pub(crate) async fn page(With(state): With<State>) -> Response {
 
 pub(crate) async fn login(
     With(state): With<State>,
+    addr: Option<axum::Extension<server::ClientAddr>>,
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Response {
@@ -49,9 +50,15 @@ pub(crate) async fn login(
         return forged();
     }
     let apikey = form.apikey.trim();
-    let tenant = match state.app.tenants().sign_in(apikey, &form.secretkey).await {
+    let from = addr.map(|axum::Extension(server::ClientAddr(ip))| ip);
+    let tenant = match state
+        .app
+        .tenants()
+        .sign_in(apikey, &form.secretkey, from)
+        .await
+    {
         Ok(t) => t,
-        Err(e) => return internal(&e),
+        Err(e) => return failed(e),
     };
     let Some(tenant) = tenant else {
         // Wrong keys: an error, and nothing set.
@@ -87,6 +94,15 @@ pub(crate) async fn logout(
 ) -> Response {
     if !op.session.csrf_matches(&form.csrf) {
         return forged();
+    }
+    // Ended on the server, not only in this browser: a copy of the cookie is void too.
+    let ended = state
+        .app
+        .tenants()
+        .end_session(op.session.nonce(), op.session.expires)
+        .await;
+    if let Err(e) = ended {
+        return failed(e);
     }
     let mut resp = Redirect::to("/console/login").into_response();
     let c = session::set_cookie(session::COOKIE, "", 0, state.settings.secure_cookies);

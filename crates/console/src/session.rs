@@ -41,10 +41,16 @@ pub struct Claimed {
 #[derive(Debug, Clone)]
 pub struct Session {
     pub expires: i64,
+    nonce: String,
     csrf: String,
 }
 
 impl Session {
+    /// What names this session (a logout ends it by this, on every node).
+    pub fn nonce(&self) -> &str {
+        &self.nonce
+    }
+
     pub fn csrf(&self) -> &str {
         &self.csrf
     }
@@ -89,9 +95,11 @@ pub fn claimed(value: &str) -> Option<Claimed> {
     })
 }
 
-/// Checks a claimed session against the tenant's key at `now`.
+/// Checks a claimed session against the tenant's key at `now`: signed by it,
+/// not expired, and not claiming to last longer than a session can (whoever
+/// signed it).
 pub fn verify(c: &Claimed, key: &str, now: i64) -> Option<Session> {
-    if c.expires <= now {
+    if c.expires <= now || c.expires > now.saturating_add(LIFETIME_SECS) {
         return None;
     }
     let expected = hex::encode(mac(
@@ -107,6 +115,7 @@ pub fn verify(c: &Claimed, key: &str, now: i64) -> Option<Session> {
     }
     Some(Session {
         expires: c.expires,
+        nonce: c.nonce.clone(),
         csrf: hex::encode(mac(key, &[b"csrf", c.nonce.as_bytes()])),
     })
 }
@@ -164,6 +173,35 @@ mod tests {
         );
         assert!(verify(&c, &mix("server", "hash"), 1).is_some());
         assert!(verify(&c, &mix("other", "hash"), 1).is_none());
+    }
+
+    #[test]
+    fn a_session_signed_to_outlive_a_session_is_refused() {
+        // What a forger with the signing key (the stored hash) would make: ten years.
+        let ten_years = issue("k", "h", 0, [4; 16]).replacen(
+            &LIFETIME_SECS.to_string(),
+            &(10 * 365 * 86_400).to_string(),
+            1,
+        );
+        let c = claimed(&ten_years).unwrap();
+        let resigned = format!(
+            "{}.{}.{}.{}",
+            hex::encode("k"),
+            c.expires,
+            hex::encode([4u8; 16]),
+            hex::encode(mac(
+                "h",
+                &[
+                    hex::encode("k").as_bytes(),
+                    c.expires.to_string().as_bytes(),
+                    hex::encode([4u8; 16]).as_bytes()
+                ]
+            ))
+        );
+        assert!(verify(&claimed(&resigned).unwrap(), "h", 1).is_none());
+        // Its own lifetime verifies, and names its nonce.
+        let s = verify(&claimed(&issue("k", "h", 0, [4; 16])).unwrap(), "h", 1).unwrap();
+        assert_eq!(s.nonce(), hex::encode([4u8; 16]));
     }
 
     #[test]

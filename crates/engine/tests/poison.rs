@@ -93,6 +93,12 @@ impl TenantStore for Faulty {
     async fn program_settings(&self, tenant: TenantId) -> Result<ProgramSettings, StoreError> {
         self.inner.program_settings(tenant).await
     }
+    async fn end_session(&self, nonce: &str, expires_at: i64) -> Result<(), StoreError> {
+        self.inner.end_session(nonce, expires_at).await
+    }
+    async fn session_ended(&self, nonce: &str) -> Result<bool, StoreError> {
+        self.inner.session_ended(nonce).await
+    }
     async fn tenant_settings(&self, name: &str) -> Result<ProgramSettings, StoreError> {
         self.inner.tenant_settings(name).await
     }

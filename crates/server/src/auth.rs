@@ -31,10 +31,12 @@ async fn authenticate(
 ) -> Result<TenantAuth, ApiError> {
     let apikey = header(parts, &["apikey"]);
     let secret = header(parts, &["secretkey", "transactionkey"]);
+    // Failed checks are throttled per address too.
+    let from = parts.extensions.get::<crate::ClientAddr>().map(|a| a.0);
     Ok(state
         .app
         .tenants()
-        .authenticate(apikey, secret, access)
+        .authenticate(apikey, secret, access, from)
         .await?)
 }
 

@@ -59,6 +59,10 @@ impl Default for ConnectionSettings {
     }
 }
 
+/// The address of the peer a request came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAddr(pub std::net::IpAddr);
+
 /// Connections past the limit that are still answered (503, or `/health`).
 const OVERFLOW_CONNECTIONS: usize = 64;
 /// How long an overflow connection may take to send its request.
@@ -78,7 +82,7 @@ pub async fn serve(
     let overflow = Arc::new(Semaphore::new(OVERFLOW_CONNECTIONS));
     let connections = TaskTracker::new();
     loop {
-        let (stream, _) = tokio::select! {
+        let (stream, peer) = tokio::select! {
             _ = shutdown.cancelled() => break,
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
@@ -95,7 +99,7 @@ pub async fn serve(
                 let (router, settings, shutdown) =
                     (router.clone(), settings.clone(), shutdown.clone());
                 connections.spawn(async move {
-                    serve_connection(stream, router, &settings, shutdown).await;
+                    serve_connection(stream, peer, router, &settings, shutdown).await;
                     drop(slot);
                 });
             }
@@ -238,6 +242,7 @@ async fn watchdog(activity: &Activity, settings: &ConnectionSettings) -> Expired
 
 async fn serve_connection(
     stream: TcpStream,
+    peer: std::net::SocketAddr,
     router: Router,
     settings: &ConnectionSettings,
     shutdown: CancellationToken,
@@ -249,8 +254,10 @@ async fn serve_connection(
         activity: activity.clone(),
     });
     let tracked = activity.clone();
-    let service = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
+    let service = hyper::service::service_fn(move |mut req: Request<hyper::body::Incoming>| {
         tracked.request_started();
+        // Who is calling, for the credential throttles (a proxy's address behind one).
+        req.extensions_mut().insert(ClientAddr(peer.ip()));
         let guard = InFlight(tracked.clone());
         let router = router.clone();
         async move {

@@ -17,7 +17,7 @@ pub mod v3;
 #[cfg(test)]
 mod contract_tests;
 
-pub use connections::ConnectionSettings;
+pub use connections::{ClientAddr, ConnectionSettings};
 pub use error::ApiError;
 pub use state::{AppState, HttpSettings};
 pub use wire::BASE_PATHS;

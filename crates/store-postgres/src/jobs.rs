@@ -404,10 +404,15 @@ pub async fn purge_expired(c: &impl GenericClient, now: OffsetDateTime) -> Resul
         .await
         .map_err(pg)?;
     crate::webhooks::purge(c, now).await?;
+    c.execute(
+        "DELETE FROM ended_console_sessions WHERE expires_at < $1",
+        &[&to_millis(now)],
+    )
+    .await
+    .map_err(pg)?;
     Ok(n)
 }
 
-/// A job by id alone (the webhook event of a job that just ended).
 pub async fn throughput(
     c: &impl GenericClient,
     tenant: TenantId,

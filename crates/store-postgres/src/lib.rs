@@ -275,6 +275,14 @@ impl TenantStore for PostgresStore {
         tenants::settings(&self.client().await?, tenant).await
     }
 
+    async fn end_session(&self, nonce: &str, expires_at: i64) -> Result<(), StoreError> {
+        tenants::end_session(&self.client().await?, nonce, expires_at).await
+    }
+
+    async fn session_ended(&self, nonce: &str) -> Result<bool, StoreError> {
+        tenants::session_ended(&self.client().await?, nonce).await
+    }
+
     async fn tenant_settings(&self, name: &str) -> Result<ProgramSettings, StoreError> {
         tenants::settings_by_name(&self.client().await?, name).await
     }

@@ -162,3 +162,24 @@ pub async fn set_settings(
         Ok(())
     }
 }
+
+pub async fn end_session(c: &Client, nonce: &str, expires_at: i64) -> Result<(), StoreError> {
+    c.execute(
+        "INSERT INTO ended_console_sessions (nonce, expires_at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        &[&nonce, &expires_at],
+    )
+    .await
+    .map_err(pg)?;
+    Ok(())
+}
+
+pub async fn session_ended(c: &Client, nonce: &str) -> Result<bool, StoreError> {
+    let row = c
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM ended_console_sessions WHERE nonce = $1)",
+            &[&nonce],
+        )
+        .await
+        .map_err(pg)?;
+    Ok(row.get(0))
+}

@@ -378,6 +378,11 @@ pub fn purge_expired(c: &Connection, now: OffsetDateTime) -> Result<u64, StoreEr
         .execute("DELETE FROM jobs WHERE expires_at < ?1", [to_millis(now)])
         .map_err(sql_err)?;
     crate::webhooks::purge(c, now)?;
+    c.execute(
+        "DELETE FROM ended_console_sessions WHERE expires_at < ?1",
+        [to_millis(now)],
+    )
+    .map_err(sql_err)?;
     Ok(n as u64)
 }
 

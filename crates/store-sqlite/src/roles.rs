@@ -70,6 +70,17 @@ impl TenantStore for SqliteStore {
         self.read(move |c| tenants::settings(c, tenant)).await
     }
 
+    async fn end_session(&self, nonce: &str, expires_at: i64) -> Result<(), StoreError> {
+        let nonce = nonce.to_owned();
+        self.write(move |c| tenants::end_session(c, &nonce, expires_at))
+            .await
+    }
+
+    async fn session_ended(&self, nonce: &str) -> Result<bool, StoreError> {
+        let nonce = nonce.to_owned();
+        self.read(move |c| tenants::session_ended(c, &nonce)).await
+    }
+
     async fn tenant_settings(&self, name: &str) -> Result<ProgramSettings, StoreError> {
         let name = name.to_owned();
         self.read(move |c| tenants::settings_by_name(c, &name))

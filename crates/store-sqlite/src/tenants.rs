@@ -138,3 +138,20 @@ pub fn set_settings(c: &Connection, name: &str, s: &ProgramSettings) -> Result<(
         Ok(())
     }
 }
+
+pub fn end_session(c: &Connection, nonce: &str, expires_at: i64) -> Result<(), StoreError> {
+    c.prepare_cached(
+        "INSERT INTO ended_console_sessions (nonce, expires_at) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+    )
+    .map_err(sql_err)?
+    .execute(params![nonce, expires_at])
+    .map_err(sql_err)?;
+    Ok(())
+}
+
+pub fn session_ended(c: &Connection, nonce: &str) -> Result<bool, StoreError> {
+    c.prepare_cached("SELECT EXISTS (SELECT 1 FROM ended_console_sessions WHERE nonce = ?1)")
+        .map_err(sql_err)?
+        .query_row([nonce], |r| r.get(0))
+        .map_err(sql_err)
+}

@@ -5,7 +5,7 @@ use rusqlite::Connection;
 use std::path::Path;
 use store::prelude::*;
 
-const NAMES: [&str; 10] = [
+const NAMES: [&str; 11] = [
     "initial",
     "uncompressed_blocks",
     "ledger",
@@ -16,6 +16,7 @@ const NAMES: [&str; 10] = [
     "retried_jobs",
     "result_times",
     "endpoint_backoff",
+    "ended_console_sessions",
 ];
 
 fn history(path: &Path) -> Vec<(i32, String, String)> {
@@ -54,7 +55,7 @@ async fn a_database_with_the_old_numbering_is_renumbered_once() {
     assert_eq!(names, NAMES);
 
     // What a database migrated before the renumbering holds: no V2, the rest one
-    // lower, and nothing written after the renumbering (V6 to V10 came later).
+    // lower, and nothing written after the renumbering (V6 to V11 came later).
     let c = Connection::open(&path).unwrap();
     c.execute_batch(
         "DROP INDEX movements_by_tenant;
@@ -63,7 +64,8 @@ async fn a_database_with_the_old_numbering_is_renumbered_once() {
          ALTER TABLE jobs DROP COLUMN retried_as;
          ALTER TABLE job_results DROP COLUMN items;
          ALTER TABLE job_results DROP COLUMN committed_at;
-         DELETE FROM refinery_schema_history WHERE version IN (6, 7, 8, 9, 10);
+         DROP TABLE ended_console_sessions;
+         DELETE FROM refinery_schema_history WHERE version IN (6, 7, 8, 9, 10, 11);
          DELETE FROM refinery_schema_history WHERE version = 2;
          UPDATE refinery_schema_history SET version = 2, checksum = 'old' WHERE version = 3;
          UPDATE refinery_schema_history SET version = 3, checksum = 'old' WHERE version = 4;
@@ -75,7 +77,7 @@ async fn a_database_with_the_old_numbering_is_renumbered_once() {
     assert_eq!(old[1], (2, "ledger".to_owned()));
 
     // Opening it renumbers the history (no migration runs again: V5's ALTER would
-    // fail) and then applies the migrations written since (V6 to V10).
+    // fail) and then applies the migrations written since (V6 to V11).
     let store = SqliteStore::open(&path).unwrap();
     assert_eq!(store.list_tenants().await.unwrap().len(), 1);
     test_support::fixtures::tenant(&store, "after").await;

@@ -73,6 +73,11 @@ pub trait TenantStore: Reachable {
     async fn program_settings(&self, tenant: TenantId) -> Result<ProgramSettings, StoreError>;
     /// `NotFound` when no tenant has that name.
     async fn tenant_settings(&self, name: &str) -> Result<ProgramSettings, StoreError>;
+    /// Ends a console session (by its nonce) on every node until `expires_at`
+    /// (milliseconds), when it would have expired anyway.
+    async fn end_session(&self, nonce: &str, expires_at: i64) -> Result<(), StoreError>;
+    /// Whether a console session was ended.
+    async fn session_ended(&self, nonce: &str) -> Result<bool, StoreError>;
     /// Replaces a tenant's settings (already validated); `NotFound` when unknown.
     async fn set_tenant_settings(
         &self,

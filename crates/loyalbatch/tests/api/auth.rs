@@ -206,7 +206,41 @@ async fn internal_errors_answer_500_without_internals() {
     assert_eq!(message, "internal error");
 }
 
+/// Secrets cannot be guessed at speed: past 10 wrong secrets for one apikey
+/// in a minute, its checks are refused unmade (429 with `Retry-After`) — the
+/// right secret too — while other tenants are served.
+async fn wrong_secrets_are_throttled_per_apikey() {
+    let s = TestServer::paused().await;
+    let with_secret = |secret: &str| {
+        s.request(Method::GET, &format!("{BASE}/batch"))
+            .header("apikey", &s.a.apikey)
+            .header("secretkey", secret)
+            .send()
+    };
+    for _ in 0..10 {
+        expect_error(
+            with_secret("wrong").await.unwrap(),
+            StatusCode::UNAUTHORIZED,
+            1000,
+        )
+        .await;
+    }
+    for secret in ["wrong", s.a.secretkey.as_str()] {
+        let resp = with_secret(secret).await.unwrap();
+        let wait: u64 = resp.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((1..=60).contains(&wait), "{wait}");
+        let message = expect_error(resp, StatusCode::TOO_MANY_REQUESTS, 3011).await;
+        assert!(message.contains("too many failed key checks"), "{message}");
+    }
+    assert_eq!(s.job_count(&s.b).await, 0, "another tenant is served");
+}
+
 crate::on_both_backends!(
+    wrong_secrets_are_throttled_per_apikey,
     missing_or_unknown_apikey_is_1000_and_reveals_nothing,
     batch_calls_need_the_secret_1001,
     high_security_tenants_need_the_secret_on_single_calls_too,

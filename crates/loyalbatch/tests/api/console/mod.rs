@@ -246,4 +246,77 @@ async fn console_login_sessions_and_logout() {
     );
 }
 
-crate::on_both_backends!(console_login_sessions_and_logout);
+/// Logging out ends the session on the server: a copy of its cookie is void
+/// too; and no session lasts longer than a session can, even one signed with
+/// the stored secret hash (no console key set) for ten years.
+async fn logout_ends_the_session_everywhere_and_lifetimes_are_bounded() {
+    let s = TestServer::paused().await;
+    let mut b = Browser::new(&s);
+    let csrf = b.log_in(&s.a).await;
+    let copy = b.cookies.clone();
+    let out = b.post("/console/logout", &[("csrf", &csrf)]).await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    let mut thief = Browser::new(&s);
+    thief.cookies = copy;
+    assert_eq!(
+        thief.get("/console/jobs").await.location.as_deref(),
+        Some("/console/login"),
+        "the copied cookie no longer opens the console"
+    );
+    // Forged from what the database holds, ten years long: refused.
+    let tenant = s
+        .app
+        .tenants()
+        .by_apikey(&s.a.apikey)
+        .await
+        .unwrap()
+        .unwrap();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let long = console::session::issue(
+        &s.a.apikey,
+        &tenant.secret_hash,
+        now + 10 * 365 * 86_400,
+        [9; 16],
+    );
+    let mut forger = Browser::new(&s);
+    forger.cookies.insert("loyalbatch_console".into(), long);
+    assert_eq!(
+        forger.get("/console/jobs").await.location.as_deref(),
+        Some("/console/login")
+    );
+}
+
+/// Console logins cannot guess keys at speed: past 10 wrong secrets for an
+/// apikey in a minute, logins with it answer 429 with `Retry-After`.
+async fn wrong_console_logins_are_throttled() {
+    let s = TestServer::paused().await;
+    let mut b = Browser::new(&s);
+    let token = csrf(&b.get("/console/login").await.body);
+    let attempt = |secret: &str| {
+        vec![
+            ("apikey".to_owned(), s.a.apikey.clone()),
+            ("secretkey".to_owned(), secret.to_owned()),
+            ("csrf".to_owned(), token.clone()),
+        ]
+    };
+    for _ in 0..10 {
+        let form = attempt("wrong");
+        let refs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        assert_eq!(
+            b.post("/console/login", &refs).await.status,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    let form = attempt(&s.a.secretkey);
+    let refs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let refused = b.post("/console/login", &refs).await;
+    assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(refused.headers.contains_key("retry-after"));
+    assert!(!b.cookies.contains_key("loyalbatch_console"));
+}
+
+crate::on_both_backends!(
+    console_login_sessions_and_logout,
+    logout_ends_the_session_everywhere_and_lifetimes_are_bounded,
+    wrong_console_logins_are_throttled
+);
