@@ -1,7 +1,9 @@
-//! A per-tenant share of the database for listings (`GET /transactions`, its
-//! count, a customer's history, the jobs list): one tenant's slow listings
-//! wait for each other, never for everyone's connections. Beyond its share a
-//! tenant's listing waits a bounded time, then is refused (429, `Retry-After`).
+//! Per-tenant shares of a node. Of the database for listings (`GET
+//! /transactions`, its count, a customer's history, the jobs list): one
+//! tenant's slow listings wait for each other, never for everyone's
+//! connections; beyond its share a tenant's listing waits a bounded time, then
+//! is refused (429, `Retry-After`). And counts of what stays open long (event
+//! streams, failed-items downloads), refused at once beyond the limit.
 
 use crate::Error;
 use std::collections::HashMap;
@@ -53,21 +55,26 @@ impl TenantGate {
     }
 }
 
-/// How many event streams each tenant has open: at most `per_tenant`, so one
-/// tenant's streams cannot take the node's connections.
+/// How many of something long-lived (event streams, downloads) each tenant
+/// has open: at most `per_tenant`, so one tenant cannot take the node's
+/// connections or memory.
 #[derive(Clone)]
-pub(crate) struct StreamCount {
+pub(crate) struct TenantCount {
     per_tenant: usize,
+    /// What is counted, for the refusal: "event streams open", …
+    what: &'static str,
+    /// What to do instead, for the refusal.
+    instead: &'static str,
     open: Arc<Mutex<HashMap<TenantId, usize>>>,
 }
 
-/// One open stream of a tenant's; the count goes down when it drops.
-pub struct StreamPermit {
+/// One open stream or download of a tenant's; the count goes down when it drops.
+pub struct Place {
     tenant: TenantId,
     open: Arc<Mutex<HashMap<TenantId, usize>>>,
 }
 
-impl Drop for StreamPermit {
+impl Drop for Place {
     fn drop(&mut self) {
         let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(n) = open.get_mut(&self.tenant) {
@@ -79,29 +86,31 @@ impl Drop for StreamPermit {
     }
 }
 
-impl StreamCount {
-    pub(crate) fn new(per_tenant: usize) -> StreamCount {
-        StreamCount {
+impl TenantCount {
+    pub(crate) fn new(per_tenant: usize, what: &'static str, instead: &'static str) -> TenantCount {
+        TenantCount {
             per_tenant: per_tenant.max(1),
+            what,
+            instead,
             open: Arc::default(),
         }
     }
 
-    /// A place for one more of `tenant`'s streams, or a 429 at its limit.
-    pub(crate) fn open(&self, tenant: TenantId) -> Result<StreamPermit, Error> {
+    /// A place for one more of `tenant`'s, or a 429 at its limit.
+    pub(crate) fn open(&self, tenant: TenantId) -> Result<Place, Error> {
         let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
         let n = open.entry(tenant).or_insert(0);
         if *n >= self.per_tenant {
             return Err(Error::Busy {
                 message: format!(
-                    "this tenant already has {} event streams open; close one, or read the job's status",
-                    self.per_tenant
+                    "this tenant already has {} {}; {}",
+                    self.per_tenant, self.what, self.instead
                 ),
                 retry_after: RETRY_AFTER,
             });
         }
         *n += 1;
-        Ok(StreamPermit {
+        Ok(Place {
             tenant,
             open: self.open.clone(),
         })
@@ -114,10 +123,16 @@ mod tests {
 
     #[test]
     fn a_tenants_streams_are_counted_and_given_back() {
-        let streams = StreamCount::new(2);
+        let streams = TenantCount::new(2, "event streams open", "close one");
         let a1 = streams.open(1).unwrap();
         let _a2 = streams.open(1).unwrap();
-        assert!(matches!(streams.open(1), Err(Error::Busy { .. })));
+        let Err(Error::Busy { message, .. }) = streams.open(1) else {
+            panic!("a third stream is refused");
+        };
+        assert_eq!(
+            message,
+            "this tenant already has 2 event streams open; close one"
+        );
         let _b = streams.open(2).expect("another tenant counts apart");
         drop(a1);
         assert!(streams.open(1).is_ok());

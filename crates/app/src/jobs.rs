@@ -2,6 +2,8 @@
 //! `Retry-After`, waking the workers, the metrics), status, stop, retry, list,
 //! a job's results and failed items, and the rows the event streams follow.
 
+use crate::FailedItems;
+use crate::gate::{Place, TenantCount};
 use crate::paging::{Page, PageQuery, Paging};
 use crate::{Conflict, Error, Settings, metrics};
 use domain::outcome::join_fragments;
@@ -12,8 +14,8 @@ use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use store::{
-    FailedItem, Idempotency, JobCreation, JobFilter, JobId, JobRecord, JobStore, NewJob,
-    ResultChunk, RetryOutcome, StopOutcome, StoreError, TenantId, segment_items,
+    Idempotency, JobCreation, JobFilter, JobId, JobRecord, JobStore, NewJob, ResultChunk,
+    RetryOutcome, StopOutcome, StoreError, TenantId, segment_items,
 };
 use time::OffsetDateTime;
 use wire::{BatchType, ErrorCode, JobList, JobResults, JobState, JobStatus, JobStopped};
@@ -150,7 +152,9 @@ pub struct Jobs {
     /// Each tenant's share of the database for listings.
     listings: crate::gate::TenantGate,
     /// Each tenant's open event streams.
-    streams: crate::gate::StreamCount,
+    streams: TenantCount,
+    /// Each tenant's failed-items downloads in progress.
+    downloads: TenantCount,
 }
 
 impl Jobs {
@@ -160,25 +164,29 @@ impl Jobs {
         retention: Duration,
         settings: Arc<Settings>,
         listings: crate::gate::TenantGate,
-        streams: crate::gate::StreamCount,
     ) -> Jobs {
         Jobs {
             store,
             waker,
             retention,
+            streams: TenantCount::new(
+                settings.tenant_streams,
+                "event streams open",
+                "close one, or read the job's status",
+            ),
+            downloads: TenantCount::new(
+                settings.tenant_downloads,
+                "failed-items downloads in progress",
+                "retry when one has finished",
+            ),
             settings,
             listings,
-            streams,
         }
     }
 
     /// The tenant's job `key` to follow as a stream, and the stream's place
     /// among the tenant's open ones (held while it is open; 429 at the limit).
-    pub async fn follow(
-        &self,
-        tenant: TenantId,
-        key: &str,
-    ) -> Result<(JobRecord, crate::StreamPermit), Error> {
+    pub async fn follow(&self, tenant: TenantId, key: &str) -> Result<(JobRecord, Place), Error> {
         let job = self.job(tenant, key).await?;
         let permit = self.streams.open(tenant)?;
         Ok((job, permit))
@@ -361,17 +369,13 @@ impl Jobs {
     }
 
     /// The job's failed entries in index order, each with its item's original
-    /// text (`None` where it is no longer kept).
-    pub async fn failed_items(
-        &self,
-        tenant: TenantId,
-        key: &str,
-    ) -> Result<(JobRecord, Vec<FailedItem>), Error> {
-        let id = job_id(key)?;
-        self.store
-            .failed_items(tenant, id)
-            .await?
-            .ok_or_else(|| Error::job_not_found(key))
+    /// text, read range by range as the caller asks (a download holds one
+    /// range's texts, however large the job); it holds one of the tenant's
+    /// places for downloads until it is dropped (429 beyond them).
+    pub async fn failed_items(&self, tenant: TenantId, key: &str) -> Result<FailedItems, Error> {
+        let place = self.downloads.open(tenant)?;
+        let job = self.job(tenant, key).await?;
+        Ok(FailedItems::new(self.store.clone(), job, place))
     }
 
     /// Items the tenant's jobs processed in each of the 60 minutes up to `now`

@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 mod customers;
+mod downloads;
 mod error;
 mod gate;
 pub mod jobs;
@@ -19,8 +20,9 @@ mod throttle;
 pub mod webhooks;
 
 pub use customers::{CustomerOverview, Customers};
+pub use downloads::FailedItems;
 pub use error::{Conflict, Error};
-pub use gate::StreamPermit;
+pub use gate::Place;
 pub use jobs::{Batch, JobQuery, JobResultsView, Jobs};
 pub use ledger::{Call, Ledger};
 pub use paging::{Page, PageQuery};
@@ -49,6 +51,9 @@ pub struct Settings {
     pub listing_wait: Duration,
     /// Event streams one tenant may have open at once (429 beyond).
     pub tenant_streams: usize,
+    /// Console failed-items downloads one tenant may have in progress at
+    /// once (429 beyond).
+    pub tenant_downloads: usize,
     /// Failed key checks (API secrets, console logins) allowed per apikey and
     /// per client address in a minute; past them, 429 until the minute ends.
     pub failed_checks_per_apikey: u32,
@@ -65,6 +70,7 @@ impl Default for Settings {
             tenant_listings: 4,
             listing_wait: Duration::from_secs(2),
             tenant_streams: 100,
+            tenant_downloads: 4,
             failed_checks_per_apikey: 10,
             failed_checks_per_address: 50,
         }
@@ -98,7 +104,6 @@ impl App {
                 engine.config().retention,
                 settings.clone(),
                 listings.clone(),
-                gate::StreamCount::new(settings.tenant_streams),
             ),
             ledger: Ledger::new(store.clone(), store.clone(), listings.clone()),
             customers: Customers::new(store.clone(), store.clone(), listings),

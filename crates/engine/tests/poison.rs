@@ -132,8 +132,9 @@ impl JobStore for Faulty {
         &self,
         tenant: TenantId,
         job: JobId,
+        range: std::ops::Range<u32>,
     ) -> Result<Option<(JobRecord, Vec<FailedItem>)>, StoreError> {
-        self.inner.failed_items(tenant, job).await
+        self.inner.failed_items(tenant, job, range).await
     }
     async fn job(&self, tenant: TenantId, job: JobId) -> Result<Option<JobRecord>, StoreError> {
         self.inner.job(tenant, job).await

@@ -130,6 +130,9 @@ struct ServeArgs {
     /// Event streams (`GET /batch/{jobId}/events`, the console's job pages) one tenant may have open at once; more get 429 with Retry-After (1–10,000; keep it well under --max-connections).
     #[arg(long, env = "LOYALBATCH_TENANT_STREAMS", default_value_t = 100, value_parser = clap::value_parser!(u16).range(1..=10_000))]
     tenant_streams: u16,
+    /// Console failed-items downloads (CSV, NDJSON) one tenant may have in progress at once; more get 429 with Retry-After (1–64; each holds about one range of 100 items' texts in memory).
+    #[arg(long, env = "LOYALBATCH_TENANT_DOWNLOADS", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    tenant_downloads: u16,
     /// Failed key checks (wrong secret keys, console logins) per apikey in a minute on this node; past them, 429 with Retry-After until the minute ends (1–10,000).
     #[arg(long, env = "LOYALBATCH_FAILED_CHECKS_PER_APIKEY", default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=10_000))]
     failed_checks_per_apikey: u16,
@@ -302,6 +305,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
             webhook_allow_private: args.webhook_allow_private,
             tenant_listings: usize::from(args.tenant_listings),
             tenant_streams: usize::from(args.tenant_streams),
+            tenant_downloads: usize::from(args.tenant_downloads),
             failed_checks_per_apikey: u32::from(args.failed_checks_per_apikey),
             failed_checks_per_address: u32::from(args.failed_checks_per_address),
             ..app::Settings::default()

@@ -4,6 +4,7 @@
 use crate::jobs::{create_in, get, job_from_row};
 use crate::{count, pg};
 use deadpool_postgres::{Client, GenericClient};
+use std::ops::Range;
 use store::rows::JOB_COLUMNS;
 use store::*;
 use time::OffsetDateTime;
@@ -88,6 +89,7 @@ pub async fn failed_items(
     c: &mut Client,
     tenant: TenantId,
     job: JobId,
+    range: Range<u32>,
 ) -> Result<Option<(JobRecord, Vec<FailedItem>)>, StoreError> {
     // One snapshot: the entries and the texts agree.
     let tx = c
@@ -100,9 +102,45 @@ pub async fn failed_items(
     let Some(record) = get(&tx, tenant, job).await? else {
         return Ok(None);
     };
-    let fragments = failed_fragments(&tx, job).await?;
-    let segments = kept_segments(&tx, job).await?;
+    let (from, to) = (index(range.start), index(range.end));
+    // The results of the chunks reaching into the range (rows written before
+    // chunks kept their item count say 0 and are always read).
+    let fragments: Vec<String> = tx
+        .query(
+            "SELECT failed FROM job_results WHERE job_id = $1 AND first_index < $3 \
+             AND (items = 0 OR first_index + items > $2) AND failed <> '' ORDER BY first_index",
+            &[&job, &from, &to],
+        )
+        .await
+        .map_err(pg)?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let wanted = retry::failed_items(
+        fragments.iter().map(String::as_str),
+        Vec::new(),
+        range.clone(),
+    )?;
+    if wanted.is_empty() {
+        return Ok(Some((record, wanted)));
+    }
+    let segments = tx
+        .query(
+            "SELECT first_index, items FROM job_items WHERE job_id = $1 AND first_index < $3 \
+             AND first_index + $4 > $2 ORDER BY first_index",
+            &[&job, &from, &to, &index(SEGMENT_ITEMS as u32)],
+        )
+        .await
+        .map_err(pg)?
+        .iter()
+        .map(|r| (count(r.get(0)), r.get(1)))
+        .collect();
     tx.commit().await.map_err(pg)?;
-    let items = retry::failed_items(fragments.iter().map(String::as_str), segments)?;
+    let items = retry::failed_items(fragments.iter().map(String::as_str), segments, range)?;
     Ok(Some((record, items)))
+}
+
+/// An item index as PostgreSQL's `INTEGER` (indexes past it match nothing).
+fn index(i: u32) -> i32 {
+    i32::try_from(i).unwrap_or(i32::MAX)
 }

@@ -350,8 +350,9 @@ impl JobStore for PostgresStore {
         &self,
         tenant: TenantId,
         job: JobId,
+        range: std::ops::Range<u32>,
     ) -> Result<Option<(JobRecord, Vec<FailedItem>)>, StoreError> {
-        failed::failed_items(&mut self.client().await?, tenant, job).await
+        failed::failed_items(&mut self.client().await?, tenant, job, range).await
     }
 
     async fn throughput(

@@ -4,6 +4,7 @@
 use crate::jobs::{create, get};
 use crate::sql_err;
 use rusqlite::{Connection, TransactionBehavior, params};
+use std::ops::Range;
 use store::*;
 use time::OffsetDateTime;
 
@@ -73,6 +74,7 @@ pub fn failed_items(
     c: &mut Connection,
     tenant: TenantId,
     job: JobId,
+    range: Range<u32>,
 ) -> Result<Option<(JobRecord, Vec<FailedItem>)>, StoreError> {
     // One read transaction: the entries and the texts come from the same snapshot.
     let tx = c
@@ -81,11 +83,40 @@ pub fn failed_items(
     let Some(record) = get(&tx, tenant, job)? else {
         return Ok(None);
     };
-    let fragments = failed_fragments(&tx, job)?;
-    let items = retry::failed_items(
+    // The results of the chunks reaching into the range (rows written before
+    // chunks kept their item count say 0 and are always read).
+    let fragments: Vec<String> = tx
+        .prepare_cached(
+            "SELECT failed FROM job_results WHERE job_id = ?1 AND first_index < ?3 \
+             AND (items = 0 OR first_index + items > ?2) AND failed <> '' ORDER BY first_index",
+        )
+        .map_err(sql_err)?
+        .query_map(params![job, range.start, range.end], |r| r.get(0))
+        .map_err(sql_err)?
+        .collect::<Result<_, _>>()
+        .map_err(sql_err)?;
+    let wanted = retry::failed_items(
         fragments.iter().map(String::as_str),
-        kept_segments(&tx, job)?,
+        Vec::new(),
+        range.clone(),
     )?;
+    if wanted.is_empty() {
+        return Ok(Some((record, wanted)));
+    }
+    let segments: Vec<(u32, String)> = tx
+        .prepare_cached(
+            "SELECT first_index, items FROM job_items WHERE job_id = ?1 AND first_index < ?3 \
+             AND first_index + ?4 > ?2 ORDER BY first_index",
+        )
+        .map_err(sql_err)?
+        .query_map(
+            params![job, range.start, range.end, SEGMENT_ITEMS as u32],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .map_err(sql_err)?
+        .collect::<Result<_, _>>()
+        .map_err(sql_err)?;
     tx.finish().map_err(sql_err)?;
+    let items = retry::failed_items(fragments.iter().map(String::as_str), segments, range)?;
     Ok(Some((record, items)))
 }

@@ -157,8 +157,9 @@ impl JobStore for SqliteStore {
         &self,
         tenant: TenantId,
         job: JobId,
+        range: std::ops::Range<u32>,
     ) -> Result<Option<(JobRecord, Vec<FailedItem>)>, StoreError> {
-        self.read(move |c| failed::failed_items(c, tenant, job))
+        self.read(move |c| failed::failed_items(c, tenant, job, range))
             .await
     }
 

@@ -14,7 +14,7 @@ pub mod webhooks;
 
 pub use holds::{HoldRecord, HoldState, MovementRow, hold_record};
 pub use retry::{FailedItem, RetryOutcome};
-pub use segments::{Segment, segment_items, slice_segments};
+pub use segments::{SEGMENT_ITEMS, Segment, segment_items, slice_segments};
 pub use types::*;
 pub use webhooks::{
     AttemptReport, AttemptResult, ClaimLimits, DeliveryClaim, DeliveryFilter, DeliveryRecord,
@@ -115,12 +115,15 @@ pub trait JobStore: Reachable {
         queue_limit: u64,
         now: OffsetDateTime,
     ) -> Result<RetryOutcome, StoreError>;
-    /// A job's failed entries in index order, each with its item's original
-    /// text (`None` where it is no longer kept); `None` for an unknown job.
+    /// A job's failed entries with an index in `range`, in index order, each
+    /// with its item's original text (`None` where it is no longer kept), read
+    /// in one snapshot; `None` for an unknown job. A caller reads a large job
+    /// range by range, holding one range's texts at a time.
     async fn failed_items(
         &self,
         tenant: TenantId,
         job: JobId,
+        range: std::ops::Range<u32>,
     ) -> Result<Option<(JobRecord, Vec<FailedItem>)>, StoreError>;
     /// Items the tenant's chunks processed per minute since `since`: (the
     /// minute's start in milliseconds, items), minutes with none left out.

@@ -84,15 +84,19 @@ pub struct FailedItem {
     pub item: Option<String>,
 }
 
-/// The failed entries, from the job's stored failure fragments in index order,
-/// each with its item's text from the kept segments.
+/// The failed entries with an index in `range`, from the job's stored failure
+/// fragments in index order (fragments may reach beyond the range), each with
+/// its item's text from the kept segments.
 pub fn failed_items<'a>(
     fragments: impl Iterator<Item = &'a str>,
     segments: Vec<(u32, String)>,
+    range: std::ops::Range<u32>,
 ) -> Result<Vec<FailedItem>, StoreError> {
     let text = join_fragments(fragments);
-    let entries: Vec<serde_json::Value> = serde_json::from_str(&text).map_err(StoreError::other)?;
+    let mut entries: Vec<serde_json::Value> =
+        serde_json::from_str(&text).map_err(StoreError::other)?;
     let index = |e: &serde_json::Value| e["index"].as_u64().and_then(|i| u32::try_from(i).ok());
+    entries.retain(|e| index(e).is_some_and(|i| range.contains(&i)));
     let indexes: Vec<u32> = entries.iter().filter_map(index).collect();
     let mut texts = std::collections::HashMap::new();
     if let (Some(first), Some(last)) = (indexes.iter().min(), indexes.iter().max())
@@ -176,15 +180,18 @@ mod tests {
             .map(|s| (s.first_index, s.json))
             .collect();
         let fragments = [r#"{"index":3,"code":3000}"#, r#"{"index":120,"code":3003}"#];
-        let items = failed_items(fragments.into_iter(), segs).unwrap();
+        let items = failed_items(fragments.into_iter(), segs.clone(), 0..250).unwrap();
         assert_eq!(items.len(), 2);
         assert_eq!(items[0].entry["code"], 3000);
         assert_eq!(items[0].item.as_deref(), Some("{\"n\":3}"));
         assert_eq!(items[1].item.as_deref(), Some("{\"n\":120}"));
-        let gone = failed_items(fragments.into_iter(), Vec::new()).unwrap();
+        let second = failed_items(fragments.into_iter(), segs, 100..200).unwrap();
+        assert_eq!(second.len(), 1, "only the range's entries");
+        assert_eq!(second[0].item.as_deref(), Some("{\"n\":120}"));
+        let gone = failed_items(fragments.into_iter(), Vec::new(), 0..250).unwrap();
         assert_eq!((gone[0].item.clone(), gone[1].item.clone()), (None, None));
         assert!(
-            failed_items(["", ""].into_iter(), Vec::new())
+            failed_items(["", ""].into_iter(), Vec::new(), 0..250)
                 .unwrap()
                 .is_empty()
         );

@@ -67,7 +67,7 @@ struct Watch {
     until: tokio::time::Instant,
     end: Option<tokio_util::sync::CancellationToken>,
     /// The stream's place among its tenant's open ones, given back when it ends.
-    _permit: app::StreamPermit,
+    _permit: app::Place,
 }
 
 impl Watch {

@@ -2,6 +2,7 @@
 //! a cookie-keeping client; the browser-driven test is in `processes`.
 
 mod customers;
+mod downloads;
 mod jobs;
 
 use crate::common::*;
