@@ -8,7 +8,8 @@ use store::Store;
 /// How a node uses its database (the `serve` flags; defaults elsewhere).
 #[derive(Debug, Clone)]
 pub struct Tuning {
-    /// PostgreSQL connections this process keeps (workers, requests, heartbeats).
+    /// Database connections this process keeps: PostgreSQL's pool (workers,
+    /// requests, heartbeats), or SQLite's readers (reads at once).
     pub pool: usize,
     /// The longest a call waits for a free PostgreSQL connection (then 503).
     pub acquire_timeout: Duration,
@@ -33,7 +34,8 @@ pub async fn open(url: &str, tuning: &Tuning) -> Result<Arc<dyn Store>> {
         let listing_timeout = tuning.listing_timeout;
         let store = tokio::task::spawn_blocking(move || store_sqlite::SqliteStore::open_url(&url))
             .await??
-            .with_listing_timeout(listing_timeout);
+            .with_listing_timeout(listing_timeout)
+            .with_readers(tuning.pool);
         return Ok(Arc::new(store));
     }
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {

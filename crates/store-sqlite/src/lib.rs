@@ -34,12 +34,20 @@ struct Inner {
     path: PathBuf,
     writer: writer::Writer,
     readers: Mutex<Vec<Connection>>,
+    /// Reads running at once: each holds a connection and its files, so their
+    /// number bounds the descriptors the store takes.
+    reading: tokio::sync::Semaphore,
+    /// Reader connections: kept open between reads, and at most this many reads at once.
+    max_readers: std::sync::atomic::AtomicUsize,
     /// The longest a listing may run before it is interrupted (milliseconds).
     listing_timeout_ms: std::sync::atomic::AtomicU64,
 }
 
 /// A listing's time limit unless [`SqliteStore::with_listing_timeout`] says otherwise.
 const LISTING_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Reads at once unless [`SqliteStore::with_readers`] says otherwise.
+const READERS: usize = 16;
 
 /// Page size of a new database file.
 const PAGE_BYTES: i64 = 2048;
@@ -91,6 +99,8 @@ impl SqliteStore {
             path: path.clone(),
             writer: writer::Writer::start(writer)?,
             readers: Mutex::new(Vec::new()),
+            reading: tokio::sync::Semaphore::new(READERS),
+            max_readers: std::sync::atomic::AtomicUsize::new(READERS),
             listing_timeout_ms: std::sync::atomic::AtomicU64::new(
                 LISTING_TIMEOUT.as_millis() as u64
             ),
@@ -105,6 +115,22 @@ impl SqliteStore {
         self.inner
             .listing_timeout_ms
             .store(ms, std::sync::atomic::Ordering::Relaxed);
+        self
+    }
+
+    /// The same store with at most `readers` reads at once (at least 1), each
+    /// on its own connection; more wait for one to finish. Set before use.
+    pub fn with_readers(self, readers: usize) -> SqliteStore {
+        let readers = readers.max(1);
+        let was = self
+            .inner
+            .max_readers
+            .swap(readers, std::sync::atomic::Ordering::Relaxed);
+        if readers > was {
+            self.inner.reading.add_permits(readers - was);
+        } else {
+            self.inner.reading.forget_permits(was - readers);
+        }
         self
     }
 
@@ -157,7 +183,13 @@ impl SqliteStore {
         F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
     {
         let inner = self.inner.clone();
-        tokio::task::spawn_blocking(move || {
+        let permit = self
+            .inner
+            .reading
+            .acquire()
+            .await
+            .map_err(StoreError::other)?;
+        let result = tokio::task::spawn_blocking(move || {
             let pooled = inner
                 .readers
                 .lock()
@@ -169,13 +201,15 @@ impl SqliteStore {
             };
             let result = f(&mut conn);
             let mut readers = inner.readers.lock().unwrap_or_else(|p| p.into_inner());
-            if readers.len() < 8 {
+            if readers.len() < inner.max_readers.load(std::sync::atomic::Ordering::Relaxed) {
                 readers.push(conn);
             }
             result
         })
         .await
-        .map_err(StoreError::other)?
+        .map_err(StoreError::other)?;
+        drop(permit);
+        result
     }
 }
 

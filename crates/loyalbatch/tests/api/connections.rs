@@ -1,6 +1,7 @@
 //! Slow, idle and too many clients cannot hold the server (issue: hostile input and faults, row 4): short timeouts configured, raw sockets.
 
 use crate::common::*;
+use reqwest::{Method, StatusCode};
 use server::{ConnectionSettings, HttpSettings};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -26,6 +27,7 @@ fn short() -> ConnectionSettings {
         header_timeout: Duration::from_millis(300),
         idle_timeout: Duration::from_millis(300),
         max_connections: 100,
+        ..ConnectionSettings::default()
     }
 }
 
@@ -135,6 +137,7 @@ async fn past_the_connection_limit_clients_get_a_503_and_health_still_answers() 
             header_timeout: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(60),
             max_connections: 5,
+            ..ConnectionSettings::default()
         },
         Duration::from_secs(30),
     )
@@ -255,4 +258,102 @@ async fn bodies_past_the_in_flight_budget_get_a_503_until_bytes_are_freed() {
         assert!(tokio::time::Instant::now() < deadline, "still {status}");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
+}
+
+/// Reads one response to `GET /health` (its head, then its body by length).
+async fn health_response(stream: &mut TcpStream) -> String {
+    let mut out = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !String::from_utf8_lossy(&out).ends_with("{\"status\":\"ok\"}") {
+        let n = tokio::time::timeout(PATIENCE, stream.read(&mut buf))
+            .await
+            .expect("a response")
+            .unwrap();
+        assert!(n > 0, "closed before the response");
+        out.extend_from_slice(&buf[..n]);
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The header timeout runs from a head's first byte whenever it comes: right
+/// after connecting, and on a kept-alive connection after a response — never
+/// only when the (much longer) idle timeout would have passed.
+#[tokio::test]
+async fn a_head_started_at_any_time_gets_its_408_at_the_header_timeout() {
+    let s = server(
+        ConnectionSettings {
+            header_timeout: Duration::from_millis(300),
+            // Longer than the test's patience: a 408 can only come from the header timeout.
+            idle_timeout: PATIENCE * 3,
+            ..ConnectionSettings::default()
+        },
+        Duration::from_secs(30),
+    )
+    .await;
+    let mut fresh = connect(&s).await;
+    fresh.write_all(b"GET /health HTTP/1.1\r\n").await.unwrap();
+    let response = until_closed(&mut fresh).await;
+    assert!(response.starts_with("HTTP/1.1 408"), "{response}");
+
+    let mut kept_alive = connect(&s).await;
+    kept_alive
+        .write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let first = health_response(&mut kept_alive).await;
+    assert!(first.starts_with("HTTP/1.1 200"), "{first}");
+    kept_alive
+        .write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let response = until_closed(&mut kept_alive).await;
+    assert!(response.starts_with("HTTP/1.1 408"), "{response}");
+}
+
+/// A client that asks for responses and stops reading them is cut off at the
+/// send timeout, and its connection's place goes to the next client (only one
+/// connection is served here).
+#[tokio::test]
+async fn a_client_that_stops_reading_is_cut_off_at_the_send_timeout() {
+    let s = server(
+        ConnectionSettings {
+            header_timeout: PATIENCE * 3,
+            idle_timeout: PATIENCE * 3,
+            send_timeout: Duration::from_millis(500),
+            max_connections: 1,
+            ..ConnectionSettings::default()
+        },
+        Duration::from_secs(30),
+    )
+    .await;
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut stalled = socket
+        .connect(s.url.trim_start_matches("http://").parse().unwrap())
+        .await
+        .unwrap();
+    // 40 pipelined documents of about 430 KB each: far more than the sockets hold.
+    let requests = "GET /api/openapi.json HTTP/1.1\r\nHost: x\r\n\r\n".repeat(40);
+    stalled.write_all(requests.as_bytes()).await.unwrap();
+
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let resp = s.request(Method::GET, "/api/openapi.json").send().await;
+        if let Ok(resp) = resp
+            && resp.status() == StatusCode::OK
+        {
+            assert!(resp.bytes().await.unwrap().len() > 100_000);
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the stalled client kept the only connection"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // The stalled connection was closed: what it holds ends, far short of 40 documents.
+    let mut got = Vec::new();
+    let ended = tokio::time::timeout(PATIENCE, stalled.read_to_end(&mut got)).await;
+    assert!(ended.is_ok(), "the server closed the connection");
+    assert!(got.len() < 40 * 400_000, "{} bytes", got.len());
 }

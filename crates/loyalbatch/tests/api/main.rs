@@ -10,6 +10,7 @@ mod connections;
 mod console;
 mod customers;
 mod hostile;
+mod http2;
 mod import;
 mod jobs;
 mod ledger;

@@ -175,14 +175,16 @@ async fn a_stopped_job_ends_its_stream_and_strangers_get_404() {
     .await;
 }
 
-/// A stream is a request in flight until it ends: the idle timeout (for silent
-/// connections) never cuts it, however long the job takes.
+/// A stream is a request in flight until it ends: neither the idle timeout
+/// (for silent connections) nor the send timeout (for clients that stop
+/// reading; here the server has nothing to send) cuts it, however long the job takes.
 async fn a_stream_outlives_the_idle_timeout() {
     let idle = Duration::from_millis(300);
     let s = TestServer::start(Options {
         http: server::HttpSettings {
             connections: server::ConnectionSettings {
                 idle_timeout: idle,
+                send_timeout: idle,
                 ..Default::default()
             },
             ..Default::default()

@@ -5,6 +5,7 @@ mod node;
 mod console_browser;
 mod contract;
 mod crash_ledger;
+mod descriptors;
 mod metrics;
 mod multinode;
 mod process;
