@@ -81,6 +81,7 @@ mod intake;
 mod leases;
 mod ledger;
 mod tenants;
+mod webhook_fairness;
 mod webhooks;
 
 pub use chunks::*;
@@ -88,6 +89,7 @@ pub use intake::*;
 pub use leases::*;
 pub use ledger::*;
 pub use tenants::*;
+pub use webhook_fairness::*;
 pub use webhooks::*;
 
 /// Generates one `#[tokio::test]` per behaviour, each on a fresh store from `$make`:
