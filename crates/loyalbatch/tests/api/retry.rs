@@ -26,7 +26,11 @@ async fn failed_items_are_retried_once_as_a_new_job() {
     let (status, answer) = retry(&s, job).await;
     assert_eq!(status, StatusCode::CONFLICT, "{answer}");
     assert_eq!(answer["code"], 4009);
-    assert!(answer["message"].as_str().unwrap().contains("queued"));
+    let message = answer["message"].as_str().unwrap();
+    assert!(
+        message.contains("is queued") && message.contains("once it has finished"),
+        "says it is not finished, not that nothing failed: {message}"
+    );
 
     s.drain().await;
     let status = s.status(job).await;

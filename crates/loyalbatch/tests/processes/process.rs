@@ -284,19 +284,28 @@ async fn tenant_config_shows_validates_and_changes_the_program_of_a_running_serv
     let settings: Value = serde_json::from_slice(&changed.stdout).unwrap();
     assert_eq!(settings["pointsName"], "Stars");
     assert_eq!(settings["eventRewards"], json!({"review": 15}));
-    // The running server reads the new program at once.
-    let resp = client()
-        .get(format!("{}{BASE}/configurations/redemption", node.url))
+    // The running server reads the new program at once: with highSecurity
+    // off, an upsert takes the apikey alone; the settings still need the secret.
+    let upsert = client()
+        .post(format!("{}{BASE}/customers", node.url))
         .header("apikey", APIKEY)
+        .json(&json!({"customerId": "sdk-client"}))
         .send()
         .await
         .unwrap();
     assert_eq!(
-        resp.status(),
+        upsert.status(),
         StatusCode::OK,
         "highSecurity is off: the apikey is enough"
     );
-    let body: Value = resp.json().await.unwrap();
+    let (status, body) = call(
+        &node.url,
+        reqwest::Method::GET,
+        "/configurations/redemption",
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(
         (body["redemptionFactor"].clone(), body["pointsName"].clone()),
         (json!(0.25), json!("Stars"))

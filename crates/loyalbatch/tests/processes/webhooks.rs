@@ -1,5 +1,6 @@
-//! Webhooks across crashes and nodes: deliveries pending at a SIGKILL are all
-//! delivered after the restart; two PostgreSQL nodes deliver every event, never
+//! Webhooks across crashes and nodes: deliveries pending at a SIGKILL (failed
+//! before, or never attempted; their endpoint paused) are all delivered after
+//! the restart; two PostgreSQL nodes deliver every event, never
 //! one event at once; the `tenant webhook` commands.
 
 use crate::node::*;
@@ -67,9 +68,11 @@ async fn deliveries_pending_at_a_sigkill_are_delivered_after_the_restart() {
     for j in 0..JOBS {
         jobs.push(submit(&node.url, "customers", customers(j)).await);
     }
+    // Three failures in a row pause the endpoint (its deliveries wait): some
+    // events were attempted and failed, the others never were, when the kill comes.
     receiver
-        .wait_until(Duration::from_secs(60), "an attempt for every job", |r| {
-            r.iter().map(|x| &x.event_id).collect::<HashSet<_>>().len() == JOBS
+        .wait_until(Duration::from_secs(60), "three failed attempts", |r| {
+            r.len() >= 3
         })
         .await;
     node.kill();
