@@ -118,13 +118,13 @@ pub struct ServeArgs {
     /// Webhook deliveries to one endpoint in flight at once over all nodes (1–4,096).
     #[arg(long, env = "LOYALBATCH_WEBHOOK_ENDPOINT_CONCURRENCY", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=4096))]
     pub webhook_endpoint_concurrency: u16,
-    /// A webhook delivery not answered with a 2xx within this time failed.
+    /// A webhook delivery not answered with a 2xx within this time failed (100ms–5min).
     #[arg(long, env = "LOYALBATCH_WEBHOOK_TIMEOUT", default_value = "10s", value_parser = duration_within::<100, 300_000>)]
     pub webhook_timeout: Duration,
-    /// The wait after a delivery's first failure; it doubles after each one (at most 1 hour), ±20 %.
+    /// The wait after a delivery's first failure; it doubles after each one (at most 1 hour), ±20 % (10ms–1h).
     #[arg(long, env = "LOYALBATCH_WEBHOOK_FIRST_RETRY", default_value = "5s", value_parser = duration_within::<10, 3_600_000>)]
     pub webhook_first_retry: Duration,
-    /// How long after its event a failing delivery is retried before it is marked failed.
+    /// How long after its event a failing delivery is retried before it is marked failed (1s–365days).
     #[arg(long, env = "LOYALBATCH_WEBHOOK_RETRY_FOR", default_value = "3days", value_parser = duration_within::<1000, 31_536_000_000>)]
     pub webhook_retry_for: Duration,
     /// Mark the console's cookies `Secure` (when it is served over TLS, e.g. behind a proxy).
