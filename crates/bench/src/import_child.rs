@@ -33,7 +33,7 @@ impl ImportChild {
             apikey: self.apikey,
             secretkey: self.secretkey,
         })?;
-        let summary = client::import::run(
+        let ended = client::import::run(
             api,
             ImportOptions {
                 batch_type: BatchType::Customers,
@@ -41,12 +41,17 @@ impl ImportChild {
                 format: None,
                 out: self.out,
                 chunk_size: 1000,
+                chunk_bytes: 4 << 20,
                 parallel: self.parallel,
                 ahead: 64,
                 quiet: true,
             },
         )
         .await?;
+        if let Some(e) = ended.stopped {
+            return Err(e.context("the import stopped"));
+        }
+        let summary = ended.summary;
         let rss = crate::rss::of_self()?;
         println!(
             "{}",

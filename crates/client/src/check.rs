@@ -2,12 +2,18 @@
 
 use domain::ledger::parse as transactions;
 use domain::outcome::ItemFailure;
-use domain::{customers, events};
+use domain::{customers, events, limits};
 use serde_json::Value;
 use wire::{BatchType, ErrorCode};
 
 /// Whether `text` is a valid item of `batch_type` (as the server would parse it).
 pub fn check(batch_type: BatchType, text: &str) -> Result<(), ItemFailure> {
+    if text.len() > limits::MAX_ITEM_BYTES {
+        return Err(ItemFailure::new(
+            ErrorCode::LimitExceeded,
+            format!("item: larger than {} bytes", limits::MAX_ITEM_BYTES),
+        ));
+    }
     let value: Value = serde_json::from_str(text).map_err(|e| {
         ItemFailure::new(ErrorCode::MalformedPayload, format!("item: not JSON ({e})"))
     })?;
@@ -51,6 +57,12 @@ mod tests {
         assert_eq!(
             check(BatchType::Events, "{").unwrap_err().code,
             ErrorCode::MalformedPayload
+        );
+        let big = format!(r#"{{"customerId":"c","displayName":"{}"}}"#, "x".repeat(70_000));
+        let f = check(BatchType::Customers, &big).unwrap_err();
+        assert_eq!(
+            (f.code, f.message.as_str()),
+            (ErrorCode::LimitExceeded, "item: larger than 65536 bytes")
         );
     }
 }

@@ -1,7 +1,7 @@
 //! CSV records as items: dotted headers (`customerAttributes.custom.segment`) build nesting, empty cells are absent, and cells become numbers, booleans or JSON where the item's schema says so.
 
 use serde_json::{Map, Number, Value};
-use wire::BatchType;
+use wire::{BatchType, spreadsheet};
 
 /// How a cell is typed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,7 +69,7 @@ pub struct Columns {
 }
 
 impl Columns {
-    pub fn new(header: &csv::StringRecord, batch_type: BatchType) -> Columns {
+    pub fn new(header: &[&str], batch_type: BatchType) -> Columns {
         let columns = header
             .iter()
             .map(|h| {
@@ -80,17 +80,15 @@ impl Columns {
                 )
             })
             .collect();
-        let order_id = (batch_type == BatchType::OrderTransactions).then(|| {
-            header
-                .iter()
-                .position(|h| h.trim() == "orderId")
-                .unwrap_or(0)
-        });
+        let order_id = (batch_type == BatchType::OrderTransactions)
+            .then(|| header.iter().position(|h| h.trim() == "orderId").unwrap_or(0));
         Columns { columns, order_id }
     }
 
-    /// The record as an item's JSON text, or why it cannot be one.
-    pub fn item(&self, record: &csv::StringRecord) -> Result<String, String> {
+    /// The record (starting on `line` of the file) as an item's JSON text, or
+    /// why it cannot be one. A cell guarded against spreadsheets (`'=…`) is
+    /// read without its guard.
+    pub fn item(&self, record: &csv::ByteRecord, line: u64) -> Result<String, String> {
         if record.len() > self.columns.len() {
             return Err(format!(
                 "row has {} cells but the header has {} columns",
@@ -98,16 +96,28 @@ impl Columns {
                 self.columns.len()
             ));
         }
+        let cell = |i: usize| -> Result<&str, String> {
+            let bytes = record.get(i).unwrap_or_default();
+            std::str::from_utf8(bytes)
+                .map(spreadsheet::unguard)
+                .map_err(|e| {
+                    let column = self.columns.get(i).map(|(p, _)| p.join(".")).unwrap_or_default();
+                    format!(
+                        "line {line}, column {column}: not valid UTF-8 (byte {:#04x}); save the file as UTF-8",
+                        bytes[e.valid_up_to()]
+                    )
+                })
+        };
         if let Some(i) = self.order_id {
-            let id = record.get(i).unwrap_or("").trim();
-            return Ok(Value::String(id.to_owned()).to_string());
+            return Ok(Value::String(cell(i)?.trim().to_owned()).to_string());
         }
         let mut item = Map::new();
-        for ((path, kind), cell) in self.columns.iter().zip(record.iter()) {
-            if cell.is_empty() {
+        for (i, (path, kind)) in self.columns.iter().enumerate().take(record.len()) {
+            let text = cell(i)?;
+            if text.is_empty() {
                 continue;
             }
-            insert(&mut item, path, typed(*kind, cell))
+            insert(&mut item, path, typed(*kind, text))
                 .map_err(|()| format!("column {}: clashes with another column", path.join(".")))?;
         }
         Ok(Value::Object(item).to_string())
@@ -172,8 +182,8 @@ mod tests {
     use serde_json::json;
 
     fn item(batch_type: BatchType, header: &[&str], row: &[&str]) -> Value {
-        let cols = Columns::new(&csv::StringRecord::from(header.to_vec()), batch_type);
-        serde_json::from_str(&cols.item(&csv::StringRecord::from(row.to_vec())).unwrap()).unwrap()
+        let cols = Columns::new(header, batch_type);
+        serde_json::from_str(&cols.item(&csv::ByteRecord::from(row.to_vec()), 2).unwrap()).unwrap()
     }
 
     #[test]
@@ -223,12 +233,9 @@ mod tests {
 
     #[test]
     fn order_transactions_rows_are_bare_ids() {
-        let cols = Columns::new(
-            &csv::StringRecord::from(vec!["note", "orderId"]),
-            BatchType::OrderTransactions,
-        );
+        let cols = Columns::new(&["note", "orderId"], BatchType::OrderTransactions);
         assert_eq!(
-            cols.item(&csv::StringRecord::from(vec!["x", "o-1"]))
+            cols.item(&csv::ByteRecord::from(vec!["x", "o-1"]), 2)
                 .unwrap(),
             "\"o-1\""
         );
@@ -236,13 +243,33 @@ mod tests {
 
     #[test]
     fn clashing_columns_and_long_rows_fail_the_row() {
-        let cols = Columns::new(
-            &csv::StringRecord::from(vec!["a", "a.b"]),
-            BatchType::Customers,
+        let cols = Columns::new(&["a", "a.b"], BatchType::Customers);
+        assert!(cols.item(&csv::ByteRecord::from(vec!["1", "2"]), 2).is_err());
+        let cols = Columns::new(&["a"], BatchType::Customers);
+        assert!(cols.item(&csv::ByteRecord::from(vec!["1", "2"]), 2).is_err());
+    }
+
+    #[test]
+    fn cells_that_are_not_utf8_fail_the_row_naming_line_and_column() {
+        let cols = Columns::new(&["customerId", "displayName"], BatchType::Customers);
+        let mut record = csv::ByteRecord::new();
+        record.push_field(b"c1");
+        record.push_field(b"Ren\xe9");
+        let why = cols.item(&record, 7).unwrap_err();
+        assert_eq!(
+            why,
+            "line 7, column displayName: not valid UTF-8 (byte 0xe9); save the file as UTF-8"
         );
-        assert!(cols.item(&csv::StringRecord::from(vec!["1", "2"])).is_err());
-        let cols = Columns::new(&csv::StringRecord::from(vec!["a"]), BatchType::Customers);
-        assert!(cols.item(&csv::StringRecord::from(vec!["1", "2"])).is_err());
+    }
+
+    #[test]
+    fn guarded_cells_read_back_without_their_guard() {
+        let v = item(
+            BatchType::BalanceAdjustment,
+            &["customerId", "amount", "reason"],
+            &["'=c", "-25", "'@SUM(A1)"],
+        );
+        assert_eq!(v, json!({"customerId": "=c", "amount": -25, "reason": "@SUM(A1)"}));
     }
 
     #[test]

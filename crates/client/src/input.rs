@@ -1,11 +1,15 @@
-//! Reading an import file one row at a time, whatever its format: a JSON array, NDJSON, or CSV with a header row. Memory stays flat whatever the file's size.
+//! Reading an import file one row at a time, whatever its format (a JSON
+//! array, NDJSON, or CSV with a header row) and its text encoding (UTF-8 with
+//! or without a byte-order mark, or UTF-16 with one). Memory stays flat
+//! whatever the file's size: one row is held at a time.
 
-use crate::csv_rows;
+use crate::csv_rows::Columns;
+use encoding_rs_io::{DecodeReaderBytes, DecodeReaderBytesBuilder};
 use serde::de::{DeserializeSeed, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 use std::fmt;
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, Cursor, Read};
 use std::path::Path;
 use thiserror::Error;
 use wire::BatchType;
@@ -30,95 +34,177 @@ impl Format {
         }
     }
 
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Json => "a JSON array",
+            Format::Ndjson => "NDJSON",
+            Format::Csv => "CSV",
+        }
+    }
+
     /// `.csv`, `.ndjson` and `.jsonl` by their extension; anything else (`.json`
-    /// included, which often holds NDJSON) by its first character: `[` an array,
-    /// `{` NDJSON, else CSV.
+    /// included, which often holds NDJSON) by its first character after any
+    /// byte-order mark and white space: `[` an array, `{` NDJSON (`"` too for
+    /// a `.json` file: NDJSON of bare ids), else CSV.
     pub fn detect(path: &Path) -> Result<Format, InputError> {
         let ext = path
             .extension()
             .and_then(|e| e.to_str())
             .map(str::to_ascii_lowercase);
-        if let Some(f) = ext
-            .as_deref()
-            .and_then(Format::parse)
-            .filter(|f| *f != Format::Json)
-        {
+        let by_extension = ext.as_deref().and_then(Format::parse);
+        let mut text = open(path)?;
+        if let Some(f) = by_extension.filter(|f| *f != Format::Json) {
             return Ok(f);
         }
-        let mut first = [0u8; 1];
-        let mut file = BufReader::new(File::open(path)?);
-        loop {
-            if file.read(&mut first)? == 0 {
-                return Ok(Format::Csv);
+        let first = loop {
+            let buf = text.fill_buf()?;
+            match buf.iter().position(|b| !b.is_ascii_whitespace()) {
+                Some(i) => break Some(buf[i]),
+                None if buf.is_empty() => break None,
+                None => {
+                    let n = buf.len();
+                    text.consume(n);
+                }
             }
-            if !first[0].is_ascii_whitespace() {
-                break;
-            }
-        }
-        Ok(match first[0] {
-            b'[' => Format::Json,
-            b'{' => Format::Ndjson,
+        };
+        Ok(match first {
+            Some(b'[') => Format::Json,
+            Some(b'{') => Format::Ndjson,
+            Some(b'"') if by_extension == Some(Format::Json) => Format::Ndjson,
             _ => Format::Csv,
         })
     }
 }
 
-/// One row of the file.
-#[derive(Debug, Clone)]
-pub struct Row {
-    /// 1-based position among the file's items (the header row is not counted).
-    pub number: u64,
-    /// The item as JSON text, or why the row could not be read as one.
-    pub item: Result<String, String>,
-    /// The original CSV record (for `failed.csv`).
-    pub record: Option<csv::StringRecord>,
+/// A file's text, read through [`open`].
+pub type Text = BufReader<DecodeReaderBytes<std::io::Chain<Cursor<Vec<u8>>, File>, Vec<u8>>>;
+
+/// The file's text as UTF-8 bytes: a UTF-8 byte-order mark taken off, UTF-16
+/// with a byte-order mark converted; bytes that are not UTF-8 are passed on
+/// as they are (the row that holds them fails alone). UTF-16 without a mark
+/// is refused with a hint.
+pub fn open(path: &Path) -> Result<Text, InputError> {
+    let mut file = File::open(path)?;
+    let mut start = vec![0u8; 4096];
+    let n = read_up_to(&mut file, &mut start)?;
+    start.truncate(n);
+    if looks_like_utf16_without_bom(&start) {
+        return Err(InputError::Utf16WithoutBom);
+    }
+    let text = DecodeReaderBytesBuilder::new()
+        .utf8_passthru(true)
+        .strip_bom(true)
+        .build(Cursor::new(start).chain(file));
+    Ok(BufReader::with_capacity(1 << 20, text))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn formats_come_from_the_extension_or_the_first_character() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = |name: &str, text: &str| {
-            let p = dir.path().join(name);
-            std::fs::write(&p, text).unwrap();
-            p
-        };
-        let detect = |p: &Path| Format::detect(p).unwrap();
-        assert_eq!(detect(&file("a.csv", "[x")), Format::Csv);
-        assert_eq!(detect(&file("a.jsonl", "[")), Format::Ndjson);
-        assert_eq!(detect(&file("a.json", "  [{}]")), Format::Json);
-        assert_eq!(
-            detect(&file("b.json", "{\"customerId\": \"c\"}\n")),
-            Format::Ndjson
-        );
-        assert_eq!(detect(&file("export", "customerId\nc1\n")), Format::Csv);
+/// Text with every other byte zero, and no byte-order mark to say which half.
+fn looks_like_utf16_without_bom(start: &[u8]) -> bool {
+    if start.starts_with(&[0xFF, 0xFE]) || start.starts_with(&[0xFE, 0xFF]) || start.len() < 4 {
+        return false;
     }
+    let pairs = start.len() / 2;
+    let zeros = |offset: usize| {
+        start
+            .iter()
+            .skip(offset)
+            .step_by(2)
+            .take(pairs)
+            .filter(|b| **b == 0)
+            .count()
+    };
+    zeros(0).max(zeros(1)) * 3 >= pairs
+}
 
-    #[test]
-    fn a_json_array_is_streamed_row_by_row() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("a.json");
-        std::fs::write(&p, r#"[{"customerId": "a"}, 7, {"customerId": "b"}]"#).unwrap();
-        let mut rows = Vec::new();
-        for_each_row(&p, Format::Json, BatchType::Customers, |r| {
-            rows.push((r.number, r.item.unwrap()));
-            Ok(())
-        })
-        .unwrap();
-        assert_eq!(
-            rows,
-            [
-                (1, r#"{"customerId": "a"}"#.to_owned()),
-                (2, "7".to_owned()),
-                (3, r#"{"customerId": "b"}"#.to_owned())
-            ]
-        );
-        std::fs::write(&p, r#"[{"customerId": "a"}, "#).unwrap();
-        let broken = for_each_row(&p, Format::Json, BatchType::Customers, |_| Ok(()));
-        assert!(matches!(broken, Err(InputError::Json(_))));
+fn read_up_to(file: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match file.read(&mut buf[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    Ok(n)
+}
+
+/// Whether the file holds no rows by design: nothing but white space (and a
+/// byte-order mark), or a CSV header row of plain column names and nothing
+/// else. A file that yields no rows otherwise was not read as what it is.
+pub fn empty_by_design(path: &Path, format: Format) -> Result<bool, InputError> {
+    let mut text = Vec::new();
+    open(path)?.take(1 << 20).read_to_end(&mut text)?;
+    if text.iter().all(u8::is_ascii_whitespace) {
+        return Ok(true);
+    }
+    Ok(match format {
+        Format::Json => text.iter().filter(|b| !b.is_ascii_whitespace()).eq(b"[]"),
+        Format::Ndjson => false,
+        Format::Csv => match csv_header(path)? {
+            Some(header) => header.iter().all(|cell| {
+                !cell.is_empty() && !cell.iter().any(|b| b"{}[]\":".contains(b))
+            }),
+            None => false,
+        },
+    })
+}
+
+/// One row of the file as it was read.
+pub struct Row<'a> {
+    /// 1-based position among the file's items (the header row and blank lines are not counted).
+    pub number: u64,
+    pub raw: Raw<'a>,
+    columns: Option<&'a Columns>,
+}
+
+/// A row's original text.
+pub enum Raw<'a> {
+    /// A CSV record, its cells as bytes (`line`: where it starts in the file).
+    Csv { record: &'a csv::ByteRecord, line: u64 },
+    /// A line of NDJSON without its line break (`line`: its 1-based number).
+    Line { bytes: &'a [u8], line: u64 },
+    /// An element of a JSON array.
+    Element(&'a str),
+    /// A CSV record the parser could not take apart.
+    Unreadable(String),
+}
+
+impl Row<'_> {
+    /// The row as an item's JSON text, or why it cannot be one.
+    pub fn item(&self) -> Result<String, String> {
+        match &self.raw {
+            Raw::Csv { record, line } => match self.columns {
+                Some(columns) => columns.item(record, *line),
+                None => Err("a CSV record without its header".into()),
+            },
+            Raw::Line { bytes, line } => line_item(bytes, *line),
+            Raw::Element(text) => Ok((*text).to_owned()),
+            Raw::Unreadable(why) => Err(why.clone()),
+        }
+    }
+}
+
+/// An NDJSON line as an item: UTF-8 and one JSON value, else why not (with its line number).
+fn line_item(bytes: &[u8], line: u64) -> Result<String, String> {
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        let at = e.valid_up_to();
+        format!(
+            "line {line}: not valid UTF-8 (byte {:#04x} at column {}); save the file as UTF-8",
+            bytes[at],
+            at + 1
+        )
+    })?;
+    match serde_json::from_str::<&RawValue>(text) {
+        Ok(v) => Ok(v.get().to_owned()),
+        Err(e) => {
+            let message = e.to_string();
+            let what = message
+                .rsplit_once(" at line ")
+                .map_or(message.as_str(), |(what, _)| what);
+            Err(format!(
+                "line {line}, column {}: not JSON ({what})",
+                e.column()
+            ))
+        }
     }
 }
 
@@ -130,18 +216,25 @@ pub enum InputError {
     Csv(#[from] csv::Error),
     #[error("the file is not a JSON array of items: {0}")]
     Json(serde_json::Error),
+    #[error("the CSV header row is not valid UTF-8 (column {0}); save the file as UTF-8")]
+    Header(usize),
+    #[error(
+        "the file looks like UTF-16 without a byte-order mark; save it as UTF-8 (or UTF-16 with a byte-order mark)"
+    )]
+    Utf16WithoutBom,
     /// The row callback asked to stop.
     #[error("{0}")]
     Stopped(String),
 }
 
-/// The header of a CSV file (for `failed.csv`), `None` for JSON inputs.
-pub fn csv_header(path: &Path, format: Format) -> Result<Option<csv::StringRecord>, InputError> {
-    if format != Format::Csv {
-        return Ok(None);
-    }
-    let mut reader = csv::ReaderBuilder::new().flexible(true).from_path(path)?;
-    Ok(Some(reader.headers()?.clone()))
+/// The header of a CSV file as bytes, `None` when it has no row at all.
+pub fn csv_header(path: &Path) -> Result<Option<csv::ByteRecord>, InputError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .has_headers(false)
+        .from_reader(open(path)?);
+    let mut header = csv::ByteRecord::new();
+    Ok(reader.read_byte_record(&mut header)?.then_some(header))
 }
 
 /// Calls `each` with every row of `path`, in order. `each` returning an error stops the read.
@@ -149,34 +242,35 @@ pub fn for_each_row(
     path: &Path,
     format: Format,
     batch_type: BatchType,
-    mut each: impl FnMut(Row) -> Result<(), String>,
+    mut each: impl FnMut(Row<'_>) -> Result<(), String>,
 ) -> Result<(), InputError> {
     let stop = InputError::Stopped;
+    let mut text = open(path)?;
     match format {
         Format::Ndjson => {
-            let mut number = 0;
-            for line in BufReader::with_capacity(1 << 20, File::open(path)?).lines() {
-                let line = line?;
-                if line.trim().is_empty() {
+            let (mut number, mut line, mut buf) = (0, 0, Vec::new());
+            loop {
+                buf.clear();
+                if text.read_until(b'\n', &mut buf)? == 0 {
+                    return Ok(());
+                }
+                line += 1;
+                let bytes = buf.strip_suffix(b"\n").unwrap_or(&buf);
+                let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
+                if bytes.iter().all(u8::is_ascii_whitespace) {
                     continue;
                 }
                 number += 1;
-                let item = match serde_json::from_str::<&RawValue>(&line) {
-                    Ok(v) => Ok(v.get().to_owned()),
-                    Err(e) => Err(format!("not JSON: {e}")),
-                };
                 each(Row {
                     number,
-                    item,
-                    record: None,
+                    raw: Raw::Line { bytes, line },
+                    columns: None,
                 })
                 .map_err(stop)?;
             }
-            Ok(())
         }
         Format::Json => {
-            let reader = BufReader::with_capacity(1 << 20, File::open(path)?);
-            let mut de = serde_json::Deserializer::from_reader(reader);
+            let mut de = serde_json::Deserializer::from_reader(text);
             let mut failure = None;
             let seed = Elements {
                 each: &mut each,
@@ -192,22 +286,31 @@ pub fn for_each_row(
             let mut reader = csv::ReaderBuilder::new()
                 .flexible(true)
                 .buffer_capacity(1 << 20)
-                .from_path(path)?;
-            let columns = csv_rows::Columns::new(reader.headers()?, batch_type);
-            let mut record = csv::StringRecord::new();
+                .from_reader(text);
+            let header = reader.byte_headers()?.clone();
+            let names = header
+                .iter()
+                .enumerate()
+                .map(|(i, h)| std::str::from_utf8(h).map_err(|_| InputError::Header(i + 1)))
+                .collect::<Result<Vec<&str>, InputError>>()?;
+            let columns = Columns::new(&names, batch_type);
+            let mut record = csv::ByteRecord::new();
             let mut number = 0;
             loop {
-                let item = match reader.read_record(&mut record) {
+                let raw = match reader.read_byte_record(&mut record) {
                     Ok(false) => return Ok(()),
-                    Ok(true) => columns.item(&record),
+                    Ok(true) => Raw::Csv {
+                        record: &record,
+                        line: record.position().map_or(0, csv::Position::line),
+                    },
                     Err(e) if e.is_io_error() => return Err(e.into()),
-                    Err(e) => Err(format!("unreadable CSV record: {e}")),
+                    Err(e) => Raw::Unreadable(format!("unreadable CSV record: {e}")),
                 };
                 number += 1;
                 each(Row {
                     number,
-                    item,
-                    record: Some(record.clone()),
+                    raw,
+                    columns: Some(&columns),
                 })
                 .map_err(stop)?;
             }
@@ -221,7 +324,7 @@ struct Elements<'a, F> {
     failure: &'a mut Option<String>,
 }
 
-impl<'de, F: FnMut(Row) -> Result<(), String>> DeserializeSeed<'de> for Elements<'_, F> {
+impl<'de, F: FnMut(Row<'_>) -> Result<(), String>> DeserializeSeed<'de> for Elements<'_, F> {
     type Value = ();
 
     fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
@@ -229,7 +332,7 @@ impl<'de, F: FnMut(Row) -> Result<(), String>> DeserializeSeed<'de> for Elements
     }
 }
 
-impl<'de, F: FnMut(Row) -> Result<(), String>> Visitor<'de> for Elements<'_, F> {
+impl<'de, F: FnMut(Row<'_>) -> Result<(), String>> Visitor<'de> for Elements<'_, F> {
     type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -242,8 +345,8 @@ impl<'de, F: FnMut(Row) -> Result<(), String>> Visitor<'de> for Elements<'_, F> 
             number += 1;
             let row = Row {
                 number,
-                item: Ok(item.get().to_owned()),
-                record: None,
+                raw: Raw::Element(item.get()),
+                columns: None,
             };
             if let Err(why) = (self.each)(row) {
                 *self.failure = Some(why);
@@ -253,3 +356,6 @@ impl<'de, F: FnMut(Row) -> Result<(), String>> Visitor<'de> for Elements<'_, F> 
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -3,6 +3,8 @@
 
 pub mod api;
 mod check;
+mod chunks;
+mod collect;
 pub mod commands;
 mod csv_rows;
 mod failed_rows;
@@ -10,6 +12,8 @@ pub mod import;
 pub mod input;
 mod progress;
 pub mod state;
+mod submit;
 
 pub use api::{Api, ApiError, Connection, RetryPolicy};
-pub use import::{ImportOptions, Summary};
+pub use chunks::MIN_CHUNK_BYTES;
+pub use import::{Ended, ImportOptions, Summary};

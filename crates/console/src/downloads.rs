@@ -9,16 +9,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 use store::FailedItem;
+use wire::spreadsheet::guard;
 
-/// A text cell a spreadsheet will not run as a formula (`'` before `= + - @`,
-/// a tab or a carriage return at its start).
-fn spreadsheet_safe(text: &str) -> String {
-    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{text}")
-    } else {
-        text.to_owned()
-    }
-}
 
 /// A download's response: the body is written as its rows are read, one
 /// range of items at a time, so memory stays that of one range whatever the
@@ -77,9 +69,9 @@ fn csv_rows(items: &[FailedItem]) -> Result<String, csv::Error> {
         let e = &failed.entry;
         out.write_record([
             e["index"].to_string(),
-            spreadsheet_safe(e["customerId"].as_str().unwrap_or_default()),
+            guard(e["customerId"].as_str().unwrap_or_default()).into_owned(),
             e["code"].to_string(),
-            spreadsheet_safe(e["message"].as_str().unwrap_or_default()),
+            guard(e["message"].as_str().unwrap_or_default()).into_owned(),
             original(failed).to_string(),
         ])?;
     }
@@ -131,18 +123,5 @@ pub(crate) async fn failed_ndjson(
             })
         }
         Err(e) => failed(e),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn spreadsheet_cells_never_start_a_formula() {
-        assert_eq!(spreadsheet_safe("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
-        assert_eq!(spreadsheet_safe("@SUM(A1)"), "'@SUM(A1)");
-        assert_eq!(spreadsheet_safe("cust-1"), "cust-1");
-        assert_eq!(spreadsheet_safe(""), "");
     }
 }

@@ -90,6 +90,9 @@ pub struct ImportArgs {
     /// Rows per request.
     #[arg(long, env = "LOYALBATCH_CHUNK_ROWS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=100_000))]
     chunk_size: u64,
+    /// Bytes per request at most: below the server's body limit (loyalbatch's --max-body-bytes, 16 MiB by default); a server that still answers 413 gets the chunk in halves.
+    #[arg(long, env = "LOYALBATCH_CHUNK_BYTES", default_value_t = 4 << 20, value_parser = clap::value_parser!(u64).range(client::MIN_CHUNK_BYTES..=1 << 30))]
+    chunk_bytes: u64,
     /// Requests in flight.
     #[arg(long, env = "LOYALBATCH_PARALLEL", default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..=64))]
     parallel: u64,
@@ -147,15 +150,23 @@ pub async fn run(connection: &ConnectionArgs, command: ClientCommand) -> Result<
                 format: args.format,
                 out: args.out.clone(),
                 chunk_size: args.chunk_size as usize,
+                chunk_bytes: args.chunk_bytes,
                 parallel: args.parallel as usize,
                 ahead: args.ahead as usize,
                 quiet: args.quiet,
             };
-            let summary = client::import::run(api, opts)
+            let ended = client::import::run(api, opts)
                 .await
                 .context("import failed")?;
-            println!("{}", summary.line(&args.out));
-            Ok(if summary.failed == 0 { 0 } else { 2 })
+            println!("{}", ended.summary.line(&args.out));
+            Ok(match ended.stopped {
+                Some(e) => {
+                    eprintln!("Error: the import stopped: {e:#}");
+                    1
+                }
+                None if ended.summary.failed == 0 => 0,
+                None => 2,
+            })
         }
         ClientCommand::Status { job, json } => commands::status(&api, job, json).await.map(|()| 0),
         ClientCommand::Stop { job, json } => commands::stop(&api, job, json).await.map(|()| 0),

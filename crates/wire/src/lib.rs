@@ -4,6 +4,7 @@
 pub mod instant;
 mod results;
 mod schema;
+pub mod spreadsheet;
 pub mod v3;
 mod views;
 mod webhooks;

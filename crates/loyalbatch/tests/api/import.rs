@@ -254,7 +254,11 @@ async fn json_and_ndjson_inputs_with_bad_items() {
         .map(|e| e["row"].clone())
         .collect();
     assert_eq!(rows, [json!(1), json!(3)]);
-    assert!(lines(&out.join("failed.csv"))[1].starts_with("2,3016,not JSON"));
+    let failed = lines(&out.join("failed.csv"));
+    assert!(
+        failed[1].starts_with("2,3016,\"line 3, column 2: not JSON ("),
+        "the line of the file is named: {failed:?}"
+    );
 }
 
 #[tokio::test]
