@@ -58,7 +58,10 @@ mod tests {
             check(BatchType::Events, "{").unwrap_err().code,
             ErrorCode::MalformedPayload
         );
-        let big = format!(r#"{{"customerId":"c","displayName":"{}"}}"#, "x".repeat(70_000));
+        let big = format!(
+            r#"{{"customerId":"c","displayName":"{}"}}"#,
+            "x".repeat(70_000)
+        );
         let f = check(BatchType::Customers, &big).unwrap_err();
         assert_eq!(
             (f.code, f.message.as_str()),

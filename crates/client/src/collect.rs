@@ -58,11 +58,13 @@ pub(crate) async fn collect(
         for part in &chunk.parts {
             let rows = &chunk.rows[part.from..part.to];
             match &part.outcome {
-                Outcome::TooLarge { code, error } => failures.extend(rows.iter().map(|row| Failure {
-                    row: *row,
-                    code: *code,
-                    error: error.clone(),
-                })),
+                Outcome::TooLarge { code, error } => {
+                    failures.extend(rows.iter().map(|row| Failure {
+                        row: *row,
+                        code: *code,
+                        error: error.clone(),
+                    }))
+                }
                 Outcome::Job { id, .. } => {
                     let status = match wait(&api, *id, rows.len(), progress).await {
                         Ok(status) => status,
@@ -153,9 +155,14 @@ fn results(
     // Items a stopped or failed job never processed.
     for (i, _) in seen.iter().enumerate().filter(|(_, s)| !**s) {
         let why = match (&status.status, &status.error) {
-            (JobState::Stopped, _) => format!("job {job} was stopped before this row was processed"),
+            (JobState::Stopped, _) => {
+                format!("job {job} was stopped before this row was processed")
+            }
             (_, Some(e)) => format!("job {job} ended {}: {e}", status.status),
-            _ => format!("job {job} ended {} without processing this row", status.status),
+            _ => format!(
+                "job {job} ended {} without processing this row",
+                status.status
+            ),
         };
         failures.push(Failure {
             row: rows[i],

@@ -80,8 +80,12 @@ impl Columns {
                 )
             })
             .collect();
-        let order_id = (batch_type == BatchType::OrderTransactions)
-            .then(|| header.iter().position(|h| h.trim() == "orderId").unwrap_or(0));
+        let order_id = (batch_type == BatchType::OrderTransactions).then(|| {
+            header
+                .iter()
+                .position(|h| h.trim() == "orderId")
+                .unwrap_or(0)
+        });
         Columns { columns, order_id }
     }
 
@@ -244,9 +248,15 @@ mod tests {
     #[test]
     fn clashing_columns_and_long_rows_fail_the_row() {
         let cols = Columns::new(&["a", "a.b"], BatchType::Customers);
-        assert!(cols.item(&csv::ByteRecord::from(vec!["1", "2"]), 2).is_err());
+        assert!(
+            cols.item(&csv::ByteRecord::from(vec!["1", "2"]), 2)
+                .is_err()
+        );
         let cols = Columns::new(&["a"], BatchType::Customers);
-        assert!(cols.item(&csv::ByteRecord::from(vec!["1", "2"]), 2).is_err());
+        assert!(
+            cols.item(&csv::ByteRecord::from(vec!["1", "2"]), 2)
+                .is_err()
+        );
     }
 
     #[test]
@@ -269,7 +279,10 @@ mod tests {
             &["customerId", "amount", "reason"],
             &["'=c", "-25", "'@SUM(A1)"],
         );
-        assert_eq!(v, json!({"customerId": "=c", "amount": -25, "reason": "@SUM(A1)"}));
+        assert_eq!(
+            v,
+            json!({"customerId": "=c", "amount": -25, "reason": "@SUM(A1)"})
+        );
     }
 
     #[test]

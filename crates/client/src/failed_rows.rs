@@ -128,7 +128,9 @@ pub(crate) fn write_failed(files: &FailedFiles<'_>) -> Result<Written> {
     if failures.peek().is_some() {
         let read = input::for_each_row(files.input, files.format, files.batch_type, |row| {
             let step = (|| -> Result<bool> {
-                while let Some(next) = failures.next_if(|f| f.as_ref().map_or(true, |(f, _)| f.row <= row.number)) {
+                while let Some(next) =
+                    failures.next_if(|f| f.as_ref().map_or(true, |(f, _)| f.row <= row.number))
+                {
                     let (failure, local) = next?;
                     if failure.row == row.number {
                         write_row(&mut csv_out, ndjson.as_mut(), width, &failure, Some(&row))?;
@@ -196,9 +198,16 @@ fn write_row(
     let mut cells: Vec<Vec<u8>> = Vec::with_capacity(width + 4);
     match raw {
         Some(Raw::Csv { record, .. }) => {
-            cells.extend((0..width).map(|i| guard_bytes(record.get(i).unwrap_or_default()).into_owned()));
+            cells.extend(
+                (0..width).map(|i| guard_bytes(record.get(i).unwrap_or_default()).into_owned()),
+            );
             cells.extend(tail);
-            cells.extend(record.iter().skip(width).map(|c| guard_bytes(c).into_owned()));
+            cells.extend(
+                record
+                    .iter()
+                    .skip(width)
+                    .map(|c| guard_bytes(c).into_owned()),
+            );
         }
         Some(Raw::Unreadable(_)) | None if width > 0 => {
             cells.resize(width, Vec::new());
@@ -273,7 +282,15 @@ mod tests {
         .collect();
         assert_eq!(
             merged,
-            [(1, true), (2, false), (3, false), (4, true), (5, true), (6, false), (9, true)]
+            [
+                (1, true),
+                (2, false),
+                (3, false),
+                (4, true),
+                (5, true),
+                (6, false),
+                (9, true)
+            ]
         );
     }
 }

@@ -6,7 +6,7 @@
 //! learnt and says where it stopped.
 
 use crate::api::Api;
-use crate::chunks::{self, Chunk, Limits};
+use crate::chunks::{self, Chunk, Limits, ReadEnd};
 use crate::collect::{Collected, Outputs, Submitted, collect};
 use crate::failed_rows::{FailedFiles, Spool, write_failed};
 use crate::input::{self, Format};
@@ -85,9 +85,8 @@ impl Summary {
             },
             match self.stopped_before {
                 None => String::new(),
-                Some(row) => format!(
-                    "; stopped before row {row} (run the same command again to resume)"
-                ),
+                Some(row) =>
+                    format!("; stopped before row {row} (run the same command again to resume)"),
             },
             out.display()
         )
@@ -165,6 +164,49 @@ pub async fn run(api: Api, opts: ImportOptions) -> Result<Ended> {
             (collected, outputs.failures.finish())
         })
     };
+    let (jobs, stopped) = submit_all(
+        &api, &opts, &mut state, chunks_rx, &ahead, jobs_tx, &progress,
+    )
+    .await?;
+    let (collected, failed_spool_done) = collector.await.context("the collector panicked")?;
+    let (read, refused_spool_done) = reader.await.context("the reader panicked")?;
+    refused_spool_done?;
+    failed_spool_done?;
+    let collected = collected?;
+    progress.total(read.rows);
+    progress.finish();
+
+    let paths = Paths {
+        refused_spool,
+        failed_spool,
+        successful_part,
+    };
+    let mut ended = finish(
+        &api,
+        &opts,
+        format,
+        bytes,
+        read,
+        collected,
+        (jobs, stopped),
+        &paths,
+    )?;
+    ended.summary.elapsed = started.elapsed();
+    Ok(ended)
+}
+
+/// Submits the chunks in order with several requests in flight, records their
+/// jobs, and hands each chunk's jobs to the collector in order; the jobs
+/// created and, if a submission failed, the row it stopped at and why.
+async fn submit_all(
+    api: &Api,
+    opts: &ImportOptions,
+    state: &mut State,
+    chunks_rx: mpsc::Receiver<Chunk>,
+    ahead: &Arc<Semaphore>,
+    jobs_tx: mpsc::UnboundedSender<Submitted>,
+    progress: &Progress,
+) -> Result<(usize, Option<(u64, anyhow::Error)>)> {
     let batch_type = opts.batch_type;
     let known = Arc::new(state.known());
     let mut submissions = tokio_stream_of(chunks_rx)
@@ -212,16 +254,28 @@ pub async fn run(api: Api, opts: ImportOptions) -> Result<Ended> {
             break;
         }
     }
-    drop(submissions);
-    drop(jobs_tx);
-    let (collected, failed_spool_done) = collector.await.context("the collector panicked")?;
-    let (read, refused_spool_done) = reader.await.context("the reader panicked")?;
-    refused_spool_done?;
-    failed_spool_done?;
-    let collected = collected?;
-    progress.total(read.rows);
-    progress.finish();
+    Ok((jobs, stopped))
+}
 
+/// The files an import writes while it runs.
+struct Paths {
+    refused_spool: PathBuf,
+    failed_spool: PathBuf,
+    successful_part: PathBuf,
+}
+
+/// Where the import stopped (if it did), its results written, its summary.
+#[allow(clippy::too_many_arguments)]
+fn finish(
+    api: &Api,
+    opts: &ImportOptions,
+    format: Format,
+    bytes: u64,
+    read: ReadEnd,
+    collected: Collected,
+    (jobs, stopped): (usize, Option<(u64, anyhow::Error)>),
+    paths: &Paths,
+) -> Result<Ended> {
     // Where the import stopped, if it did: the earliest row it could not get past.
     let read_stop = read.error.map(|e| (read.rows + 1, anyhow!(e)));
     let collect_stop = collected.stopped;
@@ -254,14 +308,14 @@ pub async fn run(api: Api, opts: ImportOptions) -> Result<Ended> {
         stopped_before: stop.as_ref().map(|(row, _)| *row),
     };
     let mut stopped = stop.map(|(_, e)| e);
-    std::fs::rename(&successful_part, opts.out.join(SUCCESSFUL))?;
+    std::fs::rename(&paths.successful_part, opts.out.join(SUCCESSFUL))?;
     let written = write_failed(&FailedFiles {
         input: &opts.file,
         format,
-        batch_type,
+        batch_type: opts.batch_type,
         out: &opts.out,
-        refused: &refused_spool,
-        failed: &failed_spool,
+        refused: &paths.refused_spool,
+        failed: &paths.failed_spool,
         before_row,
     });
     match written {
@@ -271,8 +325,8 @@ pub async fn run(api: Api, opts: ImportOptions) -> Result<Ended> {
             if let Some(why) = written.unreadable {
                 eprintln!("warning: some failed rows are written without their cells: {why}");
             }
-            let _ = std::fs::remove_file(&refused_spool);
-            let _ = std::fs::remove_file(&failed_spool);
+            let _ = std::fs::remove_file(&paths.refused_spool);
+            let _ = std::fs::remove_file(&paths.failed_spool);
         }
         Err(e) => {
             let e = e.context(format!("writing the failed rows to {}", opts.out.display()));
@@ -282,7 +336,6 @@ pub async fn run(api: Api, opts: ImportOptions) -> Result<Ended> {
             });
         }
     }
-    summary.elapsed = started.elapsed();
     Ok(Ended { summary, stopped })
 }
 

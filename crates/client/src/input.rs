@@ -140,9 +140,9 @@ pub fn empty_by_design(path: &Path, format: Format) -> Result<bool, InputError> 
         Format::Json => text.iter().filter(|b| !b.is_ascii_whitespace()).eq(b"[]"),
         Format::Ndjson => false,
         Format::Csv => match csv_header(path)? {
-            Some(header) => header.iter().all(|cell| {
-                !cell.is_empty() && !cell.iter().any(|b| b"{}[]\":".contains(b))
-            }),
+            Some(header) => header
+                .iter()
+                .all(|cell| !cell.is_empty() && !cell.iter().any(|b| b"{}[]\":".contains(b))),
             None => false,
         },
     })
@@ -159,7 +159,10 @@ pub struct Row<'a> {
 /// A row's original text.
 pub enum Raw<'a> {
     /// A CSV record, its cells as bytes (`line`: where it starts in the file).
-    Csv { record: &'a csv::ByteRecord, line: u64 },
+    Csv {
+        record: &'a csv::ByteRecord,
+        line: u64,
+    },
     /// A line of NDJSON without its line break (`line`: its 1-based number).
     Line { bytes: &'a [u8], line: u64 },
     /// An element of a JSON array.

@@ -49,7 +49,10 @@ pub(crate) async fn submit(
             parts.push(Part {
                 from,
                 to,
-                outcome: Outcome::Job { id: *id, new: false },
+                outcome: Outcome::Job {
+                    id: *id,
+                    new: false,
+                },
             });
             continue;
         }

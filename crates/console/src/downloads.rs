@@ -11,7 +11,6 @@ use serde_json::Value;
 use store::FailedItem;
 use wire::spreadsheet::guard;
 
-
 /// A download's response: the body is written as its rows are read, one
 /// range of items at a time, so memory stays that of one range whatever the
 /// job's size. A failure after the head ends the body early (the client sees

@@ -75,7 +75,9 @@ mod tests {
 
     #[test]
     fn a_guarded_cell_reads_back_as_written() {
-        for cell in ["=1+1", "@x", "-2+3", "\tx", "plain", "'quoted", "-25", "", "'"] {
+        for cell in [
+            "=1+1", "@x", "-2+3", "\tx", "plain", "'quoted", "-25", "", "'",
+        ] {
             assert_eq!(unguard(&guard(cell)), cell);
         }
     }

@@ -35,7 +35,10 @@ fn formats_come_from_the_extension_or_the_first_character() {
         Format::Ndjson
     );
     assert_eq!(detect(&file(&dir, "c.json", b"\"o-1\"\n")), Format::Ndjson);
-    assert_eq!(detect(&file(&dir, "export", b"customerId\nc1\n")), Format::Csv);
+    assert_eq!(
+        detect(&file(&dir, "export", b"customerId\nc1\n")),
+        Format::Csv
+    );
 }
 
 #[test]
@@ -63,7 +66,10 @@ fn utf16_with_a_mark_is_converted_and_without_one_refused() {
     let p = file(&dir, "le.csv", &utf16le(text, true));
     assert_eq!(
         rows(&p, Format::Csv, BatchType::Customers),
-        [(1, Ok(r#"{"customerId":"c1","displayName":"Zoë"}"#.to_owned()))]
+        [(
+            1,
+            Ok(r#"{"customerId":"c1","displayName":"Zoë"}"#.to_owned())
+        )]
     );
     let mut be = vec![0xFE, 0xFF];
     be.extend(text.encode_utf16().flat_map(u16::to_be_bytes));
@@ -71,7 +77,10 @@ fn utf16_with_a_mark_is_converted_and_without_one_refused() {
     assert_eq!(rows(&p, Format::Csv, BatchType::Customers).len(), 1);
     let p = file(&dir, "nobom.csv", &utf16le(text, false));
     assert!(matches!(open(&p), Err(InputError::Utf16WithoutBom)));
-    assert!(matches!(Format::detect(&p), Err(InputError::Utf16WithoutBom)));
+    assert!(matches!(
+        Format::detect(&p),
+        Err(InputError::Utf16WithoutBom)
+    ));
 }
 
 #[test]
@@ -102,7 +111,11 @@ fn an_ndjson_line_that_is_not_utf8_or_not_json_fails_alone_with_its_line() {
 #[test]
 fn a_json_array_is_streamed_row_by_row() {
     let dir = tempfile::tempdir().unwrap();
-    let p = file(&dir, "a.json", br#"[{"customerId": "a"}, 7, {"customerId": "b"}]"#);
+    let p = file(
+        &dir,
+        "a.json",
+        br#"[{"customerId": "a"}, 7, {"customerId": "b"}]"#,
+    );
     assert_eq!(
         rows(&p, Format::Json, BatchType::Customers),
         [

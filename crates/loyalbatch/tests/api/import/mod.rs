@@ -1,5 +1,9 @@
 //! The bulk import client end to end: `loyalbatch import` (the real binary) against a server started in the test.
 
+mod hostile_sizes;
+mod hostile_text;
+mod killed;
+
 use crate::common::*;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
