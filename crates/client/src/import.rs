@@ -308,7 +308,16 @@ fn finish(
         stopped_before: stop.as_ref().map(|(row, _)| *row),
     };
     let mut stopped = stop.map(|(_, e)| e);
-    std::fs::rename(&paths.successful_part, opts.out.join(SUCCESSFUL))?;
+    // What cannot be written is said, and the summary still prints.
+    let mut also = |e: anyhow::Error| {
+        stopped = Some(match stopped.take() {
+            Some(first) => first.context(format!("{e:#}")),
+            None => e,
+        });
+    };
+    if let Err(e) = std::fs::rename(&paths.successful_part, opts.out.join(SUCCESSFUL)) {
+        also(anyhow!(e).context(format!("writing {SUCCESSFUL}")));
+    }
     let written = write_failed(&FailedFiles {
         input: &opts.file,
         format,
@@ -328,13 +337,7 @@ fn finish(
             let _ = std::fs::remove_file(&paths.refused_spool);
             let _ = std::fs::remove_file(&paths.failed_spool);
         }
-        Err(e) => {
-            let e = e.context(format!("writing the failed rows to {}", opts.out.display()));
-            stopped = Some(match stopped {
-                Some(first) => first.context(format!("{e:#}")),
-                None => e,
-            });
-        }
+        Err(e) => also(e.context(format!("writing the failed rows to {}", opts.out.display()))),
     }
     Ok(Ended { summary, stopped })
 }

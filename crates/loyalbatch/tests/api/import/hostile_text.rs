@@ -273,7 +273,7 @@ async fn a_file_that_yields_no_rows_is_an_error_unless_it_is_empty() {
 
 #[tokio::test]
 async fn a_json_array_that_breaks_off_imports_the_rows_before_and_says_where() {
-    let s = TestServer::running().await;
+    let s = TestServer::paused().await;
     let dir = tempfile::tempdir().unwrap();
     let mut text = String::from("[");
     for i in 1..=2500 {
@@ -282,20 +282,18 @@ async fn a_json_array_that_breaks_off_imports_the_rows_before_and_says_where() {
     text.push_str("{\"customerId\": ");
     let file = write(dir.path(), "cut.json", &text);
     let out = dir.path().join("out");
-    let done = import(&s, "customers", &file, &out, &[]).await;
+    let (done, engine) =
+        killed_then_resumed(&s, "customers", &file, &out, &[], |o| recorded(o) >= 1).await;
     let summary = exit_code_is(&done, 1);
     assert!(
-        summary.starts_with(
-            "2500 rows: 2500 succeeded, 0 failed (0 refused before sending) in 3 jobs"
-        ),
+        summary.starts_with("2500 rows: 2500 succeeded, 0 failed (0 refused before sending) in 3 jobs"),
         "{summary}"
     );
     assert!(summary.contains("stopped before row 2501"), "{summary}");
     let stderr = String::from_utf8_lossy(&done.stderr);
-    assert!(
-        stderr.contains("could not be read past row 2500"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("could not be read past row 2500"), "{stderr}");
+    assert_eq!(s.job_count(&s.a).await, 3, "the rows before the break, once");
     assert_eq!(s.count_rows("SELECT count(*) FROM customers").await, 2500);
     assert_eq!(ndjson(&out.join("successful.ndjson")).len(), 2500);
+    engine.abort();
 }
