@@ -286,13 +286,22 @@ async fn a_json_array_that_breaks_off_imports_the_rows_before_and_says_where() {
         killed_then_resumed(&s, "customers", &file, &out, &[], |o| recorded(o) >= 1).await;
     let summary = exit_code_is(&done, 1);
     assert!(
-        summary.starts_with("2500 rows: 2500 succeeded, 0 failed (0 refused before sending) in 3 jobs"),
+        summary.starts_with(
+            "2500 rows: 2500 succeeded, 0 failed (0 refused before sending) in 3 jobs"
+        ),
         "{summary}"
     );
     assert!(summary.contains("stopped before row 2501"), "{summary}");
     let stderr = String::from_utf8_lossy(&done.stderr);
-    assert!(stderr.contains("could not be read past row 2500"), "{stderr}");
-    assert_eq!(s.job_count(&s.a).await, 3, "the rows before the break, once");
+    assert!(
+        stderr.contains("could not be read past row 2500"),
+        "{stderr}"
+    );
+    assert_eq!(
+        s.job_count(&s.a).await,
+        3,
+        "the rows before the break, once"
+    );
     assert_eq!(s.count_rows("SELECT count(*) FROM customers").await, 2500);
     assert_eq!(ndjson(&out.join("successful.ndjson")).len(), 2500);
     engine.abort();
