@@ -9,7 +9,7 @@ use crate::api::Api;
 use crate::chunks::{self, Chunk, Limits, ReadEnd};
 use crate::collect::{Collected, Outputs, Submitted, collect};
 use crate::failed_rows::{FailedFiles, Spool, write_failed};
-use crate::input::{self, Format};
+use crate::input::{self, Format, read_up_to};
 use crate::progress::Progress;
 use crate::state::{Fingerprint, State, VERSION};
 use crate::submit::{Outcome, submit};
@@ -17,7 +17,7 @@ use anyhow::{Context, Result, anyhow};
 use futures::StreamExt;
 use sha2::{Digest, Sha256};
 use std::fs::File;
-use std::io::{Read, Seek, SeekFrom};
+use std::io::{Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -372,15 +372,4 @@ fn fingerprint(opts: &ImportOptions) -> Result<Fingerprint> {
         chunk_size: opts.chunk_size,
         chunk_bytes: Some(opts.chunk_bytes),
     })
-}
-
-fn read_up_to(file: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
-    let mut n = 0;
-    while n < buf.len() {
-        match file.read(&mut buf[n..])? {
-            0 => break,
-            k => n += k,
-        }
-    }
-    Ok(n)
 }

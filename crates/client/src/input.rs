@@ -116,7 +116,8 @@ fn looks_like_utf16_without_bom(start: &[u8]) -> bool {
     zeros(0).max(zeros(1)) * 3 >= pairs
 }
 
-fn read_up_to(file: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+/// Reads until `buf` is full or the file ends; how many bytes were read.
+pub(crate) fn read_up_to(file: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
     let mut n = 0;
     while n < buf.len() {
         match file.read(&mut buf[n..])? {

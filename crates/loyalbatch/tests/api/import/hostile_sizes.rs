@@ -3,14 +3,14 @@
 //! whose body limit is below the client's requests. Each is also killed with
 //! SIGKILL midway and run again (every chunk or part becomes exactly one job).
 
-use super::killed::{cells, failed_records, killed_then_resumed, recorded};
+use super::killed::{cells, failed_records, kill_when, killed_then_resumed, recorded};
 use super::{exit_code_is, import_command, lines, ndjson, write};
 use crate::common::*;
 use serde_json::Value;
 use server::HttpSettings;
 use std::io::Write;
 use std::process::{Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 #[tokio::test]
 async fn requests_are_cut_by_bytes_and_a_row_over_the_item_limit_fails_alone() {
@@ -151,21 +151,14 @@ async fn five_million_failing_rows_keep_memory_flat() {
     let out = dir.path().join("out");
     // Killed while it reads and spools its failures, then run again, measured.
     let spool = out.join(".refused.spool");
-    let mut child = import_command(&s, "customers", &file, &out, &[])
+    let child = import_command(&s, "customers", &file, &out, &[])
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while !std::fs::metadata(&spool).is_ok_and(|m| m.len() > 10 << 20) {
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "it ended before it was killed"
-        );
-        assert!(Instant::now() < deadline, "the import never spooled 10 MB");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    child.kill().unwrap(); // SIGKILL
-    child.wait().unwrap();
+    kill_when(child, || {
+        std::fs::metadata(&spool).is_ok_and(|m| m.len() > 10 << 20)
+    })
+    .await;
     let engine = tokio::spawn(s.engine.clone().run(engine::Shutdown::new()));
     let (done, peak_kib) =
         run_measuring_peak_kib(import_command(&s, "customers", &file, &out, &[])).await;

@@ -306,3 +306,26 @@ async fn a_json_array_that_breaks_off_imports_the_rows_before_and_says_where() {
     assert_eq!(ndjson(&out.join("successful.ndjson")).len(), 2500);
     engine.abort();
 }
+
+#[tokio::test]
+async fn results_that_cannot_be_written_still_leave_a_summary_and_exit_1() {
+    let s = TestServer::running().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        dir.path(),
+        "two.csv",
+        "customerId,dateOfBirth\nw1,1990-01-01\nw2,1990-02-30\n",
+    );
+    let out = dir.path().join("out");
+    // Where failed.csv would be written, a directory is in the way.
+    std::fs::create_dir_all(out.join("failed.csv.part")).unwrap();
+    let done = import(&s, "customers", &file, &out, &[]).await;
+    let summary = exit_code_is(&done, 1);
+    assert!(
+        summary.starts_with("2 rows: 1 succeeded, 1 failed"),
+        "{summary}"
+    );
+    let stderr = String::from_utf8_lossy(&done.stderr);
+    assert!(stderr.contains("writing the failed rows to"), "{stderr}");
+    assert_eq!(ndjson(&out.join("successful.ndjson")).len(), 1);
+}

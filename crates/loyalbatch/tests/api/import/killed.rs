@@ -27,13 +27,20 @@ pub(super) async fn killed_then_resumed(
     extra: &[&str],
     ready: impl Fn(&Path) -> bool,
 ) -> (Output, tokio::task::JoinHandle<()>) {
-    let mut child = import_command(s, batch_type, file, out, extra)
+    let child = import_command(s, batch_type, file, out, extra)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    kill_when(child, || ready(out)).await;
+    let engine = tokio::spawn(s.engine.clone().run(engine::Shutdown::new()));
+    (import(s, batch_type, file, out, extra).await, engine)
+}
+
+/// Kills `child` (SIGKILL) once `ready` holds; fails if it ends first.
+pub(super) async fn kill_when(mut child: std::process::Child, ready: impl Fn() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(120);
-    while !ready(out) {
+    while !ready() {
         assert!(
             child.try_wait().unwrap().is_none(),
             "the import ended before it could be killed"
@@ -43,8 +50,6 @@ pub(super) async fn killed_then_resumed(
     }
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
-    let engine = tokio::spawn(s.engine.clone().run(engine::Shutdown::new()));
-    (import(s, batch_type, file, out, extra).await, engine)
 }
 
 /// `failed.csv`'s records (header included) as bytes, whatever their widths.
