@@ -15,6 +15,7 @@ mod ledger;
 pub mod listings;
 pub mod metrics;
 pub mod paging;
+mod tenant_cache;
 mod tenants;
 mod throttle;
 pub mod webhooks;
@@ -26,6 +27,7 @@ pub use gate::Place;
 pub use jobs::{Batch, JobQuery, JobResultsView, Jobs};
 pub use ledger::{Call, Ledger};
 pub use paging::{Page, PageQuery};
+pub use tenant_cache::STALE_AFTER as TENANT_CHANGES_SEEN_WITHIN;
 pub use tenants::{Access, NewKeys, Tenants};
 pub use webhooks::Webhooks;
 
@@ -97,6 +99,8 @@ impl App {
     pub fn new(store: Arc<dyn Store>, engine: &Engine, settings: Settings) -> App {
         let settings = Arc::new(settings);
         let listings = gate::TenantGate::new(settings.tenant_listings, settings.listing_wait);
+        let tenants: Arc<dyn store::TenantStore> =
+            Arc::new(tenant_cache::CachedTenants::new(store.clone()));
         App {
             jobs: Jobs::new(
                 store.clone(),
@@ -105,11 +109,11 @@ impl App {
                 settings.clone(),
                 listings.clone(),
             ),
-            ledger: Ledger::new(store.clone(), store.clone(), listings.clone()),
-            customers: Customers::new(store.clone(), store.clone(), listings),
+            ledger: Ledger::new(store.clone(), tenants.clone(), listings.clone()),
+            customers: Customers::new(store.clone(), tenants.clone(), listings),
             webhooks: Webhooks::new(store.clone(), settings.clone()),
             tenants: Tenants::new(
-                store.clone(),
+                tenants,
                 throttle::Throttle::new(
                     settings.failed_checks_per_apikey,
                     settings.failed_checks_per_address,

@@ -74,6 +74,10 @@ impl TenantStore for PostgresStore {
         tenants::by_apikey(&self.client().await?, apikey).await
     }
 
+    async fn config_generation(&self) -> Result<i64, StoreError> {
+        tenants::config_generation(&self.client().await?).await
+    }
+
     async fn program_settings(&self, tenant: TenantId) -> Result<ProgramSettings, StoreError> {
         tenants::settings(&self.client().await?, tenant).await
     }

@@ -96,6 +96,15 @@ pub async fn rotate_secret(
     }
 }
 
+/// The tenants' configuration generation (V12: moved by triggers).
+pub async fn config_generation(c: &Client) -> Result<i64, StoreError> {
+    let st = c
+        .prepare_cached("SELECT generation FROM config_generation WHERE id = 1")
+        .await
+        .map_err(pg)?;
+    Ok(c.query_one(&st, &[]).await.map_err(pg)?.get(0))
+}
+
 pub async fn by_apikey(c: &Client, apikey: &str) -> Result<Option<TenantAuth>, StoreError> {
     let st = c
         .prepare_cached(

@@ -66,6 +66,10 @@ impl TenantStore for SqliteStore {
         self.read(move |c| tenants::by_apikey(c, &apikey)).await
     }
 
+    async fn config_generation(&self) -> Result<i64, StoreError> {
+        self.read(tenants::config_generation).await
+    }
+
     async fn program_settings(&self, tenant: TenantId) -> Result<ProgramSettings, StoreError> {
         self.read(move |c| tenants::settings(c, tenant)).await
     }

@@ -95,6 +95,14 @@ pub fn by_apikey(c: &mut Connection, apikey: &str) -> Result<Option<TenantAuth>,
         .map_err(sql_err)
 }
 
+/// The tenants' configuration generation (V12: moved by triggers).
+pub fn config_generation(c: &mut Connection) -> Result<i64, StoreError> {
+    c.prepare_cached("SELECT generation FROM config_generation WHERE id = 1")
+        .map_err(sql_err)?
+        .query_row([], |r| r.get(0))
+        .map_err(sql_err)
+}
+
 fn parse_settings(text: &str) -> Result<ProgramSettings, StoreError> {
     serde_json::from_str(text).map_err(StoreError::other)
 }

@@ -5,7 +5,7 @@ use rusqlite::Connection;
 use std::path::Path;
 use store::prelude::*;
 
-const NAMES: [&str; 11] = [
+const NAMES: [&str; 12] = [
     "initial",
     "uncompressed_blocks",
     "ledger",
@@ -17,6 +17,7 @@ const NAMES: [&str; 11] = [
     "result_times",
     "endpoint_backoff",
     "ended_console_sessions",
+    "config_generation",
 ];
 
 fn history(path: &Path) -> Vec<(i32, String, String)> {
@@ -55,7 +56,7 @@ async fn a_database_with_the_old_numbering_is_renumbered_once() {
     assert_eq!(names, NAMES);
 
     // What a database migrated before the renumbering holds: no V2, the rest one
-    // lower, and nothing written after the renumbering (V6 to V11 came later).
+    // lower, and nothing written after the renumbering (V6 to V12 came later).
     let c = Connection::open(&path).unwrap();
     c.execute_batch(
         "DROP INDEX movements_by_tenant;
@@ -65,7 +66,10 @@ async fn a_database_with_the_old_numbering_is_renumbered_once() {
          ALTER TABLE job_results DROP COLUMN items;
          ALTER TABLE job_results DROP COLUMN committed_at;
          DROP TABLE ended_console_sessions;
-         DELETE FROM refinery_schema_history WHERE version IN (6, 7, 8, 9, 10, 11);
+         DROP TRIGGER tenants_changed;
+         DROP TRIGGER tenants_removed;
+         DROP TABLE config_generation;
+         DELETE FROM refinery_schema_history WHERE version IN (6, 7, 8, 9, 10, 11, 12);
          DELETE FROM refinery_schema_history WHERE version = 2;
          UPDATE refinery_schema_history SET version = 2, checksum = 'old' WHERE version = 3;
          UPDATE refinery_schema_history SET version = 3, checksum = 'old' WHERE version = 4;
@@ -77,7 +81,7 @@ async fn a_database_with_the_old_numbering_is_renumbered_once() {
     assert_eq!(old[1], (2, "ledger".to_owned()));
 
     // Opening it renumbers the history (no migration runs again: V5's ALTER would
-    // fail) and then applies the migrations written since (V6 to V11).
+    // fail) and then applies the migrations written since (V6 to V12).
     let store = SqliteStore::open(&path).unwrap();
     assert_eq!(store.list_tenants().await.unwrap().len(), 1);
     test_support::fixtures::tenant(&store, "after").await;

@@ -69,6 +69,10 @@ pub trait TenantStore: Reachable {
     /// `NotFound` when no tenant has that name.
     async fn rotate_secret(&self, name: &str, secret_hash: String) -> Result<(), StoreError>;
     async fn tenant_by_apikey(&self, apikey: &str) -> Result<Option<TenantAuth>, StoreError>;
+    /// A number that moves (in the same transaction) whenever any tenant's
+    /// name, keys or settings change, whichever process changes them: what a
+    /// node's cache of tenants and settings is checked against.
+    async fn config_generation(&self) -> Result<i64, StoreError>;
     /// The program settings of a tenant (SPEC §6).
     async fn program_settings(&self, tenant: TenantId) -> Result<ProgramSettings, StoreError>;
     /// `NotFound` when no tenant has that name.

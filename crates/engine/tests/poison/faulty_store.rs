@@ -43,6 +43,9 @@ impl TenantStore for Faulty {
     async fn tenant_by_apikey(&self, apikey: &str) -> Result<Option<TenantAuth>, StoreError> {
         self.inner.tenant_by_apikey(apikey).await
     }
+    async fn config_generation(&self) -> Result<i64, StoreError> {
+        self.inner.config_generation().await
+    }
     async fn program_settings(&self, tenant: TenantId) -> Result<ProgramSettings, StoreError> {
         self.inner.program_settings(tenant).await
     }

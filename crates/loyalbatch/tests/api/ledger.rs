@@ -29,9 +29,11 @@ pub(crate) async fn cashback(s: &TestServer, customer: &str, tx: &str, amount: V
 async fn configure(s: &TestServer, change: impl FnOnce(&mut ProgramSettings)) {
     let mut settings = s.store.tenant_settings("tenant-a").await.unwrap();
     change(&mut settings);
-    settings.validate().unwrap();
-    s.store
-        .set_tenant_settings("tenant-a", settings)
+    // Through the application layer, as the CLI does: this node's cache of
+    // the settings is dropped at once.
+    s.app
+        .tenants()
+        .set_settings("tenant-a", settings)
         .await
         .unwrap();
 }

@@ -271,3 +271,78 @@ async fn a_jobs_event_stream_on_another_node_follows_it_to_the_end() {
         );
     }
 }
+
+/// An authenticated call's status: the tenant's job list with these keys.
+async fn list_status(url: &str, apikey: &str, secret: Option<&str>) -> StatusCode {
+    let mut req = client()
+        .post(format!("{url}{BASE}/customers"))
+        .header("apikey", apikey)
+        .json(&serde_json::json!({"customerId": "cache-probe"}));
+    if let Some(s) = secret {
+        req = req.header("secretkey", s);
+    }
+    req.send().await.unwrap().status()
+}
+
+fn cli(db: &TestDatabase, args: &[&str]) -> std::process::Output {
+    let out = std::process::Command::new(BIN)
+        .args(args)
+        .args(["--database-url", &db.url()])
+        .env("LOYALBATCH_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+#[tokio::test]
+async fn a_secret_rotated_or_a_setting_changed_by_the_cli_holds_on_every_node_within_the_bound() {
+    let Some(db) = database().await else { return };
+    let a = Node::start(&db.url(), &[], true);
+    let b = Node::start(&db.url(), &[], true);
+    // Each node has the tenant and its settings cached.
+    for node in [&a, &b] {
+        for _ in 0..3 {
+            assert_eq!(
+                list_status(&node.url, APIKEY, Some(SECRET)).await,
+                StatusCode::OK
+            );
+            assert_eq!(
+                list_status(&node.url, APIKEY, None).await,
+                StatusCode::UNAUTHORIZED
+            );
+        }
+    }
+    let rotated = cli(&db, &["tenant", "rotate-secret", "default", "--json"]);
+    let new_secret = serde_json::from_slice::<Value>(&rotated.stdout).unwrap()["secretkey"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    cli(
+        &db,
+        &["tenant", "config", "default", "--high-security", "false"],
+    );
+    // The documented bound: a change made anywhere holds on every node after it.
+    tokio::time::sleep(app::TENANT_CHANGES_SEEN_WITHIN).await;
+    for node in [&a, &b] {
+        assert_eq!(
+            list_status(&node.url, APIKEY, Some(SECRET)).await,
+            StatusCode::UNAUTHORIZED,
+            "the old secret is refused on {}",
+            node.url
+        );
+        assert_eq!(
+            list_status(&node.url, APIKEY, Some(&new_secret)).await,
+            StatusCode::OK
+        );
+        assert_eq!(
+            list_status(&node.url, APIKEY, None).await,
+            StatusCode::OK,
+            "highSecurity off: the apikey alone upserts"
+        );
+    }
+}

@@ -101,6 +101,7 @@ macro_rules! conformance_tests {
     ($make:path) => {
         $crate::conformance_tests!(@each $make;
             tenants_are_unique_and_found_by_apikey,
+            the_configuration_generation_moves_only_when_tenants_change,
             first_tenant_is_created_only_on_an_empty_database,
             jobs_are_stored_whole_and_items_read_back_by_index,
             jobs_are_invisible_to_other_tenants,

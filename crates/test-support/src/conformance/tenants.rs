@@ -75,3 +75,40 @@ pub async fn first_tenant_is_created_only_on_an_empty_database(store: Arc<dyn St
 pub async fn ping_answers(store: Arc<dyn Store>) {
     store.ping().await.unwrap();
 }
+
+/// The configuration generation moves with every change of a tenant's keys
+/// or settings — and only then: claiming jobs (which moves the tenants'
+/// round-robin position) leaves it alone.
+pub async fn the_configuration_generation_moves_only_when_tenants_change(store: Arc<dyn Store>) {
+    let before = store.config_generation().await.unwrap();
+    let id = tenant(&*store, "gen").await;
+    let created = store.config_generation().await.unwrap();
+    crate::fixtures::job(
+        &*store,
+        id,
+        BatchType::Customers,
+        &["{\"customerId\":\"c\"}".to_owned()],
+    )
+    .await;
+    let claim = store
+        .claim_job(now(), Duration::from_secs(30))
+        .await
+        .unwrap();
+    assert!(claim.is_some());
+    assert_eq!(
+        store.config_generation().await.unwrap(),
+        created,
+        "jobs and claims do not move it"
+    );
+    assert!(created >= before);
+    store.rotate_secret("gen", "other".into()).await.unwrap();
+    let rotated = store.config_generation().await.unwrap();
+    assert!(rotated > created, "a rotated secret moves it");
+    let mut settings = store.program_settings(id).await.unwrap();
+    settings.high_security = false;
+    store.set_tenant_settings("gen", settings).await.unwrap();
+    assert!(
+        store.config_generation().await.unwrap() > rotated,
+        "changed settings move it"
+    );
+}
