@@ -155,29 +155,30 @@ pub(crate) fn read_chunks(
         }
         Ok(())
     });
-    // Rows read before the file broke off are sent all the same.
-    let error = match read {
+    let broken = match read {
         Ok(()) => None,
-        Err(InputError::Stopped(why)) if why == stopped => Some(None),
-        Err(e) => Some(Some(format!(
+        // The import stopped reading (it cannot go on): nothing more is sent.
+        Err(InputError::Stopped(why)) if why == stopped => {
+            return ReadEnd {
+                rows,
+                refused,
+                error: spool_error,
+            };
+        }
+        Err(e) => Some(format!(
             "{} could not be read past row {rows}: {e}",
             file.display()
-        ))),
+        )),
     };
-    let error = match error {
-        Some(None) => None,
-        broken => {
-            let sent = match current.rows.is_empty() {
-                true => Ok(()),
-                false => send(&mut current),
-            };
-            broken.flatten().or(sent.err().filter(|e| e != stopped))
-        }
+    // The last rows, also those read before the file broke off.
+    let sent = match current.rows.is_empty() {
+        true => Ok(()),
+        false => send(&mut current),
     };
     ReadEnd {
         rows,
         refused,
-        error: spool_error.or(error),
+        error: broken.or(sent.err().filter(|e| e != stopped)),
     }
 }
 
