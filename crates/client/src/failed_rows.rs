@@ -168,8 +168,10 @@ pub(crate) fn write_failed(files: &FailedFiles<'_>) -> Result<Written> {
             written.refused_locally += u64::from(local);
         }
     }
-    csv_out.flush()?;
-    drop(csv_out);
+    // On disk before it takes its name, as the other result files.
+    let csv_file = csv_out.into_inner().map_err(|e| e.into_error())?;
+    csv_file.sync_all()?;
+    drop(csv_file);
     std::fs::rename(&csv_part, files.out.join(FAILED_CSV))?;
     if let Some(mut out) = ndjson {
         out.flush()?;
