@@ -1,6 +1,6 @@
 //! Chunk transactions: lock the chunk's customers in a fixed order, load them in one query, apply the pure rules, write with `UNNEST`.
 
-use crate::{count, pg};
+use crate::{count, pg, prepared};
 use deadpool_postgres::{Client, GenericClient};
 use domain::{ChunkEffects, ChunkItems, Outcome};
 use store::chunk::*;
@@ -15,22 +15,21 @@ pub async fn apply_chunk(
 ) -> Result<ChunkCommitted, StoreError> {
     let tx = c.transaction().await.map_err(pg)?;
     // The job row's lock orders this commit against a stop or a takeover.
-    let job = tx
-        .query_opt(
-            "SELECT status, lease_token, cursor, item_count, finished_count, error_count \
+    let job = prepared::query_opt(
+        &tx,
+        "SELECT status, lease_token, cursor, item_count, finished_count, error_count \
              FROM jobs WHERE id = $1 FOR UPDATE",
-            &[&fence.job_id],
-        )
-        .await
-        .map_err(pg)?
-        .map(|r| JobProgress {
-            status: r.get(0),
-            token: r.get(1),
-            cursor: count(r.get(2)),
-            item_count: count(r.get(3)),
-            finished_count: count(r.get(4)),
-            error_count: count(r.get(5)),
-        });
+        &[&fence.job_id],
+    )
+    .await?
+    .map(|r| JobProgress {
+        status: r.get(0),
+        token: r.get(1),
+        cursor: count(r.get(2)),
+        item_count: count(r.get(3)),
+        finished_count: count(r.get(4)),
+        error_count: count(r.get(5)),
+    });
     let job = check_fence(job.as_ref(), fence, work.from)?;
     let items = work.take_items();
     let effects = load_and_apply(&tx, work.tenant_id, items, work.now, Some(fence.job_id)).await?;
@@ -43,7 +42,8 @@ pub async fn apply_chunk(
 
 /// The job's results row, counts and cursor, and its end when the chunk was its last.
 async fn write_advance(tx: &impl GenericClient, a: &Advance) -> Result<(), StoreError> {
-    tx.execute(
+    prepared::execute(
+        tx,
         "INSERT INTO job_results (job_id, first_index, successful, failed, items, committed_at) \
          VALUES ($1, $2, $3, $4, $5, $6)",
         &[
@@ -55,8 +55,7 @@ async fn write_advance(tx: &impl GenericClient, a: &Advance) -> Result<(), Store
             &a.committed_at,
         ],
     )
-    .await
-    .map_err(pg)?;
+    .await?;
     match store::ending::JobEnd::of_last_chunk(a) {
         None => {
             let counts = [
@@ -64,13 +63,9 @@ async fn write_advance(tx: &impl GenericClient, a: &Advance) -> Result<(), Store
                 a.finished_count as i32,
                 a.error_count as i32,
             ];
-            tx.execute(
-                "UPDATE jobs SET cursor = $2, finished_count = $3, error_count = $4, lease_expires_at = $5 \
+            prepared::execute(tx, "UPDATE jobs SET cursor = $2, finished_count = $3, error_count = $4, lease_expires_at = $5 \
                  WHERE id = $1",
-                &[&a.job_id, &counts[0], &counts[1], &counts[2], &a.lease_until],
-            )
-            .await
-            .map_err(pg)?;
+                &[&a.job_id, &counts[0], &counts[1], &counts[2], &a.lease_until]).await?;
         }
         Some(end) => {
             crate::jobs::end(tx, &end).await?;
@@ -94,9 +89,7 @@ pub async fn apply_single(
 
 /// Locks the chunk's customers and transaction ids (in one fixed order, so two
 /// chunks never deadlock; new keys included, so two jobs cannot both create a
-/// customer or both use a transaction id), loads the tenant's settings, the
-/// existing customers and the used transaction ids (one query each), takes
-/// fresh ids, and runs the domain rules.
+/// customer or both use a transaction id), then [`load_and_apply_locked`].
 async fn load_and_apply(
     tx: &impl GenericClient,
     tenant: TenantId,
@@ -105,21 +98,31 @@ async fn load_and_apply(
     job: Option<JobId>,
 ) -> Result<ChunkEffects, StoreError> {
     let needs = Needs::of(&items);
+    let keys = lock_names(tenant, &needs.customer_keys(), &needs.transaction_ids);
+    lock(tx, &keys).await?;
+    load_and_apply_locked(tx, tenant, items, now, job).await
+}
+
+/// Loads the tenant's settings, the existing customers and the used
+/// transaction ids (one query each), takes fresh ids, and runs the domain
+/// rules; the caller holds the locks of [`lock_names`].
+pub(crate) async fn load_and_apply_locked(
+    tx: &impl GenericClient,
+    tenant: TenantId,
+    items: ChunkItems,
+    now: OffsetDateTime,
+    job: Option<JobId>,
+) -> Result<ChunkEffects, StoreError> {
+    let needs = Needs::of(&items);
     let customer_keys = needs.customer_keys();
-    lock_keys(tx, tenant, &customer_keys, &needs.transaction_ids).await?;
     let settings = crate::tenants::settings(tx, tenant).await?;
     let mut loaded = Loaded::new(settings, now, job);
     if !customer_keys.is_empty() {
-        let rows = tx
-            .query(
-                &format!(
+        let rows = prepared::query(tx, &format!(
                     "SELECT c.gameball_id, c.customer_id, CASE WHEN $3 THEN c.profile ELSE '{{}}' END, \
                      {CURRENT_LEDGER} FROM customers c WHERE c.tenant_id = $1 AND c.customer_id = ANY($2)"
                 ),
-                &[&tenant, &customer_keys, &needs.profiles],
-            )
-            .await
-            .map_err(pg)?;
+                &[&tenant, &customer_keys, &needs.profiles]).await?;
         for r in &rows {
             loaded
                 .customers
@@ -127,26 +130,16 @@ async fn load_and_apply(
         }
     }
     if !needs.transaction_ids.is_empty() {
-        let rows = tx
-            .query(
-                "SELECT transaction_id FROM movements WHERE tenant_id = $1 AND transaction_id = ANY($2)",
-                &[&tenant, &needs.transaction_ids],
-            )
-            .await
-            .map_err(pg)?;
+        let rows = prepared::query(tx, "SELECT transaction_id FROM movements WHERE tenant_id = $1 AND transaction_id = ANY($2)",
+                &[&tenant, &needs.transaction_ids]).await?;
         loaded.used_transaction_ids = rows.iter().map(|r| r.get(0)).collect();
     }
     if !needs.references.is_empty() {
-        let rows = tx
-            .query(
-                &format!(
+        let rows = prepared::query(tx, &format!(
                     "SELECT {MOVEMENT_COLUMNS} FROM movements m WHERE m.tenant_id = $1 AND \
                      (m.transaction_id = ANY($2) OR m.order_id = ANY($2) OR m.reverses = ANY($2)) ORDER BY m.id"
                 ),
-                &[&tenant, &needs.references],
-            )
-            .await
-            .map_err(pg)?;
+                &[&tenant, &needs.references]).await?;
         loaded.recorded = rows.iter().map(movement_from).collect::<Result<_, _>>()?;
     }
     let (customers, movements) = needs.allocations(&loaded, &items);
@@ -164,43 +157,45 @@ async fn next_values(
     if n == 0 {
         return Ok(Vec::new());
     }
-    let rows = tx
-        .query(
-            "SELECT nextval($1::TEXT::REGCLASS) FROM generate_series(1, $2::BIGINT)",
-            &[&sequence, &(n as i64)],
-        )
-        .await
-        .map_err(pg)?;
+    let rows = prepared::query(
+        tx,
+        "SELECT nextval($1::TEXT::REGCLASS) FROM generate_series(1, $2::BIGINT)",
+        &[&sequence, &(n as i64)],
+    )
+    .await?;
     Ok(rows.iter().map(|r| r.get(0)).collect())
 }
 
-/// Transaction-scoped advisory locks on the chunk's customers and transaction
-/// ids, taken in ascending lock-key order (the only order every chunk agrees on).
-async fn lock_keys(
-    tx: &impl GenericClient,
+/// The advisory lock keys of a chunk's customers and transaction ids.
+pub(crate) fn lock_names(
     tenant: TenantId,
     customers: &[&str],
     transaction_ids: &[String],
-) -> Result<(), StoreError> {
-    if customers.is_empty() && transaction_ids.is_empty() {
-        return Ok(());
-    }
-    let keys: Vec<String> = customers
+) -> Vec<String> {
+    customers
         .iter()
         .map(|c| format!("{tenant}/{c}"))
         .chain(transaction_ids.iter().map(|t| format!("{tenant}#{t}")))
-        .collect();
-    tx.execute(
+        .collect()
+}
+
+/// Transaction-scoped advisory locks on `keys`, taken in ascending lock-key
+/// order in one statement (the only order every transaction agrees on).
+pub(crate) async fn lock(tx: &impl GenericClient, keys: &[String]) -> Result<(), StoreError> {
+    if keys.is_empty() {
+        return Ok(());
+    }
+    prepared::execute(
+        tx,
         "SELECT pg_advisory_xact_lock(h) FROM \
          (SELECT DISTINCT hashtextextended(k, 0) AS h FROM UNNEST($1::TEXT[]) AS u(k) ORDER BY h) AS s",
         &[&keys],
     )
-    .await
-    .map_err(pg)?;
+    .await?;
     Ok(())
 }
 
-async fn write_effects(
+pub(crate) async fn write_effects(
     tx: &impl GenericClient,
     tenant: TenantId,
     effects: &ChunkEffects,
@@ -226,22 +221,18 @@ async fn write_effects(
         }
     }
     if !new_ids.is_empty() {
-        tx.execute(
-            "INSERT INTO customers (gameball_id, tenant_id, customer_id, profile, created_at, updated_at) \
+        prepared::execute(tx, "INSERT INTO customers (gameball_id, tenant_id, customer_id, profile, created_at, updated_at) \
              SELECT g, $1, c, p, $5, $5 FROM UNNEST($2::BIGINT[], $3::TEXT[], $4::TEXT[]) AS u(g, c, p)",
-            &[&tenant, &new_ids, &new_keys, &new_profiles, &now],
-        )
-        .await
-        .map_err(pg)?;
+            &[&tenant, &new_ids, &new_keys, &new_profiles, &now]).await?;
     }
     if !ids.is_empty() {
-        tx.execute(
+        prepared::execute(
+            tx,
             "UPDATE customers SET profile = u.p, updated_at = $3 \
              FROM UNNEST($1::BIGINT[], $2::TEXT[]) AS u(g, p) WHERE customers.gameball_id = u.g",
             &[&ids, &profiles, &now],
         )
-        .await
-        .map_err(pg)?;
+        .await?;
     }
     if !effects.movements.is_empty() {
         let m = &effects.movements;
@@ -261,8 +252,7 @@ async fn write_effects(
             })
             .collect::<Result<Vec<_>, _>>()
             .map_err(StoreError::other)?;
-        tx.execute(
-            "INSERT INTO movements (id, tenant_id, gameball_id, kind, transaction_id, hold_reference, \
+        prepared::execute(tx, "INSERT INTO movements (id, tenant_id, gameball_id, kind, transaction_id, hold_reference, \
              points, amount, transaction_time, entry, created_at, job_id, item_index, order_id, reverses, ledger) \
              SELECT i, $1, g, k, t, h, p, a, tt, e, $2, $3, ix, o, r, l FROM UNNEST($4::BIGINT[], $5::BIGINT[], \
              $6::TEXT[], $7::TEXT[], $8::TEXT[], $9::BIGINT[], $10::TEXT[], $11::BIGINT[], $12::TEXT[], \
@@ -284,24 +274,17 @@ async fn write_effects(
                 &m.iter().map(|m| m.order_id.as_deref()).collect::<Vec<_>>(),
                 &m.iter().map(|m| m.reverses.as_deref()).collect::<Vec<_>>(),
                 &ledgers,
-            ],
-        )
-        .await
-        .map_err(pg)?;
+            ]).await?;
     }
     if !effects.events.is_empty() {
         let owners: Vec<i64> = effects.events.iter().map(|e| e.gameball_id).collect();
         let names: Vec<&str> = effects.events.iter().map(|e| e.name.as_str()).collect();
         let metadata: Vec<&str> = effects.events.iter().map(|e| e.metadata.as_str()).collect();
         let indexes: Vec<i32> = effects.events.iter().map(|e| e.item_index as i32).collect();
-        tx.execute(
-            "INSERT INTO events (tenant_id, gameball_id, name, metadata, created_at, job_id, item_index) \
+        prepared::execute(tx, "INSERT INTO events (tenant_id, gameball_id, name, metadata, created_at, job_id, item_index) \
              SELECT $1, g, n, m, $5, $6, i FROM UNNEST($2::BIGINT[], $3::TEXT[], $4::TEXT[], $7::INTEGER[]) \
              AS u(g, n, m, i)",
-            &[&tenant, &owners, &names, &metadata, &now, &job, &indexes],
-        )
-        .await
-        .map_err(pg)?;
+            &[&tenant, &owners, &names, &metadata, &now, &job, &indexes]).await?;
     }
     Ok(())
 }
@@ -311,16 +294,15 @@ pub async fn customer(
     tenant: TenantId,
     customer_id: &str,
 ) -> Result<Option<CustomerView>, StoreError> {
-    let row = c
-        .query_opt(
-            &format!(
-                "SELECT c.gameball_id, c.customer_id, c.profile, {CURRENT_LEDGER}, c.created_at, \
+    let row = prepared::query_opt(
+        c,
+        &format!(
+            "SELECT c.gameball_id, c.customer_id, c.profile, {CURRENT_LEDGER}, c.created_at, \
                  c.updated_at FROM customers c WHERE c.tenant_id = $1 AND c.customer_id = $2"
-            ),
-            &[&tenant, &customer_id],
-        )
-        .await
-        .map_err(pg)?;
+        ),
+        &[&tenant, &customer_id],
+    )
+    .await?;
     row.map(|r| {
         Ok(CustomerView {
             record: record_from(r.get(0), r.get(1), r.get(2), r.get(3))?,
@@ -337,7 +319,7 @@ pub async fn delete_customer(
     customer_id: &str,
 ) -> Result<bool, StoreError> {
     let tx = c.transaction().await.map_err(pg)?;
-    lock_keys(&tx, tenant, &[customer_id], &[]).await?;
+    lock(&tx, &lock_names(tenant, &[customer_id], &[])).await?;
     let row = tx
         .query_opt(
             "SELECT gameball_id FROM customers WHERE tenant_id = $1 AND customer_id = $2",
@@ -386,16 +368,11 @@ pub async fn movements(
     tenant: TenantId,
     customer_id: &str,
 ) -> Result<Vec<MovementRow>, StoreError> {
-    let rows = c
-        .query(
-            &format!(
+    let rows = prepared::query(c, &format!(
                 "SELECT {MOVEMENT_COLUMNS} FROM movements m JOIN customers c ON c.gameball_id = m.gameball_id \
                  WHERE c.tenant_id = $1 AND c.customer_id = $2 ORDER BY m.id"
             ),
-            &[&tenant, &customer_id],
-        )
-        .await
-        .map_err(pg)?;
+            &[&tenant, &customer_id]).await?;
     rows.iter().map(movement_from).collect()
 }
 
@@ -405,17 +382,16 @@ pub async fn hold(
     reference: &str,
     now: OffsetDateTime,
 ) -> Result<Option<HoldRecord>, StoreError> {
-    let rows = c
-        .query(
-            &format!(
-                "SELECT {MOVEMENT_COLUMNS}, c.customer_id FROM movements m \
+    let rows = prepared::query(
+        c,
+        &format!(
+            "SELECT {MOVEMENT_COLUMNS}, c.customer_id FROM movements m \
                  JOIN customers c ON c.gameball_id = m.gameball_id \
                  WHERE m.tenant_id = $1 AND m.hold_reference = $2 ORDER BY m.id"
-            ),
-            &[&tenant, &reference],
-        )
-        .await
-        .map_err(pg)?;
+        ),
+        &[&tenant, &reference],
+    )
+    .await?;
     let Some(owner) = rows.first().map(|r| r.get::<_, String>(13)) else {
         return Ok(None);
     };

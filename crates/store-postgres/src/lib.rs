@@ -6,6 +6,7 @@ mod failed;
 mod jobs;
 mod listener;
 mod roles;
+mod singles;
 mod tenants;
 mod transactions;
 mod webhooks;
@@ -62,6 +63,8 @@ pub struct PostgresStore {
     probe: Pool,
     wakeups: std::sync::Arc<tokio::sync::Notify>,
     listing_timeout: Duration,
+    /// Single calls, grouped into shared transactions.
+    singles: std::sync::Arc<singles::Singles>,
 }
 
 /// A database error: the server refusing new connections or gone (53300
@@ -95,6 +98,44 @@ fn pooled(e: deadpool_postgres::PoolError) -> StoreError {
             other => other,
         },
         other => StoreError::other(other),
+    }
+}
+
+/// Statements of the hot paths (single calls, chunks, balance reads) run
+/// through these: each is parsed and planned once per connection (deadpool's
+/// statement cache) and after that costs one round trip instead of two.
+pub(crate) mod prepared {
+    use super::pg;
+    use deadpool_postgres::GenericClient;
+    use store::StoreError;
+    use tokio_postgres::Row;
+    use tokio_postgres::types::ToSql;
+
+    pub async fn query(
+        c: &impl GenericClient,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<Row>, StoreError> {
+        let st = c.prepare_cached(sql).await.map_err(pg)?;
+        c.query(&st, params).await.map_err(pg)
+    }
+
+    pub async fn query_opt(
+        c: &impl GenericClient,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Option<Row>, StoreError> {
+        let st = c.prepare_cached(sql).await.map_err(pg)?;
+        c.query_opt(&st, params).await.map_err(pg)
+    }
+
+    pub async fn execute(
+        c: &impl GenericClient,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<u64, StoreError> {
+        let st = c.prepare_cached(sql).await.map_err(pg)?;
+        c.execute(&st, params).await.map_err(pg)
     }
 }
 
@@ -148,8 +189,10 @@ impl PostgresStore {
                 .build()
                 .map_err(StoreError::other)
         };
+        let main = pool(settings.max_connections.max(2), settings.acquire_timeout)?;
         let store = PostgresStore {
-            pool: pool(settings.max_connections.max(2), settings.acquire_timeout)?,
+            singles: std::sync::Arc::new(singles::Singles::start(main.clone())),
+            pool: main,
             probe: pool(1, PROBE_WAIT)?,
             wakeups,
             listing_timeout: settings.listing_timeout,

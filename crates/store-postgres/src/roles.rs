@@ -234,7 +234,12 @@ impl CustomerStore for PostgresStore {
         item: ChunkItems,
         now: OffsetDateTime,
     ) -> Result<Outcome, StoreError> {
-        chunks::apply_single(&mut self.client().await?, tenant, item, now).await
+        let call = store::singles::SingleCall {
+            tenant,
+            items: item,
+            now,
+        };
+        self.singles.apply(call).await
     }
 
     async fn customer(

@@ -1,6 +1,6 @@
 //! Tenant rows: creation (the first one under an advisory lock), listing, secret rotation, lookup by apikey.
 
-use crate::{FIRST_TENANT_LOCK, LOCK_SPACE, is_unique_violation, pg};
+use crate::{FIRST_TENANT_LOCK, LOCK_SPACE, is_unique_violation, pg, prepared};
 use deadpool_postgres::{Client, GenericClient};
 use domain::settings::ProgramSettings;
 use store::{NewTenant, StoreError, TenantAuth, TenantId, TenantSummary, from_millis, to_millis};
@@ -140,14 +140,13 @@ async fn settings_where(
     condition: &str,
     key: &(dyn tokio_postgres::types::ToSql + Sync),
 ) -> Result<ProgramSettings, StoreError> {
-    let row = c
-        .query_opt(
-            &format!("SELECT settings FROM tenants WHERE {condition}"),
-            &[key],
-        )
-        .await
-        .map_err(pg)?
-        .ok_or(StoreError::NotFound)?;
+    let row = prepared::query_opt(
+        c,
+        &format!("SELECT settings FROM tenants WHERE {condition}"),
+        &[key],
+    )
+    .await?
+    .ok_or(StoreError::NotFound)?;
     serde_json::from_str(row.get(0)).map_err(StoreError::other)
 }
 

@@ -8,6 +8,7 @@ pub mod retry;
 pub mod rows;
 pub mod rules;
 mod segments;
+pub mod singles;
 mod types;
 mod views;
 pub mod webhooks;

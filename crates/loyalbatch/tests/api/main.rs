@@ -21,6 +21,7 @@ mod openapi;
 mod pool;
 mod progress;
 mod retry;
+mod singles;
 mod snapshots;
 mod transactions_list;
 mod v3;
