@@ -47,7 +47,7 @@ pub struct Settings {
 /// What the console's handlers are given.
 #[derive(Clone)]
 pub struct State {
-    app: App,
+    app: Arc<App>,
     /// The node's reader of the jobs event streams follow (the API's).
     streams: server::streams::JobWatch,
     settings: Arc<Settings>,

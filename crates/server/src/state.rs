@@ -32,7 +32,7 @@ impl Default for HttpSettings {
 
 #[derive(Clone)]
 pub struct AppState {
-    pub app: app::App,
+    pub app: Arc<app::App>,
     pub http: Arc<HttpSettings>,
     /// The node's reader of the jobs its event streams follow.
     pub streams: JobWatch,
@@ -42,7 +42,7 @@ impl AppState {
     pub fn new(app: app::App, http: HttpSettings) -> AppState {
         AppState {
             streams: JobWatch::new(app.jobs().clone()),
-            app,
+            app: Arc::new(app),
             http: Arc::new(http),
         }
     }

@@ -176,6 +176,40 @@ impl SqliteStore {
         self.inner.writer.write(Weight::Short, f).await
     }
 
+    /// Runs a point read `f` (one indexed lookup: a customer, a hold, a tenant,
+    /// a job's row) on the calling thread. Answered from the memory map in
+    /// microseconds, such a read costs less than the handoff to a blocking
+    /// thread that [`SqliteStore::read`] makes (two thread switches and their
+    /// wake-ups: with 64 connections reading balances they took ~40 % of the
+    /// node's CPU, BENCHMARKS.md). Listings and scans keep `read`.
+    pub(crate) async fn read_point<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        F: FnOnce(&mut Connection) -> Result<T, StoreError>,
+    {
+        let _permit = self
+            .inner
+            .reading
+            .acquire()
+            .await
+            .map_err(StoreError::other)?;
+        let pooled = self
+            .inner
+            .readers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .pop();
+        let mut conn = match pooled {
+            Some(c) => c,
+            None => open_connection(&self.inner.path, false)?,
+        };
+        let result = f(&mut conn);
+        let mut readers = self.inner.readers.lock().unwrap_or_else(|p| p.into_inner());
+        if readers.len() < self.inner.max_readers.load(std::sync::atomic::Ordering::Relaxed) {
+            readers.push(conn);
+        }
+        result
+    }
+
     /// Runs `f` on a reader connection (WAL readers never block the writer).
     pub(crate) async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
     where

@@ -63,15 +63,15 @@ impl TenantStore for SqliteStore {
 
     async fn tenant_by_apikey(&self, apikey: &str) -> Result<Option<TenantAuth>, StoreError> {
         let apikey = apikey.to_owned();
-        self.read(move |c| tenants::by_apikey(c, &apikey)).await
+        self.read_point(move |c| tenants::by_apikey(c, &apikey)).await
     }
 
     async fn config_generation(&self) -> Result<i64, StoreError> {
-        self.read(tenants::config_generation).await
+        self.read_point(tenants::config_generation).await
     }
 
     async fn program_settings(&self, tenant: TenantId) -> Result<ProgramSettings, StoreError> {
-        self.read(move |c| tenants::settings(c, tenant)).await
+        self.read_point(move |c| tenants::settings(c, tenant)).await
     }
 
     async fn end_session(&self, nonce: &str, expires_at: i64) -> Result<(), StoreError> {
@@ -82,7 +82,7 @@ impl TenantStore for SqliteStore {
 
     async fn session_ended(&self, nonce: &str) -> Result<bool, StoreError> {
         let nonce = nonce.to_owned();
-        self.read(move |c| tenants::session_ended(c, &nonce)).await
+        self.read_point(move |c| tenants::session_ended(c, &nonce)).await
     }
 
     async fn tenant_settings(&self, name: &str) -> Result<ProgramSettings, StoreError> {
@@ -109,7 +109,7 @@ impl JobStore for SqliteStore {
     }
 
     async fn job(&self, tenant: TenantId, job: JobId) -> Result<Option<JobRecord>, StoreError> {
-        self.read(move |c| jobs::get(c, tenant, job)).await
+        self.read_point(move |c| jobs::get(c, tenant, job)).await
     }
 
     async fn jobs_by_id(&self, jobs: &[(TenantId, JobId)]) -> Result<Vec<JobRecord>, StoreError> {
@@ -256,7 +256,7 @@ impl CustomerStore for SqliteStore {
         customer_id: &str,
     ) -> Result<Option<CustomerView>, StoreError> {
         let id = customer_id.to_owned();
-        self.read(move |c| chunks::customer(c, tenant, &id)).await
+        self.read_point(move |c| chunks::customer(c, tenant, &id)).await
     }
 
     async fn hold(
@@ -266,7 +266,7 @@ impl CustomerStore for SqliteStore {
         now: OffsetDateTime,
     ) -> Result<Option<HoldRecord>, StoreError> {
         let reference = reference.to_owned();
-        self.read(move |c| chunks::hold(c, tenant, &reference, now))
+        self.read_point(move |c| chunks::hold(c, tenant, &reference, now))
             .await
     }
 
