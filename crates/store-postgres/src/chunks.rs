@@ -289,30 +289,6 @@ pub(crate) async fn write_effects(
     Ok(())
 }
 
-pub async fn customer(
-    c: &impl GenericClient,
-    tenant: TenantId,
-    customer_id: &str,
-) -> Result<Option<CustomerView>, StoreError> {
-    let row = prepared::query_opt(
-        c,
-        &format!(
-            "SELECT c.gameball_id, c.customer_id, c.profile, {CURRENT_LEDGER}, c.created_at, \
-                 c.updated_at FROM customers c WHERE c.tenant_id = $1 AND c.customer_id = $2"
-        ),
-        &[&tenant, &customer_id],
-    )
-    .await?;
-    row.map(|r| {
-        Ok(CustomerView {
-            record: record_from(r.get(0), r.get(1), r.get(2), r.get(3))?,
-            created_at: from_millis(r.get(4)),
-            updated_at: from_millis(r.get(5)),
-        })
-    })
-    .transpose()
-}
-
 pub async fn delete_customer(
     c: &mut Client,
     tenant: TenantId,

@@ -5,6 +5,7 @@ mod chunks;
 mod failed;
 mod jobs;
 mod listener;
+mod reads;
 mod roles;
 mod singles;
 mod tenants;
@@ -64,7 +65,9 @@ pub struct PostgresStore {
     wakeups: std::sync::Arc<tokio::sync::Notify>,
     listing_timeout: Duration,
     /// Single calls, grouped into shared transactions.
-    singles: std::sync::Arc<singles::Singles>,
+    singles: std::sync::Arc<store::singles::Committer>,
+    /// Customer reads, grouped into shared queries.
+    customers: std::sync::Arc<store::grouped::Batcher<(TenantId, String), Option<CustomerView>>>,
 }
 
 /// A database error: the server refusing new connections or gone (53300
@@ -191,7 +194,16 @@ impl PostgresStore {
         };
         let main = pool(settings.max_connections.max(2), settings.acquire_timeout)?;
         let store = PostgresStore {
-            singles: std::sync::Arc::new(singles::Singles::start(main.clone())),
+            customers: std::sync::Arc::new(store::grouped::Batcher::start(
+                std::sync::Arc::new(reads::Customers(main.clone())),
+                reads::IN_FLIGHT,
+                reads::GROUP,
+            )),
+            singles: std::sync::Arc::new(store::singles::committer(
+                std::sync::Arc::new(singles::Groups(main.clone())),
+                singles::IN_FLIGHT,
+                singles::GROUP,
+            )),
             pool: main,
             probe: pool(1, PROBE_WAIT)?,
             wakeups,

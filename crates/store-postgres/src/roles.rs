@@ -239,7 +239,7 @@ impl CustomerStore for PostgresStore {
             items: item,
             now,
         };
-        self.singles.apply(call).await
+        self.singles.call(call).await
     }
 
     async fn customer(
@@ -247,7 +247,7 @@ impl CustomerStore for PostgresStore {
         tenant: TenantId,
         customer_id: &str,
     ) -> Result<Option<CustomerView>, StoreError> {
-        chunks::customer(&self.client().await?, tenant, customer_id).await
+        self.customers.call((tenant, customer_id.to_owned())).await
     }
 
     async fn hold(

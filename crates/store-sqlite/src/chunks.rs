@@ -86,6 +86,24 @@ pub fn apply_single(
     single_outcome(effects.outcomes)
 }
 
+/// Single calls applied together ([`store::singles`]), in the writer's
+/// transaction: the calls of each tenant and kind as one chunk.
+pub fn apply_group(
+    c: &Connection,
+    calls: Vec<store::singles::SingleCall>,
+) -> Result<Vec<Result<Outcome, StoreError>>, StoreError> {
+    let n = calls.len();
+    let mut applied = Vec::new();
+    for mut m in store::singles::merge(calls) {
+        let items = std::mem::replace(&mut m.items, ChunkItems::Ledger(Vec::new()));
+        let mut effects = load_and_apply(c, m.tenant, items, m.now, None)?;
+        m.restore_indexes(&mut effects);
+        write_effects(c, m.tenant, &effects, None, m.now)?;
+        applied.push((m, effects.outcomes));
+    }
+    Ok(store::singles::per_call(n, applied))
+}
+
 /// Loads what the chunk needs in a few statements — the tenant's settings, the
 /// customers it names (one query), which of its transaction ids are taken (one
 /// query), the movements it refers to — allocates ids for new customers and

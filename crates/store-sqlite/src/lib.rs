@@ -41,6 +41,48 @@ struct Inner {
     max_readers: std::sync::atomic::AtomicUsize,
     /// The longest a listing may run before it is interrupted (milliseconds).
     listing_timeout_ms: std::sync::atomic::AtomicU64,
+    /// Single calls grouped into one writer operation each (started on first use,
+    /// on the caller's runtime).
+    singles: std::sync::OnceLock<store::singles::Committer>,
+}
+
+/// Groups of single calls handed to the writer at once: one commits while the
+/// next waits in the writer's queue.
+const SINGLES_IN_FLIGHT: usize = 2;
+
+/// Single calls one writer operation takes at most.
+const SINGLES_GROUP: usize = 64;
+
+/// The writer seen from the single-call committer (weakly: the committer is
+/// the store's, and must not keep it open).
+struct Groups(std::sync::Weak<Inner>);
+
+impl Groups {
+    fn store(&self) -> Result<SqliteStore, StoreError> {
+        let inner = self
+            .0
+            .upgrade()
+            .ok_or_else(|| StoreError::Conflict("the SQLite store has been closed".into()))?;
+        Ok(SqliteStore { inner })
+    }
+}
+
+#[async_trait::async_trait]
+impl store::singles::GroupCommit for Groups {
+    async fn together(
+        &self,
+        calls: Vec<store::singles::SingleCall>,
+    ) -> Result<Vec<Result<domain::Outcome, StoreError>>, StoreError> {
+        self.store()?
+            .write(move |c| chunks::apply_group(c, calls))
+            .await
+    }
+
+    async fn alone(&self, call: store::singles::SingleCall) -> Result<domain::Outcome, StoreError> {
+        self.store()?
+            .write(move |c| chunks::apply_single(c, call.tenant, call.items, call.now))
+            .await
+    }
 }
 
 /// A listing's time limit unless [`SqliteStore::with_listing_timeout`] says otherwise.
@@ -104,6 +146,7 @@ impl SqliteStore {
             listing_timeout_ms: std::sync::atomic::AtomicU64::new(
                 LISTING_TIMEOUT.as_millis() as u64
             ),
+            singles: std::sync::OnceLock::new(),
         });
         spawn_checkpointer(&path, Arc::downgrade(&inner))?;
         Ok(SqliteStore { inner })
@@ -167,6 +210,22 @@ impl SqliteStore {
         SqliteStore::open(path)
     }
 
+    /// Applies a single call in the next group of them (SQLite's writer is one
+    /// thread: a group is one operation, its calls' items one chunk).
+    pub(crate) async fn apply_single(
+        &self,
+        call: store::singles::SingleCall,
+    ) -> Result<domain::Outcome, StoreError> {
+        let committer = self.inner.singles.get_or_init(|| {
+            store::singles::committer(
+                Arc::new(Groups(Arc::downgrade(&self.inner))),
+                SINGLES_IN_FLIGHT,
+                SINGLES_GROUP,
+            )
+        });
+        committer.call(call).await
+    }
+
     /// Runs `f` in the writer's next transaction; answers once it is durably committed.
     pub(crate) async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
     where
@@ -204,7 +263,12 @@ impl SqliteStore {
         };
         let result = f(&mut conn);
         let mut readers = self.inner.readers.lock().unwrap_or_else(|p| p.into_inner());
-        if readers.len() < self.inner.max_readers.load(std::sync::atomic::Ordering::Relaxed) {
+        if readers.len()
+            < self
+                .inner
+                .max_readers
+                .load(std::sync::atomic::Ordering::Relaxed)
+        {
             readers.push(conn);
         }
         result

@@ -63,7 +63,8 @@ impl TenantStore for SqliteStore {
 
     async fn tenant_by_apikey(&self, apikey: &str) -> Result<Option<TenantAuth>, StoreError> {
         let apikey = apikey.to_owned();
-        self.read_point(move |c| tenants::by_apikey(c, &apikey)).await
+        self.read_point(move |c| tenants::by_apikey(c, &apikey))
+            .await
     }
 
     async fn config_generation(&self) -> Result<i64, StoreError> {
@@ -82,7 +83,8 @@ impl TenantStore for SqliteStore {
 
     async fn session_ended(&self, nonce: &str) -> Result<bool, StoreError> {
         let nonce = nonce.to_owned();
-        self.read_point(move |c| tenants::session_ended(c, &nonce)).await
+        self.read_point(move |c| tenants::session_ended(c, &nonce))
+            .await
     }
 
     async fn tenant_settings(&self, name: &str) -> Result<ProgramSettings, StoreError> {
@@ -246,8 +248,12 @@ impl CustomerStore for SqliteStore {
         item: ChunkItems,
         now: OffsetDateTime,
     ) -> Result<Outcome, StoreError> {
-        self.write(move |c| chunks::apply_single(c, tenant, item, now))
-            .await
+        let call = store::singles::SingleCall {
+            tenant,
+            items: item,
+            now,
+        };
+        SqliteStore::apply_single(self, call).await
     }
 
     async fn customer(
@@ -256,7 +262,8 @@ impl CustomerStore for SqliteStore {
         customer_id: &str,
     ) -> Result<Option<CustomerView>, StoreError> {
         let id = customer_id.to_owned();
-        self.read_point(move |c| chunks::customer(c, tenant, &id)).await
+        self.read_point(move |c| chunks::customer(c, tenant, &id))
+            .await
     }
 
     async fn hold(

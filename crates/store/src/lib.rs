@@ -3,6 +3,7 @@
 
 pub mod chunk;
 pub mod ending;
+pub mod grouped;
 mod holds;
 pub mod retry;
 pub mod rows;

@@ -1,11 +1,24 @@
-//! Single calls grouped into one transaction (group commit), for backends whose
-//! commits cost a round trip and an fsync each: the calls of one tenant and one
-//! kind become one chunk (their items in arrival order, so each sees the ones
-//! before it exactly as if they had been applied one after another), and each
-//! call gets back its own outcome, and its own item indexes on what it wrote.
+//! Single calls share transactions (group commit): 64 checkouts at once are a
+//! few commits, not 64 fsyncs, and a few chunks' statements, not 64 times a
+//! chunk's.
+//!
+//! A call waits in a queue ([`crate::grouped`]); its group goes to the
+//! backend's [`GroupCommit::together`], which applies the
+//! calls of each tenant and kind as one chunk ([`merge`]: their items in
+//! arrival order, so each sees the ones before it exactly as if they had been
+//! applied one after another) in one transaction, and only after its commit is
+//! each call answered, with its own outcome (and its own item indexes on what
+//! it wrote).
+//!
+//! If a group fails (a database error, not an item's failure, which is that
+//! call's outcome), nothing of it was written, and each of its calls is applied
+//! again alone, so one call's fault is never another's answer.
 
-use crate::types::TenantId;
+use crate::grouped::{Batcher, Grouped, all_failed};
+use crate::types::{StoreError, TenantId};
+use async_trait::async_trait;
 use domain::{ChunkEffects, ChunkItems, Outcome, Parsed};
+use std::sync::Arc;
 use time::OffsetDateTime;
 
 /// One single call waiting for the group's transaction.
@@ -129,6 +142,80 @@ fn append(to: &mut ChunkItems, from: ChunkItems, start: u32) -> Result<(), Chunk
         (_, from) => return Err(from),
     }
     Ok(())
+}
+
+/// A backend's two ways of applying single calls.
+#[async_trait]
+pub trait GroupCommit: Send + Sync + 'static {
+    /// The calls in one transaction ([`merge`]d): each call's outcome, in
+    /// order, once committed; an error when nothing was written.
+    async fn together(
+        &self,
+        calls: Vec<SingleCall>,
+    ) -> Result<Vec<Result<Outcome, StoreError>>, StoreError>;
+
+    /// One call in a transaction of its own.
+    async fn alone(&self, call: SingleCall) -> Result<Outcome, StoreError>;
+}
+
+/// Single calls served in groups over a backend's [`GroupCommit`].
+pub type Committer = Batcher<SingleCall, Outcome>;
+
+/// The committer of single calls over `backend`: at most `in_flight` groups
+/// of at most `size` calls at once.
+pub fn committer(backend: Arc<dyn GroupCommit>, in_flight: usize, size: usize) -> Committer {
+    Batcher::start(Arc::new(Singles(backend)), in_flight, size)
+}
+
+struct Singles(Arc<dyn GroupCommit>);
+
+#[async_trait]
+impl Grouped<SingleCall, Outcome> for Singles {
+    async fn run(&self, calls: Vec<SingleCall>) -> Vec<Result<Outcome, StoreError>> {
+        let backend = &*self.0;
+        if calls.len() == 1 {
+            let mut one = Vec::with_capacity(1);
+            for call in calls {
+                one.push(backend.alone(call).await);
+            }
+            return one;
+        }
+        let again = calls.clone();
+        match backend.together(calls).await {
+            Ok(outcomes) => outcomes,
+            // The database cannot take work now: one by one it could not either.
+            Err(e @ (StoreError::Unavailable(_) | StoreError::TimedOut)) => {
+                all_failed(again.len(), &e)
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, calls = again.len(), "a group of single calls failed; applying them one by one");
+                let mut outcomes = Vec::with_capacity(again.len());
+                for call in again {
+                    outcomes.push(backend.alone(call).await);
+                }
+                outcomes
+            }
+        }
+    }
+}
+
+/// Each call's one outcome, from the merged chunks' outcomes.
+pub fn per_call(
+    calls: usize,
+    merged: Vec<(Merged, Vec<Outcome>)>,
+) -> Vec<Result<Outcome, StoreError>> {
+    let mut per_call: Vec<Vec<Outcome>> = vec![Vec::new(); calls];
+    for (m, outcomes) in merged {
+        for (call, outcome) in m.split(outcomes) {
+            if let Some(outcomes) = per_call.get_mut(call) {
+                outcomes.push(outcome);
+            }
+        }
+    }
+    per_call
+        .into_iter()
+        .map(crate::chunk::single_outcome)
+        .collect()
 }
 
 #[cfg(test)]

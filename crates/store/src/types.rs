@@ -41,6 +41,25 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// The same error for another caller who shared the failed operation
+    /// (a group of requests): its kind kept, an internal one as its text.
+    pub fn copy_for_another_caller(&self) -> StoreError {
+        match self {
+            StoreError::NotFound => StoreError::NotFound,
+            StoreError::Conflict(why) => StoreError::Conflict(why.clone()),
+            StoreError::Fenced => StoreError::Fenced,
+            StoreError::IdempotencyConflict => StoreError::IdempotencyConflict,
+            StoreError::QueueFull { unprocessed, limit } => StoreError::QueueFull {
+                unprocessed: *unprocessed,
+                limit: *limit,
+            },
+            StoreError::Unavailable(why) => StoreError::Unavailable(why.clone()),
+            StoreError::TimedOut => StoreError::TimedOut,
+            StoreError::Panicked(why) => StoreError::Panicked(why.clone()),
+            StoreError::Other(e) => StoreError::other(std::io::Error::other(e.to_string())),
+        }
+    }
+
     pub fn other(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
         StoreError::Other(Box::new(e))
     }
