@@ -3,7 +3,9 @@
 
 mod api;
 mod backend;
+mod chart;
 mod cpu;
+mod external;
 mod import_bench;
 mod import_child;
 mod instance;
@@ -17,12 +19,13 @@ mod rss;
 mod serve;
 mod serve_child;
 mod server_process;
+mod single_bench;
 mod stats;
 mod streams_bench;
 mod webhooks_bench;
 mod workload;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use backend::Backend;
 use clap::{Parser, ValueEnum};
 use engine::EngineConfig;
@@ -80,9 +83,31 @@ struct Cli {
     /// `streams`: event streams open while the jobs are processed (spread over them).
     #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u64).range(1..=900))]
     streams: u64,
-    /// `webhooks`: rounds of the on/off throughput comparison.
+    /// `webhooks`, `streams`, `single`: rounds of the comparison.
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..))]
     rounds: u64,
+    /// `single`: connections calling at once.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    callers: u64,
+    /// `single`: run this `loyalbatch` binary's `serve` as the server (to
+    /// measure two builds alternately) instead of this benchmark's own.
+    #[arg(long, value_name = "PATH")]
+    server_binary: Option<std::path::PathBuf>,
+    /// `single`: seconds each call is driven per round (after a second of warm-up).
+    #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u64).range(1..=600))]
+    seconds: u64,
+    /// `chart`: the SVG file to write.
+    #[arg(long, value_name = "FILE")]
+    out: Option<std::path::PathBuf>,
+    /// `chart`: the chart's title.
+    #[arg(long, default_value = "")]
+    title: String,
+    /// `chart`: a metric, `NAME=/json/pointer` or `NAME=/json/pointer>=TARGET` (repeatable).
+    #[arg(long = "metric", value_name = "NAME=POINTER")]
+    chart_metrics: Vec<String>,
+    /// `chart`: a series, `LABEL=FILE[,FILE…]` of `--json` outputs (1 to 4).
+    #[arg(value_name = "LABEL=FILES")]
+    series: Vec<String>,
     /// Print the figures as one JSON object instead of the report.
     #[arg(long)]
     json: bool,
@@ -104,6 +129,11 @@ enum Workload {
     Webhooks,
     /// Batch throughput with `--streams` event streams open on the jobs vs none.
     Streams,
+    /// Single calls under `--callers` connections (balance reads, cashback
+    /// writes) ÷ `GET /health` of the same server in the same round.
+    Single,
+    /// An SVG chart of `--json` runs (`--out`, `--metric`, series `LABEL=FILES`).
+    Chart,
 }
 
 /// The engine as `--workers` and `--chunk-size` ask.
@@ -113,6 +143,19 @@ fn engine_config(cli: &Cli) -> EngineConfig {
         chunk_size: cli.chunk_size,
         ..EngineConfig::default()
     }
+}
+
+/// The `single` workload as the flags ask.
+async fn single(cli: &Cli, date: String) -> Result<()> {
+    let backend = Backend::from_url(cli.database_url.as_deref())?;
+    let settings = single_bench::SingleSettings {
+        connections: cli.callers as usize,
+        server_binary: cli.server_binary.clone(),
+        seconds: cli.seconds,
+        rounds: cli.rounds as usize,
+        config: engine_config(cli),
+    };
+    single_bench::run(&backend, settings, cli.json, date).await
 }
 
 #[tokio::main]
@@ -167,6 +210,13 @@ async fn main() -> Result<()> {
         };
         return streams_bench::run(&backend, settings, date).await;
     }
+    if let Workload::Single = cli.workload {
+        return single(&cli, date).await;
+    }
+    if let Workload::Chart = cli.workload {
+        let out = cli.out.as_deref().context("chart: --out FILE.svg")?;
+        return chart::run(&cli.title, &cli.chart_metrics, &cli.series, out);
+    }
     if let Workload::Ledger = cli.workload {
         let backend = Backend::from_url(cli.database_url.as_deref())?;
         let settings = ledger::LedgerSettings {
@@ -182,7 +232,12 @@ async fn main() -> Result<()> {
     let settings = Settings {
         workload: match cli.workload {
             Workload::Customers => "customers",
-            Workload::Ledger | Workload::Import | Workload::Webhooks | Workload::Streams => {
+            Workload::Ledger
+            | Workload::Import
+            | Workload::Webhooks
+            | Workload::Streams
+            | Workload::Single
+            | Workload::Chart => {
                 unreachable!("handled above")
             }
         },

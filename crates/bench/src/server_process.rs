@@ -60,6 +60,28 @@ impl ServerProcess {
         })
     }
 
+    /// The server's `host:port` and the API's base path.
+    pub fn address(&self) -> Result<(String, String)> {
+        let rest = self
+            .base_url
+            .strip_prefix("http://")
+            .context("the serve-child's address is not http://")?;
+        let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+        Ok((authority.to_owned(), format!("/{path}")))
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.pid
+    }
+
+    pub fn apikey(&self) -> &str {
+        &self.apikey
+    }
+
+    pub fn secret(&self) -> &str {
+        &self.secret
+    }
+
     /// A client calling this server as the benchmark tenant.
     pub fn api(&self) -> Result<Api> {
         Api::new(&self.base_url, &self.apikey, &self.secret)
