@@ -7,6 +7,11 @@ use anyhow::{Context, Result};
 pub struct Sample {
     pub rss_kib: u64,
     pub peak_kib: u64,
+    /// Of `rss_kib`: the process's own memory (`RssAnon`) and file pages it
+    /// maps (`RssFile`: SQLite's memory-mapped database, counted once per
+    /// connection that maps a page, though the pages are the OS cache's).
+    pub anon_kib: u64,
+    pub file_kib: u64,
 }
 
 /// This process.
@@ -31,5 +36,7 @@ fn read(path: &str) -> Result<Sample> {
     Ok(Sample {
         rss_kib: field("VmRSS:")?,
         peak_kib: field("VmHWM:")?,
+        anon_kib: field("RssAnon:")?,
+        file_kib: field("RssFile:")?,
     })
 }

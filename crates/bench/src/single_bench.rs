@@ -324,6 +324,8 @@ pub async fn run(backend: &Backend, s: SingleSettings, json: bool, date: String)
                 "balanceP99Ms": rounds.iter().map(|r| r.balance.latency.p99).collect::<Vec<_>>(),
                 "cashbackP99Ms": rounds.iter().map(|r| r.cashback.latency.p99).collect::<Vec<_>>(),
                 "serverPeakRssMiB": memory.peak_kib as f64 / 1024.0,
+                "serverAnonRssMiB": memory.anon_kib as f64 / 1024.0,
+                "serverFileRssMiB": memory.file_kib as f64 / 1024.0,
             })
         );
         return Ok(());
@@ -360,10 +362,13 @@ pub async fn run(backend: &Backend, s: SingleSettings, json: bool, date: String)
         );
     }
     println!(
-        "  medians ÷ /health: balance GET {:.2}×, cashback POST {:.2}×; server peak RSS {:.0} MiB",
+        "  medians ÷ /health: balance GET {:.2}×, cashback POST {:.2}×; server peak RSS {:.0} MiB \
+         (at the end: its own memory {:.0} MiB, mapped database pages {:.0} MiB)",
         median(&balance),
         median(&cashback),
-        memory.peak_kib as f64 / 1024.0
+        memory.peak_kib as f64 / 1024.0,
+        memory.anon_kib as f64 / 1024.0,
+        memory.file_kib as f64 / 1024.0
     );
     Ok(())
 }
