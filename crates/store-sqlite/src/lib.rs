@@ -46,6 +46,27 @@ struct Inner {
     singles: std::sync::OnceLock<store::singles::Committer>,
 }
 
+impl Inner {
+    /// Runs `f` on a pooled reader connection (a new one when none is free),
+    /// kept open for the next read while the pool has room.
+    fn with_reader<T>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let pooled = self.readers.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let mut conn = match pooled {
+            Some(c) => c,
+            None => open_connection(&self.path, false)?,
+        };
+        let result = f(&mut conn);
+        let mut readers = self.readers.lock().unwrap_or_else(|p| p.into_inner());
+        if readers.len() < self.max_readers.load(std::sync::atomic::Ordering::Relaxed) {
+            readers.push(conn);
+        }
+        result
+    }
+}
+
 /// Groups of single calls handed to the writer at once: one commits while the
 /// next waits in the writer's queue.
 const SINGLES_IN_FLIGHT: usize = 2;
@@ -251,27 +272,7 @@ impl SqliteStore {
             .acquire()
             .await
             .map_err(StoreError::other)?;
-        let pooled = self
-            .inner
-            .readers
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .pop();
-        let mut conn = match pooled {
-            Some(c) => c,
-            None => open_connection(&self.inner.path, false)?,
-        };
-        let result = f(&mut conn);
-        let mut readers = self.inner.readers.lock().unwrap_or_else(|p| p.into_inner());
-        if readers.len()
-            < self
-                .inner
-                .max_readers
-                .load(std::sync::atomic::Ordering::Relaxed)
-        {
-            readers.push(conn);
-        }
-        result
+        self.inner.with_reader(f)
     }
 
     /// Runs `f` on a reader connection (WAL readers never block the writer).
@@ -287,25 +288,9 @@ impl SqliteStore {
             .acquire()
             .await
             .map_err(StoreError::other)?;
-        let result = tokio::task::spawn_blocking(move || {
-            let pooled = inner
-                .readers
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .pop();
-            let mut conn = match pooled {
-                Some(c) => c,
-                None => open_connection(&inner.path, false)?,
-            };
-            let result = f(&mut conn);
-            let mut readers = inner.readers.lock().unwrap_or_else(|p| p.into_inner());
-            if readers.len() < inner.max_readers.load(std::sync::atomic::Ordering::Relaxed) {
-                readers.push(conn);
-            }
-            result
-        })
-        .await
-        .map_err(StoreError::other)?;
+        let result = tokio::task::spawn_blocking(move || inner.with_reader(f))
+            .await
+            .map_err(StoreError::other)?;
         drop(permit);
         result
     }
