@@ -62,11 +62,12 @@ async fn a_busy_pool_answers_503_and_ready_still_answers() {
             ..Options::default()
         })
         .await;
-        let held = lock(&s, "customers").await;
-        // Each read takes a connection and waits on the lock: the third and
-        // later find none free in time.
-        let calls: Vec<_> = (0..6)
-            .map(|i| get(&s, &s.a, &format!("/customers/c{i}")))
+        let held = lock(&s, "jobs").await;
+        // Each job read takes a connection and waits on the lock: the third and
+        // later find none free in time. (Customer reads arriving together share
+        // one query and its connection, so they would not fill the pool.)
+        let calls: Vec<_> = (1..=6)
+            .map(|i| get(&s, &s.a, &format!("/batch/{i}")))
             .collect();
         let ready = tokio::spawn({
             let url = format!("{}/ready", s.url);
