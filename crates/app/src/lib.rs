@@ -5,6 +5,7 @@
 //! the doors only extract, call and map the answer.
 #![forbid(unsafe_code)]
 
+pub mod backups;
 mod customers;
 mod downloads;
 mod error;
@@ -20,6 +21,7 @@ mod tenants;
 mod throttle;
 pub mod webhooks;
 
+pub use backups::{Backups, Schedule as BackupSchedule};
 pub use customers::{CustomerOverview, Customers};
 pub use downloads::FailedItems;
 pub use error::{Conflict, Error};
@@ -84,6 +86,7 @@ impl Default for Settings {
 #[derive(Clone)]
 pub struct App {
     jobs: Jobs,
+    backups: Backups,
     ledger: Ledger,
     customers: Customers,
     webhooks: Webhooks,
@@ -102,6 +105,7 @@ impl App {
         let tenants: Arc<dyn store::TenantStore> =
             Arc::new(tenant_cache::CachedTenants::new(store.clone()));
         App {
+            backups: Backups::new(store.clone()),
             jobs: Jobs::new(
                 store.clone(),
                 engine.waker(),
@@ -144,6 +148,11 @@ impl App {
 
     pub fn tenants(&self) -> &Tenants {
         &self.tenants
+    }
+
+    /// Online backups of the database (SQLite; PostgreSQL names its own tools).
+    pub fn backups(&self) -> &Backups {
+        &self.backups
     }
 
     pub fn settings(&self) -> &Settings {

@@ -49,3 +49,24 @@ pub async fn open(url: &str, tuning: &Tuning) -> Result<Arc<dyn Store>> {
     }
     bail!("unsupported database URL (expected sqlite://PATH or postgres://…)")
 }
+
+/// Replaces the database at `url` with a backup file (SQLite); PostgreSQL
+/// names its own tools. Refused while anything has the database open.
+pub async fn restore(url: &str, file: &std::path::Path) -> Result<store_sqlite::Restored> {
+    if url.starts_with("sqlite:") {
+        let Some(db) = store_sqlite::path_from_url(url) else {
+            bail!("not a sqlite:// database URL: {url}");
+        };
+        let file = file.to_path_buf();
+        return match tokio::task::spawn_blocking(move || store_sqlite::restore(&file, &db)).await? {
+            Ok(restored) => Ok(restored),
+            // Refusals are sentences for the operator, not internal errors.
+            Err(store::StoreError::Conflict(why)) => bail!("{why}"),
+            Err(e) => Err(e.into()),
+        };
+    }
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        bail!("{}", store_postgres::POSTGRES_BACKUPS);
+    }
+    bail!("unsupported database URL (expected sqlite://PATH or postgres://…)")
+}

@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 mod backend;
+mod backups_cli;
 mod client_cli;
 mod descriptors;
 mod serve_args;
@@ -54,6 +55,10 @@ enum Command {
     Serve(Box<ServeArgs>),
     /// Apply database migrations and exit.
     Migrate(DatabaseArgs),
+    /// Take a consistent backup of the SQLite database while it serves, check it and say what it holds.
+    Backup(backups_cli::BackupArgs),
+    /// Replace the SQLite database with a backup (refused while a server has it open).
+    Restore(backups_cli::RestoreArgs),
     /// Manage tenants (accounts) and their keys.
     Tenant {
         #[command(flatten)]
@@ -108,6 +113,8 @@ fn main() -> Result<()> {
                 Ok(())
             }
             Command::Tenant { db, command } => tenant(&db.database_url, command).await,
+            Command::Backup(args) => backups_cli::backup(args).await,
+            Command::Restore(args) => backups_cli::restore(args).await,
             Command::Openapi => {
                 print!("{}", contract::document_text());
                 Ok(())
@@ -159,6 +166,14 @@ async fn serve(args: ServeArgs) -> Result<()> {
         },
     );
     ensure_default_tenant(&app, &args).await?;
+    let backups = args.backup_schedule();
+    if let Some(schedule) = &backups {
+        app.backups()
+            .prepare(schedule)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
+    let backups_app = app.backups().clone();
     let state = AppState::new(
         app.clone(),
         args.http_settings(descriptors::budget(
@@ -205,6 +220,9 @@ async fn serve(args: ServeArgs) -> Result<()> {
     tokio::spawn(cancel_on_signal(shutdown.clone()));
     let engine_task = tokio::spawn(engine.run(shutdown.clone()));
     let deliverer_task = tokio::spawn(deliverer.run(shutdown.clone()));
+    if let Some(schedule) = backups {
+        tokio::spawn(backups_app.run_schedule(schedule, shutdown.clone()));
+    }
     println!("loyalbatch listening on http://{addr}");
     info!(%addr, "serving");
     let http_shutdown = shutdown.clone();

@@ -134,6 +134,16 @@ pub struct ServeArgs {
     /// without it, whoever can read the database can forge a console session.
     #[arg(long, env = "LOYALBATCH_CONSOLE_KEY", hide_env_values = true)]
     pub console_key: Option<String>,
+    /// Take a backup of the SQLite database into this directory on a schedule
+    /// (`loyalbatch-TIME.db`, checked and written whole; see `loyalbatch backup`).
+    #[arg(long, env = "LOYALBATCH_BACKUP_DIR")]
+    pub backup_dir: Option<std::path::PathBuf>,
+    /// How often a scheduled backup is taken (1s–30days; with --backup-dir).
+    #[arg(long, env = "LOYALBATCH_BACKUP_EVERY", default_value = "1h", value_parser = duration_within::<1_000, 2_592_000_000>)]
+    pub backup_every: Duration,
+    /// How many scheduled backups are kept: older ones are removed (1–10,000; with --backup-dir).
+    #[arg(long, env = "LOYALBATCH_BACKUP_KEEP", default_value_t = 24, value_parser = clap::value_parser!(u16).range(1..=10_000))]
+    pub backup_keep: u16,
     /// apikey of the `default` tenant created on an empty database (generated when unset).
     #[arg(long, env = "LOYALBATCH_DEFAULT_APIKEY", hide_env_values = true)]
     pub default_apikey: Option<String>,
@@ -172,6 +182,15 @@ pub fn check_settings(args: &ServeArgs) -> Result<()> {
 }
 
 impl ServeArgs {
+    /// The backup schedule, when `--backup-dir` asks for one.
+    pub fn backup_schedule(&self) -> Option<app::BackupSchedule> {
+        self.backup_dir.clone().map(|dir| app::BackupSchedule {
+            dir,
+            every: self.backup_every,
+            keep: usize::from(self.backup_keep),
+        })
+    }
+
     /// File descriptors the process needs besides its HTTP connections: its
     /// own files, listeners and logs, the database's connections (a SQLite
     /// connection holds up to three files), and the webhook deliveries' sockets.

@@ -69,6 +69,7 @@ pub fn install_recorder() -> Result<PrometheusHandle, metrics_exporter_prometheu
         .install_recorder()?;
     engine::metrics::describe();
     app::metrics::describe();
+    app::backups::describe();
     describe();
     Ok(handle)
 }

@@ -7,6 +7,7 @@ mod jobs;
 mod listener;
 mod reads;
 mod roles;
+pub use roles::POSTGRES_BACKUPS;
 mod singles;
 mod tenants;
 mod transactions;

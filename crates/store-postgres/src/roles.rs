@@ -359,3 +359,20 @@ impl WebhookStore for PostgresStore {
         webhooks::record(&mut self.client().await?, &reports, backoff).await
     }
 }
+
+#[async_trait]
+impl store::BackupStore for PostgresStore {
+    async fn backup(&self, _to: &std::path::Path) -> Result<store::BackupContents, StoreError> {
+        Err(StoreError::Unsupported(POSTGRES_BACKUPS.into()))
+    }
+
+    fn backups_offered(&self) -> Result<(), StoreError> {
+        Err(StoreError::Unsupported(POSTGRES_BACKUPS.into()))
+    }
+}
+
+/// What `loyalbatch backup` answers on PostgreSQL.
+pub const POSTGRES_BACKUPS: &str = "on PostgreSQL, back up with the database's own tools: \
+     `pg_dump --format=custom --file=FILE DATABASE_URL` while loyalbatch runs (a consistent snapshot), \
+     or a base backup with WAL archiving (pg_basebackup) for point-in-time recovery; restore with \
+     `pg_restore --dbname=NEW_DATABASE_URL FILE` into an empty database and start loyalbatch on it";

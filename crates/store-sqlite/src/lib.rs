@@ -1,6 +1,7 @@
 //! The embedded SQLite backend: one writer connection (WAL, `synchronous=FULL`), a pool of readers, blocking work off the async threads.
 #![forbid(unsafe_code)]
 
+mod backups;
 mod chunks;
 mod failed;
 mod jobs;
@@ -10,6 +11,7 @@ mod transactions;
 mod webhooks;
 mod writer;
 
+pub use backups::{Restored, partial_name, restore, verify};
 use writer::Weight;
 
 use rusqlite::{Connection, OpenFlags};
@@ -32,6 +34,9 @@ pub struct SqliteStore {
 
 struct Inner {
     path: PathBuf,
+    /// Shared with every other process that has the database open; a restore
+    /// waits for none of them and refuses instead.
+    _lock: backups::DatabaseLock,
     writer: writer::Writer,
     readers: Mutex<Vec<Connection>>,
     /// Reads running at once: each holds a connection and its files, so their
@@ -144,6 +149,7 @@ impl SqliteStore {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(StoreError::other)?;
         }
+        let lock = backups::DatabaseLock::shared(&path)?;
         let mut writer = open_connection(&path, true)?;
         let runner = embedded::migrations::runner();
         migrations::renumber_history(&writer, &runner)?;
@@ -160,6 +166,7 @@ impl SqliteStore {
             .map_err(sql_err)?;
         let inner = Arc::new(Inner {
             path: path.clone(),
+            _lock: lock,
             writer: writer::Writer::start(writer)?,
             readers: Mutex::new(Vec::new()),
             reading: tokio::sync::Semaphore::new(READERS),

@@ -1,6 +1,7 @@
 //! The store seam: the one trait every backend implements (bulk load + bulk commit per chunk, fenced by a lease token).
 #![forbid(unsafe_code)]
 
+pub mod backups;
 pub mod chunk;
 pub mod ending;
 pub mod grouped;
@@ -14,6 +15,7 @@ mod types;
 mod views;
 pub mod webhooks;
 
+pub use backups::{BackupContents, BackupStore};
 pub use holds::{HoldRecord, HoldState, MovementRow, hold_record};
 pub use retry::{FailedItem, RetryOutcome};
 pub use segments::{SEGMENT_ITEMS, Segment, segment_items, slice_segments};
@@ -26,7 +28,8 @@ pub use webhooks::{
 /// The store's role traits, for calling them on a `dyn Store`: `use store::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        CustomerStore, EngineStore, JobStore, Reachable, Store, TenantStore, WebhookStore,
+        BackupStore, CustomerStore, EngineStore, JobStore, Reachable, Store, TenantStore,
+        WebhookStore,
     };
 }
 
@@ -41,9 +44,15 @@ use time::OffsetDateTime;
 /// the engine's work (claims, leases, chunks, purge), and customers with their
 /// ledgers (single calls, reads). Implemented by `store-sqlite` and
 /// `store-postgres`; each user holds the narrowest role it needs.
-pub trait Store: TenantStore + JobStore + EngineStore + CustomerStore + WebhookStore {}
+pub trait Store:
+    TenantStore + JobStore + EngineStore + CustomerStore + WebhookStore + BackupStore
+{
+}
 
-impl<T: TenantStore + JobStore + EngineStore + CustomerStore + WebhookStore> Store for T {}
+impl<T: TenantStore + JobStore + EngineStore + CustomerStore + WebhookStore + BackupStore> Store
+    for T
+{
+}
 
 /// The database answers (health checks, and the engine telling an outage from a bad item).
 #[async_trait]

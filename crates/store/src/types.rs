@@ -36,6 +36,9 @@ pub enum StoreError {
     /// rolled back. Deterministic: running it again panics again.
     #[error("the operation panicked: {0}")]
     Panicked(String),
+    /// This backend does not offer the operation; the text says what to use instead.
+    #[error("{0}")]
+    Unsupported(String),
     #[error(transparent)]
     Other(#[from] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -56,6 +59,7 @@ impl StoreError {
             StoreError::Unavailable(why) => StoreError::Unavailable(why.clone()),
             StoreError::TimedOut => StoreError::TimedOut,
             StoreError::Panicked(why) => StoreError::Panicked(why.clone()),
+            StoreError::Unsupported(why) => StoreError::Unsupported(why.clone()),
             StoreError::Other(e) => StoreError::other(std::io::Error::other(e.to_string())),
         }
     }
