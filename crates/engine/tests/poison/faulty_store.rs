@@ -289,3 +289,13 @@ impl WebhookStore for Faulty {
         self.inner.record_attempts(reports, backoff).await
     }
 }
+
+#[async_trait]
+impl BackupStore for Faulty {
+    async fn backup(&self, to: &std::path::Path) -> Result<store::BackupContents, StoreError> {
+        self.inner.backup(to).await
+    }
+    fn backups_offered(&self) -> Result<(), StoreError> {
+        self.inner.backups_offered()
+    }
+}

@@ -2,6 +2,7 @@
 
 mod node;
 
+mod backups;
 mod console_browser;
 mod contract;
 mod crash_ledger;
