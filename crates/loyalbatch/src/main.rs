@@ -1,4 +1,4 @@
-//! The one binary: `serve`, `migrate`, the `tenant` admin commands, and the client commands (`import`, `status`, `stop`, `wait`, `jobs`).
+//! The one binary: `serve`, `migrate`, `backup` and `restore`, the `tenant` admin commands, and the client commands (`import`, `status`, `stop`, `wait`, `jobs`).
 #![forbid(unsafe_code)]
 
 mod backend;
