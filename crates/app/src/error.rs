@@ -145,6 +145,14 @@ impl From<StoreError> for Error {
                     retry_after: Duration::from_secs(1),
                 }
             }
+            StoreError::StorageFull => {
+                shed("the database's disk is full");
+                Error::Unavailable {
+                    message: "the database's disk is full; nothing was stored, retry later"
+                        .to_owned(),
+                    retry_after: STORAGE_FULL_RETRY_AFTER,
+                }
+            }
             StoreError::TimedOut => Error::refused(
                 ErrorCode::LimitExceeded,
                 "the listing took too long to read; narrow it (from, to, customerId, type)",
@@ -153,6 +161,10 @@ impl From<StoreError> for Error {
         }
     }
 }
+
+/// The `Retry-After` of a write refused because the database's disk is full:
+/// space comes back when an operator frees it, not in a second.
+pub const STORAGE_FULL_RETRY_AFTER: Duration = Duration::from_secs(30);
 
 /// Shed load is logged at WARN, at most once per [`SHED_LOG_EVERY`] per node
 /// (a busy database must not also flood the logs).

@@ -81,6 +81,15 @@ impl Default for Settings {
     }
 }
 
+/// Why the node is not ready: a `reason` an operator can act on when there is
+/// one (it may be shown); the cause is for the log.
+#[derive(Debug, thiserror::Error)]
+#[error("{cause}")]
+pub struct NotReady {
+    pub reason: Option<&'static str>,
+    cause: String,
+}
+
 /// The handle every door holds (cheap to clone): each part holds the narrow
 /// store role it needs.
 #[derive(Clone)]
@@ -159,9 +168,12 @@ impl App {
         &self.settings
     }
 
-    /// Whether the database answers (`/ready`).
-    pub async fn ready(&self) -> Result<(), StoreError> {
-        self.probe.ping().await
+    /// Whether the database answers and takes writes (`/ready`).
+    pub async fn ready(&self) -> Result<(), NotReady> {
+        self.probe.ping().await.map_err(|e| NotReady {
+            reason: matches!(e, StoreError::StorageFull).then_some("the database's disk is full"),
+            cause: e.to_string(),
+        })
     }
 
     /// What the metrics show of the store at a scrape.

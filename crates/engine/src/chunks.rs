@@ -67,8 +67,9 @@ impl Engine {
             // be passing (a lost connection): retry first, and search only while the
             // database answers, so an outage never fails good items.
             let deterministic = matches!(error, StoreError::Panicked(_));
-            // A database that cannot take more now fails no item: wait and retry.
-            let passing = matches!(error, StoreError::Unavailable(_));
+            // A database that cannot take more now (busy, or its disk full) fails
+            // no item: wait and retry until it can.
+            let passing = matches!(error, StoreError::Unavailable(_) | StoreError::StorageFull);
             if passing || (!deterministic && failures < RETRIES_BEFORE_ISOLATING) {
                 metrics::chunk_retried(claim.tenant_id, claim.batch_type);
                 backoff.wait(shutdown).await;

@@ -73,7 +73,8 @@ pub struct PostgresStore {
 
 /// A database error: the server refusing new connections or gone (53300
 /// too many connections, 57P01–57P03 shutting down or starting, a closed
-/// socket) is `Unavailable`; a cancelled statement (57014) ran past its time
+/// socket) is `Unavailable`; a full disk (53100, a table or its WAL could not
+/// grow) is `StorageFull`; a cancelled statement (57014) ran past its time
 /// limit; anything else is a fault.
 pub(crate) fn pg(e: tokio_postgres::Error) -> StoreError {
     let unavailable = [
@@ -84,6 +85,7 @@ pub(crate) fn pg(e: tokio_postgres::Error) -> StoreError {
     ];
     match e.code() {
         Some(code) if *code == SqlState::QUERY_CANCELED => StoreError::TimedOut,
+        Some(code) if *code == SqlState::DISK_FULL => StoreError::StorageFull,
         Some(code) if unavailable.contains(code) => StoreError::Unavailable(e.to_string()),
         None if e.is_closed() => StoreError::Unavailable(e.to_string()),
         _ => StoreError::other(e),

@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 mod backups;
+mod checkpoints;
 mod chunks;
 mod failed;
 mod jobs;
@@ -12,6 +13,8 @@ mod webhooks;
 mod writer;
 
 pub use backups::{Restored, partial_name, restore, verify};
+pub use checkpoints::ROOM_TO_RESUME;
+use checkpoints::spawn_checkpointer;
 use writer::Weight;
 
 use rusqlite::{Connection, OpenFlags};
@@ -126,9 +129,6 @@ const MMAP_BYTES: i64 = 1 << 30;
 /// The WAL file's size kept after a checkpoint resets it (bytes).
 const WAL_SIZE_LIMIT: i64 = 64 << 20;
 
-/// How often the background checkpointer copies the WAL into the database file.
-const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
-
 /// `sqlite://./loyalbatch.db`, `sqlite:///abs/path.db` or `sqlite:relative.db` → the file path.
 pub fn path_from_url(url: &str) -> Option<PathBuf> {
     let rest = url
@@ -139,6 +139,9 @@ pub fn path_from_url(url: &str) -> Option<PathBuf> {
 }
 
 fn sql_err(e: rusqlite::Error) -> StoreError {
+    if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull) {
+        return StoreError::StorageFull;
+    }
     StoreError::other(e)
 }
 
@@ -301,45 +304,6 @@ impl SqliteStore {
         drop(permit);
         result
     }
-}
-
-/// Runs passive checkpoints (they never block the writer or readers) until the
-/// store is dropped. Once the writer has been idle for a tick with every frame
-/// copied back, a `TRUNCATE` checkpoint empties the WAL file, so a burst's WAL
-/// does not keep its disk space; it gives up at once (no busy wait) if the
-/// writer or a reader is active.
-fn spawn_checkpointer(path: &Path, inner: std::sync::Weak<Inner>) -> Result<(), StoreError> {
-    let conn = open_connection(path, false)?;
-    conn.busy_timeout(Duration::ZERO).map_err(sql_err)?;
-    std::thread::Builder::new()
-        .name("sqlite-checkpoint".into())
-        .spawn(move || {
-            let mut last_frames = 0;
-            while inner.strong_count() > 0 {
-                std::thread::sleep(CHECKPOINT_EVERY);
-                let passive = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
-                    Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
-                });
-                match passive {
-                    Ok((frames, copied))
-                        if frames > 0 && frames == copied && frames == last_frames =>
-                    {
-                        // Idle since the last tick and all copied: give the file back.
-                        match conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
-                            r.get::<_, i64>(0)
-                        }) {
-                            Ok(0) => last_frames = 0,
-                            Ok(_) => {}
-                            Err(e) => tracing::debug!(error = %e, "WAL truncation deferred"),
-                        }
-                    }
-                    Ok((frames, _)) => last_frames = frames,
-                    Err(e) => tracing::warn!(error = %e, "WAL checkpoint failed"),
-                }
-            }
-        })
-        .map_err(StoreError::other)?;
-    Ok(())
 }
 
 fn open_connection(path: &Path, writer: bool) -> Result<Connection, StoreError> {

@@ -14,7 +14,19 @@ use time::OffsetDateTime;
 impl Reachable for SqliteStore {
     async fn ping(&self) -> Result<(), StoreError> {
         self.read(|c| c.query_row("SELECT 1", [], |_| Ok(())).map_err(sql_err))
-            .await
+            .await?;
+        if self.inner.writer.disk_full() {
+            // A write failed for want of space: ready again once the
+            // database's filesystem has room for a few chunks.
+            if crate::checkpoints::free_bytes(&self.inner.path)
+                .is_some_and(|free| free >= crate::ROOM_TO_RESUME)
+            {
+                self.inner.writer.room_again();
+            } else {
+                return Err(StoreError::StorageFull);
+            }
+        }
+        Ok(())
     }
 
     async fn gauges(&self) -> Result<StoreGauges, StoreError> {

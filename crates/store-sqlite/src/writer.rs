@@ -14,8 +14,9 @@
 use rusqlite::Connection;
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, Sender, TryRecvError, channel};
+use std::time::{Duration, Instant};
 use store::StoreError;
 use tokio::sync::oneshot;
 
@@ -40,6 +41,8 @@ pub enum Weight {
 
 pub struct Writer {
     queue: Sender<(Weight, Operation)>,
+    /// A write failed for want of disk space, and no chunk has committed since.
+    full: Arc<AtomicBool>,
     /// Operations sent and not yet started (the metrics' queue depth).
     waiting: Arc<AtomicUsize>,
 }
@@ -48,14 +51,28 @@ impl Writer {
     /// Starts the writer thread; it ends when the `Writer` is dropped.
     pub fn start(conn: Connection) -> Result<Writer, StoreError> {
         let (queue, operations) = channel();
+        let full: Arc<AtomicBool> = Arc::default();
+        let seen_full = full.clone();
         std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || run(conn, operations))
+            .spawn(move || run(conn, operations, &seen_full))
             .map_err(StoreError::other)?;
         Ok(Writer {
             queue,
+            full,
             waiting: Arc::default(),
         })
+    }
+
+    /// Whether a write failed because the disk is full, and no chunk has
+    /// committed since.
+    pub fn disk_full(&self) -> bool {
+        self.full.load(Ordering::Relaxed)
+    }
+
+    /// Forgets a full disk (space was seen freed).
+    pub fn room_again(&self) {
+        self.full.store(false, Ordering::Relaxed);
     }
 
     /// Operations queued for the writer and not yet started.
@@ -71,20 +88,28 @@ impl Writer {
     {
         let (answer, answered) = oneshot::channel();
         let waiting = self.waiting.clone();
+        let full = self.full.clone();
         let operation: Operation = Box::new(move |conn, alone| {
             waiting.fetch_sub(1, Ordering::Relaxed);
             let result = match conn {
                 Ok(conn) if alone => guarded(conn, f),
                 Ok(conn) => in_savepoint(conn, f),
-                Err(e) => Err(StoreError::Other(Box::new(e))),
+                Err(e) => Err(shared_error(&e)),
             };
             let succeeded = result.is_ok();
             let answer: Answer = Box::new(move |committed| {
                 let outcome = match (result, committed) {
                     (Ok(value), Ok(())) => Ok(value),
-                    (Ok(_), Err(e)) => Err(StoreError::Other(Box::new(e))),
+                    (Ok(_), Err(e)) => Err(shared_error(&e)),
                     (Err(e), _) => Err(e),
                 };
+                match &outcome {
+                    // A chunk needs room: one committed means there is room again
+                    // (a claim or a lease renewal fits where a chunk does not).
+                    Ok(_) if weight == Weight::Bulk => full.store(false, Ordering::Relaxed),
+                    Err(StoreError::StorageFull) => full.store(true, Ordering::Relaxed),
+                    _ => {}
+                }
                 let _ = answer.send(outcome);
             });
             (answer, succeeded)
@@ -110,23 +135,32 @@ fn guarded<T>(
         .unwrap_or_else(|panic| Err(StoreError::from_panic(&*panic)))
 }
 
+/// A failure of the group's `BEGIN` or `COMMIT`, for each operation in it.
+fn shared_error(e: &Arc<rusqlite::Error>) -> StoreError {
+    if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull) {
+        return StoreError::StorageFull;
+    }
+    StoreError::Other(Box::new(e.clone()))
+}
+
 fn in_savepoint<T>(
     conn: &Connection,
     f: impl FnOnce(&Connection) -> Result<T, StoreError>,
 ) -> Result<T, StoreError> {
     conn.execute_batch("SAVEPOINT operation")
-        .map_err(StoreError::other)?;
+        .map_err(crate::sql_err)?;
     let result = guarded(conn, f);
     let end = if result.is_ok() {
         "RELEASE operation"
     } else {
         "ROLLBACK TO operation; RELEASE operation"
     };
-    conn.execute_batch(end).map_err(StoreError::other)?;
+    conn.execute_batch(end).map_err(crate::sql_err)?;
     result
 }
 
-fn run(conn: Connection, operations: Receiver<(Weight, Operation)>) {
+fn run(conn: Connection, operations: Receiver<(Weight, Operation)>, full: &AtomicBool) {
+    let mut last_reclaim: Option<Instant> = None;
     let mut short: VecDeque<Operation> = VecDeque::new();
     let mut bulk: VecDeque<Operation> = VecDeque::new();
     let mut last_was_short = false;
@@ -155,6 +189,42 @@ fn run(conn: Connection, operations: Receiver<(Weight, Operation)>) {
         };
         last_was_short = !bulk_turn;
         commit_group(&conn, group);
+        if full.load(Ordering::Relaxed) && last_reclaim.is_none_or(|t| t.elapsed() >= RECLAIM_EVERY)
+        {
+            last_reclaim = Some(Instant::now());
+            reclaim_wal(&conn);
+        }
+    }
+}
+
+/// How often the writer tries to give the WAL's space back while writes fail for want of it.
+const RECLAIM_EVERY: Duration = Duration::from_secs(1);
+
+/// A write failed because the disk is full: under a steady load the WAL may
+/// have grown into the space (readers kept it from restarting). Once every
+/// frame is in the database file, a `TRUNCATE` checkpoint — waiting for the
+/// readers still on the WAL — cuts it to nothing, and the next writes fit.
+fn reclaim_wal(conn: &Connection) {
+    match conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, i64>(1)?,
+            r.get::<_, i64>(2)?,
+        ))
+    }) {
+        Ok((0, _, _)) => {
+            tracing::info!("the disk was full: the WAL was checkpointed and truncated")
+        }
+        Ok((_, frames, copied)) => {
+            tracing::info!(
+                frames,
+                copied,
+                "the disk is full: the WAL could not be truncated yet"
+            )
+        }
+        Err(e) => {
+            tracing::debug!(error = %e, "the disk is full: the WAL could not be checkpointed")
+        }
     }
 }
 

@@ -36,6 +36,10 @@ pub enum StoreError {
     /// rolled back. Deterministic: running it again panics again.
     #[error("the operation panicked: {0}")]
     Panicked(String),
+    /// The database's disk (or tablespace) is full: nothing of the operation was
+    /// written, and it may pass once space is freed. Writes wait; no item fails.
+    #[error("the database's disk is full")]
+    StorageFull,
     /// This backend does not offer the operation; the text says what to use instead.
     #[error("{0}")]
     Unsupported(String),
@@ -60,6 +64,7 @@ impl StoreError {
             StoreError::TimedOut => StoreError::TimedOut,
             StoreError::Panicked(why) => StoreError::Panicked(why.clone()),
             StoreError::Unsupported(why) => StoreError::Unsupported(why.clone()),
+            StoreError::StorageFull => StoreError::StorageFull,
             StoreError::Other(e) => StoreError::other(std::io::Error::other(e.to_string())),
         }
     }

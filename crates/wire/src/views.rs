@@ -96,6 +96,9 @@ pub struct Probe {
     /// `ok` (health), `ready` or `unavailable` (readiness).
     #[schema(value_type = String, pattern = "^(ok|ready|unavailable)$")]
     pub status: &'static str,
+    /// Why the node is not ready, when it knows: `the database's disk is full`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<&'static str>,
 }
 
 /// One movement of points as `GET /transactions` lists it.

@@ -7,6 +7,7 @@ mod console_browser;
 mod contract;
 mod crash_ledger;
 mod descriptors;
+mod disk_full;
 mod metrics;
 mod multinode;
 mod process;
