@@ -69,7 +69,15 @@ pub struct PostgresStore {
     singles: std::sync::Arc<store::singles::Committer>,
     /// Customer reads, grouped into shared queries.
     customers: std::sync::Arc<store::grouped::Batcher<(TenantId, String), Option<CustomerView>>>,
+    /// Until when (milliseconds since the epoch) `/ready` says the disk is
+    /// full: a write refused for want of space sets it, a chunk committed clears it.
+    full_until: std::sync::Arc<std::sync::atomic::AtomicI64>,
 }
+
+/// How long a write refused for want of space keeps `/ready` saying so: the
+/// chunks waiting on it retry well within it, so it holds while they wait, and
+/// it lapses by itself once nothing is refused any more.
+const FULL_REMEMBERED: Duration = Duration::from_secs(10);
 
 /// A database error: the server refusing new connections or gone (53300
 /// too many connections, 57P01–57P03 shutting down or starting, a closed
@@ -155,6 +163,32 @@ pub(crate) fn is_unique_violation(e: &tokio_postgres::Error) -> bool {
 }
 
 impl PostgresStore {
+    /// Remembers a write refused for want of space (`/ready` says so for a
+    /// while); a committed chunk forgets it.
+    pub(crate) fn noted<T>(
+        &self,
+        result: Result<T, StoreError>,
+        chunk: bool,
+    ) -> Result<T, StoreError> {
+        use std::sync::atomic::Ordering::Relaxed;
+        match &result {
+            Err(StoreError::StorageFull) => {
+                let until = store::to_millis(time::OffsetDateTime::now_utc())
+                    .saturating_add(FULL_REMEMBERED.as_millis() as i64);
+                self.full_until.store(until, Relaxed);
+            }
+            Ok(_) if chunk => self.full_until.store(0, Relaxed),
+            _ => {}
+        }
+        result
+    }
+
+    /// A write was refused for want of space a moment ago.
+    pub(crate) fn storage_full(&self) -> bool {
+        let now = store::to_millis(time::OffsetDateTime::now_utc());
+        self.full_until.load(std::sync::atomic::Ordering::Relaxed) > now
+    }
+
     /// Connects (a pool of `max_connections`, the other settings their
     /// defaults) and applies pending migrations; many processes starting at once
     /// take turns on an advisory lock.
@@ -208,6 +242,7 @@ impl PostgresStore {
                 singles::GROUP,
             )),
             pool: main,
+            full_until: std::sync::Arc::default(),
             probe: pool(1, PROBE_WAIT)?,
             wakeups,
             listing_timeout: settings.listing_timeout,

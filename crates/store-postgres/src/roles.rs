@@ -19,6 +19,9 @@ impl Reachable for PostgresStore {
             .await
             .map_err(|_| StoreError::Unavailable("the database did not answer in time".into()))?
             .map_err(pg)?;
+        if self.storage_full() {
+            return Err(StoreError::StorageFull);
+        }
         Ok(())
     }
 
@@ -106,7 +109,8 @@ impl TenantStore for PostgresStore {
 #[async_trait]
 impl JobStore for PostgresStore {
     async fn create_job(&self, job: NewJob) -> Result<JobCreation, StoreError> {
-        jobs::create(&mut self.client().await?, &job).await
+        let created = jobs::create(&mut self.client().await?, &job).await;
+        self.noted(created, false)
     }
 
     async fn job(&self, tenant: TenantId, job: JobId) -> Result<Option<JobRecord>, StoreError> {
@@ -218,7 +222,8 @@ impl EngineStore for PostgresStore {
         fence: Fence,
         work: ChunkWork,
     ) -> Result<ChunkCommitted, StoreError> {
-        chunks::apply_chunk(&mut self.client().await?, fence, work).await
+        let applied = chunks::apply_chunk(&mut self.client().await?, fence, work).await;
+        self.noted(applied, true)
     }
 
     async fn purge_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
@@ -239,7 +244,8 @@ impl CustomerStore for PostgresStore {
             items: item,
             now,
         };
-        self.singles.call(call).await
+        let applied = self.singles.call(call).await;
+        self.noted(applied, false)
     }
 
     async fn customer(

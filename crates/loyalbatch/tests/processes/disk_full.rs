@@ -93,11 +93,11 @@ async fn wait_ready(url: &str, want: StatusCode) -> Value {
     }
 }
 
-#[tokio::test]
-async fn a_full_disk_pauses_writes_and_everything_completes_once_space_is_freed() {
-    let Some(disk) = Tmpfs::mount(24) else { return };
-    let url = format!("sqlite://{}", disk.mount.join("lb.db").display());
-    let node = Node::start(&url, &["--chunk-size", "5", "--workers", "2"], true);
+/// The scenario on a node whose database lives on the filesystem of `dir`:
+/// jobs running, the filesystem filled, batches refused, `/ready` saying why,
+/// then space freed and everything completed exactly once. Returns how many
+/// batches of 50 adjustments were applied.
+async fn fill_wait_and_free(node: &Node, dir: &Path) -> usize {
     let people: Vec<Value> = (0..10)
         .map(|i| json!({"customerId": format!("c{i}")}))
         .collect();
@@ -111,7 +111,7 @@ async fn a_full_disk_pauses_writes_and_everything_completes_once_space_is_freed(
         assert_eq!(resp.status(), StatusCode::OK);
         accepted.push(batch);
     }
-    let fillers = fill(&disk.mount);
+    let fillers = fill(dir);
     let mut refused = Vec::new();
     for batch in 40..400 {
         let resp = post_batch(&node.url, &adjustments(batch)).await;
@@ -189,6 +189,15 @@ async fn a_full_disk_pauses_writes_and_everything_completes_once_space_is_freed(
             "c{c}"
         );
     }
+    batches
+}
+
+#[tokio::test]
+async fn a_full_disk_pauses_writes_and_everything_completes_once_space_is_freed() {
+    let Some(disk) = Tmpfs::mount(24) else { return };
+    let url = format!("sqlite://{}", disk.mount.join("lb.db").display());
+    let node = Node::start(&url, &["--chunk-size", "5", "--workers", "2"], true);
+    let batches = fill_wait_and_free(&node, &disk.mount).await;
     node.kill();
     let conn = rusqlite::Connection::open(disk.mount.join("lb.db")).unwrap();
     let (rows, distinct): (i64, i64) = conn
@@ -199,4 +208,114 @@ async fn a_full_disk_pauses_writes_and_everything_completes_once_space_is_freed(
         )
         .unwrap();
     assert_eq!((rows, distinct), (50 * batches as i64, 50 * batches as i64));
+}
+
+/// A tablespace on a tmpfs, the test database moved into it; dropped (after
+/// the database) on drop.
+struct SmallTablespace {
+    name: String,
+    admin: String,
+}
+
+impl SmallTablespace {
+    fn psql(admin: &str, sql: &str) -> bool {
+        Command::new("psql")
+            .args([admin, "-v", "ON_ERROR_STOP=1", "-q", "-c", sql])
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+
+    /// `None` (and a visible skip) where PostgreSQL runs as another OS user
+    /// that cannot be given the directory, or not on this machine.
+    fn create(disk: &Tmpfs, admin: &str) -> Option<SmallTablespace> {
+        let dir = disk.mount.join("tablespace");
+        std::fs::create_dir(&dir).unwrap();
+        // The server's OS user must own the directory and reach it.
+        let owned = Command::new("chown")
+            .args(["postgres:postgres"])
+            .arg(&dir)
+            .status()
+            .is_ok_and(|s| s.success());
+        let mut up = disk.mount.clone();
+        while let Some(parent) = up.parent().map(Path::to_path_buf) {
+            let _ = Command::new("chmod").arg("a+x").arg(&up).status();
+            up = parent;
+            if up == Path::new("/tmp") || up == Path::new("/") {
+                break;
+            }
+        }
+        let name = format!("lb_small_{:08x}", rand_suffix());
+        let sql = format!("CREATE TABLESPACE {name} LOCATION '{}'", dir.display());
+        if !(owned && Self::psql(admin, &sql)) {
+            let _ = writeln!(
+                std::io::stderr(),
+                "skipped the full-tablespace test: PostgreSQL could not use a directory on the tmpfs \
+                 (it must run on this machine as the OS user `postgres`)"
+            );
+            return None;
+        }
+        Some(SmallTablespace {
+            name,
+            admin: admin.to_owned(),
+        })
+    }
+}
+
+impl Drop for SmallTablespace {
+    fn drop(&mut self) {
+        if !Self::psql(
+            &self.admin,
+            &format!("DROP TABLESPACE IF EXISTS {}", self.name),
+        ) {
+            eprintln!("could not drop tablespace {}", self.name);
+        }
+    }
+}
+
+fn rand_suffix() -> u32 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos())
+        ^ std::process::id()
+}
+
+#[tokio::test]
+async fn a_full_tablespace_on_postgresql_pauses_writes_and_everything_completes_once_freed() {
+    let Ok(admin) = std::env::var(test_support::postgres::TEST_URL_VAR) else {
+        let _ = writeln!(
+            std::io::stderr(),
+            "skipped the full-tablespace test: set LOYALBATCH_TEST_POSTGRES_URL"
+        );
+        return;
+    };
+    let Some(disk) = Tmpfs::mount(24) else { return };
+    let Some(space) = SmallTablespace::create(&disk, &admin) else {
+        return;
+    };
+    let db = test_support::postgres::TestDatabase::create()
+        .await
+        .unwrap();
+    let name = db.config().get_dbname().unwrap().to_owned();
+    assert!(SmallTablespace::psql(
+        &admin,
+        &format!("ALTER DATABASE {name} SET TABLESPACE {}", space.name)
+    ));
+    let node = Node::start(&db.url(), &["--chunk-size", "5", "--workers", "2"], true);
+    let batches = fill_wait_and_free(&node, &disk.mount).await;
+    node.kill();
+    let row = db
+        .client()
+        .await
+        .query_one(
+            "SELECT count(*), count(DISTINCT transaction_id) FROM movements",
+            &[],
+        )
+        .await
+        .unwrap();
+    let expected = 50 * batches as i64;
+    assert_eq!(
+        (row.get::<_, i64>(0), row.get::<_, i64>(1)),
+        (expected, expected)
+    );
+    drop(db);
 }
