@@ -165,7 +165,6 @@ async fn serve(args: ServeArgs) -> Result<()> {
             ..app::Settings::default()
         },
     );
-    ensure_default_tenant(&app, &args).await?;
     let backups = args.backup_schedule();
     if let Some(schedule) = &backups {
         app.backups()
@@ -174,6 +173,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
             .map_err(|e| anyhow::anyhow!("{e}"))?;
     }
     let backups_app = app.backups().clone();
+    ensure_default_tenant(&app, &args).await?;
     let state = AppState::new(
         app.clone(),
         args.http_settings(descriptors::budget(

@@ -326,6 +326,33 @@ async fn a_pg_dump_taken_while_jobs_run_restores_into_a_server_that_finishes_eve
         .unwrap();
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("pg_dump"));
+    // Neither restores nor scheduled backups are loyalbatch's on PostgreSQL: both say what to use.
+    let restore = Command::new(BIN)
+        .args(["restore", "x.db", "--database-url", &live.url()])
+        .output()
+        .unwrap();
+    assert!(!restore.status.success());
+    assert!(String::from_utf8_lossy(&restore.stderr).contains("pg_restore"));
+    let scheduled = Command::new(BIN)
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--database-url",
+            &live.url(),
+        ])
+        .args([
+            "--backup-dir",
+            &dir.path().join("auto").display().to_string(),
+        ])
+        .env("LOYALBATCH_METRICS_LISTEN", "off")
+        .output()
+        .unwrap();
+    assert!(
+        !scheduled.status.success(),
+        "serve --backup-dir on PostgreSQL starts"
+    );
+    assert!(String::from_utf8_lossy(&scheduled.stderr).contains("--backup-dir: on PostgreSQL"));
     seed(&node.url).await;
     let total = SEEDED + submit_workload(&node.url).await;
     let dump = dir.path().join("dump.pgc");
