@@ -35,6 +35,8 @@ async fn seed(url: &str) {
         .map(|i| json!({"customerId": customer(i)}))
         .collect();
     submit(url, "customers", people).await;
+    // Adjustments need their customers: two workers would run both jobs at once.
+    wait_processed(url, |n| n == CUSTOMERS as u64).await;
     let points: Vec<Value> = (0..CUSTOMERS)
         .map(|i| json!({"customerId": customer(i), "amount": 1000, "transactionId": format!("seed-{i}")}))
         .collect();
