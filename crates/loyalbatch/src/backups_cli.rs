@@ -32,9 +32,7 @@ pub struct RestoreArgs {
 
 /// One call of the application layer (no workers run).
 pub async fn backup(args: BackupArgs) -> Result<()> {
-    let store = backend::open(&args.db.database_url, &backend::Tuning::default()).await?;
-    let engine = engine::Engine::new(store.clone(), engine::EngineConfig::default());
-    let app = app::App::new(store, &engine, app::Settings::default());
+    let app = crate::admin_app(&args.db.database_url).await?;
     let contents = app
         .backups()
         .take(&args.to)

@@ -278,12 +278,17 @@ async fn ensure_default_tenant(app: &app::App, args: &ServeArgs) -> Result<()> {
     Ok(())
 }
 
-/// The admin commands, each one call of the application layer (no workers run).
-async fn tenant(url: &str, command: TenantCommand) -> Result<()> {
+/// The application layer for an admin command on the database at `url`.
+pub async fn admin_app(url: &str) -> Result<app::App> {
     let store = backend::open(url, &backend::Tuning::default()).await?;
     // No worker runs here: the engine only gives the layer its settings.
     let engine = Engine::new(store.clone(), EngineConfig::default());
-    let app = app::App::new(store, &engine, app::Settings::default());
+    Ok(app::App::new(store, &engine, app::Settings::default()))
+}
+
+/// The admin commands, each one call of the application layer (no workers run).
+async fn tenant(url: &str, command: TenantCommand) -> Result<()> {
+    let app = admin_app(url).await?;
     let tenants = app.tenants();
     let fail = |e: app::Error| anyhow::anyhow!("{e}");
     match command {
